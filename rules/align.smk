@@ -1,0 +1,74 @@
+# Alignment: BWA-MEM (pybwa) or minimap2 on the reference's islands, lifted back onto the real
+# contigs; then fixmate, sort, duplicate marking and index with pysam's samtools.
+
+
+rule aligner_index:
+    input:
+        fasta=config["reference"]["fasta"],
+    output:
+        islands=f"results/index/{ALIGNER}/islands.fa",
+        islands_map=f"results/index/{ALIGNER}/islands.tsv",
+        seqdict=f"results/index/{ALIGNER}/islands.dict",
+    params:
+        aligner=ALIGNER,
+        min_gap=config["align"]["island_min_gap"],
+    log:
+        f"logs/aligner_index/{ALIGNER}.log",
+    benchmark:
+        f"benchmarks/aligner_index/{ALIGNER}.tsv"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    conda:
+        "../envs/align.yaml"
+    script:
+        "../scripts/aligner_index.py"
+
+
+rule align_reads:
+    input:
+        r1="results/reads/{sample}_R1.trimmed.fastq.gz",
+        r2="results/reads/{sample}_R2.trimmed.fastq.gz",
+        index=rules.aligner_index.output.islands,
+        islands_map=rules.aligner_index.output.islands_map,
+    output:
+        bam=temp("results/align/{sample}.unsorted.bam"),
+        versions="results/versions/align_reads/{sample}.json",
+    params:
+        aligner=ALIGNER,
+        platform=config["align"]["platform"],
+    log:
+        "logs/align_reads/{sample}.log",
+    benchmark:
+        "benchmarks/align_reads/{sample}.tsv"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    conda:
+        "../envs/align.yaml"
+    script:
+        "../scripts/align_reads.py"
+
+
+rule samtools_markdup:
+    input:
+        bam="results/align/{sample}.unsorted.bam",
+    output:
+        bam="results/align/{sample}.bam",
+        bai="results/align/{sample}.bam.bai",
+        stats="results/qc/markdup/{sample}.markdup.txt",
+        versions="results/versions/samtools_markdup/{sample}.json",
+    log:
+        "logs/samtools_markdup/{sample}.log",
+    benchmark:
+        "benchmarks/samtools_markdup/{sample}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    conda:
+        "../envs/align.yaml"
+    script:
+        "../scripts/samtools_markdup.py"

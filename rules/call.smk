@@ -1,0 +1,107 @@
+# Variant calling: bcftools mpileup | call, norm and soft filters; or the sheet's own VCF,
+# normalised the same way.
+
+CALL_PARAMS = {
+    k: config["calling"][k]
+    for k in ("min_mapq", "min_baseq", "max_depth", "min_qual", "min_depth")
+}
+
+if config["calling"]["joint"] and len(ALIGNED_SAMPLES) > 1:
+
+    rule bcftools_call_joint:
+        input:
+            bams=[bam_of(s)["bam"] for s in ALIGNED_SAMPLES],
+            bais=[bam_of(s)["bai"] for s in ALIGNED_SAMPLES],
+            fasta=config["reference"]["fasta"],
+        output:
+            vcf="results/calls/joint/all.vcf.gz",
+            tbi="results/calls/joint/all.vcf.gz.tbi",
+        params:
+            call=CALL_PARAMS,
+        log:
+            "logs/bcftools_call_joint/all.log",
+        benchmark:
+            "benchmarks/bcftools_call_joint/all.tsv"
+        threads: 2
+        resources:
+            mem_mb=4000,
+            runtime=240,
+        conda:
+            "../envs/calling.yaml"
+        script:
+            "../scripts/bcftools_call.py"
+
+    rule bcftools_call:
+        input:
+            joint="results/calls/joint/all.vcf.gz",
+        output:
+            vcf="results/calls/{sample}.vcf.gz",
+            tbi="results/calls/{sample}.vcf.gz.tbi",
+            versions="results/versions/bcftools_call/{sample}.json",
+        wildcard_constraints:
+            sample=_alternatives(ALIGNED_SAMPLES),
+        log:
+            "logs/bcftools_call/{sample}.log",
+        benchmark:
+            "benchmarks/bcftools_call/{sample}.tsv"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=30,
+        conda:
+            "../envs/calling.yaml"
+        script:
+            "../scripts/bcftools_subset.py"
+
+else:
+
+    rule bcftools_call:
+        input:
+            unpack(get_bam),
+            fasta=config["reference"]["fasta"],
+        output:
+            vcf="results/calls/{sample}.vcf.gz",
+            tbi="results/calls/{sample}.vcf.gz.tbi",
+            versions="results/versions/bcftools_call/{sample}.json",
+        wildcard_constraints:
+            sample=_alternatives(ALIGNED_SAMPLES),
+        params:
+            call=CALL_PARAMS,
+        log:
+            "logs/bcftools_call/{sample}.log",
+        benchmark:
+            "benchmarks/bcftools_call/{sample}.tsv"
+        threads: 2
+        resources:
+            mem_mb=4000,
+            runtime=240,
+        conda:
+            "../envs/calling.yaml"
+        script:
+            "../scripts/bcftools_call.py"
+
+
+rule bcftools_norm_input:
+    input:
+        vcf=lambda wc: SAMPLES[wc.sample]["vcf"],
+        fasta=config["reference"]["fasta"],
+    output:
+        vcf="results/calls/{sample}.vcf.gz",
+        tbi="results/calls/{sample}.vcf.gz.tbi",
+        versions="results/versions/bcftools_norm_input/{sample}.json",
+    wildcard_constraints:
+        sample=_alternatives(VCF_SAMPLES),
+    params:
+        build=config["reference"]["build"],
+    log:
+        "logs/bcftools_norm_input/{sample}.log",
+    benchmark:
+        "benchmarks/bcftools_norm_input/{sample}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../envs/calling.yaml"
+    script:
+        "../scripts/bcftools_norm_input.py"

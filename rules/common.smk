@@ -1,0 +1,138 @@
+# Validation of the configuration and the sample sheet, wildcard constraints and input
+# functions. Everything here runs before any job starts; nothing here reads data files.
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from seq2rx import config as s2c  # noqa: E402
+from seq2rx.demo import demo_layout, load_spec  # noqa: E402
+from seq2rx.errors import InputError  # noqa: E402
+
+BASEDIR = Path(workflow.basedir)
+SCHEMAS = BASEDIR / "config" / "schemas"
+DEMO_SPEC = BASEDIR / "resources" / "demo" / "demo.yaml"
+DEMO_SITES = BASEDIR / "resources" / "demo" / "pgx_sites.tsv"
+CONFIG_SOURCE = (
+    workflow.overwrite_configfiles[-1]
+    if workflow.overwrite_configfiles
+    else "config/config.yaml"
+)
+
+
+def _demo_files(cfg):
+    """Paths the demo simulator will write (so they may be missing before the run)."""
+    if not cfg["demo"]["simulate"]:
+        return {}
+    layout = demo_layout(cfg["demo"]["outdir"], load_spec(DEMO_SPEC))
+    files = {
+        "fasta": str(layout["fasta"]),
+        "gff3": str(layout["gff3"]),
+        "targets": str(layout["targets"]),
+        "confident": str(layout["confident"]),
+    }
+    for sample, (r1, r2) in layout["reads"].items():
+        files[f"{sample}_R1"] = str(r1)
+        files[f"{sample}_R2"] = str(r2)
+    for sample, truth in layout["truth"].items():
+        files[f"{sample}_truth"] = str(truth)
+    return files
+
+
+try:
+    config = s2c.validate_config(
+        config, s2c.load_yaml(SCHEMAS / "config.schema.yaml"), str(CONFIG_SOURCE)
+    )
+    DEMO_FILES = _demo_files(config)
+    _will_exist = lambda p: str(Path(p)) in {str(Path(x)) for x in DEMO_FILES.values()}
+    s2c.check_reference(config, str(CONFIG_SOURCE), _will_exist)
+    SHEET = s2c.read_sample_sheet(
+        config["samples"], s2c.load_yaml(SCHEMAS / "samples.schema.yaml"), _will_exist
+    )
+except InputError as exc:
+    sys.exit(f"seq2rx: configuration error: {exc}")
+
+SAMPLES = {row["sample"]: row for row in SHEET}
+PATIENTS = sorted({row["patient"] for row in SHEET})
+READ_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "fastq")
+BAM_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "bam")
+VCF_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "vcf")
+ALIGNED_SAMPLES = sorted(READ_SAMPLES + BAM_SAMPLES)
+ALIGNER = config["align"]["aligner"]
+CONFIG_SHA256 = hashlib.sha256(
+    json.dumps(config, sort_keys=True).encode()
+).hexdigest()
+
+
+def _alternatives(names):
+    # a pattern that matches nothing when the list is empty
+    return "|".join(map(re.escape, names)) if names else "(?!x)x"
+
+
+wildcard_constraints:
+    sample=_alternatives(sorted(SAMPLES)),
+    patient=_alternatives(PATIENTS),
+
+
+def get_reads(wildcards):
+    """R1 and R2 FASTQ of a sample that starts from reads."""
+    row = SAMPLES[wildcards.sample]
+    return {"r1": row["fastq1"], "r2": row["fastq2"]}
+
+
+def bam_of(sample):
+    """The duplicate-marked BAM of a sample: our own, or the one the sheet provides."""
+    row = SAMPLES[sample]
+    if row["stage"] == "bam":
+        return {"bam": row["bam"], "bai": row["bam"] + ".bai"}
+    return {"bam": f"results/align/{sample}.bam", "bai": f"results/align/{sample}.bam.bai"}
+
+
+def get_bam(wildcards):
+    """Input function: the BAM and index of ``wildcards.sample``."""
+    return bam_of(wildcards.sample)
+
+
+def get_targets():
+    return "results/qc/targets.bed"
+
+
+def get_patient_rows(patient):
+    return [SAMPLES[s] for s in sorted(SAMPLES) if SAMPLES[s]["patient"] == patient]
+
+
+def get_patient_inputs(wildcards):
+    """Everything the findings document of one patient is assembled from."""
+    rows = get_patient_rows(wildcards.patient)
+    samples = [r["sample"] for r in rows]
+    aligned = [s for s in samples if s in ALIGNED_SAMPLES]
+    return {
+        "vcfs": [f"results/calls/{s}.vcf.gz" for s in samples],
+        "qc": [f"results/qc/summary/{s}.json" for s in aligned],
+        "versions": "results/versions.json",
+    }
+
+
+def get_version_files():
+    files = [f"results/versions/bcftools_call/{s}.json" for s in ALIGNED_SAMPLES]
+    files += [f"results/versions/cutadapt_trim/{s}.json" for s in READ_SAMPLES]
+    files += [f"results/versions/align_reads/{s}.json" for s in READ_SAMPLES]
+    files += [f"results/versions/samtools_markdup/{s}.json" for s in READ_SAMPLES]
+    files += [f"results/versions/samtools_stats/{s}.json" for s in ALIGNED_SAMPLES]
+    files += [f"results/versions/bcftools_norm_input/{s}.json" for s in VCF_SAMPLES]
+    return files
+
+
+def get_final_output():
+    out = [f"results/calls/{s}.vcf.gz" for s in sorted(SAMPLES)]
+    out += [f"results/findings/{p}.json" for p in PATIENTS]
+    out += [f"results/reports/{p}.html" for p in PATIENTS]
+    out.append("results/versions.json")
+    if ALIGNED_SAMPLES:
+        out.append("results/qc/multiqc/multiqc_report.html")
+    if config["demo"]["simulate"]:
+        out.append("results/truth/summary.tsv")
+    return out

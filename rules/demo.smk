@@ -1,0 +1,72 @@
+# The demo data set, simulated by seq2rx's own deterministic simulator.
+
+
+if config["demo"]["simulate"]:
+
+    rule demo_simulate:
+        input:
+            spec=DEMO_SPEC,
+            sites=DEMO_SITES,
+        output:
+            fasta=DEMO_FILES["fasta"],
+            fai=DEMO_FILES["fasta"] + ".fai",
+            gzi=DEMO_FILES["fasta"] + ".gzi",
+            gff3=DEMO_FILES["gff3"],
+            targets=DEMO_FILES["targets"],
+            confident=DEMO_FILES["confident"],
+            reads=[v for k, v in DEMO_FILES.items() if k.endswith(("_R1", "_R2"))],
+            truth=[v for k, v in DEMO_FILES.items() if k.endswith("_truth")],
+        params:
+            outdir=config["demo"]["outdir"],
+            seed=config["demo"]["seed"],
+        log:
+            "logs/demo_simulate/demo.log",
+        benchmark:
+            "benchmarks/demo_simulate/demo.tsv"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=20,
+        conda:
+            "../envs/seq2rx.yaml"
+        script:
+            "../scripts/demo_simulate.py"
+
+    rule demo_compare_truth:
+        input:
+            truth=lambda wc: DEMO_FILES[f"{wc.sample}_truth"],
+            query="results/calls/{sample}.vcf.gz",
+            fasta=config["reference"]["fasta"],
+            regions=DEMO_FILES["confident"],
+        output:
+            json="results/truth/{sample}.json",
+        log:
+            "logs/demo_compare_truth/{sample}.log",
+        benchmark:
+            "benchmarks/demo_compare_truth/{sample}.tsv"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        conda:
+            "../envs/calling.yaml"
+        script:
+            "../scripts/compare_truth.py"
+
+    rule demo_truth_summary:
+        input:
+            expand("results/truth/{sample}.json", sample=sorted(SAMPLES)),
+        output:
+            tsv="results/truth/summary.tsv",
+        log:
+            "logs/demo_truth_summary/summary.log",
+        benchmark:
+            "benchmarks/demo_truth_summary/summary.tsv"
+        threads: 1
+        resources:
+            mem_mb=500,
+            runtime=5,
+        conda:
+            "../envs/seq2rx.yaml"
+        script:
+            "../scripts/truth_summary.py"

@@ -1,0 +1,108 @@
+# Quality control: samtools stats/flagstat/idxstats, coverage over the targets, bcftools
+# stats, a per-sample verdict, and one MultiQC report over all of it.
+
+
+rule qc_targets:
+    input:
+        islands_map=rules.aligner_index.output.islands_map,
+        targets=config["targets"] or [],
+    output:
+        bed="results/qc/targets.bed",
+    log:
+        "logs/qc_targets/targets.log",
+    benchmark:
+        "benchmarks/qc_targets/targets.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/seq2rx.yaml"
+    script:
+        "../scripts/qc_targets.py"
+
+
+rule samtools_stats:
+    input:
+        unpack(get_bam),
+        fasta=config["reference"]["fasta"],
+        targets="results/qc/targets.bed",
+    output:
+        stats="results/qc/samtools/{sample}.stats.txt",
+        flagstat="results/qc/samtools/{sample}.flagstat.txt",
+        idxstats="results/qc/samtools/{sample}.idxstats.txt",
+        coverage="results/qc/coverage/{sample}.tsv",
+        summary="results/qc/summary/{sample}.json",
+        versions="results/versions/samtools_stats/{sample}.json",
+    wildcard_constraints:
+        sample=_alternatives(ALIGNED_SAMPLES),
+    params:
+        thresholds=config["qc"],
+        min_mapq=config["calling"]["min_mapq"],
+        min_baseq=config["calling"]["min_baseq"],
+        build=config["reference"]["build"],
+    log:
+        "logs/samtools_stats/{sample}.log",
+    benchmark:
+        "benchmarks/samtools_stats/{sample}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../envs/calling.yaml"
+    script:
+        "../scripts/samtools_stats.py"
+
+
+rule bcftools_stats:
+    input:
+        vcf="results/calls/{sample}.vcf.gz",
+        fasta=config["reference"]["fasta"],
+    output:
+        stats="results/qc/bcftools/{sample}.bcftools_stats.txt",
+    log:
+        "logs/bcftools_stats/{sample}.log",
+    benchmark:
+        "benchmarks/bcftools_stats/{sample}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=20,
+    conda:
+        "../envs/calling.yaml"
+    script:
+        "../scripts/bcftools_stats.py"
+
+
+rule multiqc_report:
+    input:
+        stats=expand("results/qc/samtools/{sample}.stats.txt", sample=ALIGNED_SAMPLES),
+        flagstat=expand(
+            "results/qc/samtools/{sample}.flagstat.txt", sample=ALIGNED_SAMPLES
+        ),
+        idxstats=expand(
+            "results/qc/samtools/{sample}.idxstats.txt", sample=ALIGNED_SAMPLES
+        ),
+        cutadapt=expand("results/qc/cutadapt/{sample}.cutadapt.json", sample=READ_SAMPLES),
+        bcftools=expand(
+            "results/qc/bcftools/{sample}.bcftools_stats.txt", sample=sorted(SAMPLES)
+        ),
+        summaries=expand("results/qc/summary/{sample}.json", sample=ALIGNED_SAMPLES),
+        config=BASEDIR / "resources" / "report" / "multiqc_config.yaml",
+    output:
+        html="results/qc/multiqc/multiqc_report.html",
+        general="results/qc/multiqc/multiqc_report_data/multiqc_general_stats.txt",
+        table="results/qc/multiqc/seq2rx_qc_mqc.tsv",
+    log:
+        "logs/multiqc_report/multiqc.log",
+    benchmark:
+        "benchmarks/multiqc_report/multiqc.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/qc.yaml"
+    script:
+        "../scripts/multiqc_report.py"

@@ -1,0 +1,29 @@
+# Read preparation: adapter and quality trimming with cutadapt.
+
+
+rule cutadapt_trim:
+    input:
+        unpack(get_reads),
+    output:
+        r1=temp("results/reads/{sample}_R1.trimmed.fastq.gz"),
+        r2=temp("results/reads/{sample}_R2.trimmed.fastq.gz"),
+        json="results/qc/cutadapt/{sample}.cutadapt.json",
+        txt="results/qc/cutadapt/{sample}.cutadapt.txt",
+        versions="results/versions/cutadapt_trim/{sample}.json",
+    params:
+        adapter_r1=config["reads"]["adapter_r1"],
+        adapter_r2=config["reads"]["adapter_r2"],
+        min_quality=config["reads"]["min_quality"],
+        min_length=config["reads"]["min_length"],
+    log:
+        "logs/cutadapt_trim/{sample}.log",
+    benchmark:
+        "benchmarks/cutadapt_trim/{sample}.tsv"
+    threads: 2
+    resources:
+        mem_mb=1000,
+        runtime=60,
+    conda:
+        "../envs/reads.yaml"
+    script:
+        "../scripts/cutadapt_trim.py"

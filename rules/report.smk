@@ -1,0 +1,63 @@
+# The findings document of each patient, and the reports rendered from it.
+
+
+rule collect_versions:
+    input:
+        get_version_files(),
+    output:
+        json="results/versions.json",
+    log:
+        "logs/collect_versions/versions.log",
+    benchmark:
+        "benchmarks/collect_versions/versions.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/seq2rx.yaml"
+    script:
+        "../scripts/collect_versions.py"
+
+
+rule findings_patient:
+    input:
+        unpack(get_patient_inputs),
+        targets="results/qc/targets.bed" if ALIGNED_SAMPLES else [],
+    output:
+        json="results/findings/{patient}.json",
+    params:
+        rows=lambda wc: get_patient_rows(wc.patient),
+        build=config["reference"]["build"],
+        config_sha256=CONFIG_SHA256,
+    log:
+        "logs/findings_patient/{patient}.log",
+    benchmark:
+        "benchmarks/findings_patient/{patient}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/seq2rx.yaml"
+    script:
+        "../scripts/findings_patient.py"
+
+
+rule report_patient:
+    input:
+        json="results/findings/{patient}.json",
+    output:
+        html="results/reports/{patient}.html",
+    log:
+        "logs/report_patient/{patient}.log",
+    benchmark:
+        "benchmarks/report_patient/{patient}.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/seq2rx.yaml"
+    script:
+        "../scripts/report_patient.py"

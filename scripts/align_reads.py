@@ -1,0 +1,21 @@
+"""Snakemake adapter: align one sample's read pairs."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from seq2rx.io import log_stderr
+
+log_stderr(snakemake.log[0])
+
+from seq2rx.align import align_unsorted
+from seq2rx.versions import write_versions
+
+n = align_unsorted(
+    snakemake.input.r1, snakemake.input.r2, snakemake.input.index, snakemake.output.bam,
+    sample=snakemake.wildcards.sample, aligner=snakemake.params.aligner,
+    threads=snakemake.threads, platform=snakemake.params.platform,
+)
+print(f"{n} alignment records written", file=sys.stderr)
+tools = {"bwa": ["pybwa", "pysam"], "minimap2": ["pyminimap2", "pysam"]}[snakemake.params.aligner]
+write_versions(snakemake.output.versions, "align_reads", tools)

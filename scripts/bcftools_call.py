@@ -1,0 +1,17 @@
+"""Snakemake adapter: bcftools mpileup | call, norm and filters, for one or more BAMs."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from seq2rx.io import log_stderr
+
+log_stderr(snakemake.log[0])
+
+from seq2rx.call import CallParams, call_variants
+from seq2rx.versions import write_versions
+
+bams = snakemake.input.bams if "bams" in snakemake.input.keys() else [snakemake.input.bam]
+call_variants(bams, snakemake.input.fasta, snakemake.output.vcf, CallParams(**snakemake.params.call), threads=snakemake.threads)
+if "versions" in snakemake.output.keys():
+    write_versions(snakemake.output.versions, "bcftools_call", ["bcftools"])

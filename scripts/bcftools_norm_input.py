@@ -1,0 +1,17 @@
+"""Snakemake adapter: check and normalise a VCF that the sample sheet provides."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from seq2rx.io import log_stderr
+
+log_stderr(snakemake.log[0])
+
+from seq2rx.call import normalise_input
+from seq2rx.versions import write_versions
+
+normalise_input(
+    snakemake.input.vcf, snakemake.input.fasta, snakemake.output.vcf, snakemake.wildcards.sample, snakemake.params.build
+)
+write_versions(snakemake.output.versions, "bcftools_norm_input", ["bcftools"])

@@ -1,0 +1,13 @@
+"""Snakemake adapter: bcftools stats of one sample's calls."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from seq2rx.io import log_stderr
+
+log_stderr(snakemake.log[0])
+
+from seq2rx.call import bcftools_stats
+
+bcftools_stats(snakemake.input.vcf, snakemake.input.fasta, snakemake.output.stats)

@@ -1,0 +1,13 @@
+"""Snakemake adapter: one file of every tool version the run used."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from seq2rx.io import log_stderr
+
+log_stderr(snakemake.log[0])
+
+from seq2rx.versions import collect
+
+collect(list(snakemake.input), snakemake.output.json)

@@ -1,0 +1,29 @@
+"""Snakemake adapter: assemble one patient's findings document."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from seq2rx.io import log_stderr
+
+log_stderr(snakemake.log[0])
+
+import json
+
+from seq2rx import __version__, findings
+
+rows = snakemake.params.rows
+vcfs = {r["sample"]: v for r, v in zip(rows, snakemake.input.vcfs, strict=True)}
+qc = {}
+for path in snakemake.input.qc:
+    summary = json.loads(Path(path).read_text())
+    qc[summary["sample"]] = summary
+provenance = {
+    "seq2rx_version": __version__,
+    "config_sha256": snakemake.params.config_sha256,
+    "tools": json.loads(Path(snakemake.input.versions).read_text()),
+}
+doc = findings.build(
+    snakemake.wildcards.patient, rows, qc, vcfs, snakemake.params.build, provenance, snakemake.input.targets or None
+)
+findings.write(doc, snakemake.output.json)

@@ -1,0 +1,19 @@
+"""Snakemake adapter: one MultiQC report over every QC file."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from seq2rx.io import log_stderr
+
+log_stderr(snakemake.log[0])
+
+import json
+
+from seq2rx.qc import multiqc_table, run_multiqc
+
+summaries = [json.loads(Path(p).read_text()) for p in snakemake.input.summaries]
+multiqc_table(summaries, snakemake.output.table)
+inputs = [*snakemake.input.stats, *snakemake.input.flagstat, *snakemake.input.idxstats, *snakemake.input.cutadapt]
+inputs += [*snakemake.input.bcftools, snakemake.output.table]
+run_multiqc(inputs, snakemake.input.config, Path(snakemake.output.html).parent)

@@ -1,0 +1,13 @@
+"""Snakemake adapter: the target regions for coverage QC."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from seq2rx.io import log_stderr
+
+log_stderr(snakemake.log[0])
+
+from seq2rx.qc import write_targets
+
+write_targets(snakemake.input.targets or None, snakemake.input.islands_map, snakemake.output.bed)

@@ -1,0 +1,25 @@
+"""Snakemake adapter: samtools reports, target coverage and the QC verdict of one sample."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from seq2rx.io import log_stderr
+
+log_stderr(snakemake.log[0])
+
+from seq2rx import qc
+from seq2rx.versions import write_versions
+
+s = snakemake.wildcards.sample
+qc.samtools_reports(
+    snakemake.input.bam, snakemake.input.fasta, snakemake.output.stats, snakemake.output.flagstat, snakemake.output.idxstats
+)
+coverage = qc.target_coverage(
+    snakemake.input.bam, snakemake.input.targets, snakemake.params.min_mapq, snakemake.params.min_baseq
+)
+qc.write_coverage(coverage, snakemake.output.coverage)
+th = qc.Thresholds(**snakemake.params.thresholds)
+summary = qc.summarise(s, Path(snakemake.output.flagstat).read_text(), coverage, th)
+qc.write_json(summary, snakemake.output.summary)
+write_versions(snakemake.output.versions, "samtools_stats", ["samtools"])

@@ -1,0 +1,189 @@
+"""Variant calling with bcftools (through pysam): mpileup | call, norm, soft filters, index.
+
+Headers carry no absolute paths and no tool command lines (``--no-version``), so the same
+inputs give the same bytes wherever the workflow runs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pysam
+import pysam.bcftools  # noqa: F401  (pysam exposes bcftools only when imported)
+
+from .io import atomic_output
+
+
+@dataclass(frozen=True)
+class CallParams:
+    min_mapq: int = 20
+    min_baseq: int = 13
+    max_depth: int = 10000
+    min_qual: float = 20
+    min_depth: int = 8
+
+    @classmethod
+    def from_config(cls, calling: dict) -> CallParams:
+        return cls(**{k: calling[k] for k in ("min_mapq", "min_baseq", "max_depth", "min_qual", "min_depth")})
+
+
+def _bcftools(cmd: str, *args: str) -> None:
+    getattr(pysam.bcftools, cmd)(*args, catch_stdout=False)
+
+
+def clean_header(vcf: str | Path, out: str | Path) -> None:
+    """Rewrite ``vcf`` to ``out`` with a header free of paths (``##reference`` keeps a basename)."""
+    text = pysam.bcftools.view("--no-version", "-h", str(vcf))
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("##reference="):
+            ref = line.split("=", 1)[1].removeprefix("file://")
+            line = f"##reference={os.path.basename(ref)}"
+        lines.append(line)
+    with tempfile.NamedTemporaryFile("w", suffix=".hdr", delete=False) as fh:
+        fh.write("\n".join(lines) + "\n")
+        hdr = fh.name
+    try:
+        _bcftools("reheader", "-h", hdr, "-o", str(out), str(vcf))
+    finally:
+        os.unlink(hdr)
+
+
+def call_variants(
+    bams: list[str | Path],
+    fasta: str | Path,
+    out_vcf: str | Path,
+    params: CallParams,
+    regions: str | Path | None = None,
+    threads: int = 1,
+) -> None:
+    """Call SNVs and indels in one or more BAMs jointly and write a bgzipped, indexed VCF.
+
+    mpileup (FORMAT AD/DP/SP, INFO AD) -> call -m -v -> norm -m -any against the reference ->
+    soft filters ``LowQual`` (QUAL < min_qual) and ``LowDepth`` (INFO/DP < min_depth).
+    """
+    t = str(max(1, threads))
+    with tempfile.TemporaryDirectory(dir=Path(out_vcf).parent) as td:
+        pile = os.path.join(td, "pileup.bcf")
+        called = os.path.join(td, "called.bcf")
+        normed = os.path.join(td, "norm.bcf")
+        filt = os.path.join(td, "filtered.vcf.gz")
+        args = [
+            "--no-version", "-f", str(fasta), "-a", "FORMAT/AD,FORMAT/DP,FORMAT/SP,INFO/AD",
+            "-q", str(params.min_mapq), "-Q", str(params.min_baseq), "-d", str(params.max_depth),
+            "-O", "b", "-o", pile,
+        ]
+        if regions:
+            args += ["-R", str(regions)]
+        _bcftools("mpileup", *args, *map(str, bams))
+        _bcftools("call", "--no-version", "-m", "-v", "-a", "GQ", "--threads", t, "-O", "b", "-o", called, pile)
+        _bcftools("norm", "--no-version", "-f", str(fasta), "-m", "-any", "--threads", t, "-O", "b", "-o", normed, called)
+        _bcftools(
+            "filter", "--no-version", "-s", "LowQual", "-m", "+", "-e", f"QUAL<{params.min_qual:g}",
+            "-O", "b", "-o", filt + ".q.bcf", normed,
+        )
+        _bcftools(
+            "filter", "--no-version", "-s", "LowDepth", "-m", "+", "-e", f"INFO/DP<{params.min_depth}",
+            "-O", "z", "-o", filt, filt + ".q.bcf",
+        )
+        with atomic_output(out_vcf) as tmp:
+            clean_header(filt, tmp)
+            _bcftools("index", "-t", "-o", str(tmp) + ".tbi", str(tmp))
+            os.replace(str(tmp) + ".tbi", str(out_vcf) + ".tbi")
+
+
+def subset_sample(joint_vcf: str | Path, sample: str, out_vcf: str | Path) -> None:
+    """One sample's non-reference genotypes from a joint VCF, bgzipped and indexed."""
+    with atomic_output(out_vcf) as tmp:
+        _bcftools("view", "--no-version", "-s", sample, "-c", "1", "-O", "z", "-o", str(tmp), str(joint_vcf))
+        _bcftools("index", "-t", "-o", str(tmp) + ".tbi", str(tmp))
+        os.replace(str(tmp) + ".tbi", str(out_vcf) + ".tbi")
+
+
+def bcftools_stats(vcf: str | Path, fasta: str | Path, out: str | Path) -> None:
+    with atomic_output(out) as tmp:
+        text = pysam.bcftools.stats("-F", str(fasta), "-s", "-", str(vcf))
+        # the command line and file paths make the output differ between machines
+        lines = [line for line in text.splitlines() if not line.startswith("# The command")]
+        Path(tmp).write_text("\n".join(lines) + "\n")
+
+
+def _other_naming(contig: str) -> str:
+    return contig[3:] if contig.startswith("chr") else "chr" + contig
+
+
+def check_input_vcf(vcf: str | Path, fasta: str | Path, build: str | None = None, max_checked: int = 2000) -> str | None:
+    """Check a user VCF against the reference before using it; return the sample to keep.
+
+    Raises :class:`InputError` for an unreadable or empty VCF, no genotypes, contig names that
+    do not match the reference (``chr1`` vs ``1``), or reference alleles that disagree with the
+    FASTA at more than 5% of up to ``max_checked`` SNV positions (a VCF from the other build).
+    """
+    from .errors import InputError
+
+    where = str(vcf)
+    try:
+        fh = pysam.VariantFile(str(vcf))
+    except (OSError, ValueError) as exc:
+        raise InputError(where, f"cannot be read as VCF/BCF ({exc})") from None
+    with fh, pysam.FastaFile(str(fasta)) as fa:
+        ref_contigs = set(fa.references)
+        samples = list(fh.header.samples)
+        if "GT" not in fh.header.formats or not samples:
+            raise InputError(where, "has no genotypes (FORMAT/GT with at least one sample column)", field="FORMAT/GT")
+        n = checked = mismatched = 0
+        example = ""
+        try:
+            for rec in fh:
+                n += 1
+                if rec.chrom not in ref_contigs:
+                    if _other_naming(rec.chrom) in ref_contigs:
+                        raise InputError(
+                            where, f"uses contig name {rec.chrom!r} where the reference has {_other_naming(rec.chrom)!r}",
+                            line=None, field="CHROM", hint="rename the contigs (bcftools annotate --rename-chrs)",
+                        )
+                    raise InputError(where, f"contig {rec.chrom!r} is not in the reference", field="CHROM")
+                if checked < max_checked and len(rec.ref) == 1 and rec.ref.upper() in "ACGT":
+                    checked += 1
+                    base = fa.fetch(rec.chrom, rec.pos - 1, rec.pos).upper()
+                    if base != rec.ref.upper() and base != "N":
+                        mismatched += 1
+                        example = example or f"{rec.chrom}:{rec.pos} REF {rec.ref} but the reference has {base}"
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, InputError):
+                raise
+            raise InputError(where, f"is malformed after record {n} ({exc})") from None
+        if n == 0:
+            raise InputError(where, "holds no variant records", hint="an empty VCF cannot be analysed")
+        if checked >= 5 and mismatched / checked > 0.05:
+            raise InputError(
+                where,
+                f"REF disagrees with the reference at {mismatched} of {checked} positions (e.g. {example})",
+                field="REF",
+                hint=f"the VCF is probably on another genome build than the configured {build or 'one'}",
+            )
+    return samples[0]
+
+
+def normalise_input(vcf: str | Path, fasta: str | Path, out_vcf: str | Path, sample: str, build: str | None = None) -> None:
+    """Check a user-provided VCF, keep one sample (``sample`` or its only one), split and normalise."""
+    from .errors import InputError
+
+    first = check_input_vcf(vcf, fasta, build)
+    with pysam.VariantFile(str(vcf)) as fh:
+        samples = list(fh.header.samples)
+    keep = sample if sample in samples else first
+    if sample not in samples and len(samples) > 1:
+        raise InputError(str(vcf), f"has samples {samples} but none is called {sample!r}", field="sample")
+    with tempfile.TemporaryDirectory(dir=Path(out_vcf).parent) as td:
+        sub = os.path.join(td, "sub.bcf")
+        normed = os.path.join(td, "norm.vcf.gz")
+        _bcftools("view", "--no-version", "-s", keep, "-O", "b", "-o", sub, str(vcf))
+        _bcftools("norm", "--no-version", "-f", str(fasta), "-m", "-any", "-c", "w", "-O", "z", "-o", normed, sub)
+        with atomic_output(out_vcf) as tmp:
+            clean_header(normed, tmp)
+            _bcftools("index", "-t", "-o", str(tmp) + ".tbi", str(tmp))
+            os.replace(str(tmp) + ".tbi", str(out_vcf) + ".tbi")

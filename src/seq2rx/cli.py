@@ -1,0 +1,89 @@
+"""The ``seq2rx`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import InputError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import simulate
+
+    summary = simulate(args.spec, args.sites, args.outdir, seed=args.seed)
+    for sample, counts in summary["samples"].items():
+        print(f"{sample}\t{counts['pairs']} read pairs\t{counts['duplicates']} duplicates")
+    print(f"demo data written to {args.outdir}/")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare, format_table
+    from .io import atomic_output
+
+    result = compare(
+        args.truth, args.query, reference=args.reference, regions=args.regions,
+        truth_sample=args.truth_sample, query_sample=args.query_sample, pass_only=not args.all_filters,
+    )
+    print(format_table(result))
+    if args.json:
+        with atomic_output(args.json) as tmp:
+            Path(tmp).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .config import check_reference, load_yaml, read_sample_sheet, validate_config
+
+    schemas = Path(args.schemas)
+    cfg = validate_config(load_yaml(args.configfile), load_yaml(schemas / "config.schema.yaml"), args.configfile)
+    check_reference(cfg, args.configfile)
+    rows = read_sample_sheet(cfg["samples"], load_yaml(schemas / "samples.schema.yaml"))
+    print(f"{args.configfile}: valid; {len(rows)} samples in {cfg['samples']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="seq2rx", description="From sequencing reads to treatment insight.")
+    parser.add_argument("--version", action="version", version=f"seq2rx {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="simulate the demo data set (genome, reads, truth VCFs)")
+    p.add_argument("--outdir", default="demo")
+    p.add_argument("--seed", type=int, default=None, help="override the seed in the spec")
+    p.add_argument("--spec", default=str(REPO / "resources/demo/demo.yaml"))
+    p.add_argument("--sites", default=str(REPO / "resources/demo/pgx_sites.tsv"))
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("compare-vcf", help="SNV/indel precision, recall and F1 of a VCF against a truth VCF")
+    p.add_argument("--truth", required=True)
+    p.add_argument("--query", required=True)
+    p.add_argument("--regions", help="BED of regions to compare in (e.g. confident regions)")
+    p.add_argument("--reference", help="FASTA used to left-align indels on both sides")
+    p.add_argument("--truth-sample")
+    p.add_argument("--query-sample")
+    p.add_argument("--all-filters", action="store_true", help="count query records that did not PASS")
+    p.add_argument("--json", help="also write the result as JSON here")
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("validate", help="check a configuration and its sample sheet")
+    p.add_argument("--configfile", default="config/config.yaml")
+    p.add_argument("--schemas", default=str(REPO / "config/schemas"))
+    p.set_defaults(func=_cmd_validate)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"seq2rx: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

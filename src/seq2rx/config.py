@@ -1,0 +1,189 @@
+"""Validate the configuration and the sample sheet before any job starts.
+
+Both are checked against JSON schemas (``config/schemas/``) that forbid unknown keys and carry
+the defaults and a human sentence per field (``x-message``). Every problem becomes one
+:class:`~seq2rx.errors.InputError` naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .errors import InputError
+
+STAGE_COLUMNS = ("fastq1", "fastq2", "bam", "vcf")
+
+
+def load_yaml(path: str | Path) -> Any:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def _fill_defaults(instance: Any, schema: dict) -> None:
+    """Insert schema defaults into ``instance`` in place, depth first."""
+    if not isinstance(instance, dict) or schema.get("type") != "object":
+        return
+    for key, sub in schema.get("properties", {}).items():
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            _fill_defaults(instance[key], sub)
+
+
+def _schema_at(schema: dict, path: Iterable[Any]) -> dict:
+    node = schema
+    for part in path:
+        props = node.get("properties", {})
+        if isinstance(part, str) and part in props:
+            node = props[part]
+        else:
+            break
+    return node
+
+
+def _describe(error: jsonschema.ValidationError, schema: dict) -> tuple[str, str]:
+    """(dotted field, human problem) for a schema violation."""
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        field = ".".join(str(p) for p in path + [extra[0]]) if extra else ".".join(map(str, path))
+        return field, f"unknown key {extra[0]!r}; allowed here: {allowed}"
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        field = ".".join(str(p) for p in path + [missing])
+        node = _schema_at(schema, path + [missing])
+        return field, f"is required: {node.get('x-message', 'this key must be given')}"
+    node = _schema_at(schema, path)
+    message = node.get("x-message", error.message)
+    return ".".join(str(p) for p in path) or "(top level)", f"{message} (got {error.instance!r})"
+
+
+def validate_config(config: dict, schema: dict, source: str) -> dict:
+    """Return a copy of ``config`` with defaults filled in, or raise :class:`InputError`.
+
+    >>> schema = {"type": "object", "additionalProperties": False,
+    ...           "properties": {"n": {"type": "integer", "default": 3}}}
+    >>> validate_config({}, schema, "c.yaml")
+    {'n': 3}
+    """
+    if not isinstance(config, dict):
+        raise InputError(source, "the configuration must be a YAML mapping of keys to values")
+    config = copy.deepcopy(config)
+    _fill_defaults(config, schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        field, problem = _describe(errors[0], schema)
+        raise InputError(source, problem, field=field)
+    return config
+
+
+def _readable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.R_OK)
+
+
+def read_sample_sheet(
+    path: str | Path,
+    schema: dict,
+    will_exist: Callable[[str], bool] = lambda p: False,
+) -> list[dict[str, str]]:
+    """Read and validate the sample sheet; return its rows (empty cells dropped).
+
+    ``will_exist(path)`` says whether a missing input will be produced by the workflow itself
+    (the demo simulator); any other missing or unreadable file is an error.
+    Line numbers in messages count the header as line 1.
+    """
+    path = str(path)
+    if not _readable(path):
+        raise InputError(path, "the sample sheet does not exist or cannot be read")
+    with open(path, newline="") as fh:
+        lines = [line for line in fh]
+    body = [(k + 1, line) for k, line in enumerate(lines) if line.strip() and not line.startswith("#")]
+    if not body:
+        raise InputError(path, "the sample sheet is empty; it needs a header line and one row per sample")
+    header_line, header = body[0]
+    columns = next(csv.reader([header], delimiter="\t"))
+    known = set(schema["properties"])
+    for col in columns:
+        if col not in known:
+            raise InputError(
+                path, f"unknown column {col!r}; allowed: {', '.join(sorted(known))}", line=header_line
+            )
+    if len(set(columns)) != len(columns):
+        raise InputError(path, "a column name appears twice in the header", line=header_line)
+    validator = jsonschema.Draft202012Validator(schema)
+    rows: list[dict[str, str]] = []
+    seen: dict[str, int] = {}
+    for lineno, line in body[1:]:
+        cells = next(csv.reader([line.rstrip("\r\n")], delimiter="\t"))
+        if len(cells) != len(columns):
+            raise InputError(path, f"has {len(cells)} cells but the header has {len(columns)} columns", line=lineno)
+        row = {c: v.strip() for c, v in zip(columns, cells, strict=True) if v.strip() != ""}
+        for error in validator.iter_errors(row):
+            field, problem = _describe(error, schema)
+            raise InputError(path, problem, line=lineno, field=field)
+        sample = row["sample"]
+        if sample in seen:
+            raise InputError(
+                path, f"sample {sample!r} appears twice (first on line {seen[sample]})", line=lineno, field="sample"
+            )
+        seen[sample] = lineno
+        has_fq = [c for c in ("fastq1", "fastq2") if c in row]
+        starts = (["fastq"] if has_fq else []) + [c for c in ("bam", "vcf") if c in row]
+        if len(starts) != 1:
+            raise InputError(
+                path,
+                "give exactly one starting point: fastq1+fastq2, or bam, or vcf",
+                line=lineno,
+                field="/".join(c for c in STAGE_COLUMNS if c in row) or "fastq1",
+            )
+        if has_fq and len(has_fq) != 2:
+            missing = "fastq2" if "fastq1" in row else "fastq1"
+            raise InputError(path, "paired-end reads need both fastq1 and fastq2", line=lineno, field=missing)
+        for col in STAGE_COLUMNS:
+            if col in row and not _readable(row[col]) and not will_exist(row[col]):
+                raise InputError(
+                    path, f"file {row[col]!r} does not exist or cannot be read", line=lineno, field=col,
+                    hint="relative paths are taken from the directory snakemake runs in",
+                )
+        if row["type"] == "germline" and row["tumor_type"] != "NA":
+            pass  # a germline sample of a cancer patient keeps the patient's tumour type
+        row["stage"] = starts[0]
+        rows.append(row)
+    if not rows:
+        raise InputError(path, "the sample sheet has a header but no samples")
+    patients: dict[str, dict[str, str]] = {}
+    for row in rows:
+        first = patients.setdefault(row["patient"], row)
+        for col in ("sex", "tumor_type"):
+            if first[col] != row[col]:
+                raise InputError(
+                    path,
+                    f"patient {row['patient']!r} has {col} {row[col]!r} here but {first[col]!r} on line {seen[first['sample']]}",
+                    line=seen[row["sample"]],
+                    field=col,
+                )
+    return rows
+
+
+def check_reference(config: dict, source: str, will_exist: Callable[[str], bool] = lambda p: False) -> None:
+    """The reference FASTA (and its index), GFF3 and targets must exist unless the demo makes them."""
+    ref = config["reference"]
+    for field, value in (("reference.fasta", ref["fasta"]), ("reference.gff3", ref["gff3"]), ("targets", config["targets"])):
+        if value and not _readable(value) and not will_exist(value):
+            raise InputError(source, f"file {value!r} does not exist or cannot be read", field=field)
+    fasta = ref["fasta"]
+    if _readable(fasta) and not _readable(fasta + ".fai"):
+        raise InputError(
+            source, f"the FASTA {fasta!r} has no .fai index", field="reference.fasta",
+            hint="run 'samtools faidx' on it (for a bgzipped FASTA it must be bgzip, not gzip)",
+        )

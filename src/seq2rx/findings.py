@@ -1,0 +1,120 @@
+"""The per-patient findings document: the one thing every report renders.
+
+``results/findings/{patient}.json`` collects, per patient, the samples, their QC, their variant
+calls and the provenance of the run. Later stages (pharmacogenomics, actionability, predictions,
+similar patients) add sections; a section whose analysis has not run is present with
+``"status": "not run"`` so that a report can say so instead of silently omitting it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from pathlib import Path
+
+import pysam
+
+from .io import atomic_output
+
+SCHEMA_VERSION = "0.1.0"
+PENDING_SECTIONS = ("pgx", "actionability", "predictions", "similar_patients")
+
+
+def _targets(path: str | Path | None) -> dict[str, list[tuple[int, int, str]]]:
+    out: dict[str, list[tuple[int, int, str]]] = {}
+    if not path:
+        return out
+    with open(path) as fh:
+        for line in fh:
+            f = line.rstrip("\n").split("\t")
+            if len(f) >= 3 and not line.startswith("#"):
+                out.setdefault(f[0], []).append((int(f[1]), int(f[2]), f[3] if len(f) > 3 else ""))
+    for v in out.values():
+        v.sort()
+    return out
+
+
+def _region_name(targets: dict[str, list[tuple[int, int, str]]], chrom: str, pos0: int) -> str:
+    iv = targets.get(chrom, [])
+    k = bisect.bisect_right(iv, (pos0, float("inf"), "")) - 1
+    if k >= 0 and iv[k][0] <= pos0 < iv[k][1]:
+        return iv[k][2]
+    return ""
+
+
+def read_variants(vcf: str | Path, sample: str, targets: str | Path | None = None) -> list[dict]:
+    """Variant records of one sample, with genotype, depth, allele depths and VAF."""
+    regions = _targets(targets)
+    out = []
+    with pysam.VariantFile(str(vcf)) as fh:
+        samples = list(fh.header.samples)
+        name = sample if sample in samples else (samples[0] if samples else None)
+        for rec in fh:
+            call = rec.samples[name] if name else None
+            gt = call.get("GT") if call else None
+            ad = call.get("AD") if call and "AD" in call else None
+            dp = call.get("DP") if call and "DP" in call else rec.info.get("DP")
+            alt = rec.alts[0] if rec.alts else "."
+            vaf = None
+            if ad and len(ad) > 1 and all(a is not None for a in ad) and sum(ad):
+                vaf = round(ad[1] / sum(ad), 4)
+            out.append(
+                {
+                    "chrom": rec.chrom,
+                    "pos": rec.pos,
+                    "ref": rec.ref,
+                    "alt": alt,
+                    "qual": None if rec.qual is None else round(float(rec.qual), 2),
+                    "filter": ";".join(rec.filter.keys()) or ".",
+                    "genotype": "/".join("." if a is None else str(a) for a in gt) if gt else ".",
+                    "depth": dp,
+                    "allele_depths": list(ad) if ad else None,
+                    "vaf": vaf,
+                    "region": _region_name(regions, rec.chrom, rec.pos - 1),
+                }
+            )
+    return out
+
+
+def build(
+    patient: str,
+    rows: list[dict],
+    qc: dict[str, dict],
+    vcfs: dict[str, str | Path],
+    build_name: str,
+    provenance: dict,
+    targets: str | Path | None = None,
+) -> dict:
+    """Assemble the findings document of one patient from the per-sample outputs."""
+    first = rows[0]
+    samples = []
+    for row in sorted(rows, key=lambda r: r["sample"]):
+        s = row["sample"]
+        variants = read_variants(vcfs[s], s, targets) if s in vcfs else []
+        samples.append(
+            {
+                "sample": s,
+                "type": row["type"],
+                "started_from": row["stage"],
+                "qc": qc.get(s, {"status": "not run", "reason": "sample started from a VCF"}),
+                "variants": variants,
+                "n_pass": sum(v["filter"] == "PASS" for v in variants),
+            }
+        )
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "patient": patient,
+        "sex": first["sex"],
+        "tumor_type": first["tumor_type"],
+        "genome_build": build_name,
+        "samples": samples,
+        "provenance": provenance,
+    }
+    for section in PENDING_SECTIONS:
+        doc[section] = {"status": "not run", "reason": "this analysis is not part of the workflow yet"}
+    return doc
+
+
+def write(doc: dict, path: str | Path) -> None:
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,51 @@
+"""File helpers: outputs appear complete or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    A failure (or a kill) leaves no file at ``path`` that could be taken for a complete result.
+    The temporary name keeps the final suffix so that tools which infer the format from the
+    extension (``.vcf.gz``, ``.bam``) still do.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp.{os.getpid()}.{path.name}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def log_stderr(path: str | os.PathLike) -> None:
+    """Send this process's standard error, Python's and C libraries' alike, to ``path``.
+
+    Snakemake scripts call this first, so that messages from htslib, BWA and the library all
+    land in the rule's ``log:`` file.
+    """
+    import sys
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "w")  # noqa: SIM115 - kept open for the life of the process
+    sys.stderr.flush()
+    os.dup2(fh.fileno(), 2)
+    sys.stderr = fh

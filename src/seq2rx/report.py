@@ -1,0 +1,125 @@
+"""Per-patient HTML report, rendered from the findings document alone.
+
+Self-contained (inline CSS, no scripts or requests leaving the file) and every value that came
+from a user or a file is escaped.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from .io import atomic_output
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:72rem;
+color:#1b1b1b;line-height:1.45;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;border-bottom:2px solid #0072B2;padding-bottom:.2rem;margin-top:2rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
+th,td{border:1px solid #c8c8c8;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#eef3f8}
+.pass{color:#fff;background:#009E73;padding:.1rem .45rem;border-radius:.3rem}
+.warn{color:#000;background:#E69F00;padding:.1rem .45rem;border-radius:.3rem}
+.fail{color:#fff;background:#D55E00;padding:.1rem .45rem;border-radius:.3rem}
+.muted{color:#555}.disclaimer{border:1px solid #999;background:#f7f7f7;padding:.6rem 1rem;margin-top:2rem}
+dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}
+@media print{body{margin:0;max-width:none}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}
+"""
+
+
+def _e(value: object) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _table(headers: list[str], rows: list[list[object]], caption: str | None = None) -> str:
+    head = "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    cap = f"<caption class='muted'>{_e(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _verdict(v: str) -> str:
+    cls = v if v in ("pass", "warn", "fail") else "muted"
+    return f'<span class="{cls}">{_e(v)}</span>'
+
+
+def render(doc: dict) -> str:
+    """HTML text of one patient's report."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:">',
+        f"<title>seq2rx report: {_e(doc['patient'])}</title><style>{CSS}</style></head><body>",
+        f"<header><h1>seq2rx report: patient {_e(doc['patient'])}</h1>",
+        "<dl>",
+        f"<dt>Samples</dt><dd>{_e(', '.join(s['sample'] + ' (' + s['type'] + ')' for s in doc['samples']))}</dd>",
+        f"<dt>Sex</dt><dd>{_e(doc['sex'])}</dd>",
+        f"<dt>Tumour type</dt><dd>{_e(doc['tumor_type'])}</dd>",
+        f"<dt>Genome build</dt><dd>{_e(doc['genome_build'])}</dd>",
+        "</dl></header>",
+        '<section id="qc"><h2>Quality control</h2>',
+    ]
+    qc_rows = []
+    for s in doc["samples"]:
+        q = s["qc"]
+        if q.get("status") == "not run":
+            qc_rows.append([s["sample"], "not run", "", "", "", "", "", q.get("reason", "")])
+            continue
+        qc_rows.append(
+            [
+                s["sample"], q["verdict"], q["reads"], f"{q['mapped_fraction']:.3f}", f"{q['duplicate_fraction']:.3f}",
+                f"{q['mean_target_coverage']:.1f}", f"{q['target_fraction_20x']:.3f}", "; ".join(q["reasons"]),
+            ]
+        )
+    html_rows = []
+    for row in qc_rows:
+        cells = [f"<td>{_e(row[0])}</td>", f"<td>{_verdict(str(row[1]))}</td>"]
+        cells += [f"<td>{_e(c)}</td>" for c in row[2:]]
+        html_rows.append("<tr>" + "".join(cells) + "</tr>")
+    headers = ["Sample", "Verdict", "Reads", "Mapped", "Duplicates", "Mean target depth", "Target >= 20x", "Reasons"]
+    parts.append(
+        "<table><thead><tr>" + "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
+        + "</tr></thead><tbody>" + "".join(html_rows) + "</tbody></table></section>"
+    )
+    parts.append('<section id="variants"><h2>Variant calls</h2>')
+    for s in doc["samples"]:
+        passing = [v for v in s["variants"] if v["filter"] == "PASS"]
+        parts.append(f"<h3>{_e(s['sample'])}: {len(passing)} passing of {len(s['variants'])} calls</h3>")
+        rows = [
+            [v["region"], v["chrom"], v["pos"], v["ref"], v["alt"], v["genotype"], v["depth"],
+             "" if v["vaf"] is None else f"{v['vaf']:.2f}", v["qual"]]
+            for v in passing
+        ]
+        parts.append(_table(["Region", "Contig", "Position", "Ref", "Alt", "Genotype", "Depth", "VAF", "QUAL"], rows))
+    parts.append("</section>")
+    titles = {
+        "pgx": "Pharmacogenomics",
+        "actionability": "Actionable tumour findings",
+        "predictions": "Predicted treatment response",
+        "similar_patients": "Similar past patients",
+    }
+    for key, title in titles.items():
+        section = doc.get(key, {})
+        parts.append(f'<section id="{key}"><h2>{_e(title)}</h2>')
+        if section.get("status") == "not run":
+            parts.append(f"<p class='muted'>Not available: {_e(section.get('reason', ''))}.</p>")
+        parts.append("</section>")
+    prov = doc["provenance"]
+    tool_rows = [[step, tool, ver] for step, tools in sorted(prov.get("tools", {}).items()) for tool, ver in sorted(tools.items())]
+    parts.append('<section id="provenance"><h2>Methods and provenance</h2>')
+    parts.append(f"<p>seq2rx {_e(prov.get('seq2rx_version'))}; configuration SHA-256 {_e(prov.get('config_sha256'))}.</p>")
+    parts.append(_table(["Step", "Tool", "Version"], tool_rows))
+    parts.append("</section>")
+    parts.append(
+        '<section id="disclaimer" class="disclaimer"><strong>For research use only.</strong> '
+        "This report was produced by an automated research workflow. It is not a clinical test result "
+        "and must not be used for diagnosis or treatment decisions without confirmation in an accredited laboratory.</section>"
+    )
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write(doc: dict, path: str | Path) -> None:
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text(render(doc), encoding="utf-8")
