@@ -9,19 +9,19 @@ rule aligner_index:
         islands=f"results/index/{ALIGNER}/islands.fa",
         islands_map=f"results/index/{ALIGNER}/islands.tsv",
         seqdict=f"results/index/{ALIGNER}/islands.dict",
-    params:
-        aligner=ALIGNER,
-        min_gap=config["align"]["island_min_gap"],
     log:
         f"logs/aligner_index/{ALIGNER}.log",
     benchmark:
         f"benchmarks/aligner_index/{ALIGNER}.tsv"
+    conda:
+        "../envs/align.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=120,
-    conda:
-        "../envs/align.yaml"
+    params:
+        aligner=ALIGNER,
+        min_gap=config["align"]["island_min_gap"],
     script:
         "../scripts/aligner_index.py"
 
@@ -35,19 +35,19 @@ rule align_reads:
     output:
         bam=temp("results/align/{sample}.unsorted.bam"),
         versions="results/versions/align_reads/{sample}.json",
-    params:
-        aligner=ALIGNER,
-        platform=config["align"]["platform"],
     log:
         "logs/align_reads/{sample}.log",
     benchmark:
         "benchmarks/align_reads/{sample}.tsv"
+    conda:
+        "../envs/align.yaml"
     threads: 2
     resources:
         mem_mb=8000,
         runtime=240,
-    conda:
-        "../envs/align.yaml"
+    params:
+        aligner=ALIGNER,
+        platform=config["align"]["platform"],
     script:
         "../scripts/align_reads.py"
 
@@ -64,11 +64,11 @@ rule samtools_markdup:
         "logs/samtools_markdup/{sample}.log",
     benchmark:
         "benchmarks/samtools_markdup/{sample}.tsv"
+    conda:
+        "../envs/align.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=120,
-    conda:
-        "../envs/align.yaml"
     script:
         "../scripts/samtools_markdup.py"

@@ -16,18 +16,18 @@ if config["calling"]["joint"] and len(ALIGNED_SAMPLES) > 1:
         output:
             vcf="results/calls/joint/all.vcf.gz",
             tbi="results/calls/joint/all.vcf.gz.tbi",
-        params:
-            call=CALL_PARAMS,
         log:
             "logs/bcftools_call_joint/all.log",
         benchmark:
             "benchmarks/bcftools_call_joint/all.tsv"
+        conda:
+            "../envs/calling.yaml"
         threads: 2
         resources:
             mem_mb=4000,
             runtime=240,
-        conda:
-            "../envs/calling.yaml"
+        params:
+            call=CALL_PARAMS,
         script:
             "../scripts/bcftools_call.py"
 
@@ -38,18 +38,18 @@ if config["calling"]["joint"] and len(ALIGNED_SAMPLES) > 1:
             vcf="results/calls/{sample}.vcf.gz",
             tbi="results/calls/{sample}.vcf.gz.tbi",
             versions="results/versions/bcftools_call/{sample}.json",
-        wildcard_constraints:
-            sample=_alternatives(ALIGNED_SAMPLES),
         log:
             "logs/bcftools_call/{sample}.log",
         benchmark:
             "benchmarks/bcftools_call/{sample}.tsv"
+        wildcard_constraints:
+            sample=_alternatives(ALIGNED_SAMPLES),
+        conda:
+            "../envs/calling.yaml"
         threads: 1
         resources:
             mem_mb=1000,
             runtime=30,
-        conda:
-            "../envs/calling.yaml"
         script:
             "../scripts/bcftools_subset.py"
 
@@ -63,20 +63,20 @@ else:
             vcf="results/calls/{sample}.vcf.gz",
             tbi="results/calls/{sample}.vcf.gz.tbi",
             versions="results/versions/bcftools_call/{sample}.json",
-        wildcard_constraints:
-            sample=_alternatives(ALIGNED_SAMPLES),
-        params:
-            call=CALL_PARAMS,
         log:
             "logs/bcftools_call/{sample}.log",
         benchmark:
             "benchmarks/bcftools_call/{sample}.tsv"
+        wildcard_constraints:
+            sample=_alternatives(ALIGNED_SAMPLES),
+        conda:
+            "../envs/calling.yaml"
         threads: 2
         resources:
             mem_mb=4000,
             runtime=240,
-        conda:
-            "../envs/calling.yaml"
+        params:
+            call=CALL_PARAMS,
         script:
             "../scripts/bcftools_call.py"
 
@@ -89,19 +89,19 @@ rule bcftools_norm_input:
         vcf="results/calls/{sample}.vcf.gz",
         tbi="results/calls/{sample}.vcf.gz.tbi",
         versions="results/versions/bcftools_norm_input/{sample}.json",
-    wildcard_constraints:
-        sample=_alternatives(VCF_SAMPLES),
-    params:
-        build=config["reference"]["build"],
     log:
         "logs/bcftools_norm_input/{sample}.log",
     benchmark:
         "benchmarks/bcftools_norm_input/{sample}.tsv"
+    wildcard_constraints:
+        sample=_alternatives(VCF_SAMPLES),
+    conda:
+        "../envs/calling.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        "../envs/calling.yaml"
+    params:
+        build=config["reference"]["build"],
     script:
         "../scripts/bcftools_norm_input.py"

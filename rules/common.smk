@@ -62,9 +62,7 @@ BAM_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "bam")
 VCF_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "vcf")
 ALIGNED_SAMPLES = sorted(READ_SAMPLES + BAM_SAMPLES)
 ALIGNER = config["align"]["aligner"]
-CONFIG_SHA256 = hashlib.sha256(
-    json.dumps(config, sort_keys=True).encode()
-).hexdigest()
+CONFIG_SHA256 = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
 def _alternatives(names):
@@ -88,7 +86,10 @@ def bam_of(sample):
     row = SAMPLES[sample]
     if row["stage"] == "bam":
         return {"bam": row["bam"], "bai": row["bam"] + ".bai"}
-    return {"bam": f"results/align/{sample}.bam", "bai": f"results/align/{sample}.bam.bai"}
+    return {
+        "bam": f"results/align/{sample}.bam",
+        "bai": f"results/align/{sample}.bam.bai",
+    }
 
 
 def get_bam(wildcards):

@@ -16,19 +16,19 @@ if config["demo"]["simulate"]:
             confident=DEMO_FILES["confident"],
             reads=[v for k, v in DEMO_FILES.items() if k.endswith(("_R1", "_R2"))],
             truth=[v for k, v in DEMO_FILES.items() if k.endswith("_truth")],
-        params:
-            outdir=config["demo"]["outdir"],
-            seed=config["demo"]["seed"],
         log:
             "logs/demo_simulate/demo.log",
         benchmark:
             "benchmarks/demo_simulate/demo.tsv"
+        conda:
+            "../envs/seq2rx.yaml"
         threads: 1
         resources:
             mem_mb=2000,
             runtime=20,
-        conda:
-            "../envs/seq2rx.yaml"
+        params:
+            outdir=lambda w, output: str(Path(output.fasta).parent),
+            seed=config["demo"]["seed"],
         script:
             "../scripts/demo_simulate.py"
 
@@ -44,12 +44,12 @@ if config["demo"]["simulate"]:
             "logs/demo_compare_truth/{sample}.log",
         benchmark:
             "benchmarks/demo_compare_truth/{sample}.tsv"
+        conda:
+            "../envs/calling.yaml"
         threads: 1
         resources:
             mem_mb=1000,
             runtime=10,
-        conda:
-            "../envs/calling.yaml"
         script:
             "../scripts/compare_truth.py"
 
@@ -62,11 +62,11 @@ if config["demo"]["simulate"]:
             "logs/demo_truth_summary/summary.log",
         benchmark:
             "benchmarks/demo_truth_summary/summary.tsv"
+        conda:
+            "../envs/seq2rx.yaml"
         threads: 1
         resources:
             mem_mb=500,
             runtime=5,
-        conda:
-            "../envs/seq2rx.yaml"
         script:
             "../scripts/truth_summary.py"

@@ -12,12 +12,12 @@ rule qc_targets:
         "logs/qc_targets/targets.log",
     benchmark:
         "benchmarks/qc_targets/targets.tsv"
+    conda:
+        "../envs/seq2rx.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../envs/seq2rx.yaml"
     script:
         "../scripts/qc_targets.py"
 
@@ -34,23 +34,23 @@ rule samtools_stats:
         coverage="results/qc/coverage/{sample}.tsv",
         summary="results/qc/summary/{sample}.json",
         versions="results/versions/samtools_stats/{sample}.json",
+    log:
+        "logs/samtools_stats/{sample}.log",
+    benchmark:
+        "benchmarks/samtools_stats/{sample}.tsv"
     wildcard_constraints:
         sample=_alternatives(ALIGNED_SAMPLES),
+    conda:
+        "../envs/calling.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
     params:
         thresholds=config["qc"],
         min_mapq=config["calling"]["min_mapq"],
         min_baseq=config["calling"]["min_baseq"],
         build=config["reference"]["build"],
-    log:
-        "logs/samtools_stats/{sample}.log",
-    benchmark:
-        "benchmarks/samtools_stats/{sample}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=60,
-    conda:
-        "../envs/calling.yaml"
     script:
         "../scripts/samtools_stats.py"
 
@@ -65,12 +65,12 @@ rule bcftools_stats:
         "logs/bcftools_stats/{sample}.log",
     benchmark:
         "benchmarks/bcftools_stats/{sample}.tsv"
+    conda:
+        "../envs/calling.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=20,
-    conda:
-        "../envs/calling.yaml"
     script:
         "../scripts/bcftools_stats.py"
 
@@ -84,7 +84,9 @@ rule multiqc_report:
         idxstats=expand(
             "results/qc/samtools/{sample}.idxstats.txt", sample=ALIGNED_SAMPLES
         ),
-        cutadapt=expand("results/qc/cutadapt/{sample}.cutadapt.json", sample=READ_SAMPLES),
+        cutadapt=expand(
+            "results/qc/cutadapt/{sample}.cutadapt.json", sample=READ_SAMPLES
+        ),
         bcftools=expand(
             "results/qc/bcftools/{sample}.bcftools_stats.txt", sample=sorted(SAMPLES)
         ),
@@ -98,11 +100,11 @@ rule multiqc_report:
         "logs/multiqc_report/multiqc.log",
     benchmark:
         "benchmarks/multiqc_report/multiqc.tsv"
+    conda:
+        "../envs/qc.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../envs/qc.yaml"
     script:
         "../scripts/multiqc_report.py"

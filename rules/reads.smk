@@ -10,20 +10,20 @@ rule cutadapt_trim:
         json="results/qc/cutadapt/{sample}.cutadapt.json",
         txt="results/qc/cutadapt/{sample}.cutadapt.txt",
         versions="results/versions/cutadapt_trim/{sample}.json",
+    log:
+        "logs/cutadapt_trim/{sample}.log",
+    benchmark:
+        "benchmarks/cutadapt_trim/{sample}.tsv"
+    conda:
+        "../envs/reads.yaml"
+    threads: 2
+    resources:
+        mem_mb=1000,
+        runtime=60,
     params:
         adapter_r1=config["reads"]["adapter_r1"],
         adapter_r2=config["reads"]["adapter_r2"],
         min_quality=config["reads"]["min_quality"],
         min_length=config["reads"]["min_length"],
-    log:
-        "logs/cutadapt_trim/{sample}.log",
-    benchmark:
-        "benchmarks/cutadapt_trim/{sample}.tsv"
-    threads: 2
-    resources:
-        mem_mb=1000,
-        runtime=60,
-    conda:
-        "../envs/reads.yaml"
     script:
         "../scripts/cutadapt_trim.py"

@@ -10,12 +10,12 @@ rule collect_versions:
         "logs/collect_versions/versions.log",
     benchmark:
         "benchmarks/collect_versions/versions.tsv"
+    conda:
+        "../envs/seq2rx.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../envs/seq2rx.yaml"
     script:
         "../scripts/collect_versions.py"
 
@@ -26,20 +26,20 @@ rule findings_patient:
         targets="results/qc/targets.bed" if ALIGNED_SAMPLES else [],
     output:
         json="results/findings/{patient}.json",
-    params:
-        rows=lambda wc: get_patient_rows(wc.patient),
-        build=config["reference"]["build"],
-        config_sha256=CONFIG_SHA256,
     log:
         "logs/findings_patient/{patient}.log",
     benchmark:
         "benchmarks/findings_patient/{patient}.tsv"
+    conda:
+        "../envs/seq2rx.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/seq2rx.yaml"
+    params:
+        rows=lambda wc: get_patient_rows(wc.patient),
+        build=config["reference"]["build"],
+        config_sha256=CONFIG_SHA256,
     script:
         "../scripts/findings_patient.py"
 
@@ -53,11 +53,11 @@ rule report_patient:
         "logs/report_patient/{patient}.log",
     benchmark:
         "benchmarks/report_patient/{patient}.tsv"
+    conda:
+        "../envs/seq2rx.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../envs/seq2rx.yaml"
     script:
         "../scripts/report_patient.py"

@@ -12,9 +12,14 @@ from seq2rx.align import align_unsorted
 from seq2rx.versions import write_versions
 
 n = align_unsorted(
-    snakemake.input.r1, snakemake.input.r2, snakemake.input.index, snakemake.output.bam,
-    sample=snakemake.wildcards.sample, aligner=snakemake.params.aligner,
-    threads=snakemake.threads, platform=snakemake.params.platform,
+    snakemake.input.r1,
+    snakemake.input.r2,
+    snakemake.input.index,
+    snakemake.output.bam,
+    sample=snakemake.wildcards.sample,
+    aligner=snakemake.params.aligner,
+    threads=snakemake.threads,
+    platform=snakemake.params.platform,
 )
 print(f"{n} alignment records written", file=sys.stderr)
 tools = {"bwa": ["pybwa", "pysam"], "minimap2": ["pyminimap2", "pysam"]}[snakemake.params.aligner]

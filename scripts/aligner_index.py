@@ -10,4 +10,6 @@ log_stderr(snakemake.log[0])
 
 from seq2rx.align import build_index
 
-build_index(snakemake.input.fasta, Path(snakemake.output.islands).parent, snakemake.params.aligner, snakemake.params.min_gap)
+build_index(
+    snakemake.input.fasta, Path(snakemake.output.islands).parent, snakemake.params.aligner, snakemake.params.min_gap
+)

@@ -12,6 +12,8 @@ from seq2rx.call import CallParams, call_variants
 from seq2rx.versions import write_versions
 
 bams = snakemake.input.bams if "bams" in snakemake.input.keys() else [snakemake.input.bam]
-call_variants(bams, snakemake.input.fasta, snakemake.output.vcf, CallParams(**snakemake.params.call), threads=snakemake.threads)
+call_variants(
+    bams, snakemake.input.fasta, snakemake.output.vcf, CallParams(**snakemake.params.call), threads=snakemake.threads
+)
 if "versions" in snakemake.output.keys():
     write_versions(snakemake.output.versions, "bcftools_call", ["bcftools"])

@@ -12,8 +12,16 @@ from seq2rx.cli import main
 
 main(
     [
-        "compare-vcf", "--truth", snakemake.input.truth, "--query", snakemake.input.query,
-        "--reference", snakemake.input.fasta, "--regions", snakemake.input.regions,
-        "--json", snakemake.output.json,
+        "compare-vcf",
+        "--truth",
+        snakemake.input.truth,
+        "--query",
+        snakemake.input.query,
+        "--reference",
+        snakemake.input.fasta,
+        "--regions",
+        snakemake.input.regions,
+        "--json",
+        snakemake.output.json,
     ]
 )

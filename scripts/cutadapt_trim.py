@@ -13,8 +13,16 @@ from seq2rx.versions import write_versions
 
 p = snakemake.params
 trim_pairs(
-    snakemake.input.r1, snakemake.input.r2, snakemake.output.r1, snakemake.output.r2,
-    snakemake.output.json, snakemake.output.txt, p.adapter_r1, p.adapter_r2,
-    min_quality=p.min_quality, min_length=p.min_length, threads=snakemake.threads,
+    snakemake.input.r1,
+    snakemake.input.r2,
+    snakemake.output.r1,
+    snakemake.output.r2,
+    snakemake.output.json,
+    snakemake.output.txt,
+    p.adapter_r1,
+    p.adapter_r2,
+    min_quality=p.min_quality,
+    min_length=p.min_length,
+    threads=snakemake.threads,
 )
 write_versions(snakemake.output.versions, "cutadapt_trim", ["cutadapt"])

@@ -13,7 +13,11 @@ from seq2rx.versions import write_versions
 
 s = snakemake.wildcards.sample
 qc.samtools_reports(
-    snakemake.input.bam, snakemake.input.fasta, snakemake.output.stats, snakemake.output.flagstat, snakemake.output.idxstats
+    snakemake.input.bam,
+    snakemake.input.fasta,
+    snakemake.output.stats,
+    snakemake.output.flagstat,
+    snakemake.output.idxstats,
 )
 coverage = qc.target_coverage(
     snakemake.input.bam, snakemake.input.targets, snakemake.params.min_mapq, snakemake.params.min_baseq

@@ -110,7 +110,10 @@ def read_pairs(r1: str | Path, r2: str | Path) -> Iterator[tuple[tuple[str, str,
         n += 1
         if base(a[1]) != base(b[1]):
             raise InputError(
-                str(r2), f"read {b[1]!r} does not match its mate {a[1]!r} in {r1}", line=b[0], hint="R1 and R2 must be in the same order"
+                str(r2),
+                f"read {b[1]!r} does not match its mate {a[1]!r} in {r1}",
+                line=b[0],
+                hint="R1 and R2 must be in the same order",
             )
         yield (a[1], a[2], a[3]), (b[1], b[2], b[3])
 
@@ -309,9 +312,7 @@ def sort_markdup(unsorted_bam: str | Path, out_bam: str | Path, stats: str | Pat
         pysam.samtools.fixmate("--no-PG", "-@", t, "-m", str(unsorted_bam), fixed, catch_stdout=False)
         pysam.samtools.sort("--no-PG", "-@", t, "-T", os.path.join(td, "sort"), "-o", srt, fixed, catch_stdout=False)
         with atomic_output(out_bam) as tmp:
-            pysam.samtools.markdup(
-                "--no-PG", "-@", t, "-s", "-f", str(stats), srt, str(tmp), catch_stdout=False
-            )
+            pysam.samtools.markdup("--no-PG", "-@", t, "-s", "-f", str(stats), srt, str(tmp), catch_stdout=False)
             pysam.samtools.index("-@", t, str(tmp), str(tmp) + ".bai", catch_stdout=False)
             os.replace(str(tmp) + ".bai", str(out_bam) + ".bai")
 
@@ -322,7 +323,9 @@ def check_bam_reference(bam: str | Path, fasta_contigs: dict[str, int]) -> None:
         for name, length in zip(fh.references, fh.lengths, strict=True):
             if name not in fasta_contigs:
                 raise InputError(
-                    str(bam), f"contig {name!r} is not in the configured reference", hint="was it aligned to another build or naming (chr1 vs 1)?"
+                    str(bam),
+                    f"contig {name!r} is not in the configured reference",
+                    hint="was it aligned to another build or naming (chr1 vs 1)?",
                 )
             if fasta_contigs[name] != length and length != 0:
                 raise InputError(

@@ -72,22 +72,58 @@ def call_variants(
         normed = os.path.join(td, "norm.bcf")
         filt = os.path.join(td, "filtered.vcf.gz")
         args = [
-            "--no-version", "-f", str(fasta), "-a", "FORMAT/AD,FORMAT/DP,FORMAT/SP,INFO/AD",
-            "-q", str(params.min_mapq), "-Q", str(params.min_baseq), "-d", str(params.max_depth),
-            "-O", "b", "-o", pile,
+            "--no-version",
+            "-f",
+            str(fasta),
+            "-a",
+            "FORMAT/AD,FORMAT/DP,FORMAT/SP,INFO/AD",
+            "-q",
+            str(params.min_mapq),
+            "-Q",
+            str(params.min_baseq),
+            "-d",
+            str(params.max_depth),
+            "-O",
+            "b",
+            "-o",
+            pile,
         ]
         if regions:
             args += ["-R", str(regions)]
         _bcftools("mpileup", *args, *map(str, bams))
         _bcftools("call", "--no-version", "-m", "-v", "-a", "GQ", "--threads", t, "-O", "b", "-o", called, pile)
-        _bcftools("norm", "--no-version", "-f", str(fasta), "-m", "-any", "--threads", t, "-O", "b", "-o", normed, called)
         _bcftools(
-            "filter", "--no-version", "-s", "LowQual", "-m", "+", "-e", f"QUAL<{params.min_qual:g}",
-            "-O", "b", "-o", filt + ".q.bcf", normed,
+            "norm", "--no-version", "-f", str(fasta), "-m", "-any", "--threads", t, "-O", "b", "-o", normed, called
         )
         _bcftools(
-            "filter", "--no-version", "-s", "LowDepth", "-m", "+", "-e", f"INFO/DP<{params.min_depth}",
-            "-O", "z", "-o", filt, filt + ".q.bcf",
+            "filter",
+            "--no-version",
+            "-s",
+            "LowQual",
+            "-m",
+            "+",
+            "-e",
+            f"QUAL<{params.min_qual:g}",
+            "-O",
+            "b",
+            "-o",
+            filt + ".q.bcf",
+            normed,
+        )
+        _bcftools(
+            "filter",
+            "--no-version",
+            "-s",
+            "LowDepth",
+            "-m",
+            "+",
+            "-e",
+            f"INFO/DP<{params.min_depth}",
+            "-O",
+            "z",
+            "-o",
+            filt,
+            filt + ".q.bcf",
         )
         with atomic_output(out_vcf) as tmp:
             clean_header(filt, tmp)
@@ -115,7 +151,9 @@ def _other_naming(contig: str) -> str:
     return contig[3:] if contig.startswith("chr") else "chr" + contig
 
 
-def check_input_vcf(vcf: str | Path, fasta: str | Path, build: str | None = None, max_checked: int = 2000) -> str | None:
+def check_input_vcf(
+    vcf: str | Path, fasta: str | Path, build: str | None = None, max_checked: int = 2000
+) -> str | None:
     """Check a user VCF against the reference before using it; return the sample to keep.
 
     Raises :class:`InputError` for an unreadable or empty VCF, no genotypes, contig names that
@@ -142,8 +180,11 @@ def check_input_vcf(vcf: str | Path, fasta: str | Path, build: str | None = None
                 if rec.chrom not in ref_contigs:
                     if _other_naming(rec.chrom) in ref_contigs:
                         raise InputError(
-                            where, f"uses contig name {rec.chrom!r} where the reference has {_other_naming(rec.chrom)!r}",
-                            line=None, field="CHROM", hint="rename the contigs (bcftools annotate --rename-chrs)",
+                            where,
+                            f"uses contig name {rec.chrom!r} where the reference has {_other_naming(rec.chrom)!r}",
+                            line=None,
+                            field="CHROM",
+                            hint="rename the contigs (bcftools annotate --rename-chrs)",
                         )
                     raise InputError(where, f"contig {rec.chrom!r} is not in the reference", field="CHROM")
                 if checked < max_checked and len(rec.ref) == 1 and rec.ref.upper() in "ACGT":
@@ -168,7 +209,9 @@ def check_input_vcf(vcf: str | Path, fasta: str | Path, build: str | None = None
     return samples[0]
 
 
-def normalise_input(vcf: str | Path, fasta: str | Path, out_vcf: str | Path, sample: str, build: str | None = None) -> None:
+def normalise_input(
+    vcf: str | Path, fasta: str | Path, out_vcf: str | Path, sample: str, build: str | None = None
+) -> None:
     """Check a user-provided VCF, keep one sample (``sample`` or its only one), split and normalise."""
     from .errors import InputError
 

@@ -28,8 +28,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from .io import atomic_output
 
     result = compare(
-        args.truth, args.query, reference=args.reference, regions=args.regions,
-        truth_sample=args.truth_sample, query_sample=args.query_sample, pass_only=not args.all_filters,
+        args.truth,
+        args.query,
+        reference=args.reference,
+        regions=args.regions,
+        truth_sample=args.truth_sample,
+        query_sample=args.query_sample,
+        pass_only=not args.all_filters,
     )
     print(format_table(result))
     if args.json:

@@ -89,7 +89,51 @@ def trim(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
     return pos, ref, alt
 
 
+def _minimal_copy(vcf: str | Path, td: str, tag: str) -> str:
+    """A copy of ``vcf`` with only what the comparison reads: CHROM to FILTER and GT.
+
+    Truth sets often use INFO tags or contigs their header does not declare, which htslib can
+    read but not write; dropping INFO and all FORMAT fields but GT, and declaring every contig
+    and filter used, makes any such file safe to normalise.
+    """
+    import gzip
+
+    opener = gzip.open if str(vcf).endswith((".gz", ".bgz")) else open
+    contigs: dict[str, str] = {}
+    filters: set[str] = set()
+    with opener(vcf, "rt") as fh:
+        for line in fh:
+            if line.startswith("##contig=<ID="):
+                contigs.setdefault(line[13:].split(",")[0].split(">")[0], line)
+            elif not line.startswith("#"):
+                f = line.split("\t", 7)
+                contigs.setdefault(f[0], f"##contig=<ID={f[0]}>\n")
+                filters.update(x for x in f[6].split(";") if x not in (".", "PASS"))
+    out = os.path.join(td, f"{tag}.minimal.vcf")
+    with opener(vcf, "rt") as fh, open(out, "w") as dst:
+        dst.write("##fileformat=VCFv4.2\n")
+        dst.writelines(contigs.values())
+        dst.writelines(f'##FILTER=<ID={x},Description="{x}">\n' for x in sorted(filters))
+        dst.write('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n')
+        for line in fh:
+            if line.startswith("##"):
+                continue
+            f = line.rstrip("\n").split("\t")
+            if line.startswith("#CHROM"):
+                dst.write("\t".join(f[:8] + (["FORMAT", *f[9:]] if len(f) > 9 else [])) + "\n")
+                continue
+            f[7] = "."
+            if len(f) > 9:
+                keys = f[8].split(":")
+                gt = keys.index("GT") if "GT" in keys else None
+                calls = [c.split(":")[gt] if gt is not None and gt < len(c.split(":")) else "./." for c in f[9:]]
+                f = f[:8] + ["GT", *calls]
+            dst.write("\t".join(f[:8] + f[8:]) + "\n")
+    return out
+
+
 def _normalise(vcf: str | Path, reference: str | Path | None, td: str, tag: str) -> str:
+    vcf = _minimal_copy(vcf, td, tag)
     out = os.path.join(td, f"{tag}.vcf")
     args = ["--no-version", "-m", "-any", "-a", "--atom-overlaps", ".", "-o", out]
     if reference:
@@ -187,7 +231,9 @@ def format_table(result: dict) -> str:
     lines = ["type\tTP\tFP\tFN\tprecision\trecall\tF1"]
     for k in ("snv", "indel"):
         r = result[k]
-        vals = [r["tp"], r["fp"], r["fn"]] + ["NA" if r[x] is None else f"{r[x]:.4f}" for x in ("precision", "recall", "f1")]
+        vals = [r["tp"], r["fp"], r["fn"]] + [
+            "NA" if r[x] is None else f"{r[x]:.4f}" for x in ("precision", "recall", "f1")
+        ]
         lines.append(k.upper() + "\t" + "\t".join(map(str, vals)))
     if result["genotype_concordance"] is not None:
         lines.append(f"genotype concordance of matches: {result['genotype_concordance']:.4f}")

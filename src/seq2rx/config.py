@@ -115,9 +115,7 @@ def read_sample_sheet(
     known = set(schema["properties"])
     for col in columns:
         if col not in known:
-            raise InputError(
-                path, f"unknown column {col!r}; allowed: {', '.join(sorted(known))}", line=header_line
-            )
+            raise InputError(path, f"unknown column {col!r}; allowed: {', '.join(sorted(known))}", line=header_line)
     if len(set(columns)) != len(columns):
         raise InputError(path, "a column name appears twice in the header", line=header_line)
     validator = jsonschema.Draft202012Validator(schema)
@@ -152,7 +150,10 @@ def read_sample_sheet(
         for col in STAGE_COLUMNS:
             if col in row and not _readable(row[col]) and not will_exist(row[col]):
                 raise InputError(
-                    path, f"file {row[col]!r} does not exist or cannot be read", line=lineno, field=col,
+                    path,
+                    f"file {row[col]!r} does not exist or cannot be read",
+                    line=lineno,
+                    field=col,
                     hint="relative paths are taken from the directory snakemake runs in",
                 )
         if row["type"] == "germline" and row["tumor_type"] != "NA":
@@ -178,12 +179,18 @@ def read_sample_sheet(
 def check_reference(config: dict, source: str, will_exist: Callable[[str], bool] = lambda p: False) -> None:
     """The reference FASTA (and its index), GFF3 and targets must exist unless the demo makes them."""
     ref = config["reference"]
-    for field, value in (("reference.fasta", ref["fasta"]), ("reference.gff3", ref["gff3"]), ("targets", config["targets"])):
+    for field, value in (
+        ("reference.fasta", ref["fasta"]),
+        ("reference.gff3", ref["gff3"]),
+        ("targets", config["targets"]),
+    ):
         if value and not _readable(value) and not will_exist(value):
             raise InputError(source, f"file {value!r} does not exist or cannot be read", field=field)
     fasta = ref["fasta"]
     if _readable(fasta) and not _readable(fasta + ".fai"):
         raise InputError(
-            source, f"the FASTA {fasta!r} has no .fai index", field="reference.fasta",
+            source,
+            f"the FASTA {fasta!r} has no .fai index",
+            field="reference.fasta",
             hint="run 'samtools faidx' on it (for a bgzipped FASTA it must be bgzip, not gzip)",
         )

@@ -416,9 +416,7 @@ def plant_germline(
                 v = (isl.chrom, pos0 + 1, ref_base, ref_base + ins)
             r = rng.random()
             calls[v] = [1, 1] if r < 0.3 else ([1, 0] if r < 0.65 else [0, 1])
-        out[patient["id"]] = [
-            (Variant(*k), (h[0], h[1])) for k, h in sorted(calls.items(), key=lambda kv: kv[0])
-        ]
+        out[patient["id"]] = [(Variant(*k), (h[0], h[1])) for k, h in sorted(calls.items(), key=lambda kv: kv[0])]
     return out
 
 
@@ -541,9 +539,7 @@ def simulate_reads(
     first_of: dict[int, int] = {}
     for p in range(len(order)):
         first_of[int(source[p])] = number[p]
-    dup_pairs = sorted(
-        (first_of[int(source[p])], number[p]) for p in range(len(order), len(source))
-    )
+    dup_pairs = sorted((first_of[int(source[p])], number[p]) for p in range(len(order), len(source)))
     fill = "".join(_random_bases(rng, rl))
     r1, r2 = [], []
     for i in final:
@@ -606,7 +602,17 @@ def write_truth_vcf(
 
     with atomic_output(path) as tmp:
         pysam.bcftools.norm(
-            "-f", str(fasta), "-m", "-any", "-O", "z", "--write-index=tbi", "-o", str(tmp), str(raw),
+            "--no-version",
+            "-f",
+            str(fasta),
+            "-m",
+            "-any",
+            "-O",
+            "z",
+            "--write-index=tbi",
+            "-o",
+            str(tmp),
+            str(raw),
             catch_stdout=False,
         )
         Path(str(tmp) + ".tbi").replace(str(path) + ".tbi")
@@ -638,8 +644,7 @@ def write_targets(genome: Genome, sites: list[tuple[str, str, int, str]], path: 
             if gm.chrom == isl.chrom and any(e.start < isl.end and e.end > isl.start for e in gm.exons):
                 names[k].add(gm.gene)
     rows = [
-        (isl.chrom, isl.start, isl.end, ",".join(sorted(names[k])) or "other")
-        for k, isl in enumerate(genome.islands)
+        (isl.chrom, isl.start, isl.end, ",".join(sorted(names[k])) or "other") for k, isl in enumerate(genome.islands)
     ]
     rows.sort(key=lambda r: (_chrom_key(r[0]), r[1], r[2]))
     with atomic_output(path) as tmp:
@@ -689,11 +694,19 @@ def simulate(spec_path: str | Path, sites_path: str | Path, outdir: str | Path, 
                 somatic.append((Variant(chrom, pos, ref, alt, f"{gene} {change}"), float(vaf)))
             r1, r2 = layout["reads"][sample["id"]]
             counts = simulate_reads(
-                sample["id"], genome, germline[patient["id"]], somatic, spec,
-                np.random.default_rng(sample_seeds[k]), r1, r2,
+                sample["id"],
+                genome,
+                germline[patient["id"]],
+                somatic,
+                spec,
+                np.random.default_rng(sample_seeds[k]),
+                r1,
+                r2,
             )
             k += 1
-            write_truth_vcf(layout["truth"][sample["id"]], genome, sample["id"], germline[patient["id"]], somatic, layout["fasta"])
+            write_truth_vcf(
+                layout["truth"][sample["id"]], genome, sample["id"], germline[patient["id"]], somatic, layout["fasta"]
+            )
             dups = counts.pop("duplicate_pairs")
             with atomic_output(layout["duplicates"][sample["id"]]) as tmp:
                 Path(tmp).write_text("original\tduplicate\n" + "".join(f"{a}\t{b}\n" for a, b in dups))

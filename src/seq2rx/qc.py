@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pysam
 
-from .compare import read_bed
 from .io import atomic_output
 
 
-def samtools_reports(bam: str | Path, fasta: str | Path, stats: str | Path, flagstat: str | Path, idxstats: str | Path) -> None:
+def samtools_reports(
+    bam: str | Path, fasta: str | Path, stats: str | Path, flagstat: str | Path, idxstats: str | Path
+) -> None:
     """Write samtools stats, flagstat and idxstats; the stats file loses its path-bearing lines."""
     text = pysam.samtools.stats("-r", str(fasta), str(bam))
     lines = [ln for ln in text.splitlines() if not ln.startswith("# The command line")]
@@ -50,17 +51,27 @@ def target_coverage(bam: str | Path, targets: str | Path, min_mapq: int = 20, mi
                 depth = np.zeros(max(0, end - start))
             else:
                 acgt = fh.count_coverage(
-                    chrom, start, end, quality_threshold=min_baseq,
+                    chrom,
+                    start,
+                    end,
+                    quality_threshold=min_baseq,
                     read_callback=lambda r: (
-                        not r.is_unmapped and not r.is_secondary and not r.is_supplementary
-                        and not r.is_duplicate and not r.is_qcfail and r.mapping_quality >= min_mapq
+                        not r.is_unmapped
+                        and not r.is_secondary
+                        and not r.is_supplementary
+                        and not r.is_duplicate
+                        and not r.is_qcfail
+                        and r.mapping_quality >= min_mapq
                     ),
                 )
                 depth = np.sum(np.array(acgt), axis=0)
             n = max(1, len(depth))
             out.append(
                 {
-                    "chrom": chrom, "start": start, "end": end, "name": name,
+                    "chrom": chrom,
+                    "start": start,
+                    "end": end,
+                    "name": name,
                     "mean_depth": round(float(depth.mean()) if len(depth) else 0.0, 2),
                     "pct_10x": round(float((depth >= 10).sum()) / n, 4),
                     "pct_20x": round(float((depth >= 20).sum()) / n, 4),
@@ -73,8 +84,11 @@ def target_coverage(bam: str | Path, targets: str | Path, min_mapq: int = 20, mi
 def parse_flagstat(text: str) -> dict[str, int]:
     """Totals (QC-passed) from samtools flagstat's default text output."""
     wanted = {
-        "in total": "total", "primary mapped": "primary_mapped", "primary duplicates": "primary_duplicates",
-        "properly paired": "properly_paired", "primary": "primary",
+        "in total": "total",
+        "primary mapped": "primary_mapped",
+        "primary duplicates": "primary_duplicates",
+        "properly paired": "properly_paired",
+        "primary": "primary",
     }
     out: dict[str, int] = {}
     for line in text.splitlines():
@@ -213,8 +227,19 @@ def run_multiqc(inputs: list[str | Path], config: str | Path, outdir: str | Path
         fh.write("\n".join(str(p) for p in inputs) + "\n")
         listing = fh.name
     cmd = [
-        sys.executable, "-m", "multiqc", "--force", "--no-ansi", "--config", str(config),
-        "--outdir", str(outdir), "--filename", "multiqc_report.html", "--file-list", listing,
+        sys.executable,
+        "-m",
+        "multiqc",
+        "--force",
+        "--no-ansi",
+        "--config",
+        str(config),
+        "--outdir",
+        str(outdir),
+        "--filename",
+        "multiqc_report.html",
+        "--file-list",
+        listing,
     ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -38,18 +38,36 @@ def trim_pairs(
         atomic_output(report_txt) as tt,
     ):
         cmd = [
-            sys.executable, "-m", "cutadapt",
-            "-a", adapter_r1, "-A", adapter_r2,
-            "-q", str(min_quality), "-m", str(min_length),
-            "-j", str(max(1, threads)), "--compression-level", "1",
-            "--json", str(tj), "-o", str(t1), "-p", str(t2), str(r1), str(r2),
+            sys.executable,
+            "-m",
+            "cutadapt",
+            "-a",
+            adapter_r1,
+            "-A",
+            adapter_r2,
+            "-q",
+            str(min_quality),
+            "-m",
+            str(min_length),
+            "-j",
+            str(max(1, threads)),
+            "--compression-level",
+            "1",
+            "--json",
+            str(tj),
+            "-o",
+            str(t1),
+            "-p",
+            str(t2),
+            str(r1),
+            str(r2),
         ]
         with open(tt, "w") as log:
             proc = subprocess.run(cmd, stdout=log, stderr=subprocess.PIPE, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"cutadapt failed ({proc.returncode}): {proc.stderr[-2000:]}")
         # the report names the temporary files; give it the real names back
-        for tmp, final in ((tt, report_txt), (tj, report_json)):
+        for tmp in (tt, tj):
             text = Path(tmp).read_text()
             for a, b in ((t1, out1), (t2, out2), (tj, report_json)):
                 text = text.replace(str(a), Path(b).name)

@@ -49,7 +49,7 @@ def render(doc: dict) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:">',
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
         f"<title>seq2rx report: {_e(doc['patient'])}</title><style>{CSS}</style></head><body>",
         f"<header><h1>seq2rx report: patient {_e(doc['patient'])}</h1>",
         "<dl>",
@@ -68,8 +68,14 @@ def render(doc: dict) -> str:
             continue
         qc_rows.append(
             [
-                s["sample"], q["verdict"], q["reads"], f"{q['mapped_fraction']:.3f}", f"{q['duplicate_fraction']:.3f}",
-                f"{q['mean_target_coverage']:.1f}", f"{q['target_fraction_20x']:.3f}", "; ".join(q["reasons"]),
+                s["sample"],
+                q["verdict"],
+                q["reads"],
+                f"{q['mapped_fraction']:.3f}",
+                f"{q['duplicate_fraction']:.3f}",
+                f"{q['mean_target_coverage']:.1f}",
+                f"{q['target_fraction_20x']:.3f}",
+                "; ".join(q["reasons"]),
             ]
         )
     html_rows = []
@@ -79,16 +85,28 @@ def render(doc: dict) -> str:
         html_rows.append("<tr>" + "".join(cells) + "</tr>")
     headers = ["Sample", "Verdict", "Reads", "Mapped", "Duplicates", "Mean target depth", "Target >= 20x", "Reasons"]
     parts.append(
-        "<table><thead><tr>" + "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
-        + "</tr></thead><tbody>" + "".join(html_rows) + "</tbody></table></section>"
+        "<table><thead><tr>"
+        + "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
+        + "</tr></thead><tbody>"
+        + "".join(html_rows)
+        + "</tbody></table></section>"
     )
     parts.append('<section id="variants"><h2>Variant calls</h2>')
     for s in doc["samples"]:
         passing = [v for v in s["variants"] if v["filter"] == "PASS"]
         parts.append(f"<h3>{_e(s['sample'])}: {len(passing)} passing of {len(s['variants'])} calls</h3>")
         rows = [
-            [v["region"], v["chrom"], v["pos"], v["ref"], v["alt"], v["genotype"], v["depth"],
-             "" if v["vaf"] is None else f"{v['vaf']:.2f}", v["qual"]]
+            [
+                v["region"],
+                v["chrom"],
+                v["pos"],
+                v["ref"],
+                v["alt"],
+                v["genotype"],
+                v["depth"],
+                "" if v["vaf"] is None else f"{v['vaf']:.2f}",
+                v["qual"],
+            ]
             for v in passing
         ]
         parts.append(_table(["Region", "Contig", "Position", "Ref", "Alt", "Genotype", "Depth", "VAF", "QUAL"], rows))
@@ -106,9 +124,15 @@ def render(doc: dict) -> str:
             parts.append(f"<p class='muted'>Not available: {_e(section.get('reason', ''))}.</p>")
         parts.append("</section>")
     prov = doc["provenance"]
-    tool_rows = [[step, tool, ver] for step, tools in sorted(prov.get("tools", {}).items()) for tool, ver in sorted(tools.items())]
+    tool_rows = [
+        [step, tool, ver]
+        for step, tools in sorted(prov.get("tools", {}).items())
+        for tool, ver in sorted(tools.items())
+    ]
     parts.append('<section id="provenance"><h2>Methods and provenance</h2>')
-    parts.append(f"<p>seq2rx {_e(prov.get('seq2rx_version'))}; configuration SHA-256 {_e(prov.get('config_sha256'))}.</p>")
+    parts.append(
+        f"<p>seq2rx {_e(prov.get('seq2rx_version'))}; configuration SHA-256 {_e(prov.get('config_sha256'))}.</p>"
+    )
     parts.append(_table(["Step", "Tool", "Version"], tool_rows))
     parts.append("</section>")
     parts.append(

@@ -1,0 +1,39 @@
+"""Shared fixtures: the repository, the real validation data, and a small simulated data set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the clone, or skip: a user's clone has no such folder."""
+    if not SHARED.is_dir():
+        pytest.skip(f"real validation data not found at {SHARED} (only present in the developers' checkout)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory) -> Path:
+    """The demo genome and two patients at 12x: quick to simulate, enough to align and call."""
+    import yaml
+
+    from seq2rx.demo import simulate
+
+    spec = yaml.safe_load((REPO / "resources/demo/demo.yaml").read_text())
+    spec["coverage"] = 12
+    spec["patients"] = [p for p in spec["patients"] if p["id"] in ("P1", "P8")]
+    out = tmp_path_factory.mktemp("small_demo")
+    (out / "spec.yaml").write_text(yaml.safe_dump(spec))
+    simulate(out / "spec.yaml", REPO / "resources/demo/pgx_sites.tsv", out / "data")
+    return out / "data"

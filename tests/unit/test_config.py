@@ -1,0 +1,161 @@
+"""The configuration and sample sheet fail early, naming the file, the line and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seq2rx.config import check_reference, load_yaml, read_sample_sheet, validate_config
+from seq2rx.errors import InputError
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG_SCHEMA = load_yaml(REPO / "config/schemas/config.schema.yaml")
+SHEET_SCHEMA = load_yaml(REPO / "config/schemas/samples.schema.yaml")
+
+
+def shipped_config() -> dict:
+    return yaml.safe_load((REPO / "config/config.yaml").read_text())
+
+
+def test_shipped_config_is_valid_and_gets_defaults():
+    cfg = validate_config(shipped_config(), CONFIG_SCHEMA, "config/config.yaml")
+    assert cfg["align"]["aligner"] == "bwa"
+    assert cfg["reads"]["min_length"] == 30  # a default from the schema
+    assert cfg["qc"]["min_mean_coverage"] == 20
+
+
+def test_typo_in_a_key_is_an_error_naming_it():
+    cfg = shipped_config()
+    cfg["calling"]["min_qaul"] = 30
+    with pytest.raises(InputError) as err:
+        validate_config(cfg, CONFIG_SCHEMA, "my.yaml")
+    msg = str(err.value)
+    assert msg.startswith("my.yaml, field 'calling.min_qaul': unknown key 'min_qaul'")
+    assert "min_qual" in msg  # the allowed keys are listed
+
+
+def test_value_out_of_range_names_field_and_value():
+    cfg = shipped_config()
+    cfg["reads"] = {"min_quality": 99}
+    with pytest.raises(
+        InputError, match=r"field 'reads.min_quality': must be a Phred quality between 0 and 60 .*\(got 99\)"
+    ):
+        validate_config(cfg, CONFIG_SCHEMA, "my.yaml")
+
+
+def test_wrong_build_and_aligner_are_rejected():
+    cfg = shipped_config()
+    cfg["reference"]["build"] = "hg19"
+    with pytest.raises(InputError, match="must be GRCh38 or GRCh37"):
+        validate_config(cfg, CONFIG_SCHEMA, "c.yaml")
+    cfg = shipped_config()
+    cfg["align"]["aligner"] = "bowtie2"
+    with pytest.raises(InputError, match="must be bwa .* or minimap2"):
+        validate_config(cfg, CONFIG_SCHEMA, "c.yaml")
+
+
+def test_missing_required_key():
+    cfg = shipped_config()
+    del cfg["reference"]["fasta"]
+    with pytest.raises(InputError, match=r"field 'reference.fasta': is required"):
+        validate_config(cfg, CONFIG_SCHEMA, "c.yaml")
+
+
+def _sheet(
+    tmp_path: Path, rows: list[str], header: str = "sample\tpatient\ttype\tfastq1\tfastq2\tsex\ttumor_type"
+) -> Path:
+    for name in ("a_R1.fq.gz", "a_R2.fq.gz"):
+        (tmp_path / name).write_text("")
+    path = tmp_path / "samples.tsv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def row(sample="S1", patient="P1", kind="germline", r1=None, r2=None, sex="female", tumor="NA", tmp=None):
+    r1 = r1 if r1 is not None else str(tmp / "a_R1.fq.gz")
+    r2 = r2 if r2 is not None else str(tmp / "a_R2.fq.gz")
+    return "\t".join([sample, patient, kind, r1, r2, sex, tumor])
+
+
+def test_valid_sheet(tmp_path):
+    rows = read_sample_sheet(_sheet(tmp_path, [row(tmp=tmp_path), row("S2", "P2", tmp=tmp_path)]), SHEET_SCHEMA)
+    assert [r["sample"] for r in rows] == ["S1", "S2"]
+    assert rows[0]["stage"] == "fastq"
+
+
+def test_duplicate_sample_names_both_lines(tmp_path):
+    path = _sheet(tmp_path, [row(tmp=tmp_path), row(tmp=tmp_path)])
+    with pytest.raises(InputError) as err:
+        read_sample_sheet(path, SHEET_SCHEMA)
+    assert str(err.value) == f"{path}, line 3, field 'sample': sample 'S1' appears twice (first on line 2)"
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", "a b", "/abs", ".hidden", ""])
+def test_ids_that_could_escape_a_path_are_rejected(tmp_path, bad):
+    path = _sheet(tmp_path, [row(sample=bad, tmp=tmp_path)])
+    with pytest.raises(InputError, match=r"line 2, field 'sample'"):
+        read_sample_sheet(path, SHEET_SCHEMA)
+
+
+def test_patient_id_is_checked_too(tmp_path):
+    path = _sheet(tmp_path, [row(patient="../p", tmp=tmp_path)])
+    with pytest.raises(InputError, match=r"field 'patient': must be 1-64 letters"):
+        read_sample_sheet(path, SHEET_SCHEMA)
+
+
+def test_missing_file_names_row_and_column(tmp_path):
+    path = _sheet(tmp_path, [row(r2=str(tmp_path / "missing_R2.fq.gz"), tmp=tmp_path)])
+    with pytest.raises(InputError, match=r"line 2, field 'fastq2': file '.*missing_R2.fq.gz' does not exist"):
+        read_sample_sheet(path, SHEET_SCHEMA)
+
+
+def test_a_file_the_workflow_will_make_is_accepted(tmp_path):
+    path = _sheet(tmp_path, [row(r1="demo/x_R1.fq.gz", r2="demo/x_R2.fq.gz", tmp=tmp_path)])
+    rows = read_sample_sheet(path, SHEET_SCHEMA, will_exist=lambda p: p.startswith("demo/"))
+    assert rows[0]["fastq1"] == "demo/x_R1.fq.gz"
+
+
+def test_exactly_one_starting_point(tmp_path):
+    header = "sample\tpatient\ttype\tfastq1\tfastq2\tvcf\tsex\ttumor_type"
+    (tmp_path / "x.vcf.gz").write_text("")
+    line = "\t".join(
+        [
+            "S1",
+            "P1",
+            "germline",
+            str(tmp_path / "a_R1.fq.gz"),
+            str(tmp_path / "a_R2.fq.gz"),
+            str(tmp_path / "x.vcf.gz"),
+            "male",
+            "NA",
+        ]
+    )
+    with pytest.raises(InputError, match="exactly one starting point"):
+        read_sample_sheet(_sheet(tmp_path, [line], header=header), SHEET_SCHEMA)
+
+
+def test_unknown_column_and_bad_type(tmp_path):
+    with pytest.raises(InputError, match=r"line 1: unknown column 'sampel'"):
+        read_sample_sheet(_sheet(tmp_path, [], header="sampel\tpatient"), SHEET_SCHEMA)
+    with pytest.raises(InputError, match=r"line 2, field 'type': must be germline, tumor or normal \(got 'tumour'\)"):
+        read_sample_sheet(_sheet(tmp_path, [row(kind="tumour", tmp=tmp_path)]), SHEET_SCHEMA)
+
+
+def test_inconsistent_patient_attributes(tmp_path):
+    rows = [row("T", "P1", "tumor", tumor="LUAD", tmp=tmp_path), row("N", "P1", "normal", tumor="COAD", tmp=tmp_path)]
+    with pytest.raises(
+        InputError, match=r"line 3, field 'tumor_type': patient 'P1' has tumor_type 'COAD' here but 'LUAD'"
+    ):
+        read_sample_sheet(_sheet(tmp_path, rows), SHEET_SCHEMA)
+
+
+def test_reference_without_index(tmp_path):
+    fa = tmp_path / "ref.fa"
+    fa.write_text(">chr1\nACGT\n")
+    cfg = validate_config(
+        {"samples": "s.tsv", "reference": {"fasta": str(fa), "build": "GRCh38"}}, CONFIG_SCHEMA, "c.yaml"
+    )
+    with pytest.raises(InputError, match=r"field 'reference.fasta': the FASTA .* has no .fai index"):
+        check_reference(cfg, "c.yaml")

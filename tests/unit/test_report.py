@@ -1,0 +1,81 @@
+"""The report renders only the findings document, escapes everything, and says what is missing."""
+
+from __future__ import annotations
+
+from seq2rx.report import render
+
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+def doc(patient: str = "P1") -> dict:
+    return {
+        "patient": patient,
+        "sex": "female",
+        "tumor_type": "NA",
+        "genome_build": "GRCh38",
+        "samples": [
+            {
+                "sample": patient,
+                "type": "germline",
+                "qc": {
+                    "verdict": "warn",
+                    "reads": 1000,
+                    "mapped_fraction": 0.99,
+                    "duplicate_fraction": 0.05,
+                    "mean_target_coverage": 25.0,
+                    "target_fraction_20x": 0.8,
+                    "reasons": ["mean target coverage 25.0 < 30"],
+                },
+                "variants": [
+                    {
+                        "region": "CYP2C19",
+                        "chrom": "chr10",
+                        "pos": 94781859,
+                        "ref": "G",
+                        "alt": "A",
+                        "genotype": "1/1",
+                        "depth": 40,
+                        "vaf": 1.0,
+                        "qual": 200.0,
+                        "filter": "PASS",
+                    },
+                    {
+                        "region": "",
+                        "chrom": "chr1",
+                        "pos": 5,
+                        "ref": "G",
+                        "alt": "A",
+                        "genotype": "0/1",
+                        "depth": 3,
+                        "vaf": 0.3,
+                        "qual": 5.0,
+                        "filter": "LowQual",
+                    },
+                ],
+            }
+        ],
+        "provenance": {
+            "seq2rx_version": "0.1.0",
+            "config_sha256": "abc",
+            "tools": {"bcftools_call": {"bcftools": "1.24"}},
+        },
+        "pgx": {"status": "not run", "reason": "not yet"},
+    }
+
+
+def test_user_strings_are_escaped():
+    html = render(doc(EVIL))
+    assert EVIL not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_sections_and_facts():
+    html = render(doc())
+    for section in ('id="qc"', 'id="variants"', 'id="pgx"', 'id="provenance"', 'id="disclaimer"'):
+        assert section in html
+    assert '<span class="warn">warn</span>' in html
+    assert "P1: 1 passing of 2 calls" in html
+    assert "<td>94781859</td>" in html
+    assert "Not available: not yet." in html
+    assert "http" not in html.replace("http-equiv", "")  # nothing fetched from the network
+    assert '<th scope="col">Genotype</th>' in html

@@ -1,0 +1,153 @@
+"""Runs the whole workflow once on the demo and checks what its outputs say."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pysam
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.workflow
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2", *args]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-5000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("demo_run")
+    shutil.copytree(REPO / "config", work / "config")
+    snakemake(work)
+    return work
+
+
+@pytest.fixture(scope="session")
+def spec() -> dict:
+    return yaml.safe_load((REPO / "resources/demo/demo.yaml").read_text())
+
+
+def calls(vcf: Path) -> dict[tuple[str, int, str, str], tuple[str, tuple]]:
+    with pysam.VariantFile(str(vcf)) as fh:
+        return {(r.chrom, r.pos, r.ref, r.alts[0]): (";".join(r.filter.keys()), r.samples[0]["GT"]) for r in fh}
+
+
+def test_planted_star_allele_variants_have_the_right_genotype(demo_run, spec):
+    for patient in spec["patients"]:
+        sample = patient["samples"][0]["id"]
+        found = calls(demo_run / f"results/calls/{sample}.vcf.gz")
+        expected: dict[tuple, list[int]] = {}
+        for gene, (a1, a2) in patient["diplotypes"].items():
+            for hap, allele in enumerate((a1, a2)):
+                for chrom, pos, ref, alt in spec["star_alleles"][gene][allele]:
+                    expected.setdefault((chrom, pos, ref, alt), [0, 0])[hap] = 1
+        for key, hap in expected.items():
+            assert key in found, f"{sample}: {key} not called"
+            filt, gt = found[key]
+            assert filt == "PASS"
+            assert tuple(sorted(gt)) == tuple(sorted(hap)), f"{sample}: {key} called {gt}, planted {hap}"
+
+
+def test_clonal_hotspots_are_called_in_the_tumours(demo_run):
+    assert calls(demo_run / "results/calls/P8-T.vcf.gz")[("chr7", 140753336, "A", "T")] == (
+        "PASS",
+        (0, 1),
+    )  # BRAF V600E
+    assert calls(demo_run / "results/calls/P7-T.vcf.gz")[("chr7", 55191822, "T", "G")] == ("PASS", (0, 1))  # EGFR L858R
+    assert calls(demo_run / "results/calls/P9-T.vcf.gz")[("chr12", 25245350, "C", "T")] == ("PASS", (0, 1))  # KRAS G12D
+    # the normal of P7 carries none of its tumour's somatic variants
+    assert ("chr7", 55191822, "T", "G") not in calls(demo_run / "results/calls/P7-N.vcf.gz")
+
+
+def test_truth_comparison_meets_the_targets(demo_run, spec):
+    germline = [s["id"] for p in spec["patients"] for s in p["samples"] if s["type"] != "tumor"]
+    for sample in germline:
+        result = json.loads((demo_run / f"results/truth/{sample}.json").read_text())
+        assert result["snv"]["f1"] >= 0.99, (sample, result["snv"])
+        assert result["indel"]["f1"] >= 0.95, (sample, result["indel"])
+        assert result["indel"]["tp"] >= 20  # enough indels for the F1 to mean something
+    summary = (demo_run / "results/truth/summary.tsv").read_text().splitlines()
+    assert len(summary) == 1 + 2 * 10
+
+
+def test_duplicates_are_marked(demo_run):
+    pairs = [ln.split("\t") for ln in (demo_run / "demo/truth/P3.duplicates.tsv").read_text().splitlines()[1:]]
+    with pysam.AlignmentFile(str(demo_run / "results/align/P3.bam")) as bam:
+        flagged = {r.query_name for r in bam if r.is_duplicate}
+    assert sum(a in flagged or b in flagged for a, b in pairs) / len(pairs) > 0.97
+    qc = json.loads((demo_run / "results/qc/summary/P3.json").read_text())
+    assert 0.03 < qc["duplicate_fraction"] < 0.15
+
+
+def test_multiqc_lists_every_sample(demo_run):
+    general = (demo_run / "results/qc/multiqc/multiqc_report_data/multiqc_general_stats.txt").read_text().splitlines()
+    names = {line.split("\t")[0] for line in general[1:]}
+    samples = {f"P{k}" for k in range(1, 7)} | {"P7-N", "P7-T", "P8-T", "P9-T"}
+    assert names == samples
+    html = (demo_run / "results/qc/multiqc/multiqc_report.html").read_text()
+    for module in ("cutadapt", "samtools", "bcftools", "seq2rx QC verdict"):
+        assert module in html
+
+
+def test_qc_verdicts_and_coverage(demo_run):
+    for sample in ("P1", "P8-T"):
+        qc = json.loads((demo_run / f"results/qc/summary/{sample}.json").read_text())
+        assert qc["verdict"] == "pass", qc
+        assert qc["mapped_fraction"] > 0.99
+        assert 30 < qc["mean_target_coverage"] < 45  # simulated at 40x, less duplicates and trimming
+
+
+def test_findings_and_report_per_patient(demo_run):
+    doc = json.loads((demo_run / "results/findings/P7.json").read_text())
+    assert [s["sample"] for s in doc["samples"]] == ["P7-N", "P7-T"]
+    assert doc["tumor_type"] == "LUAD" and doc["genome_build"] == "GRCh38"
+    assert doc["pgx"]["status"] == "not run"
+    assert doc["provenance"]["tools"]["align_reads"]["pybwa"] == "2.3.2"
+    html = (demo_run / "results/reports/P7.html").read_text()
+    assert "patient P7" in html and "P7-T (tumor)" in html and 'class="pass"' in html
+
+
+def test_every_rule_logged_and_benchmarked(demo_run):
+    for rule in ("cutadapt_trim", "align_reads", "samtools_markdup", "bcftools_call", "samtools_stats"):
+        assert (demo_run / f"logs/{rule}/P1.log").exists()
+        assert (demo_run / f"benchmarks/{rule}/P1.tsv").exists()
+    assert "alignment records written" in (demo_run / "logs/align_reads/P1.log").read_text()
+
+
+def test_outputs_hold_no_absolute_paths(demo_run):
+    needle = str(demo_run).encode()
+    for pattern in (
+        "results/calls/*.vcf.gz",
+        "results/findings/*.json",
+        "results/qc/summary/*.json",
+        "results/qc/samtools/*.txt",
+        "results/truth/*.json",
+    ):
+        for path in demo_run.glob(pattern):
+            data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+            assert needle not in data, path
+
+
+def test_a_config_typo_stops_before_any_job(demo_run, tmp_path):
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg["calling"]["min_qaul"] = 30
+    (tmp_path / "config").mkdir()
+    shutil.copy(REPO / "config/samples.tsv", tmp_path / "config/samples.tsv")
+    (tmp_path / "my.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake(tmp_path, "--configfile", "my.yaml", check=False)
+    assert proc.returncode != 0
+    assert "my.yaml, field 'calling.min_qaul': unknown key 'min_qaul'" in proc.stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "demo").exists()
