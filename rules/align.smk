@@ -9,6 +9,7 @@ rule aligner_index:
         islands=f"results/index/{ALIGNER}/islands.fa",
         islands_map=f"results/index/{ALIGNER}/islands.tsv",
         seqdict=f"results/index/{ALIGNER}/islands.dict",
+        versions=f"results/versions/aligner_index/{ALIGNER}.json",
     log:
         f"logs/aligner_index/{ALIGNER}.log",
     benchmark:

@@ -28,6 +28,7 @@ if config["calling"]["joint"] and len(ALIGNED_SAMPLES) > 1:
             runtime=240,
         params:
             call=CALL_PARAMS,
+            samples=ALIGNED_SAMPLES,
         script:
             "../scripts/bcftools_call.py"
 
@@ -77,6 +78,7 @@ else:
             runtime=240,
         params:
             call=CALL_PARAMS,
+            samples=lambda wc: [wc.sample],
         script:
             "../scripts/bcftools_call.py"
 

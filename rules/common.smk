@@ -124,6 +124,11 @@ def get_version_files():
     files += [f"results/versions/samtools_markdup/{s}.json" for s in READ_SAMPLES]
     files += [f"results/versions/samtools_stats/{s}.json" for s in ALIGNED_SAMPLES]
     files += [f"results/versions/bcftools_norm_input/{s}.json" for s in VCF_SAMPLES]
+    files += [f"results/versions/bcftools_stats/{s}.json" for s in sorted(SAMPLES)]
+    if READ_SAMPLES:
+        files.append(f"results/versions/aligner_index/{ALIGNER}.json")
+    if ALIGNED_SAMPLES:
+        files.append("results/versions/multiqc_report/multiqc.json")
     return files
 
 

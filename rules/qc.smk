@@ -4,7 +4,7 @@
 
 rule qc_targets:
     input:
-        islands_map=rules.aligner_index.output.islands_map,
+        islands_map=[] if config["targets"] else rules.aligner_index.output.islands_map,
         targets=config["targets"] or [],
     output:
         bed="results/qc/targets.bed",
@@ -61,6 +61,7 @@ rule bcftools_stats:
         fasta=config["reference"]["fasta"],
     output:
         stats="results/qc/bcftools/{sample}.bcftools_stats.txt",
+        versions="results/versions/bcftools_stats/{sample}.json",
     log:
         "logs/bcftools_stats/{sample}.log",
     benchmark:
@@ -96,6 +97,7 @@ rule multiqc_report:
         html="results/qc/multiqc/multiqc_report.html",
         general="results/qc/multiqc/multiqc_report_data/multiqc_general_stats.txt",
         table="results/qc/multiqc/seq2rx_qc_mqc.tsv",
+        versions="results/versions/multiqc_report/multiqc.json",
     log:
         "logs/multiqc_report/multiqc.log",
     benchmark:

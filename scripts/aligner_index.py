@@ -9,7 +9,10 @@ from seq2rx.io import log_stderr
 log_stderr(snakemake.log[0])
 
 from seq2rx.align import build_index
+from seq2rx.versions import write_versions
 
 build_index(
     snakemake.input.fasta, Path(snakemake.output.islands).parent, snakemake.params.aligner, snakemake.params.min_gap
 )
+tools = {"bwa": ["pybwa", "pysam"], "minimap2": ["pyminimap2", "pysam"]}[snakemake.params.aligner]
+write_versions(snakemake.output.versions, "aligner_index", tools)

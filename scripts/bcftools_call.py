@@ -8,12 +8,22 @@ from seq2rx.io import log_stderr
 
 log_stderr(snakemake.log[0])
 
+from seq2rx.align import check_bam_reference
 from seq2rx.call import CallParams, call_variants
+from seq2rx.reference import fasta_contigs
 from seq2rx.versions import write_versions
 
 bams = snakemake.input.bams if "bams" in snakemake.input.keys() else [snakemake.input.bam]
+contigs = fasta_contigs(snakemake.input.fasta)
+for bam in bams:
+    check_bam_reference(bam, contigs)  # a BAM from the sheet may be on another reference
 call_variants(
-    bams, snakemake.input.fasta, snakemake.output.vcf, CallParams(**snakemake.params.call), threads=snakemake.threads
+    bams,
+    snakemake.input.fasta,
+    snakemake.output.vcf,
+    CallParams(**snakemake.params.call),
+    threads=snakemake.threads,
+    samples=snakemake.params.samples,
 )
 if "versions" in snakemake.output.keys():
     write_versions(snakemake.output.versions, "bcftools_call", ["bcftools"])

@@ -9,5 +9,7 @@ from seq2rx.io import log_stderr
 log_stderr(snakemake.log[0])
 
 from seq2rx.call import bcftools_stats
+from seq2rx.versions import write_versions
 
 bcftools_stats(snakemake.input.vcf, snakemake.input.fasta, snakemake.output.stats)
+write_versions(snakemake.output.versions, "bcftools_stats", ["bcftools"])

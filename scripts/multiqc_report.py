@@ -11,9 +11,11 @@ log_stderr(snakemake.log[0])
 import json
 
 from seq2rx.qc import multiqc_table, run_multiqc
+from seq2rx.versions import write_versions
 
 summaries = [json.loads(Path(p).read_text()) for p in snakemake.input.summaries]
 multiqc_table(summaries, snakemake.output.table)
 inputs = [*snakemake.input.stats, *snakemake.input.flagstat, *snakemake.input.idxstats, *snakemake.input.cutadapt]
 inputs += [*snakemake.input.bcftools, snakemake.output.table]
 run_multiqc(inputs, snakemake.input.config, Path(snakemake.output.html).parent)
+write_versions(snakemake.output.versions, "multiqc_report", ["multiqc"])

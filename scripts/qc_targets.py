@@ -10,4 +10,4 @@ log_stderr(snakemake.log[0])
 
 from seq2rx.qc import write_targets
 
-write_targets(snakemake.input.targets or None, snakemake.input.islands_map, snakemake.output.bed)
+write_targets(snakemake.input.targets or None, snakemake.input.islands_map or None, snakemake.output.bed)

@@ -37,3 +37,13 @@ def small_demo(tmp_path_factory) -> Path:
     (out / "spec.yaml").write_text(yaml.safe_dump(spec))
     simulate(out / "spec.yaml", REPO / "resources/demo/pgx_sites.tsv", out / "data")
     return out / "data"
+
+
+def write_reference(directory: Path, contig: str, seq: str) -> Path:
+    """A one-contig FASTA with its .fai, for tests that need a tiny reference."""
+    import pysam
+
+    fa = directory / "ref.fa"
+    fa.write_text(f">{contig}\n{seq}\n")
+    pysam.faidx(str(fa))
+    return fa

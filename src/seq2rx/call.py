@@ -59,13 +59,17 @@ def call_variants(
     params: CallParams,
     regions: str | Path | None = None,
     threads: int = 1,
+    samples: list[str] | None = None,
 ) -> None:
     """Call SNVs and indels in one or more BAMs jointly and write a bgzipped, indexed VCF.
 
     mpileup (FORMAT AD/DP/SP, INFO AD) -> call -m -v -> norm -m -any against the reference ->
     soft filters ``LowQual`` (QUAL < min_qual) and ``LowDepth`` (INFO/DP < min_depth).
+    ``samples`` names the VCF columns, one per BAM, whatever the BAMs' read groups say (a BAM
+    from elsewhere keeps its own SM tag).
     """
     t = str(max(1, threads))
+    Path(out_vcf).parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=Path(out_vcf).parent) as td:
         pile = os.path.join(td, "pileup.bcf")
         called = os.path.join(td, "called.bcf")
@@ -90,6 +94,13 @@ def call_variants(
         ]
         if regions:
             args += ["-R", str(regions)]
+        if samples:
+            if len(samples) != len(bams):
+                raise ValueError(f"{len(bams)} BAMs but {len(samples)} sample names")
+            groups = os.path.join(td, "read_groups.txt")
+            with open(groups, "w") as fh:
+                fh.writelines(f"* {bam} {name}\n" for bam, name in zip(map(str, bams), samples, strict=True))
+            args += ["-G", groups]
         _bcftools("mpileup", *args, *map(str, bams))
         _bcftools("call", "--no-version", "-m", "-v", "-a", "GQ", "--threads", t, "-O", "b", "-o", called, pile)
         _bcftools(

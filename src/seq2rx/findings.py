@@ -47,13 +47,14 @@ def read_variants(vcf: str | Path, sample: str, targets: str | Path | None = Non
     regions = _targets(targets)
     out = []
     with pysam.VariantFile(str(vcf)) as fh:
+        has_info_dp = "DP" in fh.header.info
         samples = list(fh.header.samples)
         name = sample if sample in samples else (samples[0] if samples else None)
         for rec in fh:
             call = rec.samples[name] if name else None
             gt = call.get("GT") if call else None
             ad = call.get("AD") if call and "AD" in call else None
-            dp = call.get("DP") if call and "DP" in call else rec.info.get("DP")
+            dp = call.get("DP") if call and "DP" in call else (rec.info.get("DP") if has_info_dp else None)
             alt = rec.alts[0] if rec.alts else "."
             vaf = None
             if ad and len(ad) > 1 and all(a is not None for a in ad) and sum(ad):

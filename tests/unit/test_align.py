@@ -147,3 +147,24 @@ def test_read_pairs_reports_malformed_record(tmp_path):
     r2 = _fq(tmp_path / "m_R2.fq", ["r1"], gz=False)
     with pytest.raises(InputError, match=r"m_R1.fq, line 2: sequence has 4 bases but quality has 3"):
         list(read_pairs(r1, r2))
+
+
+def test_joint_calling_and_subsetting(small_demo, bwa_index, p1_bam, tmp_path):
+    from seq2rx.call import CallParams, call_variants, subset_sample
+
+    r1, r2 = small_demo / "reads/P8-T_R1.fastq.gz", small_demo / "reads/P8-T_R2.fastq.gz"
+    align_unsorted(r1, r2, bwa_index, tmp_path / "u.bam", "P8-T", threads=2)
+    sort_markdup(tmp_path / "u.bam", tmp_path / "P8-T.bam", tmp_path / "md.txt", threads=2)
+    joint = tmp_path / "joint.vcf.gz"
+    call_variants(
+        [p1_bam, tmp_path / "P8-T.bam"], small_demo / "genome.fa.gz", joint, CallParams(min_depth=4), threads=2
+    )
+    with pysam.VariantFile(str(joint)) as fh:
+        assert list(fh.header.samples) == ["P1", "P8-T"]
+    subset_sample(joint, "P1", tmp_path / "P1.vcf.gz")
+    with pysam.VariantFile(str(tmp_path / "P1.vcf.gz")) as fh:
+        assert list(fh.header.samples) == ["P1"]
+        gts = {(r.chrom, r.pos): r.samples["P1"]["GT"] for r in fh}
+    # every record kept for P1 carries an alternate allele in P1; CYP2C19*2 is homozygous
+    assert all(any(a for a in gt if a) for gt in gts.values())
+    assert gts[("chr10", 94781859)] == (1, 1)

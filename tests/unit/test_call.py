@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pysam
 import pytest
+from conftest import write_reference
 
 from seq2rx.call import check_input_vcf, normalise_input
 from seq2rx.errors import InputError
@@ -15,10 +16,7 @@ SEQ = "GATTACAGTCCACACAGTTGCATGGACTTACGGATCCATGA" * 5
 
 @pytest.fixture
 def ref(tmp_path: Path) -> Path:
-    fa = tmp_path / "ref.fa"
-    fa.write_text(">chr1\n" + SEQ + "\n")
-    pysam.faidx(str(fa))
-    return fa
+    return write_reference(tmp_path, "chr1", SEQ)
 
 
 def vcf(tmp_path: Path, rows: list[str], contig: str = "chr1", fmt: bool = True) -> Path:

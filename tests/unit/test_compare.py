@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pysam
 import pytest
+from conftest import write_reference
 
 from seq2rx.cli import main
 from seq2rx.compare import compare, trim
@@ -16,10 +16,7 @@ SEQ = "GATTACAGTCCACACAGTTGCATGGACTTACGGATCCATGA" * 3
 
 @pytest.fixture
 def ref(tmp_path: Path) -> Path:
-    fa = tmp_path / "ref.fa"
-    fa.write_text(">c1\n" + SEQ + "\n")
-    pysam.faidx(str(fa))
-    return fa
+    return write_reference(tmp_path, "c1", SEQ)
 
 
 def vcf(tmp_path: Path, name: str, rows: list[str], sample: str = "S") -> Path:

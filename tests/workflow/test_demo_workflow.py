@@ -151,3 +151,67 @@ def test_a_config_typo_stops_before_any_job(demo_run, tmp_path):
     assert proc.returncode != 0
     assert "my.yaml, field 'calling.min_qaul': unknown key 'min_qaul'" in proc.stderr
     assert not (tmp_path / "results").exists() and not (tmp_path / "demo").exists()
+
+
+def _own_config(demo_run: Path, work: Path, rows: list[str], **extra) -> None:
+    (work / "config").mkdir(parents=True, exist_ok=True)
+    header = "sample\tpatient\ttype\tfastq1\tfastq2\tbam\tvcf\tsex\ttumor_type"
+    (work / "config/samples.tsv").write_text("\n".join([header, *rows]) + "\n")
+    cfg = {
+        "samples": "config/samples.tsv",
+        "reference": {
+            "fasta": str(demo_run / "demo/genome.fa.gz"),
+            "gff3": str(demo_run / "demo/genes.gff3"),
+            "build": "GRCh38",
+        },
+        "targets": str(demo_run / "demo/targets.bed"),
+        "demo": {"simulate": False},
+        **extra,
+    }
+    (work / "my.yaml").write_text(yaml.safe_dump(cfg))
+
+
+def test_samples_start_from_a_bam_or_a_vcf(demo_run, tmp_path):
+    rows = [
+        f"SB\tQ1\tgermline\t\t\t{demo_run}/results/align/P1.bam\t\tfemale\tNA",
+        f"SV\tQ2\tgermline\t\t\t\t{demo_run}/demo/truth/P2.vcf.gz\tmale\tNA",
+    ]
+    _own_config(demo_run, tmp_path, rows)
+    proc = snakemake(tmp_path, "--configfile", "my.yaml")
+    assert "cutadapt_trim" not in proc.stdout + proc.stderr and "align_reads" not in proc.stdout + proc.stderr
+    # the BAM's calls are the calls the demo run made from P1's reads, under the sheet's name
+    assert calls(tmp_path / "results/calls/SB.vcf.gz") == calls(demo_run / "results/calls/P1.vcf.gz")
+    with pysam.VariantFile(str(tmp_path / "results/calls/SB.vcf.gz")) as fh:
+        assert list(fh.header.samples) == ["SB"]
+    # the VCF was normalised and kept: P2 carries CYP2C9*3 (chr10:94981296 A>C) heterozygous
+    assert calls(tmp_path / "results/calls/SV.vcf.gz")[("chr10", 94981296, "A", "C")][1] == (0, 1)
+    doc = json.loads((tmp_path / "results/findings/Q2.json").read_text())
+    assert doc["samples"][0]["started_from"] == "vcf" and doc["samples"][0]["qc"]["status"] == "not run"
+
+
+def test_a_vcf_with_other_contig_names_is_refused(demo_run, tmp_path):
+    text = gzip.decompress((demo_run / "demo/truth/P2.vcf.gz").read_bytes()).decode()
+    renamed = "\n".join(
+        line.replace("ID=chr", "ID=") if line.startswith("##contig") else (line[3:] if line.startswith("chr") else line)
+        for line in text.splitlines()
+    )
+    vcf = tmp_path / "nochr.vcf"
+    vcf.write_text(renamed + "\n")
+    _own_config(demo_run, tmp_path, [f"SV\tQ2\tgermline\t\t\t\t{vcf}\tmale\tNA"])
+    proc = snakemake(tmp_path, "--configfile", "my.yaml", check=False)
+    assert proc.returncode != 0
+    log = (tmp_path / "logs/bcftools_norm_input/SV.log").read_text()
+    assert "uses contig name '1' where the reference has 'chr1'" in log
+    assert not (tmp_path / "results/calls/SV.vcf.gz").exists()
+
+
+def test_joint_calling_is_wired(demo_run, tmp_path):
+    rows = [
+        f"SB\tQ1\tgermline\t\t\t{demo_run}/results/align/P1.bam\t\tfemale\tNA",
+        f"SC\tQ3\tgermline\t\t\t{demo_run}/results/align/P2.bam\t\tmale\tNA",
+    ]
+    _own_config(demo_run, tmp_path, rows, calling={"joint": True})
+    snakemake(tmp_path, "results/calls/SB.vcf.gz", "results/calls/SC.vcf.gz", "--configfile", "my.yaml")
+    with pysam.VariantFile(str(tmp_path / "results/calls/joint/all.vcf.gz")) as fh:
+        assert list(fh.header.samples) == ["SB", "SC"]  # the sheet's names, not the BAMs' read groups
+    assert ("chr10", 94781859, "G", "A") in calls(tmp_path / "results/calls/SB.vcf.gz")  # CYP2C19*2 of P1
