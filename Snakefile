@@ -16,6 +16,7 @@ include: "rules/demo.smk"
 include: "rules/reads.smk"
 include: "rules/align.smk"
 include: "rules/call.smk"
+include: "rules/annotate.smk"
 include: "rules/qc.smk"
 include: "rules/report.smk"
 

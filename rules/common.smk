@@ -125,6 +125,8 @@ def get_version_files():
     files += [f"results/versions/samtools_stats/{s}.json" for s in ALIGNED_SAMPLES]
     files += [f"results/versions/bcftools_norm_input/{s}.json" for s in VCF_SAMPLES]
     files += [f"results/versions/bcftools_stats/{s}.json" for s in sorted(SAMPLES)]
+    if config["reference"]["gff3"]:
+        files += [f"results/versions/bcftools_csq/{s}.json" for s in sorted(SAMPLES)]
     if READ_SAMPLES:
         files.append(f"results/versions/aligner_index/{ALIGNER}.json")
     if ALIGNED_SAMPLES:
@@ -134,6 +136,8 @@ def get_version_files():
 
 def get_final_output():
     out = [f"results/calls/{s}.vcf.gz" for s in sorted(SAMPLES)]
+    if config["reference"]["gff3"]:
+        out += [f"results/annotate/{s}.consequences.tsv" for s in sorted(SAMPLES)]
     out += [f"results/findings/{p}.json" for p in PATIENTS]
     out += [f"results/reports/{p}.html" for p in PATIENTS]
     out.append("results/versions.json")

@@ -43,6 +43,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_annotate(args: argparse.Namespace) -> int:
+    from .annotate import annotate
+
+    n = annotate(args.vcf, args.fasta, args.gff3, args.out, out_vcf=args.out_vcf, sample=args.sample)
+    print(f"{n} consequence rows written to {args.out}")
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .config import check_reference, load_yaml, read_sample_sheet, validate_config
 
@@ -76,6 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all-filters", action="store_true", help="count query records that did not PASS")
     p.add_argument("--json", help="also write the result as JSON here")
     p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("annotate", help="consequences per variant x transcript (bcftools csq + Biopython)")
+    p.add_argument("--vcf", required=True, help="normalised VCF (bgzipped or plain)")
+    p.add_argument("--fasta", required=True, help="reference FASTA with .fai")
+    p.add_argument("--gff3", required=True, help="Ensembl-style GFF3")
+    p.add_argument("--out", required=True, help="consequence table (TSV)")
+    p.add_argument("--out-vcf", help="also keep the csq-annotated VCF here (.vcf.gz)")
+    p.add_argument("--sample", help="sample whose genotypes are used (default: the first)")
+    p.set_defaults(func=_cmd_annotate)
 
     p = sub.add_parser("validate", help="check a configuration and its sample sheet")
     p.add_argument("--configfile", default="config/config.yaml")

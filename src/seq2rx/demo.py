@@ -368,9 +368,10 @@ def plant_germline(
     for _g, chrom, pos, ref in sites:
         protected.setdefault(chrom, []).extend(range(pos - guard, pos + len(ref) + guard))
     for gm in genome.genes:
-        for a in next(g for g in spec["cancer_genes"] if g["gene"] == gm.gene)["anchors"]:
-            lo = a["pos"] - len(a["seq"]) - guard
-            protected.setdefault(gm.chrom, []).extend(range(lo, a["pos"] + len(a["seq"]) + guard))
+        # no random germline variant inside the cancer genes' coding exons: a background
+        # frameshift in BRAF would be neither realistic nor what the demo is about
+        for ex in gm.exons:
+            protected.setdefault(gm.chrom, []).extend(range(ex.start - guard, ex.end + guard + 1))
     protected_sets = {c: set(v) for c, v in protected.items()}
     total_kb = sum(len(i.seq) for i in genome.islands) / 1000
     out: dict[str, list[tuple[Variant, tuple[int, int]]]] = {}

@@ -215,3 +215,21 @@ def test_joint_calling_is_wired(demo_run, tmp_path):
     with pysam.VariantFile(str(tmp_path / "results/calls/joint/all.vcf.gz")) as fh:
         assert list(fh.header.samples) == ["SB", "SC"]  # the sheet's names, not the BAMs' read groups
     assert ("chr10", 94781859, "G", "A") in calls(tmp_path / "results/calls/SB.vcf.gz")  # CYP2C19*2 of P1
+
+
+def test_consequence_tables(demo_run):
+    def table(sample):
+        lines = (demo_run / f"results/annotate/{sample}.consequences.tsv").read_text().splitlines()
+        cols = lines[0].split("\t")
+        return [dict(zip(cols, line.split("\t"), strict=True)) for line in lines[1:]]
+
+    braf = [r for r in table("P8-T") if r["pos"] == "140753336"]
+    assert [(r["gene"], r["hgvs_p"], r["aa_change_agrees"]) for r in braf] == [("BRAF", "p.Val600Glu", "true")]
+    kras = [r for r in table("P9-T") if r["pos"] == "25245350"]
+    assert [(r["gene"], r["hgvs_p"]) for r in kras] == [("KRAS", "p.Gly12Asp")]
+    egfr = [r for r in table("P7-T") if r["pos"] == "55191822"]
+    assert [(r["gene"], r["hgvs_p"]) for r in egfr] == [("EGFR", "p.Leu858Arg")]
+    # the two derivations agree on every coding change in every sample
+    for sample in ("P1", "P7-T", "P8-T", "P9-T"):
+        assert all(r["aa_change_agrees"] in ("true", ".") for r in table(sample))
+    assert (demo_run / "results/annotate/P8-T.csq.vcf.gz.tbi").exists()

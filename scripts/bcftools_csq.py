@@ -1,0 +1,23 @@
+"""Snakemake adapter: consequences of one sample's variants (bcftools csq + Biopython)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from seq2rx.io import log_stderr
+
+log_stderr(snakemake.log[0])
+
+from seq2rx.annotate import annotate
+from seq2rx.versions import write_versions
+
+n = annotate(
+    snakemake.input.vcf,
+    snakemake.input.fasta,
+    snakemake.input.gff3,
+    snakemake.output.table,
+    out_vcf=snakemake.output.vcf,
+    sample=snakemake.wildcards.sample,
+)
+print(f"{n} consequence rows written", file=sys.stderr)
+write_versions(snakemake.output.versions, "bcftools_csq", ["bcftools", "biopython"])
