@@ -110,11 +110,14 @@ def get_patient_inputs(wildcards):
     rows = get_patient_rows(wildcards.patient)
     samples = [r["sample"] for r in rows]
     aligned = [s for s in samples if s in ALIGNED_SAMPLES]
-    return {
+    out = {
         "vcfs": [f"results/calls/{s}.vcf.gz" for s in samples],
         "qc": [f"results/qc/summary/{s}.json" for s in aligned],
         "versions": "results/versions.json",
     }
+    if config["reference"]["gff3"]:
+        out["consequences"] = [f"results/annotate/{s}.consequences.tsv" for s in samples]
+    return out
 
 
 def get_version_files():

@@ -23,7 +23,16 @@ provenance = {
     "config_sha256": snakemake.params.config_sha256,
     "tools": json.loads(Path(snakemake.input.versions).read_text()),
 }
+tables = snakemake.input.get("consequences", [])
+consequences = {r["sample"]: t for r, t in zip(rows, tables, strict=True)} if tables else None
 doc = findings.build(
-    snakemake.wildcards.patient, rows, qc, vcfs, snakemake.params.build, provenance, snakemake.input.targets or None
+    snakemake.wildcards.patient,
+    rows,
+    qc,
+    vcfs,
+    snakemake.params.build,
+    provenance,
+    snakemake.input.targets or None,
+    consequences,
 )
 findings.write(doc, snakemake.output.json)

@@ -68,13 +68,17 @@ def run_csq(vcf: str | Path, fasta: str | Path, gff3: str | Path, out_vcf: str |
     out_vcf = Path(out_vcf)
     with atomic_output(out_vcf) as tmp:
         args = ["--no-version", "--force", "-f", str(fasta), "-g", str(gff3), "-p", "a", "-O", "z", "-o", str(tmp)]
+        args.append("--write-index=tbi")
         if mode == "unphased":
             args.append("--local-csq")
         args.append(str(vcf))
-        proc = subprocess.run([sys.executable, "-c", _CSQ_CHILD, *args], capture_output=True, text=True)
-        if proc.returncode != 0 or not Path(tmp).exists():
-            raise InputError(str(vcf), f"bcftools csq failed: {proc.stderr.strip()[-600:]}")
-        pysam.tabix_index(str(tmp), preset="vcf", force=True)
+        # csq may warn once per record: keep its messages in a file, not in memory
+        with tempfile.TemporaryFile("w+") as err:
+            proc = subprocess.run([sys.executable, "-c", _CSQ_CHILD, *args], stdout=subprocess.DEVNULL, stderr=err)
+            err.seek(0)
+            tail = err.read()[-600:] if proc.returncode != 0 or not Path(tmp).exists() else ""
+        if tail or proc.returncode != 0:
+            raise InputError(str(vcf), f"bcftools csq failed: {tail.strip()}")
         os.replace(str(tmp) + ".tbi", str(out_vcf) + ".tbi")
     return mode
 
@@ -214,6 +218,7 @@ class ProteinEffects:
         self.fasta = pysam.FastaFile(str(fasta))
         self.transcripts = load_transcripts(gff3)
         self._cache: dict[str, tuple[str, int, int, list[tuple[int, int, int]]]] = {}
+        self._proteins: dict[str, str] = {}
 
     def close(self) -> None:
         self.fasta.close()
@@ -320,7 +325,9 @@ class ProteinEffects:
         alt_seq = "".join(out)
         delta = len(alt_seq) - len(seq) - shift_before
         alt0 = cds0 + shift_before
-        ref_protein = _translate(seq[cds0 : cds0 + cds_len])
+        ref_protein = self._proteins.get(tx.id)
+        if ref_protein is None:
+            ref_protein = self._proteins[tx.id] = _translate(seq[cds0 : cds0 + cds_len])
         length = ref_protein.find("*") + 1 if "*" in ref_protein else len(ref_protein)
         c1 = max(c1, -(-(max(s + n for s, n, _ in edits) - cds0) // 3))
         n_codons = cds_len // 3
@@ -376,10 +383,14 @@ def _genotype(rec: pysam.VariantRecord, sample: str | None) -> tuple[str, tuple 
 
 
 def _clusters(records, span: int = 2):
-    """Group consecutive records whose positions are at most ``span`` apart (same contig)."""
+    """Group consecutive records within ``span`` bases of the group's first record (same contig).
+
+    A group spans at most one codon's width, so it stays a handful of records however dense
+    the VCF is.
+    """
     cluster: list = []
     for rec in records:
-        if cluster and (rec.chrom != cluster[-1].chrom or rec.pos - cluster[-1].pos > span):
+        if cluster and (rec.chrom != cluster[0].chrom or rec.pos - cluster[0].pos > span):
             yield cluster
             cluster = []
         cluster.append(rec)

@@ -77,6 +77,27 @@ def read_variants(vcf: str | Path, sample: str, targets: str | Path | None = Non
     return out
 
 
+def read_consequences(table: str | Path) -> dict[tuple[str, int, str, str], list[dict]]:
+    """Coding consequences from a consequence table, keyed by (chrom, pos, ref, alt)."""
+    out: dict[tuple[str, int, str, str], list[dict]] = {}
+    with open(table) as fh:
+        cols = fh.readline().rstrip("\n").split("\t")
+        for line in fh:
+            row = dict(zip(cols, line.rstrip("\n").split("\t"), strict=True))
+            if row["gene"] == ".":
+                continue
+            out.setdefault((row["chrom"], int(row["pos"]), row["ref"], row["alt"]), []).append(
+                {
+                    "gene": row["gene"],
+                    "transcript": row["transcript"],
+                    "consequence": row["consequence"],
+                    "hgvs_p": None if row["hgvs_p"] == "." else row["hgvs_p"],
+                    "aa_change": None if row["aa_change_csq"] == "." else row["aa_change_csq"],
+                }
+            )
+    return out
+
+
 def build(
     patient: str,
     rows: list[dict],
@@ -85,6 +106,7 @@ def build(
     build_name: str,
     provenance: dict,
     targets: str | Path | None = None,
+    consequences: dict[str, str | Path] | None = None,
 ) -> dict:
     """Assemble the findings document of one patient from the per-sample outputs."""
     first = rows[0]
@@ -92,6 +114,10 @@ def build(
     for row in sorted(rows, key=lambda r: r["sample"]):
         s = row["sample"]
         variants = read_variants(vcfs[s], s, targets) if s in vcfs else []
+        if consequences and s in consequences:
+            csq = read_consequences(consequences[s])
+            for v in variants:
+                v["consequences"] = csq.get((v["chrom"], v["pos"], v["ref"], v["alt"]), [])
         samples.append(
             {
                 "sample": s,

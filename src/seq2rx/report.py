@@ -43,6 +43,15 @@ def _verdict(v: str) -> str:
     return f'<span class="{cls}">{_e(v)}</span>'
 
 
+def _effects(variant: dict) -> str:
+    """``GENE p.Xxx123Yyy (missense)`` for each transcript; empty when not annotated."""
+    out = []
+    for c in variant.get("consequences") or ():
+        protein = f" {c['hgvs_p']}" if c.get("hgvs_p") else ""
+        out.append(f"{c['gene']}{protein} ({c['consequence']})")
+    return "; ".join(out)
+
+
 def render(doc: dict) -> str:
     """HTML text of one patient's report."""
     parts = [
@@ -102,6 +111,7 @@ def render(doc: dict) -> str:
                 v["pos"],
                 v["ref"],
                 v["alt"],
+                _effects(v),
                 v["genotype"],
                 v["depth"],
                 "" if v["vaf"] is None else f"{v['vaf']:.2f}",
@@ -109,7 +119,8 @@ def render(doc: dict) -> str:
             ]
             for v in passing
         ]
-        parts.append(_table(["Region", "Contig", "Position", "Ref", "Alt", "Genotype", "Depth", "VAF", "QUAL"], rows))
+        headers = ["Region", "Contig", "Position", "Ref", "Alt", "Consequence", "Genotype", "Depth", "VAF", "QUAL"]
+        parts.append(_table(headers, rows))
     parts.append("</section>")
     titles = {
         "pgx": "Pharmacogenomics",

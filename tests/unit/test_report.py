@@ -79,3 +79,20 @@ def test_sections_and_facts():
     assert "Not available: not yet." in html
     assert "http" not in html.replace("http-equiv", "")  # nothing fetched from the network
     assert '<th scope="col">Genotype</th>' in html
+
+
+def test_consequences_are_shown():
+    d = doc()
+    d["samples"][0]["variants"][0]["consequences"] = [
+        {"gene": "CYP2C19", "transcript": "T1", "consequence": "splice_donor", "hgvs_p": None, "aa_change": None},
+        {
+            "gene": "BRAF",
+            "transcript": "T2",
+            "consequence": "missense",
+            "hgvs_p": "p.Val600Glu",
+            "aa_change": "600V>600E",
+        },
+    ]
+    html = render(d)
+    assert "<td>CYP2C19 (splice_donor); BRAF p.Val600Glu (missense)</td>" in html
+    assert '<th scope="col">Consequence</th>' in html

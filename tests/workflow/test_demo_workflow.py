@@ -233,3 +233,10 @@ def test_consequence_tables(demo_run):
     for sample in ("P1", "P7-T", "P8-T", "P9-T"):
         assert all(r["aa_change_agrees"] in ("true", ".") for r in table(sample))
     assert (demo_run / "results/annotate/P8-T.csq.vcf.gz.tbi").exists()
+
+
+def test_findings_carry_the_protein_change(demo_run):
+    doc = json.loads((demo_run / "results/findings/P8.json").read_text())
+    braf = next(v for v in doc["samples"][0]["variants"] if v["pos"] == 140753336)
+    assert braf["consequences"][0]["hgvs_p"] == "p.Val600Glu" and braf["consequences"][0]["gene"] == "BRAF"
+    assert "BRAF p.Val600Glu (missense)" in (demo_run / "results/reports/P8.html").read_text()
