@@ -97,7 +97,7 @@ def main() -> None:
     results = []
     for n in args.variants:
         vcf = simulate_vcf(args.demo, n, args.workdir / f"sim{n}.vcf.gz")
-        csq_t, ann_t, csq_m, ann_m, py_m = [], [], [], [], []
+        csq_t, ann_t, csq_m, py_m = [], [], [], []
         for k in range(args.repeats):
             runs = [
                 ("csq", CSQ, [str(vcf), fasta, gff3, str(args.workdir / "csq.vcf.gz")]),
