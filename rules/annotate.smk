@@ -7,6 +7,7 @@ rule bcftools_csq:
         vcf="results/calls/{sample}.vcf.gz",
         fasta=config["reference"]["fasta"],
         gff3=config["reference"]["gff3"],
+        clinvar=config["annotation"]["clinvar_vcf"] or [],
     output:
         vcf="results/annotate/{sample}.csq.vcf.gz",
         tbi="results/annotate/{sample}.csq.vcf.gz.tbi",
@@ -24,3 +25,31 @@ rule bcftools_csq:
         runtime=60,
     script:
         "../scripts/bcftools_csq.py"
+
+
+rule primer3_design:
+    input:
+        tables=lambda wc: [
+            f"results/annotate/{r['sample']}.consequences.tsv"
+            for r in get_patient_rows(wc.patient)
+        ],
+        vcfs=lambda wc: [
+            f"results/calls/{r['sample']}.vcf.gz" for r in get_patient_rows(wc.patient)
+        ],
+        fasta=config["reference"]["fasta"],
+    output:
+        tsv="results/primers/{patient}.tsv",
+    log:
+        "logs/primer3_design/{patient}.log",
+    benchmark:
+        "benchmarks/primer3_design/{patient}.tsv"
+    conda:
+        "../envs/annotate.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    params:
+        settings=config["annotation"],
+    script:
+        "../scripts/primer3_design.py"

@@ -116,7 +116,9 @@ def get_patient_inputs(wildcards):
         "versions": "results/versions.json",
     }
     if config["reference"]["gff3"]:
-        out["consequences"] = [f"results/annotate/{s}.consequences.tsv" for s in samples]
+        out["consequences"] = [
+            f"results/annotate/{s}.consequences.tsv" for s in samples
+        ]
     return out
 
 
@@ -141,6 +143,7 @@ def get_final_output():
     out = [f"results/calls/{s}.vcf.gz" for s in sorted(SAMPLES)]
     if config["reference"]["gff3"]:
         out += [f"results/annotate/{s}.consequences.tsv" for s in sorted(SAMPLES)]
+        out += [f"results/primers/{p}.tsv" for p in PATIENTS]
     out += [f"results/findings/{p}.json" for p in PATIENTS]
     out += [f"results/reports/{p}.html" for p in PATIENTS]
     out.append("results/versions.json")

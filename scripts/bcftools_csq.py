@@ -18,6 +18,7 @@ n = annotate(
     snakemake.output.table,
     out_vcf=snakemake.output.vcf,
     sample=snakemake.wildcards.sample,
+    clinvar_vcf=snakemake.input.clinvar or None,
 )
 print(f"{n} consequence rows written", file=sys.stderr)
 write_versions(snakemake.output.versions, "bcftools_csq", ["bcftools", "biopython"])

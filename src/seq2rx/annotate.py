@@ -29,7 +29,7 @@ CSQ_FIELDS = ("consequence", "gene", "transcript", "biotype", "strand", "aa_chan
 TABLE_COLUMNS = (
     "chrom", "pos", "ref", "alt", "genotype", "gene", "transcript", "biotype", "strand", "consequence",
     "aa_change_csq", "dna_change_csq", "aa_change", "hgvs_p", "protein_pos", "protein_length",
-    "blosum62", "grantham", "aa_change_agrees", "bcsq",
+    "blosum62", "grantham", "aa_change_agrees", "clinvar_significance", "clinvar_review", "bcsq",
 )  # fmt: skip
 
 _CSQ_CHILD = "import sys, pysam.bcftools; pysam.bcftools.csq(*sys.argv[1:], catch_stdout=False)"
@@ -427,6 +427,7 @@ def consequence_rows(
             samples = list(fh.header.samples)
             name = sample if sample in samples else (samples[0] if samples else None)
             has_bcsq = "BCSQ" in fh.header.info
+            clinvar_tags = {t for t in ("CLNSIG", "CLNREVSTAT") if t in fh.header.info}
             for cluster in _clusters(fh):
                 info = []
                 for rec in cluster:
@@ -441,6 +442,10 @@ def consequence_rows(
                         if o is not rec and ok and _same_haplotype(gt, ogt, phased, ophased, mode)
                     ]
                     base = {"chrom": rec.chrom, "pos": rec.pos, "ref": rec.ref, "alt": alt, "genotype": gt_text}
+                    for key, tag in (("clinvar_significance", "CLNSIG"), ("clinvar_review", "CLNREVSTAT")):
+                        if tag in clinvar_tags:
+                            value = rec.info.get(tag)
+                            base[key] = "|".join(value) if isinstance(value, tuple) else value
                     entries = list(rec.info.get("BCSQ") or ()) if has_bcsq else []
                     if not entries:
                         yield _row(base, {"consequence": "intergenic"}, None, "")
@@ -486,9 +491,49 @@ def annotate(
     out_tsv: str | Path,
     out_vcf: str | Path | None = None,
     sample: str | None = None,
+    clinvar_vcf: str | Path | None = None,
 ) -> int:
-    """csq + the independent protein derivation: the annotated VCF and the consequence table."""
+    """csq + the independent protein derivation: the annotated VCF and the consequence table.
+
+    With ``clinvar_vcf`` (a local, bgzipped and indexed ClinVar VCF whose contig names match),
+    each variant also gets ClinVar's clinical significance and review status (bcftools annotate,
+    matching on position and alleles).
+    """
     with tempfile.TemporaryDirectory() as td:
         annotated = Path(out_vcf) if out_vcf else Path(td) / "annotated.vcf.gz"
+        if clinvar_vcf:
+            with_clinvar = Path(td) / "clinvar.vcf.gz"
+            add_clinvar(vcf, clinvar_vcf, with_clinvar)
+            vcf = with_clinvar
         mode = run_csq(vcf, fasta, gff3, annotated)
         return write_table(consequence_rows(annotated, fasta, gff3, sample, mode), out_tsv)
+
+
+def add_clinvar(vcf: str | Path, clinvar_vcf: str | Path, out_vcf: str | Path) -> None:
+    """Copy ClinVar's CLNSIG and CLNREVSTAT onto matching records (same position and alleles)."""
+    import pysam.bcftools  # noqa: F401  (pysam exposes bcftools only when imported)
+
+    if not Path(clinvar_vcf).exists() or not Path(str(clinvar_vcf) + ".tbi").exists():
+        raise InputError(
+            str(clinvar_vcf), "the ClinVar VCF must exist, bgzipped, with a .tbi index", field="annotation.clinvar_vcf"
+        )
+    with pysam.VariantFile(str(clinvar_vcf)) as fh:
+        missing = [t for t in ("CLNSIG", "CLNREVSTAT") if t not in fh.header.info]
+    if missing:
+        raise InputError(
+            str(clinvar_vcf), f"has no INFO/{missing[0]}; is it a ClinVar VCF?", field="annotation.clinvar_vcf"
+        )
+    with tempfile.TemporaryDirectory() as td:
+        if not (Path(str(vcf) + ".tbi").exists() or Path(str(vcf) + ".csi").exists()):
+            # bcftools annotate -a reads its target through an index
+            staged = Path(td) / "staged.vcf.gz"
+            pysam.bcftools.view(
+                "--no-version", "-O", "z", "-o", str(staged), "--write-index=tbi", str(vcf), catch_stdout=False
+            )
+            vcf = staged
+        with atomic_output(out_vcf) as tmp:
+            pysam.bcftools.annotate(
+                "--no-version", "-a", str(clinvar_vcf), "-c", "INFO/CLNSIG,INFO/CLNREVSTAT",
+                "-O", "z", "-o", str(tmp), "--write-index=tbi", str(vcf), catch_stdout=False,
+            )  # fmt: skip
+            os.replace(str(tmp) + ".tbi", str(out_vcf) + ".tbi")

@@ -46,7 +46,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_annotate(args: argparse.Namespace) -> int:
     from .annotate import annotate
 
-    n = annotate(args.vcf, args.fasta, args.gff3, args.out, out_vcf=args.out_vcf, sample=args.sample)
+    n = annotate(
+        args.vcf, args.fasta, args.gff3, args.out, out_vcf=args.out_vcf, sample=args.sample, clinvar_vcf=args.clinvar
+    )
     print(f"{n} consequence rows written to {args.out}")
     return 0
 
@@ -92,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="consequence table (TSV)")
     p.add_argument("--out-vcf", help="also keep the csq-annotated VCF here (.vcf.gz)")
     p.add_argument("--sample", help="sample whose genotypes are used (default: the first)")
+    p.add_argument("--clinvar", help="local ClinVar VCF (bgzipped, indexed) for significance and review status")
     p.set_defaults(func=_cmd_annotate)
 
     p = sub.add_parser("validate", help="check a configuration and its sample sheet")

@@ -218,7 +218,9 @@ def design_all(
         raise ValueError(f"unknown primer setting(s) {unknown}; allowed: {list(SETTINGS)}")
     opts = {"amplicon": (300, 600), "min_distance": 50, "tm": (57.0, 63.0), "opt_tm": 60.0, **settings}
     _check_settings(**opts)
-    known = [_check_known(k) for k in known_variants]
+    known = list(known_variants)
+    for k in known:  # fail on a malformed entry before designing anything
+        _check_known(k)
     rows = []
     for i, variant in enumerate(variants):
         if isinstance(variant, str | bytes) or len(variant) != 4:
@@ -488,3 +490,49 @@ __all__ = [
     "variant_id",
     "write_tsv",
 ]
+
+
+#: csq consequences that make a variant worth confirming by Sanger sequencing before it is
+#: reported (protein-altering or splice-site changes). Pharmacogene-defining positions join
+#: this list when the pharmacogenomics stage lands.
+REPORTABLE_CONSEQUENCES = frozenset(
+    {
+        "missense", "stop_gained", "stop_lost", "start_lost", "frameshift", "inframe_deletion",
+        "inframe_insertion", "inframe_altering", "splice_donor", "splice_acceptor",
+    }
+)  # fmt: skip
+
+
+def reportable_variants(
+    consequence_table: str | os.PathLike, vcf: str | os.PathLike
+) -> list[tuple[str, int, str, str]]:
+    """PASS variants of ``vcf`` whose consequence in ``consequence_table`` is reportable.
+
+    A consequence string such as ``missense&splice_region`` counts when any of its parts is in
+    :data:`REPORTABLE_CONSEQUENCES`. Returns (chrom, pos, ref, alt) in file order, once each.
+    """
+    import pysam
+
+    passing = set()
+    with pysam.VariantFile(str(vcf)) as fh:
+        for rec in fh:
+            if not rec.filter.keys() or "PASS" in rec.filter.keys():
+                passing.add((rec.chrom, rec.pos, rec.ref, rec.alts[0] if rec.alts else "."))
+    out: list[tuple[str, int, str, str]] = []
+    with open(consequence_table) as fh:
+        cols = fh.readline().rstrip("\n").split("\t")
+        for line in fh:
+            row = dict(zip(cols, line.rstrip("\n").split("\t"), strict=True))
+            key = (row["chrom"], int(row["pos"]), row["ref"], row["alt"])
+            parts = set(row["consequence"].lstrip("*").split("&"))
+            if key in passing and parts & REPORTABLE_CONSEQUENCES and key not in out:
+                out.append(key)
+    return out
+
+
+def all_calls(vcf: str | os.PathLike) -> list[tuple[str, int, str]]:
+    """Every call of ``vcf`` as (chrom, pos, ref): the known variants primers must avoid."""
+    import pysam
+
+    with pysam.VariantFile(str(vcf)) as fh:
+        return [(rec.chrom, rec.pos, rec.ref) for rec in fh]

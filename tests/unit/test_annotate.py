@@ -127,3 +127,43 @@ def test_annotated_vcf_is_kept_and_indexed(small_demo, tmp_path):
         rec = next(iter(fh))
         assert rec.info["BCSQ"][0].startswith("missense|KRAS|ENST00000311936|protein_coding|-|12G>12D")
     assert (tmp_path / "k.vcf.gz.tbi").exists()
+
+
+def test_clinvar_significance_from_a_local_vcf(small_demo, tmp_path):
+    # a two-record ClinVar-style VCF written here: BRAF V600E and an unrelated site
+    clin = tmp_path / "clinvar.vcf"
+    clin.write_text(
+        "\n".join([
+            "##fileformat=VCFv4.1", "##contig=<ID=chr7>",
+            '##INFO=<ID=CLNSIG,Number=.,Type=String,Description="Clinical significance">',
+            '##INFO=<ID=CLNREVSTAT,Number=.,Type=String,Description="Review status">',
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO",
+            "chr7\t140753336\t13961\tA\tT\t.\t.\tCLNSIG=Pathogenic;CLNREVSTAT=reviewed_by_expert_panel",
+            "chr7\t140753400\t1\tG\tC\t.\t.\tCLNSIG=Benign;CLNREVSTAT=criteria_provided,_single_submitter",
+        ]) + "\n"
+    )  # fmt: skip
+    pysam.tabix_compress(str(clin), str(clin) + ".gz")
+    pysam.tabix_index(str(clin) + ".gz", preset="vcf")
+    src = vcf(tmp_path / "q.vcf", [HOTSPOTS[0][:4], HOTSPOTS[2][:4]])
+    out = tmp_path / "q.tsv"
+    annotate(src, small_demo / "genome.fa.gz", small_demo / "genes.gff3", out, clinvar_vcf=str(clin) + ".gz")
+    lines = out.read_text().splitlines()
+    cols = lines[0].split("\t")
+    rows = {r["pos"]: r for r in (dict(zip(cols, x.split("\t"), strict=True)) for x in lines[1:])}
+    assert rows["140753336"]["clinvar_significance"] == "Pathogenic"
+    assert rows["140753336"]["clinvar_review"] == "reviewed_by_expert_panel"
+    assert rows["55191822"]["clinvar_significance"] == "."  # not in this ClinVar file
+
+
+def test_clinvar_file_must_be_indexed(small_demo, tmp_path):
+    from seq2rx.errors import InputError
+
+    src = vcf(tmp_path / "q.vcf", [HOTSPOTS[0][:4]])
+    with pytest.raises(InputError, match="ClinVar VCF must exist, bgzipped, with a .tbi index"):
+        annotate(
+            src,
+            small_demo / "genome.fa.gz",
+            small_demo / "genes.gff3",
+            tmp_path / "q.tsv",
+            clinvar_vcf=tmp_path / "none.vcf.gz",
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pysam
@@ -250,3 +251,14 @@ def test_demo_hotspots(chrom, pos, ref, alt):
     assert pair is not None
     assert pair.amplicon_start + 50 <= pos <= pair.amplicon_end - 50
     assert min(pair.left_distance, pair.right_distance) >= 50
+
+
+def test_design_all_accepts_known_variants_as_three_tuples(genome):
+    """Regression: known variants given as (chrom, pos, ref) to design_all were checked twice."""
+    fasta, seq = genome
+    ref, alt = snv(seq, 2500)
+    rows = design_all(fasta, [(CONTIG, 2500, ref, alt)], known_variants=[(CONTIG, 2300, seq[2299])])
+    assert rows[0]["status"] == "designed"
+    assert not covers(
+        SimpleNamespace(**{k: rows[0][k] for k in ("left_start", "left_end", "right_start", "right_end")}), 2300
+    )

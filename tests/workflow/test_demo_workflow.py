@@ -240,3 +240,21 @@ def test_findings_carry_the_protein_change(demo_run):
     braf = next(v for v in doc["samples"][0]["variants"] if v["pos"] == 140753336)
     assert braf["consequences"][0]["hgvs_p"] == "p.Val600Glu" and braf["consequences"][0]["gene"] == "BRAF"
     assert "BRAF p.Val600Glu (missense)" in (demo_run / "results/reports/P8.html").read_text()
+
+
+def test_confirmation_primers_for_reportable_variants(demo_run):
+    def rows(patient):
+        lines = (demo_run / f"results/primers/{patient}.tsv").read_text().splitlines()
+        cols = lines[0].split("\t")
+        return [dict(zip(cols, line.split("\t"), strict=True)) for line in lines[1:]]
+
+    designed = {r["variant_id"]: r for p in ("P7", "P8", "P9") for r in rows(p) if r["status"] == "designed"}
+    for vid in ("chr7:140753336:A>T", "chr12:25245350:C>T", "chr7:55191822:T>G"):  # BRAF, KRAS, EGFR
+        r = designed[vid]
+        pos = int(vid.split(":")[1])
+        assert int(r["amplicon_start"]) <= pos <= int(r["amplicon_end"])
+        assert 300 <= int(r["amplicon_length"]) <= 600
+        assert int(r["left_distance"]) >= 50 and int(r["right_distance"]) >= 50
+        for side in ("left", "right"):
+            assert 57 <= float(r[f"{side}_tm_primer3"]) <= 63
+            assert abs(float(r[f"{side}_tm_primer3"]) - float(r[f"{side}_tm_biopython"])) < 0.5

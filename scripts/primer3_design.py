@@ -1,0 +1,28 @@
+"""Snakemake adapter: Sanger confirmation primers for one patient's reportable variants."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from seq2rx.io import log_stderr
+
+log_stderr(snakemake.log[0])
+
+from seq2rx import primers
+
+p = snakemake.params.settings
+variants, known = [], []
+for table, vcf in zip(snakemake.input.tables, snakemake.input.vcfs, strict=True):
+    variants += [v for v in primers.reportable_variants(table, vcf) if v not in variants]
+    known += primers.all_calls(vcf)
+rows = primers.design_all(
+    snakemake.input.fasta,
+    variants,
+    known_variants=known,
+    amplicon=(p["amplicon_min"], p["amplicon_max"]),
+    min_distance=p["primer_min_distance"],
+    tm=(p["primer_tm_min"], p["primer_tm_max"]),
+    opt_tm=(p["primer_tm_min"] + p["primer_tm_max"]) / 2,
+)
+primers.write_tsv(rows, snakemake.output.tsv)
+print(f"{len(rows)} reportable variants, {sum(r['status'] == 'designed' for r in rows)} with primers", file=sys.stderr)
