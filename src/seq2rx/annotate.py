@@ -370,16 +370,57 @@ class ProteinEffects:
 # --------------------------------------------------------------------------- the table
 
 
-def _genotype(rec: pysam.VariantRecord, sample: str | None) -> tuple[str, tuple | None, bool]:
-    if sample is None:
-        return ".", None, False
-    call = rec.samples[sample]
-    gt = call.get("GT")
-    if not gt:
-        return ".", None, False
-    phased = call.phased
-    text = ("|" if phased else "/").join("." if a is None else str(a) for a in gt)
-    return text, gt, phased
+@dataclass(frozen=True)
+class _Call:
+    """One record of the annotated VCF, as read from ``bcftools query``."""
+
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+    genotype: str  # as written, e.g. 0|1, 0/1, or . (no sample)
+    bcsq: str
+    clnsig: str
+    clnrevstat: str
+
+    @property
+    def gt(self) -> tuple[int, ...] | None:
+        if self.genotype in (".", ""):
+            return None
+        return tuple(int(a) if a.isdigit() else 0 for a in self.genotype.replace("|", "/").split("/"))
+
+    @property
+    def phased(self) -> bool:
+        return "|" in self.genotype
+
+
+_QUERY_CHILD = "import sys, pysam.bcftools; pysam.bcftools.query(*sys.argv[1:], catch_stdout=False)"
+
+
+def _query(vcf: str | Path, sample: str | None) -> Iterator[_Call]:
+    """Stream the fields the table needs through ``bcftools query`` in a child process.
+
+    Text lines from bcftools are far cheaper to read than pysam records, and the child writes
+    them into a pipe as it goes, so nothing is held in memory.
+    """
+    with pysam.VariantFile(str(vcf)) as fh:
+        info = set(fh.header.info)
+        samples = list(fh.header.samples)
+    name = sample if sample in samples else (samples[0] if samples else None)
+    tags = [f"%INFO/{t}" if t in info else "." for t in ("BCSQ", "CLNSIG", "CLNREVSTAT")]
+    fmt = "\t".join(["%CHROM", "%POS", "%REF", "%ALT", "[%GT]" if name else ".", *tags]) + "\n"
+    args = ["-f", fmt, "-o", "/dev/stdout"] + (["-s", name] if name else []) + [str(vcf)]
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _QUERY_CHILD, *args], stdout=subprocess.PIPE, stderr=err, text=True
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            f = line.rstrip("\n").split("\t")
+            yield _Call(f[0], int(f[1]), f[2], f[3].split(",")[0], f[4], f[5], f[6], f[7])
+        if proc.wait() != 0:
+            err.seek(0)
+            raise InputError(str(vcf), f"bcftools query failed: {err.read()[-600:].strip()}")
 
 
 def _clusters(records, span: int = 2):
@@ -423,63 +464,69 @@ def consequence_rows(
     mode = mode or phasing(annotated_vcf)
     effects = ProteinEffects(fasta, gff3)
     try:
-        with pysam.VariantFile(str(annotated_vcf)) as fh:
-            samples = list(fh.header.samples)
-            name = sample if sample in samples else (samples[0] if samples else None)
-            has_bcsq = "BCSQ" in fh.header.info
-            clinvar_tags = {t for t in ("CLNSIG", "CLNREVSTAT") if t in fh.header.info}
-            for cluster in _clusters(fh):
-                info = []
-                for rec in cluster:
-                    gt_text, gt, phased = _genotype(rec, name)
-                    alt = rec.alts[0] if rec.alts else "."
-                    usable = alt not in ("*", ".") and not alt.startswith("<")
-                    info.append((rec, gt_text, gt, phased, alt, usable))
-                for rec, gt_text, gt, phased, alt, usable in info:
-                    cis = [
-                        (o.pos, o.ref, oalt)
-                        for o, _t, ogt, ophased, oalt, ok in info
-                        if o is not rec and ok and _same_haplotype(gt, ogt, phased, ophased, mode)
-                    ]
-                    base = {"chrom": rec.chrom, "pos": rec.pos, "ref": rec.ref, "alt": alt, "genotype": gt_text}
-                    for key, tag in (("clinvar_significance", "CLNSIG"), ("clinvar_review", "CLNREVSTAT")):
-                        if tag in clinvar_tags:
-                            value = rec.info.get(tag)
-                            base[key] = "|".join(value) if isinstance(value, tuple) else value
-                    entries = list(rec.info.get("BCSQ") or ()) if has_bcsq else []
-                    if not entries:
-                        yield _row(base, {"consequence": "intergenic"}, None, "")
-                        continue
-                    for raw in entries:
-                        fields = parse_bcsq(raw)
-                        tx = effects.transcripts.get(fields["transcript"])
-                        change = effects.effect(tx, (rec.pos, rec.ref, alt), cis) if tx and usable else None
-                        yield _row(base, fields, change, raw)
+        for cluster in _clusters(_query(annotated_vcf, sample)):
+            for call in cluster:
+                usable = call.alt not in ("*", ".") and not call.alt.startswith("<")
+                base = {
+                    "chrom": call.chrom,
+                    "pos": call.pos,
+                    "ref": call.ref,
+                    "alt": call.alt,
+                    "genotype": call.genotype,
+                }
+                base["clinvar_significance"] = "" if call.clnsig == "." else call.clnsig.replace(",", "|")
+                base["clinvar_review"] = "" if call.clnrevstat == "." else call.clnrevstat.replace(",", "|")
+                if call.bcsq in (".", ""):
+                    yield _row(base, {"consequence": "intergenic"}, None, "")
+                    continue
+                cis = [
+                    (o.pos, o.ref, o.alt)
+                    for o in cluster
+                    if o is not call and _same_haplotype(call.gt, o.gt, call.phased, o.phased, mode)
+                ] if len(cluster) > 1 and mode != "unphased" else []  # fmt: skip
+                for raw in call.bcsq.split(","):
+                    fields = parse_bcsq(raw)
+                    tx = effects.transcripts.get(fields["transcript"])
+                    change = effects.effect(tx, (call.pos, call.ref, call.alt), cis) if tx and usable else None
+                    yield _row(base, fields, change, raw)
     finally:
         effects.close()
 
 
+_EMPTY_ROW = dict.fromkeys(TABLE_COLUMNS, ".")
+
+
 def _row(base: dict, fields: dict, change: ProteinChange | None, raw: str) -> dict:
-    row = dict(base)
+    """A table row with every column present; ``.`` marks an empty value."""
+    row = dict(_EMPTY_ROW)
+    row.update(base)
     for k in CSQ_FIELDS:
-        row[k] = fields.get(k, "")
+        row[k] = fields.get(k) or "."
     if change is not None:
         row.update(
             aa_change=change.aa_change, hgvs_p=change.hgvs_p, protein_pos=change.protein_pos,
-            protein_length=change.protein_length, blosum62=change.blosum62, grantham=change.grantham,
-            aa_change_agrees="" if not row["aa_change_csq"] else str(change.aa_change == row["aa_change_csq"]).lower(),
+            protein_length=change.protein_length,
+            blosum62="." if change.blosum62 is None else change.blosum62,
+            grantham="." if change.grantham is None else change.grantham,
+            aa_change_agrees="." if row["aa_change_csq"] == "." else str(change.aa_change == row["aa_change_csq"]).lower(),
         )  # fmt: skip
-    row["bcsq"] = raw
+    for key in ("clinvar_significance", "clinvar_review", "genotype"):
+        if not row[key]:
+            row[key] = "."
+    row["bcsq"] = raw or "."
     return row
 
 
 def write_table(rows, path: str | Path) -> int:
-    """Write rows as TSV in TABLE_COLUMNS order (``.`` for empty); returns the number of rows."""
+    """Write rows (from :func:`consequence_rows`) as TSV in TABLE_COLUMNS order; returns their number."""
+    from operator import itemgetter
+
+    cells = itemgetter(*TABLE_COLUMNS)
     n = 0
     with atomic_output(path) as tmp, open(tmp, "w") as out:
         out.write("\t".join(TABLE_COLUMNS) + "\n")
         for row in rows:
-            out.write("\t".join("." if row.get(c) in (None, "") else str(row[c]) for c in TABLE_COLUMNS) + "\n")
+            out.write("\t".join(map(str, cells(row))) + "\n")
             n += 1
     return n
 
