@@ -39,6 +39,7 @@ rule primer3_design:
         fasta=config["reference"]["fasta"],
     output:
         tsv="results/primers/{patient}.tsv",
+        versions="results/versions/primer3_design/{patient}.json",
     log:
         "logs/primer3_design/{patient}.log",
     benchmark:

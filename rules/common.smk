@@ -132,6 +132,7 @@ def get_version_files():
     files += [f"results/versions/bcftools_stats/{s}.json" for s in sorted(SAMPLES)]
     if config["reference"]["gff3"]:
         files += [f"results/versions/bcftools_csq/{s}.json" for s in sorted(SAMPLES)]
+        files += [f"results/versions/primer3_design/{p}.json" for p in PATIENTS]
     if READ_SAMPLES:
         files.append(f"results/versions/aligner_index/{ALIGNER}.json")
     if ALIGNED_SAMPLES:

@@ -9,6 +9,7 @@ from seq2rx.io import log_stderr
 log_stderr(snakemake.log[0])
 
 from seq2rx import primers
+from seq2rx.versions import write_versions
 
 p = snakemake.params.settings
 variants, known = [], []
@@ -26,3 +27,4 @@ rows = primers.design_all(
 )
 primers.write_tsv(rows, snakemake.output.tsv)
 print(f"{len(rows)} reportable variants, {sum(r['status'] == 'designed' for r in rows)} with primers", file=sys.stderr)
+write_versions(snakemake.output.versions, "primer3_design", ["primer3-py", "biopython"])

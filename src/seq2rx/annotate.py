@@ -187,6 +187,22 @@ def _translate(seq: str) -> str:
     return str(Seq(seq[:usable]).translate())
 
 
+def _translate_to_stop(seq: str, chunk: int = 120) -> str:
+    """Translate ``seq`` up to and including its first stop codon, a few codons at a time.
+
+    A shifted frame meets a stop within a few dozen codons, so this avoids translating the
+    whole rest of the transcript for every frameshift.
+    """
+    out = []
+    for k in range(0, len(seq) - len(seq) % 3, 3 * chunk):
+        piece = _translate(seq[k : k + 3 * chunk])
+        if "*" in piece:
+            out.append(piece[: piece.index("*") + 1])
+            break
+        out.append(piece)
+    return "".join(out)
+
+
 def trim_variant(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
     """Strip the bases REF and ALT share, prefix first (VCF's anchor), then suffix.
 
@@ -344,8 +360,7 @@ class ProteinEffects:
             end = alt0 + cds_len + delta
             if c1 >= n_codons:
                 end += (-(end - alt0 - 3 * c0)) % 3
-            tail = _translate(alt_seq[alt0 + 3 * c0 : end])
-            alt_aa = tail[: tail.find("*") + 1] if "*" in tail else tail
+            alt_aa = _translate_to_stop(alt_seq[alt0 + 3 * c0 : end])
             frameshift = True
         if not ref_aa:
             return None
