@@ -17,12 +17,14 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pysam
 from Bio.Seq import Seq
 
 from .errors import InputError
 from .io import atomic_output
+from .protein import blosum62, csq_notation, grantham, hgvs_p
 from .sequtil import revcomp
 
 CSQ_FIELDS = ("consequence", "gene", "transcript", "biotype", "strand", "aa_change_csq", "dna_change_csq")
@@ -187,6 +189,21 @@ def _translate(seq: str) -> str:
     return str(Seq(seq[:usable]).translate())
 
 
+def _shifts_out_of_cds(seq: str, edit: tuple[int, int, str], cds0: int) -> bool:
+    """Whether a deletion of the first coding bases can slide, within a repeat, into the 5' UTR.
+
+    Deleting ``seq[a:a+n]`` equals deleting ``seq[a-1:a-1+n]`` when ``seq[a-1] == seq[a+n-1]``.
+    If the deletion can slide wholly into the UTR, the coding sequence is untouched (csq reports
+    the start codon as kept). Insertions are left where they are, as csq does.
+    """
+    a, n, new = edit
+    if not n or new or not a <= cds0 < a + n:
+        return False
+    while a > 0 and a + n > cds0 and seq[a - 1] == seq[a + n - 1]:
+        a -= 1
+    return a + n <= cds0
+
+
 def _translate_to_stop(seq: str, chunk: int = 120) -> str:
     """Translate ``seq`` up to and including its first stop codon, a few codons at a time.
 
@@ -308,7 +325,6 @@ class ProteinEffects:
         Returns None for a variant outside the coding sequence or across an exon boundary, or
         whose REF disagrees with the FASTA.
         """
-        from .protein import blosum62, csq_notation, grantham, hgvs_p
 
         seq, cds0, cds_len, layout = self._spliced(tx)
         pos, ref, alt = variant
@@ -317,6 +333,11 @@ class ProteinEffects:
         main = self._edit(tx, layout, pos, ref, alt)
         if main is None or main[0] + main[1] <= cds0 or main[0] >= cds0 + cds_len:
             return None
+        if _shifts_out_of_cds(seq, main, cds0):
+            # e.g. deleting the A of ATG next to an A in the 5' UTR: the same deletion placed in
+            # the UTR leaves the start codon, and the protein, as they were
+            first = self._proteins.get(tx.id) or _translate(seq[cds0 : cds0 + 3])
+            return ProteinChange(csq_notation(1, first[0], first[0]), hgvs_p(1, first[0], first[0]), 1, 0, None, None)
         # the codons touched, as csq counts them: over the whole REF, its anchor base included
         ends = [self._tx_index(tx, layout, pos - 1), self._tx_index(tx, layout, pos - 2 + len(ref))]
         lo, hi = (min(ends), max(ends) + 1) if None not in ends else (main[0], main[0] + max(1, main[1]))
@@ -385,8 +406,7 @@ class ProteinEffects:
 # --------------------------------------------------------------------------- the table
 
 
-@dataclass(frozen=True)
-class _Call:
+class _Call(NamedTuple):
     """One record of the annotated VCF, as read from ``bcftools query``."""
 
     chrom: str
@@ -481,19 +501,21 @@ def consequence_rows(
     try:
         for cluster in _clusters(_query(annotated_vcf, sample)):
             for call in cluster:
-                usable = call.alt not in ("*", ".") and not call.alt.startswith("<")
                 base = {
                     "chrom": call.chrom,
                     "pos": call.pos,
                     "ref": call.ref,
                     "alt": call.alt,
-                    "genotype": call.genotype,
+                    "genotype": call.genotype or ".",
+                    "clinvar_significance": call.clnsig.replace(",", "|"),
+                    "clinvar_review": call.clnrevstat.replace(",", "|"),
                 }
-                base["clinvar_significance"] = "" if call.clnsig == "." else call.clnsig.replace(",", "|")
-                base["clinvar_review"] = "" if call.clnrevstat == "." else call.clnrevstat.replace(",", "|")
                 if call.bcsq in (".", ""):
-                    yield _row(base, {"consequence": "intergenic"}, None, "")
+                    row = dict(_INTERGENIC_ROW)
+                    row.update(base)
+                    yield row
                     continue
+                usable = call.alt not in ("*", ".") and not call.alt.startswith("<")
                 cis = [
                     (o.pos, o.ref, o.alt)
                     for o in cluster
@@ -509,6 +531,7 @@ def consequence_rows(
 
 
 _EMPTY_ROW = dict.fromkeys(TABLE_COLUMNS, ".")
+_INTERGENIC_ROW = {**_EMPTY_ROW, "consequence": "intergenic"}
 
 
 def _row(base: dict, fields: dict, change: ProteinChange | None, raw: str) -> dict:

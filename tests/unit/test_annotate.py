@@ -167,3 +167,13 @@ def test_clinvar_file_must_be_indexed(small_demo, tmp_path):
             tmp_path / "q.tsv",
             clinvar_vcf=tmp_path / "none.vcf.gz",
         )
+
+
+def test_a_deletion_that_can_slide_into_the_utr_keeps_the_start_codon():
+    from seq2rx.annotate import _shifts_out_of_cds
+
+    seq = "GGGAATGCCCTAA"  # 5' UTR GGGA, then ATG...; the UTR's last A repeats the start's A
+    assert _shifts_out_of_cds(seq, (4, 1, ""), 4)  # deleting the A of ATG = deleting the UTR's A
+    assert not _shifts_out_of_cds(seq, (5, 1, ""), 4)  # the T of ATG cannot slide out
+    assert not _shifts_out_of_cds("GGGCATGCCC", (4, 1, ""), 4)  # no repeat: the start is lost
+    assert not _shifts_out_of_cds(seq, (4, 0, "A"), 4)  # insertions stay where they are, as in csq

@@ -29,14 +29,8 @@ KNOWN_DIFFERENCES = {
 }
 
 
-# Coding records where our Biopython derivation and EXP differ, and why.
-KNOWN_AA_DIFFERENCES = {
-    ("ENST00000368801", "compound-lost.vcf", 11191): (
-        "a 1-bp deletion of the start codon's first base (minus strand) next to a T run in the 5' UTR: "
-        "the UTR base that shifts in rebuilds ATG, so EXP says 1M; we apply the deletion where the VCF "
-        "puts it and derive a frameshift; bcftools 1.24 itself reports start_retained without a change"
-    ),
-}
+# Coding records where our Biopython derivation and EXP differ, and why: none.
+KNOWN_AA_DIFFERENCES: dict[tuple[str, str, int], str] = {}
 
 
 def _same(expected: str, got: str) -> bool:
@@ -105,4 +99,4 @@ def test_our_amino_acid_change_agrees_with_the_expected_one(csq_cases):
                 if row.get("aa_change") != f["aa_change_csq"]:
                     disagree.append((case, vcf, row["pos"]))
     assert checked == 32
-    assert set(disagree) == set(KNOWN_AA_DIFFERENCES)  # 31 of 32 agree
+    assert set(disagree) == set(KNOWN_AA_DIFFERENCES)  # all 32 agree
