@@ -111,7 +111,9 @@ def read_sample_sheet(
     if not body:
         raise InputError(path, "the sample sheet is empty; it needs a header line and one row per sample")
     header_line, header = body[0]
-    columns = next(csv.reader([header], delimiter="\t"))
+    if "\t" not in header and len(header.split()) > 1:
+        raise InputError(path, "the header has no tabs: the sample sheet must be tab-separated", line=header_line)
+    columns = next(csv.reader([header.rstrip("\r\n")], delimiter="\t"))
     known = set(schema["properties"])
     for col in columns:
         if col not in known:
@@ -156,8 +158,14 @@ def read_sample_sheet(
                     field=col,
                     hint="relative paths are taken from the directory snakemake runs in",
                 )
-        if row["type"] == "germline" and row["tumor_type"] != "NA":
-            pass  # a germline sample of a cancer patient keeps the patient's tumour type
+        if "bam" in row and not any(_readable(row["bam"] + ext) for ext in (".bai", ".csi")):
+            raise InputError(
+                path,
+                f"the BAM {row['bam']!r} has no index ({row['bam']}.bai)",
+                line=lineno,
+                field="bam",
+                hint="run 'samtools index' on it",
+            )
         row["stage"] = starts[0]
         rows.append(row)
     if not rows:
@@ -185,7 +193,12 @@ def check_reference(config: dict, source: str, will_exist: Callable[[str], bool]
         ("targets", config["targets"]),
     ):
         if value and not _readable(value) and not will_exist(value):
-            raise InputError(source, f"file {value!r} does not exist or cannot be read", field=field)
+            raise InputError(
+                source,
+                f"file {value!r} does not exist or cannot be read",
+                field=field,
+                hint="relative paths are taken from the directory snakemake runs in",
+            )
     fasta = ref["fasta"]
     if _readable(fasta) and not _readable(fasta + ".fai"):
         raise InputError(

@@ -616,7 +616,9 @@ def write_truth_vcf(
             str(raw),
             catch_stdout=False,
         )
-        Path(str(tmp) + ".tbi").replace(str(path) + ".tbi")
+        index = Path(str(tmp) + ".tbi")
+    # moved after the data, so that the index is never older than the file it indexes
+    index.replace(str(path) + ".tbi")
     raw.unlink()
 
 

@@ -44,12 +44,49 @@ def _verdict(v: str) -> str:
 
 
 def _effects(variant: dict) -> str:
-    """``GENE p.Xxx123Yyy (missense)`` for each transcript; empty when not annotated."""
+    """``GENE p.Xxx123Yyy (missense)`` per transcript; "no gene model" where annotation found none.
+
+    Empty when the variant was not annotated at all (no GFF3 configured).
+    """
+    if "consequences" not in variant:
+        return ""
     out = []
-    for c in variant.get("consequences") or ():
+    for c in variant["consequences"]:
         protein = f" {c['hgvs_p']}" if c.get("hgvs_p") else ""
         out.append(f"{c['gene']}{protein} ({c['consequence']})")
-    return "; ".join(out)
+    return "; ".join(out) or "no gene model"
+
+
+_ALTERING = (
+    "missense",
+    "stop_gained",
+    "stop_lost",
+    "start_lost",
+    "frameshift",
+    "inframe",
+    "splice_donor",
+    "splice_acceptor",
+)
+
+
+def _protein_altering(variant: dict) -> bool:
+    return any(any(k in c["consequence"] for k in _ALTERING) for c in variant.get("consequences") or ())
+
+
+def _variant_row(v: dict) -> list:
+    vaf = "" if v["vaf"] is None else f"{v['vaf']:.2f}"
+    return [
+        v["region"],
+        v["chrom"],
+        v["pos"],
+        v["ref"],
+        v["alt"],
+        _effects(v),
+        v["genotype"],
+        v["depth"],
+        vaf,
+        v["qual"],
+    ]
 
 
 def render(doc: dict) -> str:
@@ -101,26 +138,22 @@ def render(doc: dict) -> str:
         + "</tbody></table></section>"
     )
     parts.append('<section id="variants"><h2>Variant calls</h2>')
+    headers = ["Region", "Contig", "Position", "Ref", "Alt", "Consequence", "Genotype", "Depth", "VAF", "QUAL"]
     for s in doc["samples"]:
         passing = [v for v in s["variants"] if v["filter"] == "PASS"]
+        altering = [v for v in passing if _protein_altering(v)]
         parts.append(f"<h3>{_e(s['sample'])}: {len(passing)} passing of {len(s['variants'])} calls</h3>")
-        rows = [
-            [
-                v["region"],
-                v["chrom"],
-                v["pos"],
-                v["ref"],
-                v["alt"],
-                _effects(v),
-                v["genotype"],
-                v["depth"],
-                "" if v["vaf"] is None else f"{v['vaf']:.2f}",
-                v["qual"],
-            ]
-            for v in passing
-        ]
-        headers = ["Region", "Contig", "Position", "Ref", "Alt", "Consequence", "Genotype", "Depth", "VAF", "QUAL"]
-        parts.append(_table(headers, rows))
+        if s["type"] == "tumor":
+            parts.append(
+                "<p class='muted'>Tumour sample called with bcftools' germline model: sub-clonal variants "
+                "(below about 20% allele fraction at 40x) may be missing. Somatic calling is not yet part of "
+                "the workflow.</p>"
+            )
+        if "consequences" in (passing[0] if passing else {}):
+            parts.append(f"<h4>Protein-altering and splice-site variants ({len(altering)})</h4>")
+            parts.append(_table(headers, [_variant_row(v) for v in altering]) if altering else "<p>None.</p>")
+            parts.append(f"<h4>All passing calls ({len(passing)})</h4>")
+        parts.append(_table(headers, [_variant_row(v) for v in passing]))
     parts.append("</section>")
     titles = {
         "pgx": "Pharmacogenomics",

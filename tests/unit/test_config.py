@@ -159,3 +159,21 @@ def test_reference_without_index(tmp_path):
     )
     with pytest.raises(InputError, match=r"field 'reference.fasta': the FASTA .* has no .fai index"):
         check_reference(cfg, "c.yaml")
+
+
+def test_space_separated_sheet_is_named_as_such(tmp_path):
+    path = tmp_path / "s.tsv"
+    path.write_text("sample patient type bam sex tumor_type\nS1 P1 germline x.bam male NA\n")
+    with pytest.raises(InputError, match=r"line 1: the header has no tabs: the sample sheet must be tab-separated"):
+        read_sample_sheet(path, SHEET_SCHEMA)
+
+
+def test_bam_without_index(tmp_path):
+    bam = tmp_path / "x.bam"
+    bam.write_bytes(b"")
+    path = tmp_path / "s.tsv"
+    path.write_text(f"sample\tpatient\ttype\tbam\tsex\ttumor_type\nS1\tP1\tgermline\t{bam}\tmale\tNA\n")
+    with pytest.raises(InputError, match=r"line 2, field 'bam': the BAM .* has no index .*samtools index"):
+        read_sample_sheet(path, SHEET_SCHEMA)
+    (tmp_path / "x.bam.bai").write_bytes(b"")
+    assert read_sample_sheet(path, SHEET_SCHEMA)[0]["stage"] == "bam"

@@ -96,3 +96,24 @@ def test_consequences_are_shown():
     html = render(d)
     assert "<td>CYP2C19 (splice_donor); BRAF p.Val600Glu (missense)</td>" in html
     assert '<th scope="col">Consequence</th>' in html
+
+
+def test_protein_altering_variants_come_first_and_tumours_carry_a_caveat():
+    d = doc()
+    d["samples"][0]["type"] = "tumor"
+    d["samples"][0]["variants"][0]["consequences"] = [
+        {
+            "gene": "BRAF",
+            "transcript": "T2",
+            "consequence": "missense",
+            "hgvs_p": "p.Val600Glu",
+            "aa_change": "600V>600E",
+        }
+    ]
+    d["samples"][0]["variants"][1]["consequences"] = []
+    d["samples"][0]["variants"][1]["filter"] = "PASS"
+    html = render(d)
+    assert "Protein-altering and splice-site variants (1)" in html
+    assert html.index("Protein-altering") < html.index("All passing calls (2)")
+    assert "<td>no gene model</td>" in html
+    assert "sub-clonal variants" in html
