@@ -325,13 +325,15 @@ class ProteinEffects:
         Returns None for a variant outside the coding sequence or across an exon boundary, or
         whose REF disagrees with the FASTA.
         """
-
-        seq, cds0, cds_len, layout = self._spliced(tx)
         pos, ref, alt = variant
-        if self.fasta.fetch(tx.chrom, pos - 1, pos - 1 + len(ref)).upper() != ref.upper():
+        # REF spans 1-based [pos, pos + len(ref) - 1]; a CDS segment spans [s + 1, e]
+        if not any(pos - 1 <= e and pos + len(ref) >= s for s, e, _p in tx.cds):
             return None
+        seq, cds0, cds_len, layout = self._spliced(tx)
         main = self._edit(tx, layout, pos, ref, alt)
         if main is None or main[0] + main[1] <= cds0 or main[0] >= cds0 + cds_len:
+            return None
+        if self.fasta.fetch(tx.chrom, pos - 1, pos - 1 + len(ref)).upper() != ref.upper():
             return None
         if _shifts_out_of_cds(seq, main, cds0):
             # e.g. deleting the A of ATG next to an A in the 5' UTR: the same deletion placed in
@@ -487,20 +489,38 @@ def _same_haplotype(a: tuple | None, b: tuple | None, a_phased: bool, b_phased: 
     return any(x and y for x, y in zip(a, b, strict=False))
 
 
+def _intergenic_line(call: _Call) -> str:
+    """The table line of a variant without consequences, formatted directly (the common case)."""
+    sig, rev = call.clnsig.replace(",", "|"), call.clnrevstat.replace(",", "|")
+    return (
+        f"{call.chrom}\t{call.pos}\t{call.ref}\t{call.alt}\t{call.genotype or '.'}\t.\t.\t.\t.\tintergenic"
+        f"\t.\t.\t.\t.\t.\t.\t.\t.\t.\t{sig}\t{rev}\t.\n"
+    )
+
+
 def consequence_rows(
-    annotated_vcf: str | Path, fasta: str | Path, gff3: str | Path, sample: str | None = None, mode: str | None = None
+    annotated_vcf: str | Path,
+    fasta: str | Path,
+    gff3: str | Path,
+    sample: str | None = None,
+    mode: str | None = None,
+    _lines: bool = False,
 ) -> Iterator[dict]:
     """One row per variant x transcript from a csq-annotated VCF, streamed record by record.
 
     Variants without a BCSQ entry are reported once as ``intergenic``. Variants within two
     bases of each other on the same haplotype are combined when they touch the same codon, so
-    memory stays flat however large the VCF.
+    memory stays flat however large the VCF. (``_lines``, for :func:`write_table` only, yields
+    intergenic rows as ready table lines.)
     """
     mode = mode or phasing(annotated_vcf)
     effects = ProteinEffects(fasta, gff3)
     try:
         for cluster in _clusters(_query(annotated_vcf, sample)):
             for call in cluster:
+                if _lines and call.bcsq in (".", ""):
+                    yield _intergenic_line(call)
+                    continue
                 base = {
                     "chrom": call.chrom,
                     "pos": call.pos,
@@ -564,7 +584,7 @@ def write_table(rows, path: str | Path) -> int:
     with atomic_output(path) as tmp, open(tmp, "w") as out:
         out.write("\t".join(TABLE_COLUMNS) + "\n")
         for row in rows:
-            out.write("\t".join(map(str, cells(row))) + "\n")
+            out.write(row if isinstance(row, str) else "\t".join(map(str, cells(row))) + "\n")
             n += 1
     return n
 
@@ -591,7 +611,7 @@ def annotate(
             add_clinvar(vcf, clinvar_vcf, with_clinvar)
             vcf = with_clinvar
         mode = run_csq(vcf, fasta, gff3, annotated)
-        return write_table(consequence_rows(annotated, fasta, gff3, sample, mode), out_tsv)
+        return write_table(consequence_rows(annotated, fasta, gff3, sample, mode, _lines=True), out_tsv)
 
 
 def add_clinvar(vcf: str | Path, clinvar_vcf: str | Path, out_vcf: str | Path) -> None:

@@ -177,3 +177,16 @@ def test_a_deletion_that_can_slide_into_the_utr_keeps_the_start_codon():
     assert not _shifts_out_of_cds(seq, (5, 1, ""), 4)  # the T of ATG cannot slide out
     assert not _shifts_out_of_cds("GGGCATGCCC", (4, 1, ""), 4)  # no repeat: the start is lost
     assert not _shifts_out_of_cds(seq, (4, 0, "A"), 4)  # insertions stay where they are, as in csq
+
+
+def test_fast_intergenic_lines_equal_the_row_formatting(small_demo, tmp_path):
+    from seq2rx.annotate import consequence_rows, write_table
+
+    src = vcf(tmp_path / "mix.vcf", [("chr12", 25255000, "N", "A"), HOTSPOTS[1][:4]])
+    fasta, gff3 = small_demo / "genome.fa.gz", small_demo / "genes.gff3"
+    ann = tmp_path / "mix.csq.vcf.gz"
+    run_csq(src, fasta, gff3, ann)
+    write_table(consequence_rows(ann, fasta, gff3), tmp_path / "slow.tsv")
+    write_table(consequence_rows(ann, fasta, gff3, _lines=True), tmp_path / "fast.tsv")
+    assert (tmp_path / "slow.tsv").read_bytes() == (tmp_path / "fast.tsv").read_bytes()
+    assert "\tintergenic\t" in (tmp_path / "fast.tsv").read_text()
