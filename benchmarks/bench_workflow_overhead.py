@@ -57,11 +57,11 @@ def simulate(workdir: Path, pairs: int) -> Path:
     if not (data / "reads/S1_R1.fastq.gz").exists():
         probe = workdir / "probe"
         (workdir / "spec.yaml").write_text(yaml.safe_dump(spec))
-        n = sim(workdir / "spec.yaml", REPO / "resources/demo/pgx_sites.tsv", probe)["samples"]["S1"]["pairs"]
+        n = sim(workdir / "spec.yaml", REPO / "resources/kb/pgx/positions.tsv", probe)["samples"]["S1"]["pairs"]
         shutil.rmtree(probe)
         spec["coverage"] = 40 * pairs / n * 1.02
         (workdir / "spec.yaml").write_text(yaml.safe_dump(spec))
-        sim(workdir / "spec.yaml", REPO / "resources/demo/pgx_sites.tsv", data)
+        sim(workdir / "spec.yaml", REPO / "resources/kb/pgx/positions.tsv", data)
     return data
 
 

@@ -15,7 +15,7 @@ from seq2rx.errors import InputError  # noqa: E402
 BASEDIR = Path(workflow.basedir)
 SCHEMAS = BASEDIR / "config" / "schemas"
 DEMO_SPEC = BASEDIR / "resources" / "demo" / "demo.yaml"
-DEMO_SITES = BASEDIR / "resources" / "demo" / "pgx_sites.tsv"
+DEMO_SITES = BASEDIR / "resources" / "kb" / "pgx" / "positions.tsv"
 CONFIG_SOURCE = (
     workflow.overwrite_configfiles[-1]
     if workflow.overwrite_configfiles

@@ -35,7 +35,7 @@ def small_demo(tmp_path_factory) -> Path:
     spec["patients"] = [p for p in spec["patients"] if p["id"] in ("P1", "P8")]
     out = tmp_path_factory.mktemp("small_demo")
     (out / "spec.yaml").write_text(yaml.safe_dump(spec))
-    simulate(out / "spec.yaml", REPO / "resources/demo/pgx_sites.tsv", out / "data")
+    simulate(out / "spec.yaml", REPO / "resources/kb/pgx/positions.tsv", out / "data")
     return out / "data"
 
 

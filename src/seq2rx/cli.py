@@ -53,6 +53,28 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pgx_import(args: argparse.Namespace) -> int:
+    from .pgx.definitions import import_translation, write_kb
+
+    folder = Path(getattr(args, "from"))
+    files = sorted(folder.glob("*_translation.json"))
+    if args.genes:
+        wanted = set(args.genes)
+        files = [f for f in files if f.name.split("_translation")[0] in wanted]
+        missing = wanted - {f.name.split("_translation")[0] for f in files}
+        if missing:
+            raise InputError(str(folder), f"no *_translation.json for {sorted(missing)}")
+    if not files:
+        raise InputError(str(folder), "holds no *_translation.json allele-definition files")
+    defs = [import_translation(f) for f in files]
+    positions, alleles = write_kb(defs, args.out)
+    print(
+        f"{len(defs)} genes: {sum(len(d.positions) for d in defs)} positions to {positions}, "
+        f"{sum(len(d.alleles) for d in defs)} alleles to {alleles}"
+    )
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .config import check_reference, load_yaml, read_sample_sheet, validate_config
 
@@ -73,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--outdir", default="demo")
     p.add_argument("--seed", type=int, default=None, help="override the seed in the spec")
     p.add_argument("--spec", default=str(REPO / "resources/demo/demo.yaml"))
-    p.add_argument("--sites", default=str(REPO / "resources/demo/pgx_sites.tsv"))
+    p.add_argument("--sites", default=str(REPO / "resources/kb/pgx/positions.tsv"))
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("compare-vcf", help="SNV/indel precision, recall and F1 of a VCF against a truth VCF")
@@ -96,6 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample", help="sample whose genotypes are used (default: the first)")
     p.add_argument("--clinvar", help="local ClinVar VCF (bgzipped, indexed) for significance and review status")
     p.set_defaults(func=_cmd_annotate)
+
+    p = sub.add_parser("pgx", help="pharmacogenomics")
+    pgx_sub = p.add_subparsers(dest="pgx_command", required=True)
+    q = pgx_sub.add_parser("import-definitions", help="import published allele definitions (*_translation.json)")
+    q.add_argument("--from", required=True, help="folder of *_translation.json files")
+    q.add_argument("--genes", nargs="+", help="only these genes (default: every file)")
+    q.add_argument("--out", default=str(REPO / "resources/kb/pgx"))
+    q.set_defaults(func=_cmd_pgx_import)
 
     p = sub.add_parser("validate", help="check a configuration and its sample sheet")
     p.add_argument("--configfile", default="config/config.yaml")

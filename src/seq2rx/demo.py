@@ -84,7 +84,7 @@ def load_spec(path: str | Path) -> dict:
 
 
 def load_pgx_sites(path: str | Path) -> list[tuple[str, str, int, str]]:
-    """Read ``pgx_sites.tsv``: (gene, chrom, 1-based pos, ref) per named position."""
+    """Read the knowledge base's ``positions.tsv``: (gene, chrom, 1-based pos, ref) per position."""
     rows = []
     with open(path) as fh:
         reader = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t")

@@ -65,8 +65,8 @@ def test_exon19_deletion_sequence_is_real(small_demo):
 
 
 def test_every_named_pharmacogene_base_is_the_grch38_reference(small_demo):
-    sites = load_pgx_sites(REPO / "resources/demo/pgx_sites.tsv")
-    assert len(sites) == 420
+    sites = load_pgx_sites(REPO / "resources/kb/pgx/positions.tsv")
+    assert len(sites) == 424
     with pysam.FastaFile(str(small_demo / "genome.fa.gz")) as fa:
         for _gene, chrom, pos, ref in sites:
             assert fa.fetch(chrom, pos - 1, pos - 1 + len(ref)) == ref, (chrom, pos)
@@ -111,7 +111,7 @@ def test_same_seed_same_bytes(tmp_path):
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
     digests = []
     for run in ("a", "b"):
-        simulate(tmp_path / "spec.yaml", REPO / "resources/demo/pgx_sites.tsv", tmp_path / run)
+        simulate(tmp_path / "spec.yaml", REPO / "resources/kb/pgx/positions.tsv", tmp_path / run)
         files = sorted(p for p in (tmp_path / run).rglob("*") if p.is_file())
         digests.append(
             {

@@ -1,0 +1,1 @@
+"""Pharmacogenomics: allele definitions, star-allele matching, phenotypes and drug guidance."""
