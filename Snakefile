@@ -17,6 +17,7 @@ include: "rules/reads.smk"
 include: "rules/align.smk"
 include: "rules/call.smk"
 include: "rules/annotate.smk"
+include: "rules/pgx.smk"
 include: "rules/qc.smk"
 include: "rules/report.smk"
 

@@ -128,6 +128,9 @@ def get_version_files():
     files += [f"results/versions/align_reads/{s}.json" for s in READ_SAMPLES]
     files += [f"results/versions/samtools_markdup/{s}.json" for s in READ_SAMPLES]
     files += [f"results/versions/samtools_stats/{s}.json" for s in ALIGNED_SAMPLES]
+    files += [
+        f"results/versions/pgx_genotype_positions/{s}.json" for s in ALIGNED_SAMPLES
+    ]
     files += [f"results/versions/bcftools_norm_input/{s}.json" for s in VCF_SAMPLES]
     files += [f"results/versions/bcftools_stats/{s}.json" for s in sorted(SAMPLES)]
     if config["reference"]["gff3"]:
@@ -145,6 +148,7 @@ def get_final_output():
     if config["reference"]["gff3"]:
         out += [f"results/annotate/{s}.consequences.tsv" for s in sorted(SAMPLES)]
         out += [f"results/primers/{p}.tsv" for p in PATIENTS]
+    out += [f"results/pgx/{s}.positions.tsv" for s in ALIGNED_SAMPLES]
     out += [f"results/findings/{p}.json" for p in PATIENTS]
     out += [f"results/reports/{p}.html" for p in PATIENTS]
     out.append("results/versions.json")

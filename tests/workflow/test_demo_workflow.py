@@ -258,3 +258,14 @@ def test_confirmation_primers_for_reportable_variants(demo_run):
         for side in ("left", "right"):
             assert 57 <= float(r[f"{side}_tm_primer3"]) <= 63
             assert abs(float(r[f"{side}_tm_primer3"]) - float(r[f"{side}_tm_biopython"])) < 0.5
+
+
+def test_every_pharmacogene_definition_position_is_genotyped(demo_run):
+    lines = (demo_run / "results/pgx/P1.positions.tsv").read_text().splitlines()
+    cols = lines[0].split("\t")
+    rows = {(r["chrom"], r["pos"]): r for r in (dict(zip(cols, x.split("\t"), strict=True)) for x in lines[1:])}
+    assert len(rows) == 424  # every position of the 14 genes' definitions
+    assert sum(r["status"] == "called" for r in rows.values()) >= 0.98 * 424
+    assert rows[("chr10", "94781859")]["genotype"] == "1/1"  # CYP2C19*2/*2
+    assert rows[("chr10", "94842866")]["genotype"] == "1/1"  # *2 carries the *1 variant too (GRCh38 is *38)
+    assert rows[("chr10", "94981296")]["genotype"] == "0/0"  # a reference call, emitted and counted

@@ -1,0 +1,60 @@
+"""Every definition position is genotyped; a position without reads is missing, never reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seq2rx.align import align_unsorted, build_index, sort_markdup
+from seq2rx.pgx.genotype import genotype_positions, position_table, write_table
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def p1_sites(small_demo, tmp_path_factory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("pgx")
+    index = build_index(small_demo / "genome.fa.gz", tmp / "index", "bwa")
+    align_unsorted(
+        small_demo / "reads/P1_R1.fastq.gz", small_demo / "reads/P1_R2.fastq.gz", index, tmp / "u.bam", "P1", threads=2
+    )
+    sort_markdup(tmp / "u.bam", tmp / "P1.bam", tmp / "md.txt", threads=2)
+    # the knowledge base's positions plus one in the N padding, where no read can be
+    positions = tmp / "positions.tsv"
+    text = (REPO / "resources/kb/pgx/positions.tsv").read_text()
+    positions.write_text(text + "TOY\tchr10\t1000000\tN\t.\t.\tGRCh38\ttest\t2026-11-25\n")
+    out = tmp / "P1.sites.vcf.gz"
+    genotype_positions(tmp / "P1.bam", small_demo / "genome.fa.gz", positions, out, "P1")
+    return positions, out
+
+
+def test_every_position_is_reported_and_most_are_called(p1_sites):
+    positions, vcf = p1_sites
+    rows = position_table(positions, vcf, min_depth=5)  # the small demo is at 12x
+    assert len(rows) == 425
+    called = [r for r in rows if r["status"] == "called"]
+    assert len(called) / len(rows) > 0.95
+    # reference calls are emitted too: most positions are homozygous reference in P1
+    assert sum(r["genotype"] == "0/0" for r in called) > 350
+
+
+def test_planted_star_allele_positions(p1_sites):
+    positions, vcf = p1_sites
+    rows = {(r["chrom"], int(r["pos"])): r for r in position_table(positions, vcf, min_depth=5)}
+    assert rows[("chr10", 94781859)]["genotype"] == "1/1"  # CYP2C19*2 rs4244285, P1 is *2/*2
+    assert rows[("chr10", 94781859)]["alleles"] == "A/A"
+    assert rows[("chr12", 21178615)]["genotype"] == "0/1"  # SLCO1B1*5, P1 is *1/*5
+    assert rows[("chr10", 94981296)]["genotype"] == "0/0"  # CYP2C9*3 absent: a called reference
+
+
+def test_no_reads_means_missing_not_reference(p1_sites, tmp_path):
+    positions, vcf = p1_sites
+    rows = position_table(positions, vcf, min_depth=5)
+    toy = next(r for r in rows if r["gene"] == "TOY")
+    assert toy["status"] == "missing: no reads" and toy["genotype"] == "."
+    strict = position_table(positions, vcf, min_depth=1000)
+    assert all(r["status"] != "called" for r in strict)
+    assert strict[0]["status"].startswith("missing: depth ")
+    write_table(rows, tmp_path / "t.tsv")
+    assert (tmp_path / "t.tsv").read_text().splitlines()[0].split("\t")[-1] == "status"
