@@ -9,6 +9,18 @@ rule aligner_index:
         islands=f"results/index/{ALIGNER}/islands.fa",
         islands_map=f"results/index/{ALIGNER}/islands.tsv",
         seqdict=f"results/index/{ALIGNER}/islands.dict",
+        bwa_index=(
+            multiext(
+                f"results/index/{ALIGNER}/islands.fa",
+                ".amb",
+                ".ann",
+                ".bwt",
+                ".pac",
+                ".sa",
+            )
+            if ALIGNER == "bwa"
+            else []
+        ),
         versions=f"results/versions/aligner_index/{ALIGNER}.json",
     log:
         f"logs/aligner_index/{ALIGNER}.log",

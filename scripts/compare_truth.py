@@ -10,18 +10,17 @@ log_stderr(snakemake.log[0])
 
 from seq2rx.cli import main
 
-main(
-    [
-        "compare-vcf",
-        "--truth",
-        snakemake.input.truth,
-        "--query",
-        snakemake.input.query,
-        "--reference",
-        snakemake.input.fasta,
-        "--regions",
-        snakemake.input.regions,
-        "--json",
-        snakemake.output.json,
-    ]
-)
+args = [
+    "compare-vcf",
+    "--truth",
+    snakemake.input.truth,
+    "--query",
+    snakemake.input.query,
+    "--reference",
+    snakemake.input.fasta,
+    "--regions",
+    snakemake.input.regions,
+    "--json",
+    snakemake.output.json,
+]
+sys.exit(main(args))  # a bad input exits non-zero with its message in the log

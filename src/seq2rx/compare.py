@@ -102,11 +102,15 @@ def _minimal_copy(vcf: str | Path, td: str, tag: str) -> str:
     contigs: dict[str, str] = {}
     filters: set[str] = set()
     with opener(vcf, "rt") as fh:
-        for line in fh:
+        for lineno, line in enumerate(fh, 1):
             if line.startswith("##contig=<ID="):
                 contigs.setdefault(line[13:].split(",")[0].split(">")[0], line)
             elif not line.startswith("#"):
                 f = line.split("\t", 7)
+                if len(f) < 8:
+                    raise InputError(
+                        str(vcf), f"a VCF record needs 8 tab-separated columns, found {len(f)}", line=lineno
+                    )
                 contigs.setdefault(f[0], f"##contig=<ID={f[0]}>\n")
                 filters.update(x for x in f[6].split(";") if x not in (".", "PASS"))
     out = os.path.join(td, f"{tag}.minimal.vcf")
@@ -133,7 +137,16 @@ def _minimal_copy(vcf: str | Path, td: str, tag: str) -> str:
 
 
 def _normalise(vcf: str | Path, reference: str | Path | None, td: str, tag: str) -> str:
-    vcf = _minimal_copy(vcf, td, tag)
+    source = str(vcf)
+    try:
+        vcf = _minimal_copy(vcf, td, tag)
+    except UnicodeDecodeError:  # BCF or another binary format: let bcftools turn it into text
+        text = os.path.join(td, f"{tag}.text.vcf")
+        try:
+            pysam.bcftools.view("--no-version", "-O", "v", "-o", text, source, catch_stdout=False)
+        except pysam.utils.SamtoolsError as exc:
+            raise InputError(source, f"cannot be read as VCF/BCF: {str(exc).strip()[-300:]}") from None
+        vcf = _minimal_copy(text, td, tag)
     out = os.path.join(td, f"{tag}.vcf")
     args = ["--no-version", "-m", "-any", "-a", "--atom-overlaps", ".", "-o", out]
     if reference:
@@ -141,7 +154,7 @@ def _normalise(vcf: str | Path, reference: str | Path | None, td: str, tag: str)
     try:
         pysam.bcftools.norm(*args, str(vcf), catch_stdout=False)
     except pysam.utils.SamtoolsError as exc:
-        raise InputError(str(vcf), f"bcftools norm could not read it: {str(exc).strip()[-300:]}") from None
+        raise InputError(source, f"bcftools norm could not read it: {str(exc).strip()[-300:]}") from None
     return out
 
 

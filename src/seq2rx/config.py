@@ -23,8 +23,17 @@ STAGE_COLUMNS = ("fastq1", "fastq2", "bam", "vcf")
 
 
 def load_yaml(path: str | Path) -> Any:
-    with open(path) as fh:
-        return yaml.safe_load(fh)
+    """Parse a YAML file; a missing file or a syntax error is an :class:`InputError`."""
+    try:
+        with open(path) as fh:
+            return yaml.safe_load(fh)
+    except OSError as exc:
+        raise InputError(str(path), f"cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(
+            str(path), f"is not valid YAML: {getattr(exc, 'problem', exc)}", line=mark.line + 1 if mark else None
+        ) from None
 
 
 def _fill_defaults(instance: Any, schema: dict) -> None:

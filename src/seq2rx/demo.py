@@ -18,6 +18,7 @@ import bisect
 import csv
 import gzip
 import math
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -597,7 +598,8 @@ def write_truth_vcf(
     rows.sort(key=lambda r: (_chrom_key(r[0]), r[1], r[2], r[3]))
     body = [f"{c}\t{p}\t.\t{r}\t{a}\t.\tPASS\t{info}\tGT\t{gt}" for c, p, r, a, info, gt in rows]
     path = Path(path)
-    raw = path.with_suffix(".raw.vcf")
+    scratch = tempfile.TemporaryDirectory()
+    raw = Path(scratch.name) / "truth.raw.vcf"
     raw.write_text("\n".join(header + body) + "\n")
     import pysam.bcftools  # noqa: F401  (pysam exposes bcftools only when imported)
 
@@ -619,7 +621,7 @@ def write_truth_vcf(
         index = Path(str(tmp) + ".tbi")
     # moved after the data, so that the index is never older than the file it indexes
     index.replace(str(path) + ".tbi")
-    raw.unlink()
+    scratch.cleanup()
 
 
 def demo_layout(outdir: str | Path, spec: dict) -> dict[str, Path | dict]:

@@ -23,6 +23,13 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
+    except BaseException:
+        # on failure, any index written beside the temporary file goes with it
+        for ext in (".tbi", ".csi", ".bai", ".fai", ".gzi"):
+            leftover = tmp.with_name(tmp.name + ext)
+            if leftover.exists():
+                leftover.unlink()
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()

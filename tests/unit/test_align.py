@@ -168,3 +168,17 @@ def test_joint_calling_and_subsetting(small_demo, bwa_index, p1_bam, tmp_path):
     # every record kept for P1 carries an alternate allele in P1; CYP2C19*2 is homozygous
     assert all(any(a for a in gt if a) for gt in gts.values())
     assert gts[("chr10", 94781859)] == (1, 1)
+
+
+def test_soft_filters_and_sample_names(small_demo, p1_bam, tmp_path):
+    from seq2rx.call import CallParams, call_variants
+
+    fasta = small_demo / "genome.fa.gz"
+    call_variants([p1_bam], fasta, tmp_path / "a.vcf.gz", CallParams(), samples=["PATIENT-1"])
+    with pysam.VariantFile(str(tmp_path / "a.vcf.gz")) as fh:
+        assert list(fh.header.samples) == ["PATIENT-1"]  # the sheet's name, not the read group's
+        kept = [set(r.filter.keys()) for r in fh]
+    assert len(kept) > 100 and sum(f == {"PASS"} for f in kept) / len(kept) > 0.9
+    call_variants([p1_bam], fasta, tmp_path / "b.vcf.gz", CallParams(min_qual=1e6, min_depth=1000))
+    with pysam.VariantFile(str(tmp_path / "b.vcf.gz")) as fh:
+        assert all(set(r.filter.keys()) == {"LowQual", "LowDepth"} for r in fh)

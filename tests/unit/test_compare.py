@@ -9,6 +9,7 @@ from conftest import write_reference
 
 from seq2rx.cli import main
 from seq2rx.compare import compare, trim
+from seq2rx.errors import InputError
 
 # contig with a CA repeat: deleting one CA at 11-12 is the same as deleting it at 13-14
 SEQ = "GATTACAGTCCACACAGTTGCATGGACTTACGGATCCATGA" * 3
@@ -98,3 +99,11 @@ def test_cli_writes_json_and_prints_a_table(tmp_path, ref, capsys):
 def test_cli_missing_file_is_a_clear_error(tmp_path, capsys):
     assert main(["compare-vcf", "--truth", str(tmp_path / "no.vcf"), "--query", str(tmp_path / "no.vcf")]) == 2
     assert "no.vcf: the VCF does not exist" in capsys.readouterr().err
+
+
+def test_a_short_record_is_named_with_its_line(tmp_path, ref):
+    bad = tmp_path / "bad.vcf"
+    bad.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nc1\t20\t.\tG\n")
+    good = vcf(tmp_path, "t.vcf", ["c1\t20\t.\tG\tT\t.\tPASS\t.\tGT\t0/1"])
+    with pytest.raises(InputError, match=r"bad.vcf, line 3: a VCF record needs 8 tab-separated columns, found 4"):
+        compare(good, bad, reference=ref)

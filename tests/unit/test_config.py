@@ -177,3 +177,26 @@ def test_bam_without_index(tmp_path):
         read_sample_sheet(path, SHEET_SCHEMA)
     (tmp_path / "x.bam.bai").write_bytes(b"")
     assert read_sample_sheet(path, SHEET_SCHEMA)[0]["stage"] == "bam"
+
+
+def test_atomic_output_leaves_nothing_on_failure(tmp_path):
+    from seq2rx.io import atomic_output
+
+    target = tmp_path / "x.vcf.gz"
+    with pytest.raises(RuntimeError), atomic_output(target) as tmp:
+        tmp.write_text("half")
+        tmp.with_name(tmp.name + ".tbi").write_text("index")
+        raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+    with atomic_output(target) as tmp:
+        tmp.write_text("whole")
+    assert target.read_text() == "whole" and [p.name for p in tmp_path.iterdir()] == ["x.vcf.gz"]
+
+
+def test_unreadable_or_invalid_yaml_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match=r"no.yaml: cannot be read"):
+        load_yaml(tmp_path / "no.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("calling:\n  min_qual: [1\n")
+    with pytest.raises(InputError, match=r"bad.yaml, line \d+: is not valid YAML"):
+        load_yaml(bad)

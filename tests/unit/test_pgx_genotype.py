@@ -58,3 +58,29 @@ def test_no_reads_means_missing_not_reference(p1_sites, tmp_path):
     assert strict[0]["status"].startswith("missing: depth ")
     write_table(rows, tmp_path / "t.tsv")
     assert (tmp_path / "t.tsv").read_text().splitlines()[0].split("\t")[-1] == "status"
+
+
+def test_a_base_and_an_indel_at_one_position_are_kept_apart(tmp_path):
+    vcf = tmp_path / "sites.vcf"
+    vcf.write_text(
+        "\n".join([
+            "##fileformat=VCFv4.2", "##contig=<ID=chr1,length=1000>",
+            '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+            '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">',
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1",
+            "chr1\t100\t.\tT\t.\t50\tPASS\t.\tGT:DP\t0/0:30",
+            "chr1\t100\t.\tTG\tT\t50\tPASS\t.\tGT:DP\t0/1:30",
+            "chr1\t200\t.\tC\t.\t50\tPASS\t.\tGT:DP\t0/0:30",
+        ]) + "\n"
+    )  # fmt: skip
+    positions = tmp_path / "positions.tsv"
+    header = "gene\tchrom\tpos\tref\talts\trsid\tbuild\tsource\tdate\n"
+    positions.write_text(
+        header
+        + "G\tchr1\t100\tT\tC\trs1\tGRCh38\tt\t2026\n"  # a SNV definition at the indel's anchor base
+        + "G\tchr1\t100\tTG\tT\trs2\tGRCh38\tt\t2026\n"  # the indel definition itself
+        + "G\tchr1\t200\tCA\tC\trs3\tGRCh38\tt\t2026\n"  # an indel position with no indel evidence
+    )
+    rows = position_table(positions, vcf, min_depth=8)
+    assert [r["genotype"] for r in rows] == ["0/0", "0/1", "0/0"]
+    assert rows[1]["alleles"] == "TG/T"

@@ -69,7 +69,9 @@ def position_table(positions_tsv: str | Path, sites_vcf: str | Path, min_depth: 
     ``missing`` when the position has no record (no reads passed the filters), a depth below
     ``min_depth``, or no genotype; it is never silently taken as reference.
     """
-    calls: dict[tuple[str, int], tuple[int, str, str]] = {}
+    # bcftools may write two records at one position (the base, and an indel anchored on it):
+    # keep both, keyed by REF, and pick the one that matches the definition's REF
+    calls: dict[tuple[str, int], dict[str, tuple[int, str, str]]] = {}
     with pysam.VariantFile(str(sites_vcf)) as fh:
         sample = list(fh.header.samples)[0]
         for rec in fh:
@@ -79,11 +81,16 @@ def position_table(positions_tsv: str | Path, sites_vcf: str | Path, min_depth: 
             alleles = (rec.ref, *(rec.alts or ()))
             bases = "/".join(alleles[a] if a is not None and a < len(alleles) else "." for a in gt) or "."
             text = "/".join("." if a is None else str(a) for a in gt) or "."
-            calls[(rec.chrom, rec.pos)] = (int(dp or 0), text, bases)
+            calls.setdefault((rec.chrom, rec.pos), {})[rec.ref.upper()] = (int(dp or 0), text, bases)
     out = []
     for r in read_positions(positions_tsv):
-        depth, gt, bases = calls.get((r["chrom"], int(r["pos"])), (0, ".", "."))
-        if (r["chrom"], int(r["pos"])) not in calls:
+        at = calls.get((r["chrom"], int(r["pos"])), {})
+        ref = r["ref"].upper()
+        # the exact REF (an indel the sample carries), else the one-base record: without an indel
+        # record at an indel position, its reference genotype stands for the indel's too
+        chosen = at.get(ref) or next((v for k, v in at.items() if len(k) == 1), None)
+        depth, gt, bases = chosen or (0, ".", ".")
+        if chosen is None:
             status = "missing: no reads"
         elif depth < min_depth:
             status = f"missing: depth {depth} < {min_depth}"
