@@ -75,6 +75,22 @@ def _cmd_pgx_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pgx_phenotypes(args: argparse.Namespace) -> int:
+    from .pgx.phenotypes import import_phenotype_file, write_kb
+
+    folder = Path(getattr(args, "from"))
+    files = sorted(f for f in folder.glob("*.json") if not args.genes or f.stem in set(args.genes))
+    if not files:
+        raise InputError(str(folder), "holds no per-gene phenotype files (GENE.json)")
+    genes = [import_phenotype_file(f) for f in files]
+    write_kb(genes, args.out)
+    print(
+        f"{len(genes)} genes: {sum(len(g.functions) for g in genes)} allele functions, "
+        f"{sum(len(g.rules) for g in genes)} phenotype rules written to {args.out}"
+    )
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .config import check_reference, load_yaml, read_sample_sheet, validate_config
 
@@ -126,6 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--genes", nargs="+", help="only these genes (default: every file)")
     q.add_argument("--out", default=str(REPO / "resources/kb/pgx"))
     q.set_defaults(func=_cmd_pgx_import)
+    q = pgx_sub.add_parser("import-phenotypes", help="import published allele-function / phenotype files (GENE.json)")
+    q.add_argument("--from", required=True, help="folder of per-gene phenotype JSON files")
+    q.add_argument("--genes", nargs="+", help="only these genes (default: every file)")
+    q.add_argument("--out", default=str(REPO / "resources/kb/pgx"))
+    q.set_defaults(func=_cmd_pgx_phenotypes)
 
     p = sub.add_parser("validate", help="check a configuration and its sample sheet")
     p.add_argument("--configfile", default="config/config.yaml")
