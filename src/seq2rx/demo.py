@@ -15,7 +15,6 @@ depends on dictionaries' iteration order of unordered inputs, and every random d
 from __future__ import annotations
 
 import bisect
-import csv
 import gzip
 import math
 import tempfile
@@ -85,13 +84,10 @@ def load_spec(path: str | Path) -> dict:
 
 
 def load_pgx_sites(path: str | Path) -> list[tuple[str, str, int, str]]:
-    """Read the knowledge base's ``positions.tsv``: (gene, chrom, 1-based pos, ref) per position."""
-    rows = []
-    with open(path) as fh:
-        reader = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t")
-        for row in reader:
-            rows.append((row["gene"], row["chrom"], int(row["pos"]), row["ref"]))
-    return rows
+    """The knowledge base's ``positions.tsv`` as (gene, chrom, 1-based pos, ref) per position."""
+    from .pgx.genotype import read_positions
+
+    return [(r["gene"], r["chrom"], int(r["pos"]), r["ref"]) for r in read_positions(path)]
 
 
 # --------------------------------------------------------------------------- genome

@@ -15,20 +15,17 @@ from pathlib import Path
 import pysam
 
 from .io import atomic_output
+from .qc import read_bed_named
 
 SCHEMA_VERSION = "0.1.0"
 PENDING_SECTIONS = ("pgx", "actionability", "predictions", "similar_patients")
 
 
 def _targets(path: str | Path | None) -> dict[str, list[tuple[int, int, str]]]:
+    """Named target regions per contig, sorted, for :func:`_region_name`."""
     out: dict[str, list[tuple[int, int, str]]] = {}
-    if not path:
-        return out
-    with open(path) as fh:
-        for line in fh:
-            f = line.rstrip("\n").split("\t")
-            if len(f) >= 3 and not line.startswith("#"):
-                out.setdefault(f[0], []).append((int(f[1]), int(f[2]), f[3] if len(f) > 3 else ""))
+    for chrom, start, end, name in read_bed_named(path) if path else ():
+        out.setdefault(chrom, []).append((start, end, name))
     for v in out.values():
         v.sort()
     return out

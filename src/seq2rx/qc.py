@@ -154,21 +154,6 @@ def write_coverage(coverage: list[dict], path: str | Path) -> None:
         )
 
 
-def read_coverage(path: str | Path) -> list[dict]:
-    rows = []
-    with open(path) as fh:
-        cols = fh.readline().rstrip("\n").split("\t")
-        for line in fh:
-            vals = line.rstrip("\n").split("\t")
-            row = dict(zip(cols, vals, strict=True))
-            for k in ("start", "end"):
-                row[k] = int(row[k])
-            for k in ("mean_depth", "pct_10x", "pct_20x", "pct_30x"):
-                row[k] = float(row[k])
-            rows.append(row)
-    return rows
-
-
 def write_json(obj: dict, path: str | Path) -> None:
     with atomic_output(path) as tmp:
         Path(tmp).write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")

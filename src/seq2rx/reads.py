@@ -72,9 +72,3 @@ def trim_pairs(
             for a, b in ((t1, out1), (t2, out2), (tj, report_json)):
                 text = text.replace(str(a), Path(b).name)
             Path(tmp).write_text(text)
-
-
-def cutadapt_version() -> str:
-    from importlib.metadata import version
-
-    return version("cutadapt")
