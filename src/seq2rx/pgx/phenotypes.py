@@ -124,14 +124,24 @@ def write_kb(genes: list[GenePhenotypes], outdir: str | Path) -> None:
 def read_kb(kb_dir: str | Path) -> dict[str, GenePhenotypes]:
     kb_dir = Path(kb_dir)
     genes: dict[str, GenePhenotypes] = {}
-    for name, columns in (("allele_functions.tsv", FUNCTION_COLUMNS), ("phenotype_rules.tsv", RULE_COLUMNS)):
+    # the imported tables, then the curated ones for genes that only enter as outside calls (CYP2D6)
+    tables = [
+        ("allele_functions.tsv", FUNCTION_COLUMNS, True),
+        ("phenotype_rules.tsv", RULE_COLUMNS, True),
+        ("outside_allele_functions.tsv", FUNCTION_COLUMNS, False),
+        ("outside_phenotype_rules.tsv", RULE_COLUMNS, False),
+    ]
+    for name, columns, required in tables:
+        if not required and not (kb_dir / name).exists():
+            continue
+        kind_of = "allele_functions.tsv" if columns == FUNCTION_COLUMNS else "phenotype_rules.tsv"
         with open(kb_dir / name, newline="") as fh:
             for lineno, row in enumerate(csv.DictReader(fh, delimiter="\t"), 2):
                 for col in columns:
                     if not row.get(col):
                         raise InputError(str(kb_dir / name), "a value is required", line=lineno, field=col)
                 g = genes.setdefault(row["gene"], GenePhenotypes(row["gene"], source=row["source"], date=row["date"]))
-                if name == "allele_functions.tsv":
+                if kind_of == "allele_functions.tsv":
                     g.functions[row["allele"]] = row["function"]
                     if row["activity_value"] != ".":
                         g.activity[row["allele"]] = float(row["activity_value"])

@@ -1,0 +1,147 @@
+"""Drug guidance as data: ``resources/kb/pgx/drug_guidance.tsv``, and matching it to a patient.
+
+One row per (drug, condition). ``condition`` is ``;``-separated ``GENE=value`` terms that must
+all hold, where ``value`` is a phenotype (``CYP2C19=Poor Metabolizer``), an activity score
+(``DPYD=score:1.5``), or an allele a called diplotype does or does not carry
+(``HLA-B=carrier:*57:01``, ``HLA-B=noncarrier:*15:02``). Recommendations are written in the
+project's own words; each row cites its guideline, URL and date.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+
+GUIDANCE_COLUMNS = ("drug", "genes", "condition", "recommendation", "strength", "guideline", "source", "date")
+STRENGTHS = ("Strong", "Moderate", "Optional", "No recommendation")
+
+
+@dataclass(frozen=True)
+class Term:
+    gene: str
+    kind: str  # "phenotype", "score", "carrier", "noncarrier"
+    value: str
+
+    def holds(self, result: dict | None) -> bool:
+        """Whether a gene result (as written to the PGx JSON) satisfies this term."""
+        if not result or not result.get("diplotypes"):
+            return False
+        if self.kind == "phenotype":
+            return result.get("phenotype") == self.value
+        if self.kind == "score":
+            score = result.get("activity_score")
+            return score is not None and abs(float(score) - float(self.value)) < 1e-9
+        alleles = [set(d.split("/")) for d in result["diplotypes"]]
+        if self.kind == "carrier":
+            return all(self.value in a for a in alleles)
+        return all(self.value not in a for a in alleles)
+
+
+@dataclass(frozen=True)
+class Guidance:
+    drug: str
+    genes: tuple[str, ...]
+    terms: tuple[Term, ...]
+    recommendation: str
+    strength: str
+    guideline: str
+    source: str
+    date: str
+
+    @property
+    def condition(self) -> str:
+        return "; ".join(
+            f"{t.gene} {t.value}" if t.kind == "phenotype" else f"{t.gene} {t.kind} {t.value}" for t in self.terms
+        )
+
+
+def parse_condition(text: str, path: str, lineno: int) -> tuple[Term, ...]:
+    terms = []
+    for part in text.split(";"):
+        part = part.strip()
+        gene, sep, value = part.partition("=")
+        if not sep or not gene.strip() or not value.strip():
+            raise InputError(path, f"condition term {part!r} is not GENE=value", line=lineno, field="condition")
+        gene, value = gene.strip(), value.strip()
+        kind = "phenotype"
+        for prefix in ("score:", "carrier:", "noncarrier:"):
+            if value.startswith(prefix):
+                kind, value = prefix[:-1], value[len(prefix) :]
+                break
+        if kind == "score":
+            try:
+                float(value)
+            except ValueError:
+                raise InputError(path, f"score {value!r} is not a number", line=lineno, field="condition") from None
+        terms.append(Term(gene, kind, value))
+    return tuple(terms)
+
+
+def read_guidance(path: str | Path) -> list[Guidance]:
+    path = str(path)
+    rows = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh, delimiter="\t")
+        missing = [c for c in GUIDANCE_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise InputError(path, f"missing column(s) {', '.join(missing)}", line=1)
+        for lineno, row in enumerate(reader, 2):
+            for col in GUIDANCE_COLUMNS:
+                if not (row.get(col) or "").strip():
+                    raise InputError(path, "a value is required", line=lineno, field=col)
+            if row["strength"] not in STRENGTHS:
+                raise InputError(path, f"strength must be one of {', '.join(STRENGTHS)}", line=lineno, field="strength")
+            genes = tuple(g.strip() for g in row["genes"].split(";"))
+            terms = parse_condition(row["condition"], path, lineno)
+            for t in terms:
+                if t.gene not in genes:
+                    raise InputError(path, f"condition names {t.gene}, not in genes", line=lineno, field="condition")
+            rows.append(
+                Guidance(
+                    row["drug"].strip(),
+                    genes,
+                    terms,
+                    row["recommendation"].strip(),
+                    row["strength"],
+                    row["guideline"].strip(),
+                    row["source"].strip(),
+                    row["date"].strip(),
+                )
+            )
+    return rows
+
+
+def recommend(guidance: list[Guidance], genes: dict[str, dict]) -> tuple[list[dict], list[dict]]:
+    """(recommendations that apply, drugs with no applicable row and why), sorted by drug."""
+    applied = []
+    drugs: dict[str, set[str]] = {}
+    matched: set[str] = set()
+    for g in guidance:
+        drugs.setdefault(g.drug, set()).update(g.genes)
+        if all(t.holds(genes.get(t.gene)) for t in g.terms):
+            matched.add(g.drug)
+            applied.append(
+                {
+                    "drug": g.drug,
+                    "genes": list(g.genes),
+                    "phenotype": g.condition,
+                    "recommendation": g.recommendation,
+                    "strength": g.strength,
+                    "source": f"{g.guideline}; {g.source} ({g.date})",
+                }
+            )
+    applied.sort(key=lambda r: (r["drug"], r["genes"], r["phenotype"]))
+    unmatched = []
+    for drug in sorted(set(drugs) - matched):
+        reasons = []
+        for gene in sorted(drugs[drug]):
+            r = genes.get(gene)
+            if not r or not r.get("diplotypes"):
+                reasons.append(f"{gene} not called" + (" (needs an outside call)" if r is None else ""))
+            else:
+                reasons.append(f"{gene} {r.get('phenotype') or 'no phenotype'}")
+        unmatched.append({"drug": drug, "genes": sorted(drugs[drug]), "reason": "; ".join(reasons)})
+    return applied, unmatched

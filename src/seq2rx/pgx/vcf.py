@@ -1,0 +1,162 @@
+"""Read a sample's genotypes at the allele-definition positions from a VCF.
+
+Works on the workflow's own all-sites VCF (``results/pgx/{sample}.sites.vcf.gz``) and on VCFs
+made elsewhere (gVCF-style reference blocks excepted: every definition position needs its own
+record, as the reference tool also requires). Contigs may be named ``chr10`` or ``10``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pysam
+
+from ..errors import InputError
+from .definitions import GeneDefinition
+from .matcher import Call, GeneGenotypes
+
+
+def _contig_key(name: str) -> str:
+    return name[3:] if name.lower().startswith("chr") else name
+
+
+def _minimal(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+    """Trim a REF/ALT pair to its minimal form (shared suffix, then shared prefix)."""
+    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
+        ref, alt = ref[:-1], alt[:-1]
+    while len(ref) > 1 and len(alt) > 1 and ref[0] == alt[0]:
+        ref, alt, pos = ref[1:], alt[1:], pos + 1
+    return pos, ref.upper(), alt.upper()
+
+
+def _translate(record_ref: str, allele: str, pos: int, def_ref: str, def_alts: tuple[str, ...]) -> str:
+    """A record's allele in the definition's terms (its REF may be written differently)."""
+    if record_ref.upper() == def_ref.upper():
+        return def_ref if allele.upper() == def_ref.upper() else allele.upper()
+    if allele.upper() == record_ref.upper():
+        return def_ref
+    want = _minimal(pos, record_ref, allele)
+    for alt in def_alts:
+        if _minimal(pos, def_ref, alt) == want:
+            return alt
+    return allele.upper()
+
+
+def read_genotypes(
+    vcf: str | Path,
+    definitions: dict[str, GeneDefinition],
+    samples: list[str] | None = None,
+    min_depth: int = 0,
+) -> dict[str, dict[str, GeneGenotypes]]:
+    """sample → gene → genotypes at that gene's definition positions.
+
+    A position is *missing* when the VCF has no record for it, the sample's genotype has a
+    missing allele, FORMAT/DP is below ``min_depth`` (when given), or the record's REF does
+    not agree with the definition (named in the warnings).
+    """
+    vcf = str(vcf)
+    where: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    for gene, d in definitions.items():
+        for k, p in enumerate(d.positions):
+            where.setdefault((_contig_key(p.chrom), p.pos), []).append((gene, k))
+    try:
+        fh = pysam.VariantFile(vcf)
+    except (OSError, ValueError) as exc:
+        raise InputError(vcf, f"cannot be read as a VCF ({exc})") from None
+    with fh:
+        header_samples = list(fh.header.samples)
+        if not header_samples:
+            raise InputError(vcf, "has no sample columns", hint="the VCF needs genotypes (FORMAT/GT)")
+        if samples is None:
+            samples = header_samples
+        for s in samples:
+            if s not in header_samples:
+                raise InputError(vcf, f"sample {s!r} is not in the VCF; it has {', '.join(header_samples[:10])}")
+        out = {s: {g: GeneGenotypes(g) for g in definitions} for s in samples}
+        # per (sample, gene, k): (priority, call or missing reason); a record whose REF equals the
+        # definition's wins over another record at the same position
+        best: dict[tuple[str, str, int], tuple[int, object]] = {}
+        for rec in _records(fh, definitions):
+            hits = where.get((_contig_key(rec.chrom), rec.pos))
+            if not hits:
+                continue
+            alleles = (rec.ref, *(rec.alts or ()))
+            for gene, k in hits:
+                p = definitions[gene].positions[k]
+                exact = rec.ref.upper() == p.ref.upper()
+                # a record whose REF is the definition's, or whose ALT is a defined allele, wins over
+                # another record at the position (a one-base record beside an indel, say)
+                known_alt = any(_translate(rec.ref, a, rec.pos, p.ref, p.alts) in p.alts for a in rec.alts or ())
+                priority = 2 if exact or known_alt else 1
+                mismatch = rec.ref[0].upper() != p.ref[0].upper()
+                for s in samples:
+                    key = (s, gene, k)
+                    if best.get(key, (0,))[0] >= priority:
+                        continue
+                    if mismatch:
+                        reason = f"REF {rec.ref} in the VCF, {p.ref} in the definition"
+                        out[s][gene].warnings.append(
+                            f"{rec.chrom}:{rec.pos}: reference allele {rec.ref!r} does not match the definition's "
+                            f"{p.ref!r} (is the VCF on GRCh38?); position treated as missing"
+                        )
+                        best[key] = (priority, reason)
+                        continue
+                    best[key] = (priority, _sample_call(rec, s, alleles, p, min_depth))
+    for (s, gene, k), (_, value) in best.items():
+        if isinstance(value, Call):
+            out[s][gene].calls[k] = value
+        else:
+            out[s][gene].missing[k] = value
+    for s in samples:
+        for gene, d in definitions.items():
+            g = out[s][gene]
+            for k in range(len(d.positions)):
+                if k not in g.calls and k not in g.missing:
+                    g.missing[k] = "no record in the VCF"
+    return out
+
+
+def _records(fh: pysam.VariantFile, definitions: dict[str, GeneDefinition]):
+    """Records near the definition positions: by index where there is one, else a full pass."""
+    try:
+        has_index = fh.index is not None
+    except (AttributeError, ValueError):
+        has_index = False
+    if not has_index:
+        yield from fh
+        return
+    contigs = {_contig_key(c): c for c in fh.header.contigs}
+    seen = set()
+    for d in definitions.values():
+        by_chrom: dict[str, list[int]] = {}
+        for p in d.positions:
+            by_chrom.setdefault(p.chrom, []).append(p.pos)
+        for chrom, pos in by_chrom.items():
+            contig = contigs.get(_contig_key(chrom))
+            if contig is None:
+                continue
+            for rec in fh.fetch(contig, min(pos) - 1, max(pos)):
+                key = (rec.chrom, rec.pos, rec.ref, rec.alts)
+                if key not in seen:
+                    seen.add(key)
+                    yield rec
+
+
+def _sample_call(rec, sample: str, alleles: tuple[str, ...], p, min_depth: int) -> Call | str:
+    call = rec.samples[sample]
+    gt = call.get("GT") or ()
+    if not gt or any(a is None for a in gt):
+        return "no genotype"
+    if any(a >= len(alleles) or alleles[a] in ("*", "<*>", "<NON_REF>") for a in gt):
+        return f"genotype {'/'.join(map(str, gt))} names an allele the record does not have"
+    if min_depth and "DP" in call.keys():
+        dp = call["DP"]
+        if dp is None or dp < min_depth:
+            return f"depth {dp or 0} < {min_depth}"
+    bases = [_translate(rec.ref, alleles[a], rec.pos, p.ref, p.alts) for a in gt]
+    if len(bases) == 1:
+        bases = bases * 2
+    elif len(bases) > 2:
+        return f"ploidy {len(bases)} is not supported"
+    ps = call.get("PS") if "PS" in call.keys() else None
+    return Call((bases[0], bases[1]), phased=bool(call.phased), phase_set=ps)
