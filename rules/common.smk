@@ -39,6 +39,8 @@ def _demo_files(cfg):
         files[f"{sample}_R2"] = str(r2)
     for sample, truth in layout["truth"].items():
         files[f"{sample}_truth"] = str(truth)
+    for sample, outside in layout["outside"].items():
+        files[f"{sample}_outside"] = str(outside)
     return files
 
 
@@ -113,6 +115,7 @@ def get_patient_inputs(wildcards):
     out = {
         "vcfs": [f"results/calls/{s}.vcf.gz" for s in samples],
         "qc": [f"results/qc/summary/{s}.json" for s in aligned],
+        "pgx": [f"results/pgx/{s}.json" for s in samples],
         "versions": "results/versions.json",
     }
     if config["reference"]["gff3"]:
@@ -132,6 +135,7 @@ def get_version_files():
         f"results/versions/pgx_genotype_positions/{s}.json" for s in ALIGNED_SAMPLES
     ]
     files += [f"results/versions/bcftools_norm_input/{s}.json" for s in VCF_SAMPLES]
+    files += [f"results/versions/pgx_call/{s}.json" for s in sorted(SAMPLES)]
     files += [f"results/versions/bcftools_stats/{s}.json" for s in sorted(SAMPLES)]
     if config["reference"]["gff3"]:
         files += [f"results/versions/bcftools_csq/{s}.json" for s in sorted(SAMPLES)]
@@ -149,6 +153,7 @@ def get_final_output():
         out += [f"results/annotate/{s}.consequences.tsv" for s in sorted(SAMPLES)]
         out += [f"results/primers/{p}.tsv" for p in PATIENTS]
     out += [f"results/pgx/{s}.positions.tsv" for s in ALIGNED_SAMPLES]
+    out += [f"results/pgx/{s}.json" for s in sorted(SAMPLES)]
     out += [f"results/findings/{p}.json" for p in PATIENTS]
     out += [f"results/reports/{p}.html" for p in PATIENTS]
     out.append("results/versions.json")

@@ -16,6 +16,7 @@ if config["demo"]["simulate"]:
             confident=DEMO_FILES["confident"],
             reads=[v for k, v in DEMO_FILES.items() if k.endswith(("_R1", "_R2"))],
             truth=[v for k, v in DEMO_FILES.items() if k.endswith("_truth")],
+            outside=[v for k, v in DEMO_FILES.items() if k.endswith("_outside")],
         log:
             "logs/demo_simulate/demo.log",
         benchmark:

@@ -2,6 +2,18 @@
 # included; positions without enough reads are listed as missing.
 
 PGX_KB = BASEDIR / "resources" / "kb" / "pgx"
+PGX_KB_FILES = [
+    PGX_KB / name
+    for name in (
+        "positions.tsv",
+        "allele_definitions.tsv",
+        "allele_functions.tsv",
+        "phenotype_rules.tsv",
+        "outside_allele_functions.tsv",
+        "outside_phenotype_rules.tsv",
+        "drug_guidance.tsv",
+    )
+]
 
 
 rule pgx_genotype_positions:
@@ -32,3 +44,44 @@ rule pgx_genotype_positions:
         min_baseq=config["calling"]["min_baseq"],
     script:
         "../scripts/pgx_genotype_positions.py"
+
+
+def get_pgx_inputs(wildcards):
+    """The sample's genotypes at the definition positions, and its outside calls if any."""
+    sample = wildcards.sample
+    if sample in ALIGNED_SAMPLES:
+        out = {"vcf": f"results/pgx/{sample}.sites.vcf.gz"}
+    else:
+        out = {"vcf": f"results/calls/{sample}.vcf.gz"}
+    if SAMPLES[sample].get("outside_calls"):
+        out["outside"] = SAMPLES[sample]["outside_calls"]
+    return out
+
+
+rule pgx_call:
+    input:
+        unpack(get_pgx_inputs),
+        kb=PGX_KB_FILES,
+    output:
+        json="results/pgx/{sample}.json",
+        genes="results/pgx/{sample}.genes.tsv",
+        drugs="results/pgx/{sample}.drugs.tsv",
+        versions="results/versions/pgx_call/{sample}.json",
+    log:
+        "logs/pgx_call/{sample}.log",
+    benchmark:
+        "benchmarks/pgx_call/{sample}.tsv"
+    wildcard_constraints:
+        sample=_alternatives(SAMPLES),
+    conda:
+        "../envs/seq2rx.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        # positions without this depth are missing; an input VCF without FORMAT/DP is taken as is
+        min_depth=config["pgx"]["min_depth"],
+        sample_type=lambda wc: SAMPLES[wc.sample]["type"],
+    script:
+        "../scripts/pgx_call.py"

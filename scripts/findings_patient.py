@@ -25,6 +25,7 @@ provenance = {
 }
 tables = snakemake.input.get("consequences", [])
 consequences = {r["sample"]: t for r, t in zip(rows, tables, strict=True)} if tables else None
+pgx = {r["sample"]: t for r, t in zip(rows, snakemake.input.pgx, strict=True)}
 doc = findings.build(
     snakemake.wildcards.patient,
     rows,
@@ -34,5 +35,6 @@ doc = findings.build(
     provenance,
     snakemake.input.targets or None,
     consequences,
+    pgx,
 )
 findings.write(doc, snakemake.output.json)

@@ -91,6 +91,26 @@ def _cmd_pgx_phenotypes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pgx_call(args: argparse.Namespace) -> int:
+    from .pgx.pipeline import PgxKnowledge, call_vcf, write_json, write_tsv
+
+    if not args.vcf or not args.json:
+        raise InputError(
+            "seq2rx pgx", "needs --vcf and --json (or a subcommand: import-definitions, import-phenotypes)"
+        )
+    kb = PgxKnowledge.load(args.kb)
+    docs = call_vcf(kb, args.vcf, [args.sample] if args.sample else None, args.outside_calls, args.min_depth)
+    if len(docs) > 1 and not args.all_samples:
+        raise InputError(args.vcf, f"has {len(docs)} samples; choose one with --sample, or pass --all-samples")
+    write_json(docs[0] if len(docs) == 1 else {"samples": docs}, args.json)
+    if args.tsv:
+        write_tsv(docs, args.tsv, args.drugs_tsv)
+    for doc in docs:
+        for gene, r in doc["genes"].items():
+            print(f"{doc['sample']}\t{gene}\t{'|'.join(r['diplotypes']) or r['status']}\t{r['phenotype'] or '.'}")
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .config import check_reference, load_yaml, read_sample_sheet, validate_config
 
@@ -135,8 +155,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clinvar", help="local ClinVar VCF (bgzipped, indexed) for significance and review status")
     p.set_defaults(func=_cmd_annotate)
 
-    p = sub.add_parser("pgx", help="pharmacogenomics")
-    pgx_sub = p.add_subparsers(dest="pgx_command", required=True)
+    p = sub.add_parser(
+        "pgx",
+        help="pharmacogenomics: diplotypes, phenotypes and drug guidance from a VCF",
+        description="Call star alleles, phenotypes and CPIC guidance from a VCF "
+        "(seq2rx pgx --vcf V --json OUT), or import a newer knowledge-base release (subcommands).",
+    )
+    p.add_argument("--vcf", help="VCF with genotypes at the definition positions (reference calls included)")
+    p.add_argument("--sample", help="sample to call (default: the only one)")
+    p.add_argument("--all-samples", action="store_true", help="call every sample; the JSON holds a list")
+    p.add_argument("--outside-calls", help="TSV of GENE<TAB>DIPLOTYPE calls made elsewhere (CYP2D6, HLA-A, HLA-B)")
+    p.add_argument("--min-depth", type=int, default=0, help="FORMAT/DP below this makes a position missing")
+    p.add_argument("--json", help="write the result here")
+    p.add_argument("--tsv", help="also write one row per gene here")
+    p.add_argument("--drugs-tsv", help="also write one row per recommendation here (needs --tsv)")
+    p.add_argument("--kb", default=str(REPO / "resources/kb/pgx"), help="knowledge-base folder")
+    p.set_defaults(func=_cmd_pgx_call)
+    pgx_sub = p.add_subparsers(dest="pgx_command", required=False)
     q = pgx_sub.add_parser("import-definitions", help="import published allele definitions (*_translation.json)")
     q.add_argument("--from", required=True, help="folder of *_translation.json files")
     q.add_argument("--genes", nargs="+", help="only these genes (default: every file)")

@@ -158,7 +158,7 @@ def read_sample_sheet(
         if has_fq and len(has_fq) != 2:
             missing = "fastq2" if "fastq1" in row else "fastq1"
             raise InputError(path, "paired-end reads need both fastq1 and fastq2", line=lineno, field=missing)
-        for col in STAGE_COLUMNS:
+        for col in (*STAGE_COLUMNS, "outside_calls"):
             if col in row and not _readable(row[col]) and not will_exist(row[col]):
                 raise InputError(
                     path,

@@ -633,6 +633,13 @@ def demo_layout(outdir: str | Path, spec: dict) -> dict[str, Path | dict]:
         "reads": {s: (outdir / "reads" / f"{s}_R1.fastq.gz", outdir / "reads" / f"{s}_R2.fastq.gz") for s in samples},
         "truth": {s: outdir / "truth" / f"{s}.vcf.gz" for s in samples},
         "duplicates": {s: outdir / "truth" / f"{s}.duplicates.tsv" for s in samples},
+        # calls "made elsewhere" (CYP2D6, HLA) for the patients whose spec lists them
+        "outside": {
+            s["id"]: outdir / "outside_calls" / f"{s['id']}.tsv"
+            for p in spec["patients"]
+            if p.get("outside_calls")
+            for s in p["samples"]
+        },
     }
 
 
@@ -666,6 +673,15 @@ def write_confident(genome: Genome, margin: int, path: str | Path) -> None:
         Path(tmp).write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e in rows))
 
 
+def write_outside_calls(calls: dict[str, str], path: str | Path) -> None:
+    """A patient's outside calls in the reference tool's format (GENE<TAB>DIPLOTYPE)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# typed outside seq2rx (copy number and HLA typing are not callable from short reads here)"]
+    lines += [f"{gene}\t{diplotype}" for gene, diplotype in calls.items()]
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text("\n".join(lines) + "\n")
+
+
 def simulate(spec_path: str | Path, sites_path: str | Path, outdir: str | Path, seed: int | None = None) -> dict:
     """Write the whole demo data set under ``outdir``; returns a summary of what was planted."""
     spec = load_spec(spec_path)
@@ -684,7 +700,7 @@ def simulate(spec_path: str | Path, sites_path: str | Path, outdir: str | Path, 
     write_confident(genome, spec["background"]["edge_margin"], layout["confident"])
     germline = plant_germline(spec, genome, sites, np.random.default_rng(variant_rng))
     summary = {"samples": {}}
-    sheet = ["sample\tpatient\ttype\tfastq1\tfastq2\tsex\ttumor_type"]
+    sheet = ["sample\tpatient\ttype\tfastq1\tfastq2\tsex\ttumor_type\toutside_calls"]
     k = 0
     for patient in spec["patients"]:
         for sample in patient["samples"]:
@@ -712,9 +728,12 @@ def simulate(spec_path: str | Path, sites_path: str | Path, outdir: str | Path, 
             with atomic_output(layout["duplicates"][sample["id"]]) as tmp:
                 Path(tmp).write_text("original\tduplicate\n" + "".join(f"{a}\t{b}\n" for a, b in dups))
             summary["samples"][sample["id"]] = counts
+            outside = layout["outside"].get(sample["id"])
+            if outside:
+                write_outside_calls(patient["outside_calls"], outside)
             sheet.append(
                 f"{sample['id']}\t{patient['id']}\t{sample['type']}\t{r1.as_posix()}\t{r2.as_posix()}\t"
-                f"{patient['sex']}\t{patient['tumor_type']}"
+                f"{patient['sex']}\t{patient['tumor_type']}\t{outside.as_posix() if outside else ''}"
             )
     with atomic_output(layout["sheet"]) as tmp:
         Path(tmp).write_text("\n".join(sheet) + "\n")

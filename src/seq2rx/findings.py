@@ -18,7 +18,32 @@ from .io import atomic_output
 from .qc import read_bed_named
 
 SCHEMA_VERSION = "0.1.0"
-PENDING_SECTIONS = ("pgx", "actionability", "predictions", "similar_patients")
+PENDING_SECTIONS = ("actionability", "predictions", "similar_patients")
+#: which sample's PGx result speaks for the patient: germline DNA first, a tumour only if alone
+PGX_SOURCE_ORDER = ("germline", "normal", "tumor")
+
+
+def pgx_section(rows: list[dict], pgx: dict[str, str | Path] | None) -> dict:
+    """The patient's pharmacogenomics: the PGx result of the germline (or normal) sample."""
+    if not pgx:
+        return {"status": "not run", "reason": "no PGx result for this patient's samples"}
+    by_type = sorted(
+        (r for r in rows if r["sample"] in pgx), key=lambda r: (PGX_SOURCE_ORDER.index(r["type"]), r["sample"])
+    )
+    row = by_type[0]
+    doc = json.loads(Path(pgx[row["sample"]]).read_text())
+    keep = ("gene", "source", "status", "diplotypes", "phenotype", "activity_score", "missing_positions", "warnings")
+    genes = [{k: r[k] for k in keep} for r in doc["genes"].values()]
+    return {
+        "status": "done",
+        "sample": row["sample"],
+        "sample_type": row["type"],
+        "genes": genes,
+        "recommendations": doc["recommendations"],
+        "drugs_without_guidance": doc["drugs_without_guidance"],
+        "warnings": doc["warnings"],
+        "knowledge_base": doc["knowledge_base"],
+    }
 
 
 def _targets(path: str | Path | None) -> dict[str, list[tuple[int, int, str]]]:
@@ -104,6 +129,7 @@ def build(
     provenance: dict,
     targets: str | Path | None = None,
     consequences: dict[str, str | Path] | None = None,
+    pgx: dict[str, str | Path] | None = None,
 ) -> dict:
     """Assemble the findings document of one patient from the per-sample outputs."""
     first = rows[0]
@@ -133,6 +159,7 @@ def build(
         "genome_build": build_name,
         "samples": samples,
         "provenance": provenance,
+        "pgx": pgx_section(rows, pgx),
     }
     for section in PENDING_SECTIONS:
         doc[section] = {"status": "not run", "reason": "this analysis is not part of the workflow yet"}

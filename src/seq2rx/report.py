@@ -21,7 +21,7 @@ th{background:#eef3f8}
 .pass{color:#fff;background:#009E73;padding:.1rem .45rem;border-radius:.3rem}
 .warn{color:#000;background:#E69F00;padding:.1rem .45rem;border-radius:.3rem}
 .fail{color:#fff;background:#D55E00;padding:.1rem .45rem;border-radius:.3rem}
-.muted{color:#555}.disclaimer{border:1px solid #999;background:#f7f7f7;padding:.6rem 1rem;margin-top:2rem}
+.note{border-left:4px solid #E69F00;padding:.2rem .6rem}.muted{color:#555}.disclaimer{border:1px solid #999;background:#f7f7f7;padding:.6rem 1rem;margin-top:2rem}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}
 @media print{body{margin:0;max-width:none}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}
 """
@@ -87,6 +87,49 @@ def _variant_row(v: dict) -> list:
         vaf,
         v["qual"],
     ]
+
+
+def _pgx_html(section: dict) -> str:
+    """Gene table (diplotype, phenotype, missing positions), then guidance grouped by drug."""
+    out = ['<section id="pgx"><h2>Pharmacogenomics</h2>']
+    if section.get("status") != "done":
+        out.append(f"<p class='muted'>Not available: {_e(section.get('reason', 'not run'))}.</p></section>")
+        return "\n".join(out)
+    out.append(
+        f"<p>From sample {_e(section['sample'])} ({_e(section['sample_type'])} DNA). Diplotypes use the allele "
+        "names of the CPIC definitions; a position without enough reads is <em>missing</em>, never taken as "
+        "reference. Ambiguous calls list every diplotype that fits equally well.</p>"
+    )
+    for w in section.get("warnings", []):
+        out.append(f"<p class='note'>{_e(w)}</p>")
+    rows = []
+    for g in section["genes"]:
+        score = "" if g["activity_score"] is None else f"{g['activity_score']:g}"
+        rows.append([g["gene"], " or ".join(g["diplotypes"]) or "not called", g["phenotype"] or "",
+                     score, g["status"], len(g["missing_positions"]), "; ".join(g["warnings"][:3])])  # fmt: skip
+    out.append(_table(["Gene", "Diplotype", "Phenotype", "Activity score", "Call", "Missing positions", "Notes"], rows))
+    out.append("<h3>Drug guidance</h3>")
+    by_drug: dict[str, list[dict]] = {}
+    for r in section["recommendations"]:
+        by_drug.setdefault(r["drug"], []).append(r)
+    if not by_drug:
+        out.append("<p>No guideline recommendation applies to the called phenotypes.</p>")
+    for drug, recs in sorted(by_drug.items()):
+        out.append(f"<h4>{_e(drug)}</h4>")
+        out.append(_table(["Genes", "Because", "Recommendation", "Strength", "Source"],
+                          [[", ".join(r["genes"]), r["phenotype"], r["recommendation"], r["strength"], r["source"]]
+                           for r in recs]))  # fmt: skip
+    missing = section.get("drugs_without_guidance", [])
+    if missing:
+        out.append("<h4>Drugs without an answer</h4>")
+        out.append(_table(["Drug", "Genes", "Why"], [[m["drug"], ", ".join(m["genes"]), m["reason"]] for m in missing]))
+    kb = section.get("knowledge_base", {})
+    out.append(
+        f"<p class='muted'>Knowledge base: {_e('; '.join(kb.get('definitions', [])))}; guidance rows: "
+        f"{_e(kb.get('guidance_rows'))} (latest guideline {_e(kb.get('guidance_latest_date'))}).</p>"
+    )
+    out.append("</section>")
+    return "\n".join(out)
 
 
 def render(doc: dict) -> str:
@@ -155,8 +198,8 @@ def render(doc: dict) -> str:
             parts.append(f"<h4>All passing calls ({len(passing)})</h4>")
         parts.append(_table(headers, [_variant_row(v) for v in passing]))
     parts.append("</section>")
+    parts.append(_pgx_html(doc.get("pgx", {})))
     titles = {
-        "pgx": "Pharmacogenomics",
         "actionability": "Actionable tumour findings",
         "predictions": "Predicted treatment response",
         "similar_patients": "Similar past patients",

@@ -114,7 +114,7 @@ def test_findings_and_report_per_patient(demo_run):
     doc = json.loads((demo_run / "results/findings/P7.json").read_text())
     assert [s["sample"] for s in doc["samples"]] == ["P7-N", "P7-T"]
     assert doc["tumor_type"] == "LUAD" and doc["genome_build"] == "GRCh38"
-    assert doc["pgx"]["status"] == "not run"
+    assert doc["pgx"]["status"] == "done" and doc["pgx"]["sample"] == "P7-N"  # germline DNA, not the tumour
     assert doc["provenance"]["tools"]["align_reads"]["pybwa"] == "2.3.2"
     html = (demo_run / "results/reports/P7.html").read_text()
     assert "patient P7" in html and "P7-T (tumor)" in html and 'class="pass"' in html
@@ -135,6 +135,8 @@ def test_outputs_hold_no_absolute_paths(demo_run):
         "results/qc/summary/*.json",
         "results/qc/samtools/*.txt",
         "results/truth/*.json",
+        "results/pgx/*.json",
+        "results/pgx/*.tsv",
     ):
         for path in demo_run.glob(pattern):
             data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
@@ -269,3 +271,46 @@ def test_every_pharmacogene_definition_position_is_genotyped(demo_run):
     assert rows[("chr10", "94781859")]["genotype"] == "1/1"  # CYP2C19*2/*2
     assert rows[("chr10", "94842866")]["genotype"] == "1/1"  # *2 carries the *1 variant too (GRCh38 is *38)
     assert rows[("chr10", "94981296")]["genotype"] == "0/0"  # a reference call, emitted and counted
+
+
+def test_planted_star_alleles_come_back_exactly(demo_run, spec):
+    """Every demo sample's planted diplotypes are called exactly (other genes: reference)."""
+    from seq2rx.pgx.matcher import natural_key
+
+    checked = 0
+    for patient in spec["patients"]:
+        for sample in patient["samples"]:
+            doc = json.loads((demo_run / f"results/pgx/{sample['id']}.json").read_text())
+            for gene, alleles in patient["diplotypes"].items():
+                r = doc["genes"][gene]
+                assert r["status"] == "called", (sample["id"], gene, r)
+                assert r["diplotypes"] == ["/".join(sorted(alleles, key=natural_key))], (sample["id"], gene)
+                assert r["missing_positions"] == []
+                checked += 1
+    assert checked == 10 * 6
+    p1 = json.loads((demo_run / "results/pgx/P1.json").read_text())
+    assert p1["genes"]["CYP2C19"]["phenotype"] == "Poor Metabolizer"  # *2/*2
+    p3 = json.loads((demo_run / "results/pgx/P3.json").read_text())
+    assert p3["genes"]["CYP2C9"]["activity_score"] == 0.5  # *2/*3
+    assert p3["genes"]["TPMT"]["phenotype"] == "Intermediate Metabolizer"  # *1/*3A
+
+
+def test_outside_calls_and_drug_guidance(demo_run):
+    p1 = json.loads((demo_run / "results/pgx/P1.json").read_text())
+    assert p1["genes"]["CYP2D6"]["source"] == "outside call"
+    assert p1["genes"]["CYP2D6"]["phenotype"] == "Poor Metabolizer"  # *4/*4
+    drugs = {r["drug"] for r in p1["recommendations"]}
+    assert {"clopidogrel", "codeine", "abacavir"} <= drugs  # CYP2C19 PM, CYP2D6 PM, HLA-B*57:01
+    abacavir = [r for r in p1["recommendations"] if r["drug"] == "abacavir"]
+    assert len(abacavir) == 1 and abacavir[0]["strength"] == "Strong"
+    p3 = json.loads((demo_run / "results/pgx/P3.json").read_text())
+    assert p3["genes"]["CYP2D6"]["phenotype"] == "Ultrarapid Metabolizer"  # *1/*2x2
+    assert any("MT-RNR1" in w for w in p3["warnings"])  # an unknown gene is reported, not fatal
+    # a patient without outside calls has no CYP2D6 answer and the report says why
+    p5 = json.loads((demo_run / "results/pgx/P5.json").read_text())
+    codeine = [d for d in p5["drugs_without_guidance"] if d["drug"] == "codeine"]
+    assert codeine and "CYP2D6 not called" in codeine[0]["reason"]
+    html = (demo_run / "results/reports/P1.html").read_text()
+    assert "Drug guidance" in html and "abacavir" in html and "*57:01/*07:02" in html
+    tsv = (demo_run / "results/pgx/P1.drugs.tsv").read_text().splitlines()
+    assert tsv[0].split("\t")[:3] == ["sample", "drug", "genes"] and len(tsv) == 1 + len(p1["recommendations"])

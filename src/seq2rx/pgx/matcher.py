@@ -200,8 +200,7 @@ class GeneMatcher:
         fits = [
             a
             for a in alleles
-            if not (self.variant_at[a] & homref)
-            and all(self.cells[a][k] & set(calls[k].alleles) for k in variant)
+            if not (self.variant_at[a] & homref) and all(self.cells[a][k] & set(calls[k].alleles) for k in variant)
         ]
         groups = self._phase_groups(calls, variant)
         candidates = []
@@ -222,7 +221,9 @@ class GeneMatcher:
             if found:
                 warnings.append(
                     f"{len(found[0].found)} variant alleles on unphased data: as CPIC advises for {self.gene}, the two "
-                    "lowest-function ones are assumed to lie on different chromosomes (" + ", ".join(found[0].found) + ")"
+                    "lowest-function ones are assumed to lie on different chromosomes ("
+                    + ", ".join(found[0].found)
+                    + ")"
                 )
                 return MatchResult(self.gene, found, [], missing_text, warnings)
         combos = self._combinations(calls, variant, alleles, score, groups)
@@ -269,7 +270,7 @@ class GeneMatcher:
         # fix the first group's orientation: the two strands are unordered
         for flips in itertools.product((False, True), repeat=max(len(groups) - 1, 0)):
             s1, s2 = dict(base[0]), dict(base[1])
-            for group, flip in zip(groups, (False, *flips)):
+            for group, flip in zip(groups, (False, *flips), strict=False):  # no groups: one empty split
                 for k in group:
                     x, y = calls[k].alleles
                     if flip:

@@ -23,7 +23,16 @@ from .vcf import read_genotypes
 
 #: genes that enter only as outside calls (copy number and HLA typing are not callable here)
 OUTSIDE_ONLY = ("CYP2D6", "HLA-A", "HLA-B")
-GENE_COLUMNS = ("sample", "gene", "status", "diplotypes", "phenotype", "activity_score", "missing_positions", "warnings")
+GENE_COLUMNS = (
+    "sample",
+    "gene",
+    "status",
+    "diplotypes",
+    "phenotype",
+    "activity_score",
+    "missing_positions",
+    "warnings",
+)
 DRUG_COLUMNS = ("sample", "drug", "genes", "phenotype", "recommendation", "strength", "source")
 MAX_CANDIDATES = 10
 
@@ -250,6 +259,22 @@ def call_vcf(
     genotypes = read_genotypes(vcf, kb.definitions, samples, min_depth=min_depth)
     outside = read_outside_calls(outside_calls, kb) if outside_calls else None
     return [call_sample(kb, s, g, outside) for s, g in genotypes.items()]
+
+
+def call_workflow_sample(
+    kb: PgxKnowledge, vcf: str | Path, sample: str, outside_calls: str | Path | None, min_depth: int
+) -> dict:
+    """One sheet sample: its VCF column, or the only column of a single-sample VCF made elsewhere."""
+    import pysam
+
+    with pysam.VariantFile(str(vcf)) as fh:
+        columns = list(fh.header.samples)
+    column = sample if sample in columns or len(columns) != 1 else columns[0]
+    (doc,) = call_vcf(kb, vcf, [column], outside_calls, min_depth)
+    if column != sample:
+        doc["warnings"].append(f"the VCF's only sample column is named {column!r}; used for sample {sample!r}")
+        doc["sample"] = sample
+    return doc
 
 
 def write_json(doc: dict, path: str | Path) -> None:

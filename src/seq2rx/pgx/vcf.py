@@ -59,10 +59,15 @@ def read_genotypes(
     for gene, d in definitions.items():
         for k, p in enumerate(d.positions):
             where.setdefault((_contig_key(p.chrom), p.pos), []).append((gene, k))
+    indexed = any(Path(vcf + ext).exists() for ext in (".tbi", ".csi"))
+    # without an index, htslib's "could not retrieve index" message is noise: a full pass follows
+    verbosity = pysam.set_verbosity(0 if not indexed else pysam.get_verbosity())
     try:
         fh = pysam.VariantFile(vcf)
     except (OSError, ValueError) as exc:
         raise InputError(vcf, f"cannot be read as a VCF ({exc})") from None
+    finally:
+        pysam.set_verbosity(verbosity)
     with fh:
         header_samples = list(fh.header.samples)
         if not header_samples:
@@ -76,7 +81,7 @@ def read_genotypes(
         # per (sample, gene, k): (priority, call or missing reason); a record whose REF equals the
         # definition's wins over another record at the same position
         best: dict[tuple[str, str, int], tuple[int, object]] = {}
-        for rec in _records(fh, definitions):
+        for rec in _records(fh, definitions, indexed):
             hits = where.get((_contig_key(rec.chrom), rec.pos))
             if not hits:
                 continue
@@ -116,13 +121,9 @@ def read_genotypes(
     return out
 
 
-def _records(fh: pysam.VariantFile, definitions: dict[str, GeneDefinition]):
+def _records(fh: pysam.VariantFile, definitions: dict[str, GeneDefinition], indexed: bool):
     """Records near the definition positions: by index where there is one, else a full pass."""
-    try:
-        has_index = fh.index is not None
-    except (AttributeError, ValueError):
-        has_index = False
-    if not has_index:
+    if not indexed:
         yield from fh
         return
     contigs = {_contig_key(c): c for c in fh.header.contigs}
