@@ -149,3 +149,44 @@ def test_100samples_every_sample_called(kb, pharmcat):
     assert all("no genotype" in r["missing_positions"][0] for r in abcg2 if r["status"] != "called")
     assert all(d["genes"]["NAT2"]["status"] == "not called" for d in docs)
     assert all(d["genes"]["CYP2C9"]["status"] == "called" for d in docs)
+
+
+# the reference tool's matcher test VCFs (no expected answers shipped; the facts are in the genotypes)
+def test_phased_and_unphased_combination(kb, pharmcat):
+    """UGT1A1 *80, *28, *6 and *27 all heterozygous: phased on one chromosome it is one
+    combination on a *1 background; unphased, several splits fit and none is a named pair."""
+    phased = _gene(kb, pharmcat / "tests/NamedAlleleMatcher-combinationPhased.vcf", "UGT1A1")
+    assert phased["diplotypes"] == ["*1/[*80+*28 + *6 + *27]"] and phased["status"] == "combination"
+    unphased = _gene(kb, pharmcat / "tests/NamedAlleleMatcher-combinationUnphased.vcf", "UGT1A1")
+    assert unphased["status"] == "combination" and len(unphased["diplotypes"]) > 1
+    assert unphased["phenotype"] == "Indeterminate"
+    baseline = _gene(kb, pharmcat / "tests/NamedAlleleMatcher-combinationBaseline.vcf", "UGT1A1")
+    assert baseline["diplotypes"] == ["*1/*1"] and baseline["phenotype"] == "Normal Metabolizer"
+
+
+def test_partial_alleles(kb, pharmcat):
+    """An alternate allele the definition does not know (C>T where it defines C>A) is a partial
+    allele named by its position, on top of the named allele it travels with."""
+    partial = _gene(kb, pharmcat / "tests/NamedAlleleMatcher-partial.vcf", "UGT1A1")
+    assert partial["diplotypes"] == ["*6/*6 + g.233760973C>T"]
+    assert any("an allele no definition names" in w for w in partial["warnings"])
+    ref_unphased = _gene(kb, pharmcat / "tests/NamedAlleleMatcher-partialReferenceUnphased.vcf", "CYP2B6")
+    assert ref_unphased["diplotypes"] == ["*9/g.41012316T>G"]
+    ref_phased = _gene(kb, pharmcat / "tests/NamedAlleleMatcher-partialReferencePhased.vcf", "CYP2B6")
+    assert ref_phased["diplotypes"] == ["*9/g.41006968T>A + g.41012316T>G"]
+
+
+def test_shortened_reference_allele_is_not_a_mismatch(kb, pharmcat):
+    """CYP2C9 deletions written as one-base reference records (REF C for the definition's
+    CAATGGAAAGA) count as reference calls: the gene is called *1/*2 with no position missing there."""
+    result = _gene(kb, pharmcat / "tests/NamedAlleleMatcher-mismatchedRefAllele.vcf", "CYP2C9")
+    assert result["diplotypes"] == ["*1/*2"]
+    assert not any("94942205" in m or "94949281" in m for m in result["missing_positions"])
+
+
+def test_dpyd_lowest_function_on_unphased_data(kb, pharmcat):
+    """Four DPYD variant alleles, unphased: CPIC's rule takes the two lowest-function ones."""
+    result = _gene(kb, pharmcat / "tests/NamedAlleleMatcher-diplotypeMatcher.vcf", "DPYD")
+    assert result["diplotypes"] == ["c.85T>C (*9A)/c.557A>G"]
+    assert result["activity_score"] == 1.5
+    assert any("two lowest-function" in w for w in result["warnings"])
