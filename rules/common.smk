@@ -125,6 +125,18 @@ def get_patient_inputs(wildcards):
     return out
 
 
+def get_pgx_inputs(wildcards):
+    """The sample's genotypes at the definition positions, and its outside calls if any."""
+    sample = wildcards.sample
+    if sample in ALIGNED_SAMPLES:
+        out = {"vcf": f"results/pgx/{sample}.sites.vcf.gz"}
+    else:
+        out = {"vcf": f"results/calls/{sample}.vcf.gz"}
+    if SAMPLES[sample].get("outside_calls"):
+        out["outside"] = SAMPLES[sample]["outside_calls"]
+    return out
+
+
 def get_version_files():
     files = [f"results/versions/bcftools_call/{s}.json" for s in ALIGNED_SAMPLES]
     files += [f"results/versions/cutadapt_trim/{s}.json" for s in READ_SAMPLES]

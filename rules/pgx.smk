@@ -46,18 +46,6 @@ rule pgx_genotype_positions:
         "../scripts/pgx_genotype_positions.py"
 
 
-def get_pgx_inputs(wildcards):
-    """The sample's genotypes at the definition positions, and its outside calls if any."""
-    sample = wildcards.sample
-    if sample in ALIGNED_SAMPLES:
-        out = {"vcf": f"results/pgx/{sample}.sites.vcf.gz"}
-    else:
-        out = {"vcf": f"results/calls/{sample}.vcf.gz"}
-    if SAMPLES[sample].get("outside_calls"):
-        out["outside"] = SAMPLES[sample]["outside_calls"]
-    return out
-
-
 rule pgx_call:
     input:
         unpack(get_pgx_inputs),

@@ -16,10 +16,12 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
 import pysam
+from Bio.Data import CodonTable
 from Bio.Seq import Seq
 
 from .errors import InputError
@@ -184,9 +186,24 @@ class ProteinChange:
     grantham: int | None
 
 
+@cache
+def _codon_table() -> dict[str, str]:
+    """Biopython's standard genetic code (NCBI table 1) as codon -> residue, stops as ``*``."""
+    table = CodonTable.unambiguous_dna_by_id[1]
+    return {**table.forward_table, **dict.fromkeys(table.stop_codons, "*")}
+
+
 def _translate(seq: str) -> str:
+    """Translate whole codons with Biopython's standard table; any other codon (N, IUPAC, lower
+    case) goes through ``Seq.translate``, so the result is exactly Biopython's."""
+    table = _codon_table()
     usable = len(seq) - len(seq) % 3
-    return str(Seq(seq[:usable]).translate())
+    out = []
+    for i in range(0, usable, 3):
+        codon = seq[i : i + 3]
+        aa = table.get(codon)
+        out.append(aa if aa is not None else str(Seq(codon).translate()))
+    return "".join(out)
 
 
 def _shifts_out_of_cds(seq: str, edit: tuple[int, int, str], cds0: int) -> bool:

@@ -62,11 +62,12 @@ def grantham(a: str, b: str) -> int | None:
 
 
 @cache
-def _blosum62():
-    """The BLOSUM62 matrix, loaded from Biopython once per process."""
+def _blosum62() -> dict[tuple[str, str], int]:
+    """The BLOSUM62 matrix, loaded from Biopython once per process, as a plain lookup table."""
     from Bio.Align import substitution_matrices
 
-    return substitution_matrices.load("BLOSUM62")
+    matrix = substitution_matrices.load("BLOSUM62")
+    return {(a, b): int(matrix[a, b]) for a in matrix.alphabet for b in matrix.alphabet}
 
 
 def blosum62(a: str, b: str) -> int | None:
@@ -77,11 +78,7 @@ def blosum62(a: str, b: str) -> int | None:
     -4, `*` against `*` is 1). Returns None for any other letter (e.g. `U`, `J`), an empty string
     or anything longer than one letter.
     """
-    matrix = _blosum62()
-    a, b = a.upper(), b.upper()
-    if len(a) != 1 or len(b) != 1 or a not in matrix.alphabet or b not in matrix.alphabet:
-        return None
-    return int(matrix[a, b])
+    return _blosum62().get((a.upper(), b.upper()))
 
 
 def _clean(residues: str, name: str) -> str:
