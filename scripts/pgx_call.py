@@ -13,9 +13,7 @@ from seq2rx.versions import write_versions
 
 kb = PgxKnowledge.load(Path(snakemake.input.kb[0]).parent)
 outside = snakemake.input.get("outside")
-doc = call_workflow_sample(
-    kb, snakemake.input.vcf, snakemake.wildcards.sample, outside, snakemake.params.min_depth
-)
+doc = call_workflow_sample(kb, snakemake.input.vcf, snakemake.wildcards.sample, outside, snakemake.params.min_depth)
 if snakemake.params.sample_type == "tumor":
     doc["warnings"].append(
         "genotypes come from tumour DNA: somatic changes and loss of heterozygosity can distort them; "
