@@ -54,7 +54,7 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
 
 
 def _cmd_pgx_import(args: argparse.Namespace) -> int:
-    from .pgx.definitions import import_translation, write_kb
+    from .pgx.definitions import import_tier1, import_translation, write_kb, write_tier1
 
     folder = Path(getattr(args, "from"))
     files = sorted(folder.glob("*_translation.json"))
@@ -68,6 +68,10 @@ def _cmd_pgx_import(args: argparse.Namespace) -> int:
         raise InputError(str(folder), "holds no *_translation.json allele-definition files")
     defs = [import_translation(f) for f in files]
     positions, alleles = write_kb(defs, args.out)
+    if (folder / "exemptions.json").exists():
+        tier1 = import_tier1(folder / "exemptions.json", {d.gene for d in defs}, defs[0].date)
+        source = "AMP tier-1 alleles (exemptions.json) via PharmCAT " + defs[0].source.rsplit(" ", 1)[-1]
+        print(f"AMP tier-1 alleles of {len(tier1)} genes to {write_tier1(tier1, args.out, source, defs[0].date)}")
     print(
         f"{len(defs)} genes: {sum(len(d.positions) for d in defs)} positions to {positions}, "
         f"{sum(len(d.alleles) for d in defs)} alleles to {alleles}"

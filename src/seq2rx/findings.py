@@ -33,7 +33,7 @@ def pgx_section(rows: list[dict], pgx: dict[str, str | Path] | None) -> dict:
     row = by_type[0]
     doc = json.loads(Path(pgx[row["sample"]]).read_text())
     keep = ("gene", "source", "status", "diplotypes", "phenotype", "activity_score", "missing_positions", "warnings")
-    genes = [{k: r[k] for k in keep} for r in doc["genes"].values()]
+    genes = [{**{k: r[k] for k in keep}, "caveats": r.get("caveats", [])} for r in doc["genes"].values()]
     return {
         "status": "done",
         "sample": row["sample"],

@@ -105,8 +105,9 @@ def _pgx_html(section: dict) -> str:
     rows = []
     for g in section["genes"]:
         score = "" if g["activity_score"] is None else f"{g['activity_score']:g}"
+        notes = [*g.get("caveats", []), *g["warnings"][:3]]
         rows.append([g["gene"], " or ".join(g["diplotypes"]) or "not called", g["phenotype"] or "",
-                     score, g["status"], len(g["missing_positions"]), "; ".join(g["warnings"][:3])])  # fmt: skip
+                     score, g["status"], len(g["missing_positions"]), "; ".join(notes)])  # fmt: skip
     out.append(_table(["Gene", "Diplotype", "Phenotype", "Activity score", "Call", "Missing positions", "Notes"], rows))
     out.append("<h3>Drug guidance</h3>")
     by_drug: dict[str, list[dict]] = {}
@@ -116,9 +117,9 @@ def _pgx_html(section: dict) -> str:
         out.append("<p>No guideline recommendation applies to the called phenotypes.</p>")
     for drug, recs in sorted(by_drug.items()):
         out.append(f"<h4>{_e(drug)}</h4>")
-        out.append(_table(["Genes", "Because", "Recommendation", "Strength", "Source"],
-                          [[", ".join(r["genes"]), r["phenotype"], r["recommendation"], r["strength"], r["source"]]
-                           for r in recs]))  # fmt: skip
+        out.append(_table(["Genes", "Because", "Recommendation", "Strength", "Caveats", "Source"],
+                          [[", ".join(r["genes"]), r["phenotype"], r["recommendation"], r["strength"],
+                            "; ".join(r.get("caveats", [])), r["source"]] for r in recs]))  # fmt: skip
     missing = section.get("drugs_without_guidance", [])
     if missing:
         out.append("<h4>Drugs without an answer</h4>")

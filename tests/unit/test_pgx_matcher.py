@@ -196,12 +196,20 @@ def test_outside_calls(kb, tmp_path):
 def test_condition_grammar_and_matching(tmp_path):
     terms = parse_condition("CYP2C9=score:1.5; HLA-B=noncarrier:*15:02", "g.tsv", 2)
     genes = {
-        "CYP2C9": {"diplotypes": ["*1/*2"], "phenotype": "Intermediate Metabolizer", "activity_score": 1.5},
-        "HLA-B": {"diplotypes": ["*57:01/*07:02"], "phenotype": None, "activity_score": None},
+        "CYP2C9": {
+            "status": "called",
+            "diplotypes": ["*1/*2"],
+            "phenotype": "Intermediate Metabolizer",
+            "activity_score": 1.5,
+        },
+        "HLA-B": {"status": "outside call", "diplotypes": ["*57:01/*07:02"], "phenotype": None},
     }
     assert all(t.holds(genes[t.gene]) for t in terms)
     assert not parse_condition("HLA-B=carrier:*15:02", "g.tsv", 2)[0].holds(genes["HLA-B"])
     assert not parse_condition("CYP2D6=Poor Metabolizer", "g.tsv", 2)[0].holds(genes.get("CYP2D6"))
+    # a combination call carries no named allele: neither carrier nor noncarrier holds
+    combo = {"status": "combination", "diplotypes": ["*1/[*3 + *2]"], "phenotype": "Indeterminate"}
+    assert not parse_condition("CYP4F2=noncarrier:*3", "g.tsv", 2)[0].holds(combo)
     with pytest.raises(InputError, match=r"g\.tsv, line 7, field 'condition'"):
         parse_condition("CYP2C9 Poor", "g.tsv", 7)
     bad = tmp_path / "guidance.tsv"
@@ -224,12 +232,77 @@ def test_every_guidance_row_parses_and_covers_the_required_drugs(kb):
 
 
 def test_poor_metabolizer_gets_clopidogrel_guidance(kb):
-    genes = {"CYP2C19": {"diplotypes": ["*2/*2"], "phenotype": "Poor Metabolizer", "activity_score": None}}
+    genes = {"CYP2C19": {"status": "called", "diplotypes": ["*2/*2"], "phenotype": "Poor Metabolizer",
+                         "activity_score": None}}  # fmt: skip
     applied, unmatched = recommend(kb.guidance, genes)
     clop = [r for r in applied if r["drug"] == "clopidogrel"]
-    assert len(clop) == 1 and clop[0]["strength"] == "Strong"
+    assert len(clop) == 1 and clop[0]["phenotype"] == "CYP2C19 Poor Metabolizer"
+    assert "prasugrel or ticagrelor" in clop[0]["recommendation"]
     codeine = [u for u in unmatched if u["drug"] == "codeine"]
     assert codeine and "CYP2D6 not called" in codeine[0]["reason"]
+
+
+def test_hla_outside_calls_are_normalised(kb, tmp_path):
+    """Carriers written in any common notation get the carrier row, never the noncarrier one."""
+    path = tmp_path / "o.tsv"
+    for written in ("HLA-B*57:01:01/HLA-B*07:02", "B*57:01/B*07:02", "*57:01 / *07:02:01"):
+        path.write_text(f"HLA-B\t{written}\n")
+        calls, _ = read_outside_calls(path, kb)
+        assert calls["HLA-B"]["diplotypes"] == ["*57:01/*07:02"]
+        applied, _ = recommend(kb.guidance, calls)
+        abacavir = [r["phenotype"] for r in applied if r["drug"] == "abacavir"]
+        assert abacavir == ["HLA-B carrier *57:01"], written
+    path.write_text("HLA-B\tpositive/negative\n")
+    with pytest.raises(InputError, match=r"line 1, field 'diplotype'.*not an HLA diplotype"):
+        read_outside_calls(path, kb)
+
+
+def test_phenotype_only_outside_call(kb, tmp_path):
+    path = tmp_path / "o.tsv"
+    path.write_text("CYP2D6\t\tPoor Metabolizer\n")
+    calls, _ = read_outside_calls(path, kb)
+    applied, _ = recommend(kb.guidance, calls)
+    assert [r["phenotype"] for r in applied if r["drug"] == "codeine"] == ["CYP2D6 Poor Metabolizer"]
+    path.write_text("CYP2D6\t\tpoor metabolizer\n")
+    with pytest.raises(InputError, match="field 'phenotype'.*not a CYP2D6 phenotype"):
+        read_outside_calls(path, kb)
+    path.write_text("CYP2D6\t*1/*4\t\tnan\n")
+    with pytest.raises(InputError, match="activity score 'nan' is not a number"):
+        read_outside_calls(path, kb)
+
+
+def test_split_multiallelic_records_are_merged(tmp_path):
+    d = {"G": GeneDefinition("G", POSITIONS, ALLELES, "*1", "t", "d")}
+    rows = ["chr1\t400\t.\tC\tT\t.\tPASS\t.\tGT\t1/0", "chr1\t400\t.\tC\tG\t.\tPASS\t.\tGT\t0/1"]
+    g = read_genotypes(_write_vcf(tmp_path / "a.vcf", rows), d)["S1"]["G"]
+    assert sorted(g.calls[3].alleles) == ["G", "T"]
+    rows = ["chr1\t300\t.\tA\t.\t.\tPASS\t.\tGT\t0/0", "chr1\t300\t.\tA\tG\t.\tPASS\t.\tGT\t1/1"]
+    g = read_genotypes(_write_vcf(tmp_path / "b.vcf", rows), d)["S1"]["G"]
+    assert g.calls[2].alleles == ("G", "G")
+
+
+def test_grch37_vcf_is_refused(tmp_path):
+    vcf = (
+        _write_vcf(tmp_path / "x.vcf", [])
+        .read_text()
+        .replace("##contig=<ID=chr1,length=1000>", "##contig=<ID=10,length=135534747>")
+    )
+    (tmp_path / "x.vcf").write_text(vcf)
+    with pytest.raises(InputError, match="GRCh37 length"):
+        read_genotypes(tmp_path / "x.vcf", {})
+
+
+def test_nested_alleles_are_not_counted_twice():
+    """HapB3-like: 'hap' names positions 0 and 1, 'intr' only 0; one heterozygous copy of each
+    position is one hap, not an intr and a hap on different chromosomes."""
+    positions = [Position("DPYD", "chr1", 100 * (i + 1), "A", ("G",), f"rs{i}") for i in range(3)]
+    alleles = {"Reference": {0: "A", 1: "A", 2: "A"}, "intr": {0: "G"}, "hap": {0: "G", 1: "G"}, "v": {2: "G"}}
+    m = GeneMatcher(GeneDefinition("DPYD", positions, alleles, "Reference", "t", "d"),
+                    {"intr": 1.0, "hap": 0.5, "v": 0.0})  # fmt: skip
+    g = GeneGenotypes("DPYD", {0: Call(("A", "G")), 1: Call(("A", "G")), 2: Call(("G", "G"))})
+    r = m.match(g)
+    assert r.diplotypes[0].found == ("v", "v", "hap")
+    assert [d.name for d in r.diplotypes] == ["v/v"]
 
 
 def test_cli_pgx_json(tmp_path, capsys):
@@ -247,8 +320,10 @@ def test_cli_pgx_json(tmp_path, capsys):
     doc = json.loads(out.read_text())
     assert set(doc) >= {"sample", "genes", "recommendations", "warnings"}
     cyp2c19 = doc["genes"]["CYP2C19"]
-    # one record only: every other CYP2C19 position is missing, so the call cannot be confident
+    # one record only: *3 and *17 (AMP tier-1) cannot be seen, so the call is blocked
     assert len(cyp2c19["missing_positions"]) == 34
-    assert cyp2c19["status"] != "called" or cyp2c19["diplotypes"] != ["*1/*1"]
+    assert cyp2c19["status"] == "not called" and cyp2c19["phenotype"] is None
+    assert any("blocked: 2 of 3 AMP tier-1 alleles" in w for w in cyp2c19["warnings"])
+    assert not [r for r in doc["recommendations"] if "CYP2C19" in r["genes"]]
     assert main(["pgx", "--vcf", str(tmp_path / "nope.vcf"), "--json", str(out)]) == 2
     assert "nope.vcf" in capsys.readouterr().err

@@ -54,7 +54,8 @@ def test_reference_tool_case(kb, pharmcat, row):
     wanted = row["diplotypes"].split("|")
     got = result["diplotypes"]
     if row["expect"] == "call":
-        assert result["status"] == "called", (row, result)
+        # "incomplete": called, with a caveat naming the AMP tier-1 alleles the file cannot show
+        assert result["status"] in ("called", "incomplete"), (row, result)
         assert len(got) == 1 and got[0] in wanted, (row, got)
     elif row["expect"] == "includes":
         assert set(got) & set(wanted), (row, got)
@@ -64,7 +65,7 @@ def test_reference_tool_case(kb, pharmcat, row):
         assert set(wanted) & set(candidates), (row, candidates)
         assert not set(wanted) & set(got), "no longer differs: update the table"
     else:
-        assert result["status"] in ("not called", "combination"), (row, result)
+        assert result["status"] in ("not called", "combination"), (row, result)  # no confident call
         assert result["phenotype"] in (None, "Indeterminate")
         if row["diplotypes"] != ".":
             assert got == wanted
@@ -74,8 +75,8 @@ def test_reference_tool_case(kb, pharmcat, row):
 
 def test_scorecard(kb, pharmcat):
     """The numbers quoted in BENCHMARKS.md: 83 files; the file name's diplotype is our answer
-    (or one of our tied answers) for 72, no confident call where the name says none or no named
-    pair fits (8), and a higher-scoring explanation than the name's for 3."""
+    (or one of our tied answers) for 71, no confident call where the name says none, no named
+    pair fits, or too few AMP tier-1 alleles can be seen (9), and a higher-scoring explanation than the name's for 3."""
     rows = _expected_rows()
     agree = nocall = differs = 0
     for r in rows:
@@ -86,7 +87,7 @@ def test_scorecard(kb, pharmcat):
             agree += 1
         else:
             differs += 1
-    assert (len(rows), agree, nocall, differs) == (83, 72, 8, 3)
+    assert (len(rows), agree, nocall, differs) == (83, 71, 9, 3)
 
 
 def test_expected_calls_file_is_covered(pharmcat):
@@ -125,15 +126,42 @@ def test_example2_matches_the_full_report(kb, pharmcat):
     assert compared == 14
 
 
-def test_example2_recommendations(kb, pharmcat):
-    """The reference report's CYP2C19 *2/*2 drives clopidogrel, PPI and SSRI guidance."""
+#: drugs whose CPIC strength for example2's genotypes differs from the reference report, and why
+EXAMPLE2_DIFFERENCES = {
+    # CPIC also grades non-ACS/PCI indications (Moderate); our row covers ACS/PCI and mentions the rest
+    "clopidogrel": ({"Strong"}, {"Moderate", "Strong"}),
+    # the 2023 CYP2C19 x CYP2B6 combined table is not encoded: we give the two single-gene rows
+    "sertraline": ({"Optional"}, {"Moderate"}),
+    # CPIC's warfarin algorithm carries no classification; our rows grade the algorithm's use
+    "warfarin": ({"Strong"}, {None}),
+}
+
+
+def test_example2_recommendation_strengths(kb, pharmcat):
+    """For example2's genotypes (CYP2C19 *2/*2, CYP2B6 *1/*6, the rest reference), every drug's
+    CPIC strength equals the reference report's, except the three differences listed above."""
     (doc,) = call_vcf(kb, pharmcat / "example2" / "pharmcat.example2.vcf")
     assert doc["genes"]["CYP2C19"]["phenotype"] == "Poor Metabolizer"
-    drugs = {r["drug"]: r for r in doc["recommendations"] if "CYP2C19" in r["genes"]}
-    assert {"clopidogrel", "voriconazole", "citalopram"} <= set(drugs)
-    assert drugs["clopidogrel"]["strength"] == "Strong"
+    ours: dict[str, set] = {}
+    for r in doc["recommendations"]:
+        ours.setdefault(r["drug"], set()).add(r["strength"])
     report = json.loads((pharmcat / "example2" / "pharmcat.example2.report.json").read_text())
-    assert "clopidogrel" in json.dumps(report).lower()
+    theirs: dict[str, set] = {}
+    for drug, entry in report["drugs"]["CPIC Guideline Annotation"].items():
+        for guideline in entry.get("guidelines", []):
+            for annotation in guideline.get("annotations", []):
+                theirs.setdefault(drug, set()).add(annotation.get("classification"))
+    compared = agree = 0
+    for drug in sorted({g.drug for g in kb.guidance}):
+        if drug not in ours and drug not in theirs:
+            continue  # neither applies (e.g. CYP2D6 or HLA drugs without an outside call)
+        compared += 1
+        if drug in EXAMPLE2_DIFFERENCES:
+            assert (ours.get(drug), theirs.get(drug)) == EXAMPLE2_DIFFERENCES[drug], drug
+            continue
+        assert ours.get(drug) == theirs.get(drug), (drug, ours.get(drug), theirs.get(drug))
+        agree += 1
+    assert (compared, agree) == (39, 36)
 
 
 def test_100samples_every_sample_called(kb, pharmcat):
@@ -148,7 +176,7 @@ def test_100samples_every_sample_called(kb, pharmcat):
     assert sum(r["status"] == "called" for r in abcg2) == 7
     assert all("no genotype" in r["missing_positions"][0] for r in abcg2 if r["status"] != "called")
     assert all(d["genes"]["NAT2"]["status"] == "not called" for d in docs)
-    assert all(d["genes"]["CYP2C9"]["status"] == "called" for d in docs)
+    assert all(d["genes"]["CYP2C9"]["status"] in ("called", "incomplete") for d in docs)
 
 
 # the reference tool's matcher test VCFs (no expected answers shipped; the facts are in the genotypes)
@@ -190,3 +218,24 @@ def test_dpyd_lowest_function_on_unphased_data(kb, pharmcat):
     assert result["diplotypes"] == ["c.85T>C (*9A)/c.557A>G"]
     assert result["activity_score"] == 1.5
     assert any("two lowest-function" in w for w in result["warnings"])
+
+
+def test_unphased_alternative_with_another_phenotype_is_a_caveat(kb, pharmcat):
+    """TPMT rs1800460 and rs1142345 heterozygous, unphased: *1/*3A (Intermediate) is reported as
+    the reference tool does, but *3B/*3C (Poor) fits too, and the call and its guidance say so."""
+    (doc,) = call_vcf(kb, pharmcat / "tests/TPMT/s3bs3c.vcf")
+    tpmt = doc["genes"]["TPMT"]
+    assert tpmt["diplotypes"] == ["*1/*3A"] and tpmt["phenotype"] == "Intermediate Metabolizer"
+    assert any("*3B/*3C (Poor Metabolizer)" in c for c in tpmt["caveats"])
+    azathioprine = [r for r in doc["recommendations"] if r["drug"] == "azathioprine" and "TPMT" in r["genes"]]
+    assert azathioprine and all(any("*3B/*3C" in c for c in r["caveats"]) for r in azathioprine)
+
+
+def test_missing_tier1_positions_lower_the_call(kb, pharmcat):
+    """cyp2c9/s3s18m94981296.vcf lacks *3's only position: the call stands as incomplete and says
+    that *3 (and *6), AMP tier-1 alleles, were not tested."""
+    (doc,) = call_vcf(kb, pharmcat / "tests/cyp2c9/s3s18m94981296.vcf")
+    cyp2c9 = doc["genes"]["CYP2C9"]
+    assert cyp2c9["status"] == "incomplete" and cyp2c9["diplotypes"] == ["*1/*18"]
+    assert cyp2c9["caveats"] == ["CYP2C9 *3, *6 not tested (positions missing)"]  # *6: its indel position is absent too
+    assert any("94981296" in m for m in cyp2c9["missing_positions"])

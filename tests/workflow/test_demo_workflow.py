@@ -302,7 +302,9 @@ def test_outside_calls_and_drug_guidance(demo_run):
     drugs = {r["drug"] for r in p1["recommendations"]}
     assert {"clopidogrel", "codeine", "abacavir"} <= drugs  # CYP2C19 PM, CYP2D6 PM, HLA-B*57:01
     abacavir = [r for r in p1["recommendations"] if r["drug"] == "abacavir"]
-    assert len(abacavir) == 1 and abacavir[0]["strength"] == "Strong"
+    assert [r["phenotype"] for r in abacavir] == ["HLA-B carrier *57:01"]  # the carrier row, not the noncarrier
+    codeine = [r for r in p1["recommendations"] if r["drug"] == "codeine"]
+    assert [r["phenotype"] for r in codeine] == ["CYP2D6 Poor Metabolizer"]
     p3 = json.loads((demo_run / "results/pgx/P3.json").read_text())
     assert p3["genes"]["CYP2D6"]["phenotype"] == "Ultrarapid Metabolizer"  # *1/*2x2
     assert any("MT-RNR1" in w for w in p3["warnings"])  # an unknown gene is reported, not fatal

@@ -170,3 +170,39 @@ def _require(row: dict, columns: tuple[str, ...], path: Path, lineno: int) -> No
     for col in columns:
         if not row.get(col):
             raise InputError(str(path), "a value is required", line=lineno, field=col)
+
+
+TIER1_COLUMNS = ("gene", "allele", "source", "date")
+
+
+def import_tier1(exemptions: str | Path, genes: set[str], version: str) -> dict[str, list[str]]:
+    """The AMP minimum-panel (tier-1) alleles per gene, from the published ``exemptions.json``."""
+    path = Path(exemptions)
+    try:
+        data = json.loads(path.read_text())
+        return {g: list(v.get("amp1Alleles") or []) for g, v in data.items() if g in genes}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(str(path), f"is not an exemptions file ({exc!r})") from None
+
+
+def write_tier1(tier1: dict[str, list[str]], outdir: str | Path, source: str, date: str) -> Path:
+    path = Path(outdir) / "tier1_alleles.tsv"
+    with atomic_output(path) as tmp, open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        w.writerow(TIER1_COLUMNS)
+        for gene in sorted(tier1):
+            for allele in tier1[gene]:
+                w.writerow([gene, allele, source, date])
+    return path
+
+
+def read_tier1(kb_dir: str | Path) -> dict[str, list[str]]:
+    path = Path(kb_dir) / "tier1_alleles.tsv"
+    out: dict[str, list[str]] = {}
+    if not path.exists():
+        return out
+    with open(path, newline="") as fh:
+        for lineno, row in enumerate(csv.DictReader(fh, delimiter="\t"), 2):
+            _require(row, TIER1_COLUMNS, path, lineno)
+            out.setdefault(row["gene"], []).append(row["allele"])
+    return out

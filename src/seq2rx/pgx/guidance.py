@@ -17,6 +17,8 @@ from ..errors import InputError
 
 GUIDANCE_COLUMNS = ("drug", "genes", "condition", "recommendation", "strength", "guideline", "source", "date")
 STRENGTHS = ("Strong", "Moderate", "Optional", "No recommendation")
+#: phenotypes that mean "this gene gives no reason to change the usual prescription"
+NORMAL_PHENOTYPES = frozenset({"Normal Metabolizer", "Normal Function"})
 
 
 @dataclass(frozen=True)
@@ -27,13 +29,16 @@ class Term:
 
     def holds(self, result: dict | None) -> bool:
         """Whether a gene result (as written to the PGx JSON) satisfies this term."""
-        if not result or not result.get("diplotypes"):
+        if not result or result.get("status") in (None, "not called"):
             return False
         if self.kind == "phenotype":
             return result.get("phenotype") == self.value
         if self.kind == "score":
             score = result.get("activity_score")
             return score is not None and abs(float(score) - float(self.value)) < 1e-9
+        # an allele is carried only by a call made of named alleles (not a combination or partial)
+        if result["status"] not in ("called", "incomplete", "ambiguous", "outside call") or not result["diplotypes"]:
+            return False
         alleles = [set(d.split("/")) for d in result["diplotypes"]]
         if self.kind == "carrier":
             return all(self.value in a for a in alleles)
@@ -114,32 +119,57 @@ def read_guidance(path: str | Path) -> list[Guidance]:
     return rows
 
 
+def _is_normal(term: Term, result: dict | None) -> bool:
+    if term.kind == "noncarrier":
+        return True
+    if term.kind == "carrier":
+        return False
+    return bool(result) and result.get("phenotype") in NORMAL_PHENOTYPES
+
+
 def recommend(guidance: list[Guidance], genes: dict[str, dict]) -> tuple[list[dict], list[dict]]:
     """(recommendations that apply, drugs with no applicable row and why), sorted by drug."""
     applied = []
     drugs: dict[str, set[str]] = {}
     matched: set[str] = set()
+    normal_rows: dict[str, set[str]] = {}
     for g in guidance:
         drugs.setdefault(g.drug, set()).update(g.genes)
+    for g in guidance:
         if all(t.holds(genes.get(t.gene)) for t in g.terms):
             matched.add(g.drug)
+            caveats = [c for gene in g.genes for c in (genes.get(gene) or {}).get("caveats", [])]
+            # another gene the drug's guideline uses, not called: this row may not be the whole answer
+            for other in sorted(drugs[g.drug] - set(g.genes)):
+                r = genes.get(other)
+                if not r or r.get("status") == "not called":
+                    caveats.append(f"{other} not tested; the guideline also uses it for {g.drug}")
+            normal = all(_is_normal(t, genes.get(t.gene)) for t in g.terms)
+            if normal:
+                normal_rows.setdefault(g.drug, set()).add(g.condition)
             applied.append(
                 {
+                    "_normal": normal,
                     "drug": g.drug,
                     "genes": list(g.genes),
                     "phenotype": g.condition,
                     "recommendation": g.recommendation,
                     "strength": g.strength,
                     "source": f"{g.guideline}; {g.source} ({g.date})",
+                    "caveats": caveats,
                 }
             )
+    # a drug whose guideline uses two genes (thiopurines, tricyclics, phenytoin, warfarin): when
+    # one gene calls for a change, the other gene's "usual dose" row is not the answer
+    changed = {r["drug"] for r in applied if not r.pop("_normal")}
+    applied = [r for r in applied if r["drug"] not in changed or r["phenotype"] not in normal_rows.get(r["drug"], ())]
     applied.sort(key=lambda r: (r["drug"], r["genes"], r["phenotype"]))
     unmatched = []
     for drug in sorted(set(drugs) - matched):
         reasons = []
         for gene in sorted(drugs[drug]):
             r = genes.get(gene)
-            if not r or not r.get("diplotypes"):
+            if not r or r.get("status") == "not called":
                 reasons.append(f"{gene} not called" + (" (needs an outside call)" if r is None else ""))
             else:
                 reasons.append(f"{gene} {r.get('phenotype') or 'no phenotype'}")

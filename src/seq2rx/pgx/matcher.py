@@ -109,6 +109,8 @@ class MatchResult:
     candidates: list[Diplotype]
     missing_positions: list[str]
     warnings: list[str]
+    #: alleles none of whose variant positions was called: the data cannot show them
+    untestable: list[str] = field(default_factory=list)
 
 
 def natural_key(name: str) -> tuple:
@@ -166,9 +168,12 @@ class GeneMatcher:
         warnings = list(genotypes.warnings)
         missing = sorted(genotypes.missing)
         missing_text = [self.describe_missing(k, genotypes.missing[k]) for k in missing]
-        if not calls:
-            return MatchResult(self.gene, [], [], missing_text, warnings + ["no definition position was called"])
         called = frozenset(calls)
+        untestable = [a for a in self.order if self.variant_at[a] and not self.variant_at[a] & called]
+        if not calls:
+            return MatchResult(
+                self.gene, [], [], missing_text, warnings + ["no definition position was called"], untestable
+            )
         # alleles still distinguishable from the reference on the called positions
         # an allele that looks like the reference allele on the called positions, with a lower score,
         # can never win: it cannot be assessed. One that names as many positions (CYP2C19 *1 beside
@@ -213,9 +218,11 @@ class GeneMatcher:
         candidates.sort(key=lambda d: (-d.score, natural_key(d.name)))
         if candidates:
             top = [d for d in candidates if d.score == candidates[0].score]
-            return MatchResult(self.gene, top, candidates, missing_text, warnings)
-        if self.gene in LOWEST_FUNCTION_GENES and any(
-            not c.phased for c in calls.values() if c.alleles[0] != c.alleles[1]
+            return MatchResult(self.gene, top, candidates, missing_text, warnings, untestable)
+        if (
+            self.gene in LOWEST_FUNCTION_GENES
+            and not unknown
+            and any(not c.phased for c in calls.values() if c.alleles[0] != c.alleles[1])
         ):
             found = self._lowest_function(calls, alleles, score)
             if found:
@@ -225,13 +232,13 @@ class GeneMatcher:
                     + ", ".join(found[0].found)
                     + ")"
                 )
-                return MatchResult(self.gene, found, [], missing_text, warnings)
+                return MatchResult(self.gene, found, [], missing_text, warnings, untestable)
         combos = self._combinations(calls, variant, alleles, score, groups)
         if not combos:
             warnings.append(
                 f"more than {MAX_COMBINATION_HETS} unphased heterozygous positions: too many ways to split them"
             )
-        return MatchResult(self.gene, combos, [], missing_text, warnings)
+        return MatchResult(self.gene, combos, [], missing_text, warnings, untestable)
 
     @staticmethod
     def _phase_groups(calls: dict[int, Call], variant: list[int]) -> list[list[int]]:
@@ -330,18 +337,29 @@ class GeneMatcher:
         return sorted((d for c, d in best.values() if c == low), key=lambda d: natural_key(d.name))
 
     def _lowest_function(self, calls, alleles, score) -> list[Diplotype]:
-        """DPYD, unphased, no pair explains it: the two lowest-activity variant alleles found."""
+        """DPYD, unphased, no pair explains it: the two lowest-activity variant alleles found.
+
+        Each alternate allele copy (one for a heterozygous, two for a homozygous position) is
+        used once, the alleles naming the most positions first, so an allele nested in another
+        (HapB3's intronic marker inside HapB3) is not counted twice.
+        """
         called = frozenset(calls)
+        copies = {
+            k: sum(b != self.ref_base[k] for b in c.alleles)
+            for k, c in calls.items()
+            if c.alleles != (self.ref_base[k],) * 2
+        }
+        candidates = [a for a in alleles if a != self.reference and self.variant_at[a] & called]
+        candidates.sort(key=lambda a: (-len(self.variant_at[a] & called), natural_key(a)))
         hits = []
-        for a in alleles:
+        for a in candidates:
             ks = self.variant_at[a] & called
-            if a == self.reference or not ks:
-                continue
-            if all(any(b in self.cells[a][k] and b != self.ref_base[k] for b in calls[k].alleles) for k in ks):
-                homo = all(calls[k].alleles[0] == calls[k].alleles[1] for k in ks)
-                hits.extend([a, a] if homo else [a])
-        if not hits:
-            return []
+            while all(copies.get(k, 0) > 0 and any(b in self.cells[a][k] for b in calls[k].alleles) for k in ks):
+                for k in ks:
+                    copies[k] -= 1
+                hits.append(a)
+        if not hits or any(copies.values()):
+            return []  # nothing found, or a variant no allele explains: not this rule's case
         hits.sort(key=lambda a: (self.activity.get(a, float("inf")), natural_key(a)))
         pair = hits[:2] if len(hits) > 1 else [self.reference, hits[0]]
         h = [Haplotype(a, (a,), score=score[a]) for a in pair]

@@ -7,8 +7,10 @@ written to ``results/pgx/{sample}.json``; ``write_json`` / ``write_tsv`` write i
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,8 @@ class PgxKnowledge:
     guidance: list[Guidance]
     matchers: dict[str, GeneMatcher]
     provenance: dict
+    #: gene -> the AMP minimum-panel (tier-1) alleles a clinical lab must be able to see
+    tier1: dict[str, list[str]]
 
     @classmethod
     def load(cls, kb_dir: str | Path) -> PgxKnowledge:
@@ -60,7 +64,7 @@ class PgxKnowledge:
             "guidance_rows": len(guidance),
             "guidance_latest_date": max((g.date for g in guidance), default=""),
         }
-        return cls(definitions, phenotypes, guidance, matchers, provenance)
+        return cls(definitions, phenotypes, guidance, matchers, provenance, defs.read_tier1(kb_dir))
 
     @property
     def known_genes(self) -> set[str]:
@@ -122,13 +126,31 @@ def _diplotype_entry(kb: PgxKnowledge, gene: str, d: Diplotype) -> dict:
 
 
 def gene_result(kb: PgxKnowledge, gene: str, match: MatchResult) -> dict:
+    """The JSON entry of one gene: the call, its phenotype, and what limits it.
+
+    Missing positions lower or block a call. When an AMP tier-1 allele (the minimum panel a
+    clinical lab tests) cannot be seen because its positions are missing, the call is
+    ``incomplete`` and carries a caveat; when half or more of them cannot be seen, it is blocked
+    (``not called``). On unphased data, a lower-scoring candidate with another phenotype is named
+    in a caveat too: the reported diplotype is the most specific, not the only one.
+    """
     top = [_diplotype_entry(kb, gene, d) for d in match.diplotypes]
     warnings = list(match.warnings)
+    caveats: list[str] = []
     phenotypes = {e["phenotype"] for e in top}
     scores = {e["activity_score"] for e in top}
+    tier1 = kb.tier1.get(gene, [])
+    untested = [a for a in tier1 if a in match.untestable]
+    if top and tier1 and 2 * len(untested) >= len(tier1):
+        warnings.append(
+            f"blocked: {len(untested)} of {len(tier1)} AMP tier-1 alleles cannot be tested "
+            f"({', '.join(untested)}): their positions are missing"
+        )
+        top, phenotypes, scores = [], set(), set()
     if not top:
         status, phenotype, score = "not called", None, None
-        warnings.append("no pair of named alleles explains the genotypes")
+        if not any(w.startswith("blocked") for w in warnings):
+            warnings.append("no pair of named alleles explains the genotypes")
     else:
         kinds = {e["kind"] for e in top}
         phenotype = phenotypes.pop() if len(phenotypes) == 1 else "Indeterminate"
@@ -148,7 +170,19 @@ def gene_result(kb: PgxKnowledge, gene: str, match: MatchResult) -> dict:
                 )
         else:
             status = "called"
+        if untested:
+            status = "incomplete" if status == "called" else status
+            caveats.append(f"{gene} {', '.join(untested)} not tested (positions missing)")
     candidates = [_diplotype_entry(kb, gene, d) for d in match.candidates[:MAX_CANDIDATES]] or top
+    if top and phenotype not in (None, "Indeterminate"):
+        others = [c for c in candidates if c["diplotype"] not in {e["diplotype"] for e in top}]
+        differing = [c for c in others if c["phenotype"] not in (phenotype, None)]
+        if differing:
+            c = differing[0]
+            caveats.append(
+                f"{gene}: the genotypes also fit {c['diplotype']} ({c['phenotype']}); "
+                f"{'/'.join(top[0]['diplotype'].split('/'))} is reported as the more specific explanation"
+            )
     return {
         "gene": gene,
         "source": "genotypes",
@@ -159,64 +193,98 @@ def gene_result(kb: PgxKnowledge, gene: str, match: MatchResult) -> dict:
         "candidates": candidates,
         "missing_positions": match.missing_positions,
         "warnings": warnings,
+        "caveats": caveats,
     }
+
+
+HLA_ALLELE = re.compile(r"^(?:HLA-)?(?:[A-Z]+\d?)?\*(\d{2,3}:\d{2,3})(?::\d{2,3}){0,2}[A-Z]?$")
+
+
+def normalise_hla(allele: str) -> str | None:
+    """``HLA-B*57:01:01``, ``B*57:01`` or ``*57:01`` -> ``*57:01`` (two fields); None if not HLA."""
+    m = HLA_ALLELE.match(allele.strip())
+    return f"*{m.group(1)}" if m else None
 
 
 def read_outside_calls(path: str | Path, kb: PgxKnowledge) -> tuple[dict[str, dict], list[str]]:
     """Outside calls in the reference tool's format: ``GENE<TAB>DIPLOTYPE[<TAB>PHENOTYPE[<TAB>SCORE]]``.
 
     Returns (gene → result, warnings). Unknown genes are reported in the warnings, not fatal.
+    HLA alleles are brought to two fields (``HLA-B*57:01:01`` -> ``*57:01``); a phenotype must be
+    one seq2rx knows for that gene; an activity score must be a finite number.
     """
-    path = str(path)
+    name = Path(path).name
     results: dict[str, dict] = {}
     warnings: list[str] = []
     known = kb.known_genes
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip() or line.startswith("#"):
-                continue
-            fields = line.split("\t")
-            if len(fields) < 2:
-                raise InputError(path, "expected GENE<TAB>DIPLOTYPE", line=lineno, hint="columns are tab-separated")
-            gene, diplotype = fields[0].strip(), fields[1].strip()
-            given_phenotype = fields[2].strip() if len(fields) > 2 and fields[2].strip() else None
-            if gene not in known:
-                warnings.append(f"{path}, line {lineno}: outside call for {gene!r}, a gene seq2rx has no knowledge of")
-                continue
-            if gene in results:
-                raise InputError(path, f"{gene} is called twice", line=lineno, field="gene")
-            if diplotype and diplotype.count("/") != 1:
-                raise InputError(path, f"diplotype {diplotype!r} is not ALLELE/ALLELE", line=lineno, field="diplotype")
-            if not diplotype and not given_phenotype:
-                raise InputError(path, "a diplotype or a phenotype is required", line=lineno, field="diplotype")
-            entry_warnings = []
-            phenotype, score = given_phenotype, None
-            if diplotype:
-                a1, a2 = (a.strip() for a in diplotype.split("/"))
-                derived, score = kb.phenotype(gene, a1, a2)
-                if given_phenotype and derived and derived != given_phenotype:
-                    entry_warnings.append(f"outside phenotype {given_phenotype!r}; seq2rx derives {derived!r}")
-                phenotype = given_phenotype or derived
-                if phenotype == "Indeterminate":
-                    entry_warnings.append(f"an allele of {diplotype} has no known function")
-            if len(fields) > 3 and fields[3].strip():
-                try:
-                    score = float(fields[3])
-                except ValueError:
-                    raise InputError(path, f"activity score {fields[3]!r} is not a number", line=lineno,
-                                     field="activity score") from None  # fmt: skip
-            results[gene] = {
-                "gene": gene,
-                "source": "outside call",
-                "status": "outside call",
-                "diplotypes": [diplotype] if diplotype else [],
-                "phenotype": phenotype,
-                "activity_score": score,
-                "candidates": [],
-                "missing_positions": [],
-                "warnings": entry_warnings,
-            }
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"cannot be read as a UTF-8 text file ({exc.__class__.__name__})") from None
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split("\t")]
+        if len(fields) < 2:
+            raise InputError(str(path), "expected GENE<TAB>DIPLOTYPE", line=lineno, hint="columns are tab-separated")
+        gene, diplotype = fields[0], fields[1]
+        given_phenotype = fields[2] if len(fields) > 2 and fields[2] else None
+        if gene not in known:
+            warnings.append(f"{name}, line {lineno}: outside call for {gene!r}, a gene seq2rx has no knowledge of")
+            continue
+        if gene in results:
+            raise InputError(str(path), f"{gene} is called twice", line=lineno, field="gene")
+        if diplotype and diplotype.count("/") != 1:
+            raise InputError(str(path), f"diplotype {diplotype!r} is not ALLELE/ALLELE", line=lineno, field="diplotype")
+        if not diplotype and not given_phenotype:
+            raise InputError(str(path), "a diplotype or a phenotype is required", line=lineno, field="diplotype")
+        alleles = [a.strip() for a in diplotype.split("/")] if diplotype else []
+        if gene.startswith("HLA-"):
+            hla = [normalise_hla(a) for a in alleles]
+            if None in hla:
+                raise InputError(
+                    str(path), f"{diplotype!r} is not an HLA diplotype such as *57:01/*07:02", line=lineno,
+                    field="diplotype",
+                )  # fmt: skip
+            alleles = hla
+        vocabulary = set(kb.phenotypes[gene].rules.values()) if gene in kb.phenotypes else set()
+        if given_phenotype and vocabulary and given_phenotype not in vocabulary:
+            raise InputError(
+                str(path), f"{given_phenotype!r} is not a {gene} phenotype; expected one of "
+                + ", ".join(sorted(vocabulary)), line=lineno, field="phenotype",
+            )  # fmt: skip
+        entry_warnings = []
+        phenotype, score = given_phenotype, None
+        if alleles:
+            derived, score = kb.phenotype(gene, *alleles)
+            if given_phenotype and derived and derived != given_phenotype:
+                entry_warnings.append(f"outside phenotype {given_phenotype!r}; seq2rx derives {derived!r}")
+            phenotype = given_phenotype or derived
+            if phenotype == "Indeterminate":
+                entry_warnings.append(f"an allele of {diplotype} has no known function")
+        if len(fields) > 3 and fields[3]:
+            try:
+                given_score = float(fields[3])
+            except ValueError:
+                given_score = float("nan")
+            if not math.isfinite(given_score):
+                raise InputError(str(path), f"activity score {fields[3]!r} is not a number", line=lineno,
+                                 field="activity score")  # fmt: skip
+            if score is not None and abs(score - given_score) > 1e-9:
+                entry_warnings.append(f"outside activity score {given_score:g}; seq2rx derives {score:g}")
+            score = given_score if score is None else score
+        results[gene] = {
+            "gene": gene,
+            "source": "outside call",
+            "status": "outside call",
+            "diplotypes": ["/".join(alleles)] if alleles else [],
+            "phenotype": phenotype,
+            "activity_score": score,
+            "candidates": [],
+            "missing_positions": [],
+            "warnings": entry_warnings,
+            "caveats": [],
+        }
     return results, warnings
 
 
@@ -229,7 +297,7 @@ def call_sample(
     genes = {g: gene_result(kb, g, kb.matchers[g].match(genotypes[g])) for g in sorted(kb.matchers)}
     warnings: list[str] = []
     if outside:
-        calls, outside_warnings = outside
+        calls, outside_warnings = copy.deepcopy(outside)
         warnings.extend(outside_warnings)
         for gene, result in calls.items():
             if gene in genes:
@@ -267,8 +335,11 @@ def call_workflow_sample(
     """One sheet sample: its VCF column, or the only column of a single-sample VCF made elsewhere."""
     import pysam
 
-    with pysam.VariantFile(str(vcf)) as fh:
-        columns = list(fh.header.samples)
+    try:
+        with pysam.VariantFile(str(vcf)) as fh:
+            columns = list(fh.header.samples)
+    except (OSError, ValueError) as exc:
+        raise InputError(str(vcf), f"cannot be read as a VCF ({exc})") from None
     column = sample if sample in columns or len(columns) != 1 else columns[0]
     (doc,) = call_vcf(kb, vcf, [column], outside_calls, min_depth)
     if column != sample:

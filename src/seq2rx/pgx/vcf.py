@@ -7,6 +7,7 @@ record, as the reference tool also requires). Contigs may be named ``chr10`` or 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pysam
@@ -69,6 +70,7 @@ def read_genotypes(
     finally:
         pysam.set_verbosity(verbosity)
     with fh:
+        _check_build(fh, vcf)
         header_samples = list(fh.header.samples)
         if not header_samples:
             raise InputError(vcf, "has no sample columns", hint="the VCF needs genotypes (FORMAT/GT)")
@@ -78,40 +80,40 @@ def read_genotypes(
             if s not in header_samples:
                 raise InputError(vcf, f"sample {s!r} is not in the VCF; it has {', '.join(header_samples[:10])}")
         out = {s: {g: GeneGenotypes(g) for g in definitions} for s in samples}
-        # per (sample, gene, k): (priority, call or missing reason); a record whose REF equals the
-        # definition's wins over another record at the same position
-        best: dict[tuple[str, str, int], tuple[int, object]] = {}
-        for rec in _records(fh, definitions, indexed):
-            hits = where.get((_contig_key(rec.chrom), rec.pos))
-            if not hits:
-                continue
-            alleles = (rec.ref, *(rec.alts or ()))
-            for gene, k in hits:
-                p = definitions[gene].positions[k]
-                exact = rec.ref.upper() == p.ref.upper()
-                # a record whose REF is the definition's, or whose ALT is a defined allele, wins over
-                # another record at the position (a one-base record beside an indel, say)
-                known_alt = any(_translate(rec.ref, a, rec.pos, p.ref, p.alts) in p.alts for a in rec.alts or ())
-                priority = 2 if exact or known_alt else 1
-                mismatch = rec.ref[0].upper() != p.ref[0].upper()
-                for s in samples:
-                    key = (s, gene, k)
-                    if best.get(key, (0,))[0] >= priority:
-                        continue
-                    if mismatch:
-                        reason = f"REF {rec.ref} in the VCF, {p.ref} in the definition"
-                        out[s][gene].warnings.append(
-                            f"{rec.chrom}:{rec.pos}: reference allele {rec.ref!r} does not match the definition's "
-                            f"{p.ref!r} (is the VCF on GRCh38?); position treated as missing"
+        # per (sample, gene, k): every record's call (or the reason it gives none); merged below
+        seen: dict[tuple[str, str, int], list[Call | str]] = {}
+        last = "the start"
+        try:
+            for rec in _records(fh, definitions, indexed):
+                last = f"{rec.chrom}:{rec.pos}"
+                hits = where.get((_contig_key(rec.chrom), rec.pos))
+                if not hits:
+                    continue
+                alleles = (rec.ref, *(rec.alts or ()))
+                for gene, k in hits:
+                    p = definitions[gene].positions[k]
+                    mismatch = rec.ref[0].upper() != p.ref[0].upper()
+                    for s in samples:
+                        entry = (
+                            _Mismatch(rec.chrom, rec.pos, rec.ref, p.ref)
+                            if mismatch
+                            else _sample_call(rec, s, alleles, p, min_depth)
                         )
-                        best[key] = (priority, reason)
-                        continue
-                    best[key] = (priority, _sample_call(rec, s, alleles, p, min_depth))
-    for (s, gene, k), (_, value) in best.items():
+                        seen.setdefault((s, gene, k), []).append(entry)
+        except (OSError, ValueError) as exc:
+            raise InputError(vcf, f"cannot be read after {last} ({exc})") from None
+    for (s, gene, k), entries in seen.items():
+        g = out[s][gene]
+        value = _merge(entries, definitions[gene].positions[k].ref)
         if isinstance(value, Call):
-            out[s][gene].calls[k] = value
-        else:
-            out[s][gene].missing[k] = value
+            g.calls[k] = value
+            continue
+        g.missing[k] = str(value)
+        if isinstance(value, _Mismatch):
+            g.warnings.append(
+                f"{value.chrom}:{value.pos}: reference allele {value.ref!r} does not match the definition's "
+                f"{value.expected!r} (is the VCF on GRCh38?); position treated as missing"
+            )
     for s in samples:
         for gene, d in definitions.items():
             g = out[s][gene]
@@ -119,6 +121,53 @@ def read_genotypes(
                 if k not in g.calls and k not in g.missing:
                     g.missing[k] = "no record in the VCF"
     return out
+
+
+#: contig lengths that identify GRCh37 (the knowledge base is GRCh38)
+GRCH37_LENGTHS = {
+    "1": 249250621, "2": 243199373, "4": 191154276, "6": 171115067, "7": 159138663, "8": 146364022,
+    "10": 135534747, "12": 133851895, "13": 115169878, "16": 90354753, "19": 59128983,
+}  # fmt: skip
+
+
+def _check_build(fh: pysam.VariantFile, vcf: str) -> None:
+    for name, contig in fh.header.contigs.items():
+        if contig.length and GRCH37_LENGTHS.get(_contig_key(name)) == contig.length:
+            raise InputError(
+                vcf,
+                f"contig {name} has the GRCh37 length {contig.length}; the allele definitions are GRCh38",
+                hint="lift the VCF over to GRCh38 or call it against a GRCh38 reference",
+            )
+
+
+@dataclass(frozen=True)
+class _Mismatch:
+    chrom: str
+    pos: int
+    ref: str
+    expected: str
+
+    def __str__(self) -> str:
+        return f"REF {self.ref} in the VCF, {self.expected} in the definition"
+
+
+def _merge(entries: list, def_ref: str) -> Call | str | _Mismatch:
+    """One genotype from every record at a position (a split multiallelic site, or a one-base
+    reference record beside an indel record): the alternate alleles they carry, filled up with
+    the reference. More than two alternate alleles is a conflict and makes the position missing."""
+    calls = [e for e in entries if isinstance(e, Call)]
+    if not calls:
+        return next((e for e in entries if isinstance(e, _Mismatch)), entries[0])
+    if len(calls) == 1:
+        return calls[0]
+    carriers = [c for c in calls if any(a != def_ref for a in c.alleles)]
+    if len(carriers) <= 1:
+        return carriers[0] if carriers else calls[0]
+    alts = [a for c in carriers for a in c.alleles if a != def_ref]
+    if len(alts) > 2:
+        return f"records at this position disagree ({len(alts)} alternate alleles in a diploid genotype)"
+    alts += [def_ref] * (2 - len(alts))
+    return Call((alts[0], alts[1]), phased=False)
 
 
 def _records(fh: pysam.VariantFile, definitions: dict[str, GeneDefinition], indexed: bool):
