@@ -18,6 +18,7 @@ include: "rules/align.smk"
 include: "rules/call.smk"
 include: "rules/annotate.smk"
 include: "rules/pgx.smk"
+include: "rules/somatic.smk"
 include: "rules/qc.smk"
 include: "rules/report.smk"
 

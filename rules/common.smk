@@ -63,6 +63,9 @@ READ_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "fastq")
 BAM_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "bam")
 VCF_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "vcf")
 ALIGNED_SAMPLES = sorted(READ_SAMPLES + BAM_SAMPLES)
+TUMOR_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["type"] == "tumor")
+# tumours called from reads (somatic caller); a tumour VCF from elsewhere is taken as somatic
+TUMOR_ALIGNED = [s for s in TUMOR_SAMPLES if s in ALIGNED_SAMPLES]
 ALIGNER = config["align"]["aligner"]
 CONFIG_SHA256 = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
@@ -116,6 +119,9 @@ def get_patient_inputs(wildcards):
         "vcfs": [f"results/calls/{s}.vcf.gz" for s in samples],
         "qc": [f"results/qc/summary/{s}.json" for s in aligned],
         "pgx": [f"results/pgx/{s}.json" for s in samples],
+        "actionability": [
+            f"results/actionability/{s}.json" for s in samples if s in TUMOR_SAMPLES
+        ],
         "versions": "results/versions.json",
     }
     if config["reference"]["gff3"]:
@@ -137,6 +143,45 @@ def get_pgx_inputs(wildcards):
     return out
 
 
+def matched_normal(sample):
+    """The aligned normal sample of a tumour's patient, or None (tumour-only)."""
+    patient = SAMPLES[sample]["patient"]
+    normals = [
+        s
+        for s in ALIGNED_SAMPLES
+        if SAMPLES[s]["patient"] == patient and SAMPLES[s]["type"] == "normal"
+    ]
+    return normals[0] if normals else None
+
+
+def get_somatic_inputs(wildcards):
+    """Tumour BAM, matched normal BAM when the patient has one, and the target regions."""
+    out = {f"tumor_{k}": v for k, v in bam_of(wildcards.sample).items()}
+    normal = matched_normal(wildcards.sample)
+    if normal:
+        out.update({f"normal_{k}": v for k, v in bam_of(normal).items()})
+    if config["targets"]:
+        out["regions"] = get_targets()
+    return out
+
+
+def get_actionability_inputs(wildcards):
+    """A tumour's somatic calls (from reads, or its VCF from elsewhere) and their consequences."""
+    s = wildcards.sample
+    if s in TUMOR_ALIGNED:
+        out = {
+            "vcf": f"results/somatic/{s}.vcf.gz",
+            "callable": f"results/somatic/{s}.callable.json",
+        }
+        if config["reference"]["gff3"]:
+            out["consequences"] = f"results/somatic/{s}.consequences.tsv"
+    else:
+        out = {"vcf": f"results/calls/{s}.vcf.gz"}
+        if config["reference"]["gff3"]:
+            out["consequences"] = f"results/annotate/{s}.consequences.tsv"
+    return out
+
+
 def get_version_files():
     files = [f"results/versions/bcftools_call/{s}.json" for s in ALIGNED_SAMPLES]
     files += [f"results/versions/cutadapt_trim/{s}.json" for s in READ_SAMPLES]
@@ -148,6 +193,8 @@ def get_version_files():
     ]
     files += [f"results/versions/bcftools_norm_input/{s}.json" for s in VCF_SAMPLES]
     files += [f"results/versions/pgx_call/{s}.json" for s in sorted(SAMPLES)]
+    files += [f"results/versions/somatic_call/{s}.json" for s in TUMOR_ALIGNED]
+    files += [f"results/versions/actionability/{s}.json" for s in TUMOR_SAMPLES]
     files += [f"results/versions/bcftools_stats/{s}.json" for s in sorted(SAMPLES)]
     if config["reference"]["gff3"]:
         files += [f"results/versions/bcftools_csq/{s}.json" for s in sorted(SAMPLES)]
@@ -166,6 +213,7 @@ def get_final_output():
         out += [f"results/primers/{p}.tsv" for p in PATIENTS]
     out += [f"results/pgx/{s}.positions.tsv" for s in ALIGNED_SAMPLES]
     out += [f"results/pgx/{s}.json" for s in sorted(SAMPLES)]
+    out += [f"results/actionability/{s}.tsv" for s in TUMOR_SAMPLES]
     out += [f"results/findings/{p}.json" for p in PATIENTS]
     out += [f"results/reports/{p}.html" for p in PATIENTS]
     out.append("results/versions.json")

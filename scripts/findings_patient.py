@@ -26,6 +26,8 @@ provenance = {
 tables = snakemake.input.get("consequences", [])
 consequences = {r["sample"]: t for r, t in zip(rows, tables, strict=True)} if tables else None
 pgx = {r["sample"]: t for r, t in zip(rows, snakemake.input.pgx, strict=True)}
+tumours = [r["sample"] for r in rows if r["type"] == "tumor"]
+actionability = dict(zip(tumours, snakemake.input.actionability, strict=True))
 doc = findings.build(
     snakemake.wildcards.patient,
     rows,
@@ -36,5 +38,6 @@ doc = findings.build(
     snakemake.input.targets or None,
     consequences,
     pgx,
+    actionability,
 )
 findings.write(doc, snakemake.output.json)

@@ -115,6 +115,28 @@ def _cmd_pgx_call(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_actionable(args: argparse.Namespace) -> int:
+    from . import actionability
+
+    kb = actionability.load(args.kb)
+    doc = actionability.run(
+        kb,
+        args.vcf,
+        args.sample,
+        args.tumor_type,
+        args.build,
+        consequences=args.consequences,
+        callable_bases=int(args.callable_mb * 1e6) if args.callable_mb else None,
+    )
+    actionability.write_table(doc["rows"], doc["sample"] or Path(args.vcf).name, args.out)
+    if args.json:
+        actionability.write_json(doc, args.json)
+    for r in doc["rows"]:
+        if r["tier"] != "III":
+            print(f"{r['tier']}\t{r['gene']}\t{r['alteration']}\t{r['therapies']}\t{r['response']}")
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .config import check_reference, load_yaml, read_sample_sheet, validate_config
 
@@ -186,6 +208,24 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--genes", nargs="+", help="only these genes (default: every file)")
     q.add_argument("--out", default=str(REPO / "resources/kb/pgx"))
     q.set_defaults(func=_cmd_pgx_phenotypes)
+
+    p = sub.add_parser(
+        "actionable",
+        help="actionable tumour biomarkers with AMP/ASCO/CAP tiers from a somatic VCF",
+        description="Match a tumour's somatic variants to the actionability knowledge base and tier them for "
+        "the tumour type. Works on an unannotated VCF by coordinates; --consequences adds protein, codon, "
+        "exon and truncating matches and TMB.",
+    )
+    p.add_argument("--vcf", required=True, help="somatic VCF (Mutect2/Strelka/PCGR-style or seq2rx's)")
+    p.add_argument("--build", required=True, choices=["GRCh38", "GRCh37"])
+    p.add_argument("--tumor-type", required=True, help="OncoTree code, e.g. LUAD, COAD, BRCA")
+    p.add_argument("--out", required=True, help="tiered table (TSV)")
+    p.add_argument("--json", help="also write the whole result as JSON here")
+    p.add_argument("--sample", help="tumour sample column (default: the first)")
+    p.add_argument("--consequences", help="seq2rx consequence table of the same VCF (seq2rx annotate)")
+    p.add_argument("--callable-mb", type=float, help="callable megabases, for TMB (with --consequences)")
+    p.add_argument("--kb", default=str(REPO / "resources/kb/actionability"))
+    p.set_defaults(func=_cmd_actionable)
 
     p = sub.add_parser("validate", help="check a configuration and its sample sheet")
     p.add_argument("--configfile", default="config/config.yaml")

@@ -18,9 +18,23 @@ from .io import atomic_output
 from .qc import read_bed_named
 
 SCHEMA_VERSION = "0.1.0"
-PENDING_SECTIONS = ("actionability", "predictions", "similar_patients")
+PENDING_SECTIONS = ("predictions", "similar_patients")
 #: which sample's PGx result speaks for the patient: germline DNA first, a tumour only if alone
 PGX_SOURCE_ORDER = ("germline", "normal", "tumor")
+
+
+def actionability_section(rows: list[dict], docs: dict[str, str | Path] | None) -> dict:
+    """Each tumour sample's tiered biomarkers, TMB and how its somatic calls were made."""
+    if not docs:
+        reason = "no tumour sample" if not any(r["type"] == "tumor" for r in rows) else "not run"
+        return {"status": "not run", "reason": reason}
+    samples = []
+    for sample in sorted(docs):
+        doc = json.loads(Path(docs[sample]).read_text())
+        samples.append({k: doc[k] for k in ("sample", "tumor_type", "tumor_type_name", "lineage", "build", "mode",
+                                             "annotated", "somatic_variants", "tmb", "tiers", "rows",
+                                             "knowledge_base")})  # fmt: skip
+    return {"status": "done", "samples": samples}
 
 
 def pgx_section(rows: list[dict], pgx: dict[str, str | Path] | None) -> dict:
@@ -130,6 +144,7 @@ def build(
     targets: str | Path | None = None,
     consequences: dict[str, str | Path] | None = None,
     pgx: dict[str, str | Path] | None = None,
+    actionability: dict[str, str | Path] | None = None,
 ) -> dict:
     """Assemble the findings document of one patient from the per-sample outputs."""
     first = rows[0]
@@ -160,6 +175,7 @@ def build(
         "samples": samples,
         "provenance": provenance,
         "pgx": pgx_section(rows, pgx),
+        "actionability": actionability_section(rows, actionability),
     }
     for section in PENDING_SECTIONS:
         doc[section] = {"status": "not run", "reason": "this analysis is not part of the workflow yet"}

@@ -89,6 +89,54 @@ def _variant_row(v: dict) -> list:
     ]
 
 
+TIER_TEXT = {
+    "I-A": "Tier I-A: approved or guideline therapy in this tumour type",
+    "I-B": "Tier I-B: well-powered studies in this tumour type",
+    "II-C": "Tier II-C: approved in another tumour type, or investigational in this one",
+    "II-D": "Tier II-D: preclinical or case-report evidence",
+    "III": "Tier III: variants of unknown significance in cancer genes",
+}
+
+
+def _actionability_html(section: dict) -> str:
+    """Per tumour sample: TMB, then the biomarkers by AMP/ASCO/CAP tier with therapies and evidence."""
+    out = ['<section id="actionability"><h2>Actionable tumour findings</h2>']
+    if section.get("status") != "done":
+        out.append(f"<p class='muted'>Not available: {_e(section.get('reason', 'not run'))}.</p></section>")
+        return "\n".join(out)
+    for s in section["samples"]:
+        tmb = s["tmb"]
+        burden = (
+            f"{tmb['tmb_per_mb']:g} mutations per callable megabase ({tmb['coding_variants']} coding variants "
+            f"over {tmb['callable_mb']:g} Mb)"
+            if tmb.get("tmb_per_mb") is not None
+            else "not computed"
+        )
+        if tmb.get("note"):
+            burden += f"; {tmb['note']}"
+        out.append(f"<h3>{_e(s['sample'])}: {_e(s['tumor_type_name'])} ({_e(s['tumor_type'])})</h3>")
+        out.append(
+            f"<p>Somatic calls: {_e(s['mode'])}; {_e(s['somatic_variants'])} passing variants. Tumour mutational "
+            f"burden: {_e(burden)}. OncoTree lineage: {_e(' > '.join(reversed(s['lineage'])))}.</p>"
+        )
+        if "tumour-only" in s["mode"]:
+            out.append("<p class='note'>Tumour-only calling: germline variants are filtered by allele fraction, "
+                       "not by a matched normal; some calls may be germline.</p>")  # fmt: skip
+        for tier_, text in TIER_TEXT.items():
+            rows = [r for r in s["rows"] if r["tier"] == tier_]
+            if not rows:
+                continue
+            out.append(f"<h4>{_e(text)} ({len(rows)})</h4>")
+            out.append(_table(["Gene", "Alteration", "VAF", "Therapy", "Response", "Evidence", "Tumour type",
+                               "Source"],
+                              [[r["gene"], r["alteration"], r["vaf"], r["therapies"], r["response"], r["evidence"],
+                                f"{r['rule_tumor_type']} ({r['tumor_type_match']})", r["source"]] for r in rows]))  # fmt: skip
+        if not s["rows"]:
+            out.append("<p>No variant in a knowledge-base gene.</p>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
 def _pgx_html(section: dict) -> str:
     """Gene table (diplotype, phenotype, missing positions), then guidance grouped by drug."""
     out = ['<section id="pgx"><h2>Pharmacogenomics</h2>']
@@ -200,8 +248,8 @@ def render(doc: dict) -> str:
         parts.append(_table(headers, [_variant_row(v) for v in passing]))
     parts.append("</section>")
     parts.append(_pgx_html(doc.get("pgx", {})))
+    parts.append(_actionability_html(doc.get("actionability", {})))
     titles = {
-        "actionability": "Actionable tumour findings",
         "predictions": "Predicted treatment response",
         "similar_patients": "Similar past patients",
     }

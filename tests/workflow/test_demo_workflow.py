@@ -115,6 +115,7 @@ def test_findings_and_report_per_patient(demo_run):
     assert [s["sample"] for s in doc["samples"]] == ["P7-N", "P7-T"]
     assert doc["tumor_type"] == "LUAD" and doc["genome_build"] == "GRCh38"
     assert doc["pgx"]["status"] == "done" and doc["pgx"]["sample"] == "P7-N"  # germline DNA, not the tumour
+    assert doc["actionability"]["status"] == "done"
     assert doc["provenance"]["tools"]["align_reads"]["pybwa"] == "2.3.2"
     html = (demo_run / "results/reports/P7.html").read_text()
     assert "patient P7" in html and "P7-T (tumor)" in html and 'class="pass"' in html
@@ -316,3 +317,43 @@ def test_outside_calls_and_drug_guidance(demo_run):
     assert "Drug guidance" in html and "abacavir" in html and "*57:01/*07:02" in html
     tsv = (demo_run / "results/pgx/P1.drugs.tsv").read_text().splitlines()
     assert tsv[0].split("\t")[:3] == ["sample", "drug", "genes"] and len(tsv) == 1 + len(p1["recommendations"])
+
+
+def _actionable(demo_run, sample):
+    lines = (demo_run / f"results/actionability/{sample}.tsv").read_text().splitlines()
+    cols = lines[0].split("\t")
+    return [dict(zip(cols, line.split("\t"), strict=True)) for line in lines[1:]]
+
+
+def test_somatic_calls_reach_the_subclonal_variants(demo_run):
+    """Tumour-normal P7: both planted EGFR variants PASS, T790M at ~12% VAF included; no other PASS call."""
+    passing = {
+        (r.chrom, r.pos, r.ref, r.alts[0]): r.samples["P7-T"]["AF"][0]
+        for r in pysam.VariantFile(str(demo_run / "results/somatic/P7-T.vcf.gz"))
+        if "PASS" in r.filter.keys()
+    }
+    assert set(passing) == {("chr7", 55191822, "T", "G"), ("chr7", 55181378, "C", "T")}
+    assert 0.05 <= passing[("chr7", 55181378, "C", "T")] <= 0.25
+    header = str(pysam.VariantFile(str(demo_run / "results/somatic/P8-T.vcf.gz")).header)
+    assert "tumour-only" in header  # P8 has no normal, and its calls say so
+
+
+def test_actionable_findings_by_tumour_type(demo_run):
+    p7 = _actionable(demo_run, "P7-T")  # lung adenocarcinoma
+    assert any(r["alteration"] == "L858R" and r["therapies"] == "osimertinib" and r["tier"] == "I-A" for r in p7)
+    t790m = [r for r in p7 if r["alteration"] == "T790M"]
+    assert any(r["therapies"] == "osimertinib" and r["response"] == "sensitive" and r["tier"] == "I-A" for r in t790m)
+    assert any(r["therapies"] == "erlotinib" and r["response"] == "resistant" for r in t790m)
+    p8 = _actionable(demo_run, "P8-T")  # colon: BRAF V600E is encorafenib + cetuximab, not vemurafenib alone
+    tier1 = {(r["therapies"], r["response"]) for r in p8 if r["tier"] == "I-A" and r["gene"] == "BRAF"}
+    assert ("encorafenib + cetuximab", "sensitive") in tier1 and ("vemurafenib", "sensitive") not in tier1
+    assert any(r["gene"] == "PIK3CA" and r["alteration"] == "H1047R" for r in p8)
+    p9 = _actionable(demo_run, "P9-T")  # pancreas: KRAS G12D has no approved therapy
+    kras = [r for r in p9 if r["gene"] == "KRAS" and r["alteration"] == "G12D"]
+    assert kras and not any(r["tier"].startswith("I-") for r in kras)
+    doc = json.loads((demo_run / "results/actionability/P7-T.json").read_text())
+    assert doc["tmb"]["tmb_per_mb"] is not None and doc["tmb"]["callable_mb"] > 0.1
+    # the demo's 0.13 Mb of targets is far too small for a TMB-based therapy: reported, never matched
+    assert doc["tmb"]["reliable"] is False and not [r for r in p7 if r["gene"] == "TMB"]
+    html = (demo_run / "results/reports/P8.html").read_text()
+    assert "Tier I-A" in html and "encorafenib + cetuximab" in html and "Tumour-only calling" in html

@@ -1,0 +1,95 @@
+# Tumour samples: somatic calls from reads (tumour-normal, or tumour-only with germline
+# filters), their consequences, and actionable biomarkers tiered for the tumour type.
+
+ACTIONABILITY_KB = BASEDIR / "resources" / "kb" / "actionability"
+ACTIONABILITY_KB_FILES = [
+    ACTIONABILITY_KB / name for name in ("biomarkers.tsv", "oncotree.tsv", "exons.tsv")
+]
+
+
+rule somatic_call:
+    input:
+        unpack(get_somatic_inputs),
+        fasta=config["reference"]["fasta"],
+        kb=ACTIONABILITY_KB_FILES,
+        population=config["somatic"]["population_vcf"] or [],
+    output:
+        vcf="results/somatic/{sample}.vcf.gz",
+        tbi="results/somatic/{sample}.vcf.gz.tbi",
+        callable="results/somatic/{sample}.callable.json",
+        versions="results/versions/somatic_call/{sample}.json",
+    log:
+        "logs/somatic_call/{sample}.log",
+    benchmark:
+        "benchmarks/somatic_call/{sample}.tsv"
+    wildcard_constraints:
+        sample=_alternatives(TUMOR_ALIGNED),
+    conda:
+        "../envs/calling.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        options=config["somatic"],
+        min_mapq=config["calling"]["min_mapq"],
+        min_baseq=config["calling"]["min_baseq"],
+        max_depth=config["calling"]["max_depth"],
+        normal=lambda wc: matched_normal(wc.sample),
+        build=config["reference"]["build"],
+    script:
+        "../scripts/somatic_call.py"
+
+
+rule somatic_csq:
+    input:
+        vcf="results/somatic/{sample}.vcf.gz",
+        fasta=config["reference"]["fasta"],
+        gff3=config["reference"]["gff3"],
+        clinvar=config["annotation"]["clinvar_vcf"] or [],
+    output:
+        vcf="results/somatic/{sample}.csq.vcf.gz",
+        tbi="results/somatic/{sample}.csq.vcf.gz.tbi",
+        table="results/somatic/{sample}.consequences.tsv",
+        versions="results/versions/somatic_csq/{sample}.json",
+    log:
+        "logs/somatic_csq/{sample}.log",
+    benchmark:
+        "benchmarks/somatic_csq/{sample}.tsv"
+    wildcard_constraints:
+        sample=_alternatives(TUMOR_ALIGNED),
+    conda:
+        "../envs/annotate.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    script:
+        "../scripts/bcftools_csq.py"
+
+
+rule actionability:
+    input:
+        unpack(get_actionability_inputs),
+        kb=ACTIONABILITY_KB_FILES,
+    output:
+        tsv="results/actionability/{sample}.tsv",
+        json="results/actionability/{sample}.json",
+        versions="results/versions/actionability/{sample}.json",
+    log:
+        "logs/actionability/{sample}.log",
+    benchmark:
+        "benchmarks/actionability/{sample}.tsv"
+    wildcard_constraints:
+        sample=_alternatives(TUMOR_SAMPLES),
+    conda:
+        "../envs/seq2rx.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        tumor_type=lambda wc: SAMPLES[wc.sample]["tumor_type"],
+        build=config["reference"]["build"],
+    script:
+        "../scripts/actionability.py"
