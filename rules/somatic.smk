@@ -33,7 +33,6 @@ rule somatic_call:
     params:
         options=config["somatic"],
         min_mapq=config["calling"]["min_mapq"],
-        min_baseq=config["calling"]["min_baseq"],
         max_depth=config["calling"]["max_depth"],
         normal=lambda wc: matched_normal(wc.sample),
         build=config["reference"]["build"],

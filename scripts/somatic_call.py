@@ -14,9 +14,10 @@ from seq2rx.versions import write_versions
 
 o, p = snakemake.params.options, snakemake.params
 params = SomaticParams(
-    min_mapq=p.min_mapq, min_baseq=p.min_baseq, max_depth=p.max_depth, min_alt_reads=o["min_alt_reads"],
+    min_mapq=p.min_mapq, min_baseq=o["min_baseq"], max_depth=p.max_depth, min_alt_reads=o["min_alt_reads"],
     min_vaf=o["min_vaf"], min_depth=o["min_depth"], min_normal_depth=o["min_normal_depth"],
-    max_normal_alt_reads=o["max_normal_alt_reads"], max_normal_vaf=o["max_normal_vaf"], germline_p=o["germline_p"],
+    max_normal_alt_reads=o["max_normal_alt_reads"], max_normal_vaf=o["max_normal_vaf"],
+    max_fisher_p=o["max_fisher_p"], germline_p=o["germline_p"],
     germline_hom_vaf=o["germline_hom_vaf"], max_population_af=o["max_population_af"],
 )  # fmt: skip
 kb = actionability.load(Path(snakemake.input.kb[0]).parent)

@@ -218,8 +218,7 @@ def read_variants(vcf: str | Path, sample: str | None = None, pass_only: bool = 
         raise InputError(vcf, f"cannot be read as a VCF ({exc})") from None
     out = []
     with fh:
-        samples = list(fh.header.samples)
-        name = sample if sample in samples else (samples[0] if samples else None)
+        name = tumour_column(fh, sample)
         try:
             for rec in fh:
                 if pass_only and "PASS" not in rec.filter.keys() and len(rec.filter.keys()) > 0:
@@ -234,6 +233,31 @@ def read_variants(vcf: str | Path, sample: str | None = None, pass_only: bool = 
     return out
 
 
+def tumour_column(fh: pysam.VariantFile, sample: str | None) -> str | None:
+    """The tumour's sample column: the one asked for; Mutect2's ``##tumor_sample``; Strelka's
+    ``TUMOR``; else the first."""
+    samples = list(fh.header.samples)
+    if sample in samples:
+        return sample
+    for rec in fh.header.records:
+        if rec.key == "tumor_sample" and rec.value in samples:
+            return rec.value
+    if "TUMOR" in samples:
+        return "TUMOR"
+    return samples[0] if samples else None
+
+
+def _strelka(call, ref: str, alt: str) -> list[int] | None:
+    """Strelka2 tier-1 counts: ``AU``/``CU``/``GU``/``TU`` for SNVs, ``TAR``/``TIR`` for indels."""
+    keys = call.keys()
+    if len(ref) == 1 and len(alt) == 1 and f"{ref}U" in keys and f"{alt}U" in keys:
+        r, a = call[f"{ref}U"], call[f"{alt}U"]
+        return [int(r[0]), int(a[0])] if r and a and None not in (r[0], a[0]) else None
+    if "TAR" in keys and "TIR" in keys and call["TAR"] and call["TIR"]:
+        return [int(call["TAR"][0]), int(call["TIR"][0])]
+    return None
+
+
 def _vaf(rec, name: str | None, i: int) -> tuple[float | None, int | None]:
     call = rec.samples[name] if name else None
     ad = None
@@ -243,6 +267,10 @@ def _vaf(rec, name: str | None, i: int) -> tuple[float | None, int | None]:
                 ad = _ints(call[key])
                 if ad:
                     break
+        if not ad:
+            pair = _strelka(call, rec.ref.upper(), (rec.alts or ("",))[i - 1].upper())
+            if pair:
+                ad, i = pair, 1
     if ad and len(ad) > i and sum(ad):
         return round(ad[i] / sum(ad), 4), int(sum(ad))
     info = rec.info

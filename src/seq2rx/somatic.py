@@ -8,8 +8,9 @@ them (EGFR T790M at 12% VAF at 40x is 4-5 reads):
 * **tumour–normal**: at least ``min_alt_reads`` alternate reads and ``min_vaf`` in the tumour;
   the normal covered by ``min_normal_depth`` reads with at most ``max_normal_alt_reads`` and
   ``max_normal_vaf`` alternate support; a one-sided Fisher exact test of tumour against normal
-  allele counts is reported (``FISHER_P``). Failing the normal checks soft-filters the record
-  (``NormalSupport``, ``LowNormalDepth``) rather than dropping it.
+  allele counts (``FISHER_P``) at most ``max_fisher_p`` (VarScan 2's default 0.05). Failing a
+  check soft-filters the record (``NormalSupport``, ``LowNormalDepth``, ``WeakSomatic``) rather
+  than dropping it.
 * **tumour-only** (``TUMOR_ONLY`` in the header and every record): without a normal, a variant
   whose allele fraction is consistent with a heterozygous or homozygous germline call is
   filtered ``LikelyGermline`` (binomial test against 0.5, ``GERMLINE_P``; or VAF >= 0.85), and one
@@ -46,6 +47,7 @@ class SomaticParams:
     min_normal_depth: int = 8
     max_normal_alt_reads: int = 1
     max_normal_vaf: float = 0.03
+    max_fisher_p: float = 0.05
     germline_p: float = 0.01
     germline_hom_vaf: float = 0.85
     max_population_af: float = 0.001
@@ -170,6 +172,7 @@ def _header(template: pysam.VariantHeader, names: list[str], paired: bool, param
     filters = {
         "NormalSupport": f"Normal has > {params.max_normal_alt_reads} alternate reads or VAF > {params.max_normal_vaf}",
         "LowNormalDepth": f"Normal depth < {params.min_normal_depth}",
+        "WeakSomatic": f"Tumour vs normal Fisher p > {params.max_fisher_p}",
         "LikelyGermline": f"Tumour-only: VAF consistent with a germline genotype (binomial p > {params.germline_p}) "
         f"or >= {params.germline_hom_vaf}",
         "PopulationAF": f"Tumour-only: population allele frequency > {params.max_population_af}",
@@ -231,6 +234,8 @@ def _emit(rec, out, names, paired, params, hotspots, pop, counts) -> None:
         if paired:
             n_alt = n_ad[i] if i < len(n_ad) else 0
             info["FISHER_P"] = float(f"{fisher_greater(t_alt, t_dp - t_alt, n_alt, n_dp - n_alt):.3g}")
+            if info["FISHER_P"] > params.max_fisher_p:
+                filters.append("WeakSomatic")
             if n_dp < params.min_normal_depth:
                 filters.append("LowNormalDepth")
             elif n_alt > params.max_normal_alt_reads or (n_dp and n_alt / n_dp > params.max_normal_vaf):

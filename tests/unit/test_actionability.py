@@ -154,3 +154,31 @@ def test_tmb_needs_a_megabase():
     assert small["coding_variants"] == 2 and small["tmb_per_mb"] == pytest.approx(15.38, abs=0.01)
     assert small["reliable"] is False and "too small" in small["note"]
     assert A.tmb(coding, 2_000_000)["reliable"] is True
+
+
+def _header(samples: str, extra: str = "") -> str:
+    return (
+        "##fileformat=VCFv4.2\n##contig=<ID=7>\n" + extra
+        + '##FORMAT=<ID=GT,Number=1,Type=String,Description="g">\n'
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="ad">\n'
+        '##FORMAT=<ID=AU,Number=2,Type=Integer,Description="a">\n##FORMAT=<ID=TU,Number=2,Type=Integer,Description="t">\n'
+        f"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t{samples}\n"
+    )  # fmt: skip
+
+
+def test_tumour_vcfs_from_other_callers(tmp_path):
+    """Mutect2 names its tumour column in the header; Strelka2 calls it TUMOR and counts tiers."""
+    mutect = tmp_path / "m.vcf"
+    mutect.write_text(
+        _header("NORMAL_X\tTUMOR_X", "##tumor_sample=TUMOR_X\n")
+        + "7\t140753336\t.\tA\tT\t.\tPASS\t.\tGT:AD\t0/0:40,0\t0/1:30,10\n"
+        + "7\t140753400\t.\tA\tT\t.\tweak_evidence\t.\tGT:AD\t0/0:40,0\t0/1:30,2\n"
+    )
+    (v,) = A.read_variants(mutect)  # the non-PASS record is left out
+    assert (v.vaf, v.depth) == (0.25, 40)
+    strelka = tmp_path / "s.vcf"
+    strelka.write_text(
+        _header("NORMAL\tTUMOR") + "7\t140753336\t.\tA\tT\t.\tPASS\t.\tGT:AU:TU\t0/0:40,41:0,0\t0/1:30,31:10,10\n"
+    )
+    (v,) = A.read_variants(strelka)
+    assert (v.vaf, v.depth) == (0.25, 40)
