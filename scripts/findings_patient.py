@@ -40,4 +40,5 @@ doc = findings.build(
     pgx,
     actionability,
 )
+findings.validate(doc)  # the report reads nothing else: a document that breaks its schema stops here
 findings.write(doc, snakemake.output.json)

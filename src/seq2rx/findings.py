@@ -182,6 +182,24 @@ def build(
     return doc
 
 
+SCHEMA = Path(__file__).resolve().parents[2] / "config" / "schemas" / "findings.schema.yaml"
+
+
+def validate(doc: dict, schema_path: str | Path = SCHEMA) -> None:
+    """Raise ValueError naming the first place where ``doc`` breaks the findings schema."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(doc), key=lambda e: list(e.path))
+    if errors:
+        e = errors[0]
+        # inside a oneOf, the branch that got furthest names the real problem
+        best = max(e.context, key=lambda x: len(x.absolute_path)) if e.context else e
+        where = "/".join(map(str, best.absolute_path)) or "(top)"
+        raise ValueError(f"findings document breaks {Path(schema_path).name} at {where}: {best.message[:300]}")
+
+
 def write(doc: dict, path: str | Path) -> None:
     with atomic_output(path) as tmp:
         Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")

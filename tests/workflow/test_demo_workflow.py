@@ -357,3 +357,49 @@ def test_actionable_findings_by_tumour_type(demo_run):
     assert doc["tmb"]["reliable"] is False and not [r for r in p7 if r["gene"] == "TMB"]
     html = (demo_run / "results/reports/P8.html").read_text()
     assert "Tier I-A" in html and "encorafenib + cetuximab" in html and "Tumour-only calling" in html
+
+
+def test_every_findings_document_matches_its_schema(demo_run):
+    from seq2rx.findings import validate
+
+    docs = sorted((demo_run / "results/findings").glob("*.json"))
+    assert len(docs) == 9
+    for path in docs:
+        validate(json.loads(path.read_text()))  # raises, naming the field, on any mismatch
+    broken = json.loads(docs[0].read_text())
+    broken["pgx"]["genes"][0]["status"] = "probably"
+    with pytest.raises(ValueError, match="pgx"):
+        validate(broken)
+
+
+SECTIONS = ("qc", "variants", "pgx", "actionability", "predictions", "similar_patients", "provenance", "disclaimer")
+
+
+def test_reports_in_a_real_browser(demo_run, tmp_path):
+    """Each report opens in headless Chromium with no console message (a blocked request or a
+    script error would log one), every section present, and a screenshot saved."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (CI installs it)")
+    for report in sorted((demo_run / "results/reports").glob("P*.html")):
+        shot = tmp_path / f"{report.stem}.png"
+        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+               "--window-size=1280,2000", f"--screenshot={shot}", "--dump-dom", report.as_uri()]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+        assert console == [], (report.name, console)
+        for section in SECTIONS:
+            assert f'id="{section}"' in proc.stdout, (report.name, section)
+        assert shot.stat().st_size > 10_000
+
+
+def test_user_text_is_escaped_in_the_report(demo_run, tmp_path):
+    from seq2rx import report
+
+    doc = json.loads((demo_run / "results/findings/P1.json").read_text())
+    evil = "<img src=x onerror=alert(1)>"
+    doc["patient"] = evil
+    doc["samples"][0]["sample"] = evil
+    html = report.render(doc)
+    assert evil not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
