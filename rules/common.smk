@@ -118,6 +118,7 @@ def get_patient_inputs(wildcards):
     out = {
         "vcfs": [f"results/calls/{s}.vcf.gz" for s in samples],
         "qc": [f"results/qc/summary/{s}.json" for s in aligned],
+        "coverage": [f"results/qc/coverage/{s}.tsv" for s in aligned],
         "pgx": [f"results/pgx/{s}.json" for s in samples],
         "actionability": [
             f"results/actionability/{s}.json" for s in samples if s in TUMOR_SAMPLES

@@ -40,6 +40,7 @@ rule findings_patient:
         rows=lambda wc: get_patient_rows(wc.patient),
         build=config["reference"]["build"],
         config_sha256=CONFIG_SHA256,
+        qc_thresholds=config["qc"],
     script:
         "../scripts/findings_patient.py"
 

@@ -19,6 +19,7 @@ for path in snakemake.input.qc:
     summary = json.loads(Path(path).read_text())
     qc[summary["sample"]] = summary
 provenance = {
+    "thresholds": snakemake.params.qc_thresholds,
     "seq2rx_version": __version__,
     "config_sha256": snakemake.params.config_sha256,
     "tools": json.loads(Path(snakemake.input.versions).read_text()),
@@ -27,6 +28,8 @@ tables = snakemake.input.get("consequences", [])
 consequences = {r["sample"]: t for r, t in zip(rows, tables, strict=True)} if tables else None
 pgx = {r["sample"]: t for r, t in zip(rows, snakemake.input.pgx, strict=True)}
 tumours = [r["sample"] for r in rows if r["type"] == "tumor"]
+aligned = [r["sample"] for r in rows if r["stage"] in ("fastq", "bam")]
+coverage = dict(zip(aligned, snakemake.input.coverage, strict=True))
 actionability = dict(zip(tumours, snakemake.input.actionability, strict=True))
 doc = findings.build(
     snakemake.wildcards.patient,
@@ -39,6 +42,7 @@ doc = findings.build(
     consequences,
     pgx,
     actionability,
+    coverage,
 )
 findings.validate(doc)  # the report reads nothing else: a document that breaks its schema stops here
 findings.write(doc, snakemake.output.json)

@@ -23,6 +23,26 @@ PENDING_SECTIONS = ("predictions", "similar_patients")
 PGX_SOURCE_ORDER = ("germline", "normal", "tumor")
 
 
+def coverage_by_gene(table: str | Path) -> list[dict]:
+    """Length-weighted mean depth and fraction of bases at >= 20x per target gene."""
+    totals: dict[str, list[float]] = {}
+    with open(table) as fh:
+        cols = fh.readline().rstrip("\n").split("\t")
+        for line in fh:
+            row = dict(zip(cols, line.rstrip("\n").split("\t"), strict=True))
+            length = int(row["end"]) - int(row["start"])
+            for gene in row["name"].split(","):
+                t = totals.setdefault(gene, [0.0, 0.0, 0.0])
+                t[0] += length
+                t[1] += length * float(row["mean_depth"])
+                t[2] += length * float(row["pct_20x"])
+    return [
+        {"gene": g, "mean_depth": round(d / n, 1), "pct_20x": round(p / n, 4)}
+        for g, (n, d, p) in sorted(totals.items())
+        if n and g != "other"
+    ]
+
+
 def actionability_section(rows: list[dict], docs: dict[str, str | Path] | None) -> dict:
     """Each tumour sample's tiered biomarkers, TMB and how its somatic calls were made."""
     if not docs:
@@ -145,6 +165,7 @@ def build(
     consequences: dict[str, str | Path] | None = None,
     pgx: dict[str, str | Path] | None = None,
     actionability: dict[str, str | Path] | None = None,
+    coverage: dict[str, str | Path] | None = None,
 ) -> dict:
     """Assemble the findings document of one patient from the per-sample outputs."""
     first = rows[0]
@@ -164,6 +185,7 @@ def build(
                 "qc": qc.get(s, {"status": "not run", "reason": "sample started from a VCF"}),
                 "variants": variants,
                 "n_pass": sum(v["filter"] == "PASS" for v in variants),
+                "coverage_by_gene": coverage_by_gene(coverage[s]) if coverage and s in coverage else [],
             }
         )
     doc = {

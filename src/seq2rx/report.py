@@ -6,6 +6,8 @@ from a user or a file is escaped.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from html import escape
 from pathlib import Path
 
@@ -21,7 +23,7 @@ th{background:#eef3f8}
 .pass{color:#fff;background:#009E73;padding:.1rem .45rem;border-radius:.3rem}
 .warn{color:#000;background:#E69F00;padding:.1rem .45rem;border-radius:.3rem}
 .fail{color:#fff;background:#D55E00;padding:.1rem .45rem;border-radius:.3rem}
-.note{border-left:4px solid #E69F00;padding:.2rem .6rem}.muted{color:#555}.disclaimer{border:1px solid #999;background:#f7f7f7;padding:.6rem 1rem;margin-top:2rem}
+th{cursor:pointer}.note{border-left:4px solid #E69F00;padding:.2rem .6rem}.muted{color:#555}.disclaimer{border:1px solid #999;background:#f7f7f7;padding:.6rem 1rem;margin-top:2rem}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}
 @media print{body{margin:0;max-width:none}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}
 """
@@ -87,6 +89,62 @@ def _variant_row(v: dict) -> list:
         vaf,
         v["qual"],
     ]
+
+
+#: click a column header to sort the table by it (numbers numerically); allowed by its hash in
+#: the page's Content-Security-Policy, so no other script can run
+SORT_JS = (
+    "document.querySelectorAll('table').forEach(function(t){t.querySelectorAll('th').forEach(function(th,i){"
+    "th.addEventListener('click',function(){var b=t.tBodies[0];if(!b)return;var rows=Array.from(b.rows);"
+    "var asc=th.getAttribute('aria-sort')!=='ascending';rows.sort(function(x,y){"
+    "var a=x.cells[i]?x.cells[i].textContent:'',c=y.cells[i]?y.cells[i].textContent:'';"
+    "var na=parseFloat(a),nc=parseFloat(c);var r=(!isNaN(na)&&!isNaN(nc))?na-nc:a.localeCompare(c);"
+    "return asc?r:-r;});rows.forEach(function(r){b.appendChild(r);});"
+    "t.querySelectorAll('th').forEach(function(h){h.removeAttribute('aria-sort');});"
+    "th.setAttribute('aria-sort',asc?'ascending':'descending');});});});"
+)
+SORT_JS_HASH = base64.b64encode(hashlib.sha256(SORT_JS.encode()).digest()).decode()
+
+#: Okabe-Ito colour-blind-safe palette
+BLUE, ORANGE, VERMILLION, GREY = "#0072B2", "#E69F00", "#D55E00", "#555555"
+
+
+def coverage_svg(genes: list[dict], fail_below: float, warn_below: float) -> str:
+    """Inline SVG: mean depth per target gene as horizontal bars, with the QC thresholds marked.
+
+    Deterministic text (no timestamps, fixed number formatting), so the report's bytes are too.
+    """
+    if not genes:
+        return ""
+    width, left, bar, gap = 640, 90, 14, 4
+    top = max([g["mean_depth"] for g in genes] + [warn_below * 1.25, 1.0])
+    height = 24 + len(genes) * (bar + gap)
+    scale = (width - left - 20) / top
+
+    def x(depth: float) -> float:
+        return round(left + depth * scale, 1)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" aria-label="Mean depth per target gene">'
+    ]
+    for i, g in enumerate(genes):
+        y = 4 + i * (bar + gap)
+        colour = VERMILLION if g["mean_depth"] < fail_below else ORANGE if g["mean_depth"] < warn_below else BLUE
+        parts.append(
+            f'<text x="{left - 6}" y="{y + bar - 3}" text-anchor="end" font-size="11">{_e(g["gene"])}</text>'
+            f'<rect x="{left}" y="{y}" width="{x(g["mean_depth"]) - left}" height="{bar}" fill="{colour}">'
+            f"<title>{_e(g['gene'])}: {g['mean_depth']:.1f}x mean, {100 * g['pct_20x']:.0f}% of bases at 20x"
+            f"</title></rect>"
+        )
+    base = 4 + len(genes) * (bar + gap)
+    for value, label, colour in ((fail_below, "fail", VERMILLION), (warn_below, "warn", ORANGE)):
+        parts.append(
+            f'<line x1="{x(value)}" y1="0" x2="{x(value)}" y2="{base}" stroke="{colour}" stroke-dasharray="4 3"/>'
+            f'<text x="{x(value) + 3}" y="{base + 14}" font-size="10" fill="{GREY}">{label} &lt; {value:g}x</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 TIER_TEXT = {
@@ -187,7 +245,8 @@ def render(doc: dict) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        f"img-src data:; script-src 'sha256-{SORT_JS_HASH}'\">",
         f"<title>seq2rx report: {_e(doc['patient'])}</title><style>{CSS}</style></head><body>",
         f"<header><h1>seq2rx report: patient {_e(doc['patient'])}</h1>",
         "<dl>",
@@ -227,8 +286,21 @@ def render(doc: dict) -> str:
         + "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
         + "</tr></thead><tbody>"
         + "".join(html_rows)
-        + "</tbody></table></section>"
+        + "</tbody></table>"
     )
+    thresholds = doc["provenance"].get("thresholds", {})
+    for s in doc["samples"]:
+        if s.get("coverage_by_gene"):
+            parts.append(f"<figure><figcaption>{_e(s['sample'])}: mean depth over each target gene</figcaption>")
+            parts.append(
+                coverage_svg(
+                    s["coverage_by_gene"],
+                    float(thresholds.get("min_mean_coverage", 20)),
+                    float(thresholds.get("warn_mean_coverage", 30)),
+                )
+            )
+            parts.append("</figure>")
+    parts.append("</section>")
     parts.append('<section id="variants"><h2>Variant calls</h2>')
     headers = ["Region", "Contig", "Position", "Ref", "Alt", "Consequence", "Genotype", "Depth", "VAF", "QUAL"]
     for s in doc["samples"]:
@@ -276,6 +348,7 @@ def render(doc: dict) -> str:
         "This report was produced by an automated research workflow. It is not a clinical test result "
         "and must not be used for diagnosis or treatment decisions without confirmation in an accredited laboratory.</section>"
     )
+    parts.append(f"<script>{SORT_JS}</script>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
