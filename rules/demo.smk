@@ -58,7 +58,11 @@ if config["demo"]["simulate"]:
         input:
             expand("results/truth/{sample}.json", sample=sorted(SAMPLES)),
         output:
-            tsv="results/truth/summary.tsv",
+            tsv=report(
+                "results/truth/summary.tsv",
+                caption="../resources/report/truth.rst",
+                category="Demo truth",
+            ),
         log:
             "logs/demo_truth_summary/summary.log",
         benchmark:

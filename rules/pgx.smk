@@ -53,7 +53,12 @@ rule pgx_call:
     output:
         json="results/pgx/{sample}.json",
         genes="results/pgx/{sample}.genes.tsv",
-        drugs="results/pgx/{sample}.drugs.tsv",
+        drugs=report(
+            "results/pgx/{sample}.drugs.tsv",
+            caption="../resources/report/pgx_drugs.rst",
+            category="Pharmacogenomics",
+            labels={"sample": "{sample}"},
+        ),
         versions="results/versions/pgx_call/{sample}.json",
     log:
         "logs/pgx_call/{sample}.log",

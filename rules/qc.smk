@@ -94,7 +94,11 @@ rule multiqc_report:
         summaries=expand("results/qc/summary/{sample}.json", sample=ALIGNED_SAMPLES),
         config=BASEDIR / "resources" / "report" / "multiqc_config.yaml",
     output:
-        html="results/qc/multiqc/multiqc_report.html",
+        html=report(
+            "results/qc/multiqc/multiqc_report.html",
+            caption="../resources/report/multiqc.rst",
+            category="Quality control",
+        ),
         general="results/qc/multiqc/multiqc_report_data/multiqc_general_stats.txt",
         table="results/qc/multiqc/seq2rx_qc_mqc.tsv",
         versions="results/versions/multiqc_report/multiqc.json",

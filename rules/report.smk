@@ -49,7 +49,12 @@ rule report_patient:
     input:
         json="results/findings/{patient}.json",
     output:
-        html="results/reports/{patient}.html",
+        html=report(
+            "results/reports/{patient}.html",
+            caption="../resources/report/patient_report.rst",
+            category="Patient reports",
+            labels={"patient": "{patient}"},
+        ),
     log:
         "logs/report_patient/{patient}.log",
     benchmark:

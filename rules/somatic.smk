@@ -72,7 +72,12 @@ rule actionability:
         unpack(get_actionability_inputs),
         kb=ACTIONABILITY_KB_FILES,
     output:
-        tsv="results/actionability/{sample}.tsv",
+        tsv=report(
+            "results/actionability/{sample}.tsv",
+            caption="../resources/report/actionability.rst",
+            category="Tumour actionability",
+            labels={"sample": "{sample}"},
+        ),
         json="results/actionability/{sample}.json",
         versions="results/versions/actionability/{sample}.json",
     log:

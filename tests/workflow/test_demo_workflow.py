@@ -403,3 +403,14 @@ def test_user_text_is_escaped_in_the_report(demo_run, tmp_path):
     doc["samples"][0]["sample"] = evil
     html = report.render(doc)
     assert evil not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_snakemake_report_archive(demo_run):
+    """`snakemake --report report.zip` packs the patient reports, MultiQC and the result tables."""
+    import zipfile
+
+    snakemake(demo_run, "--report", "report.zip")
+    names = zipfile.ZipFile(demo_run / "report.zip").namelist()
+    files = {Path(n).name for n in names}
+    assert {f"P{i}.html" for i in range(1, 10)} <= files
+    assert {"multiqc_report.html", "summary.tsv", "P8-T.tsv", "P1.drugs.tsv"} <= files
