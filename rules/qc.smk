@@ -92,6 +92,10 @@ rule multiqc_report:
             "results/qc/bcftools/{sample}.bcftools_stats.txt", sample=sorted(SAMPLES)
         ),
         summaries=expand("results/qc/summary/{sample}.json", sample=ALIGNED_SAMPLES),
+        pgx=expand("results/pgx/{sample}.json", sample=sorted(SAMPLES)),
+        actionability=expand(
+            "results/actionability/{sample}.json", sample=TUMOR_SAMPLES
+        ),
         config=BASEDIR / "resources" / "report" / "multiqc_config.yaml",
     output:
         html=report(
@@ -101,6 +105,7 @@ rule multiqc_report:
         ),
         general="results/qc/multiqc/multiqc_report_data/multiqc_general_stats.txt",
         table="results/qc/multiqc/seq2rx_qc_mqc.tsv",
+        findings="results/qc/multiqc/seq2rx_findings_mqc.tsv",
         versions="results/versions/multiqc_report/multiqc.json",
     log:
         "logs/multiqc_report/multiqc.log",

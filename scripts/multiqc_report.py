@@ -10,12 +10,15 @@ log_stderr(snakemake.log[0])
 
 import json
 
-from seq2rx.qc import multiqc_table, run_multiqc
+from seq2rx.qc import findings_table, multiqc_table, run_multiqc
 from seq2rx.versions import write_versions
 
 summaries = [json.loads(Path(p).read_text()) for p in snakemake.input.summaries]
 multiqc_table(summaries, snakemake.output.table)
 inputs = [*snakemake.input.stats, *snakemake.input.flagstat, *snakemake.input.idxstats, *snakemake.input.cutadapt]
-inputs += [*snakemake.input.bcftools, snakemake.output.table]
+pgx = [json.loads(Path(p).read_text()) for p in snakemake.input.pgx]
+action = [json.loads(Path(p).read_text()) for p in snakemake.input.actionability]
+findings_table(pgx, action, snakemake.output.findings)
+inputs += [*snakemake.input.bcftools, snakemake.output.table, snakemake.output.findings]
 run_multiqc(inputs, snakemake.input.config, Path(snakemake.output.html).parent)
 write_versions(snakemake.output.versions, "multiqc_report", ["multiqc"])

@@ -175,6 +175,39 @@ def multiqc_table(summaries: list[dict], path: str | Path) -> None:
         Path(tmp).write_text("\n".join(lines) + "\n")
 
 
+def findings_table(pgx_docs: list[dict], actionability_docs: list[dict], path: str | Path) -> None:
+    """A MultiQC custom-content table of seq2rx's findings per sample: PGx calls and
+    actionable biomarkers (tier I and II), so a core facility sees them beside the QC."""
+    action = {d["sample"]: d for d in actionability_docs}
+    cols = ["pgx_genes_called", "pgx_actionable_phenotypes", "pgx_recommendations", "tier_I", "tier_II",
+            "top_biomarker"]  # fmt: skip
+    lines = [
+        "# id: 'seq2rx_findings'",
+        "# section_name: 'seq2rx findings'",
+        "# description: 'Pharmacogenes called, phenotypes other than normal, CPIC recommendations that apply, "
+        "and tumour biomarkers at AMP/ASCO/CAP tiers I and II.'",
+        "# plot_type: 'table'",
+        "Sample\t" + "\t".join(cols),
+    ]
+    normal = {"Normal Metabolizer", "Normal Function", None, "Indeterminate"}
+    for doc in sorted(pgx_docs, key=lambda d: d["sample"]):
+        genes = doc["genes"].values()
+        called = sum(g["status"] in ("called", "incomplete", "outside call") for g in genes)
+        notable = sorted(f"{g['gene']} {g['phenotype']}" for g in genes if g["phenotype"] not in normal
+                         and g["gene"] not in ("VKORC1", "IFNL3"))  # fmt: skip
+        a = action.get(doc["sample"])
+        rows = a["rows"] if a else []
+        tier1 = [r for r in rows if r["tier"].startswith("I-")]
+        tier2 = [r for r in rows if r["tier"].startswith("II-")]
+        top = f"{tier1[0]['gene']} {tier1[0]['alteration']}" if tier1 else (
+            f"{tier2[0]['gene']} {tier2[0]['alteration']}" if tier2 else "")  # fmt: skip
+        values = [called, "; ".join(notable) or "none", len(doc["recommendations"]),
+                  len(tier1) if a else "", len(tier2) if a else "", top]  # fmt: skip
+        lines.append(doc["sample"] + "\t" + "\t".join(str(v).replace("\t", " ") for v in values))
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text("\n".join(lines) + "\n")
+
+
 def write_targets(targets: str | Path | None, islands_map: str | Path, out: str | Path) -> None:
     """The regions coverage is measured over: the configured BED, or else the reference's islands."""
     from .reference import IslandMap

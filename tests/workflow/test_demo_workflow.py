@@ -414,3 +414,10 @@ def test_snakemake_report_archive(demo_run):
     files = {Path(n).name for n in names}
     assert {f"P{i}.html" for i in range(1, 10)} <= files
     assert {"multiqc_report.html", "summary.tsv", "P8-T.tsv", "P1.drugs.tsv"} <= files
+
+
+def test_multiqc_has_a_seq2rx_findings_section(demo_run):
+    table = (demo_run / "results/qc/multiqc/seq2rx_findings_mqc.tsv").read_text().splitlines()
+    rows = {line.split("\t")[0]: line.split("\t") for line in table if not line.startswith("#")}
+    assert rows["P7-T"][-1] == "EGFR L858R" and rows["P1"][2].startswith("CYP2C19 Poor Metabolizer")
+    assert "seq2rx findings" in (demo_run / "results/qc/multiqc/multiqc_report.html").read_text()
