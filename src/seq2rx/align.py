@@ -44,11 +44,13 @@ def build_index(fasta: str | Path, outdir: str | Path, aligner: str, min_gap: in
     outdir.mkdir(parents=True, exist_ok=True)
     islands_fa = outdir / "islands.fa"
     write_islands(fasta, islands_fa, outdir / "islands.tsv", min_gap=min_gap)
-    pysam.samtools.dict("-o", str(outdir / "islands.dict"), str(islands_fa), catch_stdout=False)
     if aligner == "bwa":
         from pybwa import BwaIndex
 
         BwaIndex.index(fasta=islands_fa, prefix=islands_fa)
+    # written after pybwa's own (which names the run's absolute path): a relative URI, so the
+    # index is the same bytes wherever the workflow runs
+    pysam.samtools.dict("-u", "islands.fa", "-o", str(outdir / "islands.dict"), str(islands_fa), catch_stdout=False)
     return islands_fa
 
 
