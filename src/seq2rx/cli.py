@@ -137,6 +137,49 @@ def _cmd_actionable(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ml_cv(args: argparse.Namespace) -> int:
+    from .ml.evaluate import run_cv, write_json
+
+    if bool(args.time) != bool(args.event) or bool(args.outcome) == bool(args.time):
+        raise InputError("seq2rx ml cv", "give either --outcome COL, or --time COL and --event COL")
+    doc = run_cv(
+        args.table,
+        outcome=args.outcome,
+        time=args.time,
+        event=args.event,
+        treatment=args.treatment,
+        model=args.model,
+        folds=args.folds,
+        seed=args.seed,
+        exclude=args.exclude,
+        replicates=args.bootstrap,
+    )
+    write_json(doc, args.json)
+    m = doc["cross_validation"]["metrics"]
+    shown = ["c_index", "mean_time_auc"] if doc["task"] == "survival" else ["roc_auc", "pr_auc", "brier"]
+    for name in shown:
+        print(f"{name}\t{m[name]['estimate']:.3f}\t95% CI {m[name]['ci95'][0]:.3f}-{m[name]['ci95'][1]:.3f}")
+    if "treatment" in doc:
+        t, eff = doc["treatment"], doc["treatment"]["effect"]
+        print(
+            f"{t['column']} {t['treated']} vs {t['reference']}\t{eff['measure']} {eff['estimate']:.3f}\t"
+            f"95% CI {eff['ci95'][0]:.3f}-{eff['ci95'][1]:.3f}\tp={eff['p_value']:.3g}\t"
+            f"benefit favours treatment in {t['benefit']['favouring_treatment']:.0%}"
+        )
+    print(f"written to {args.json}")
+    return 0
+
+
+def _at_least(low: int):
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .config import check_reference, load_yaml, read_sample_sheet, validate_config
 
@@ -226,6 +269,33 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--callable-mb", type=float, help="callable megabases, for TMB (with --consequences)")
     p.add_argument("--kb", default=str(REPO / "resources/kb/actionability"))
     p.set_defaults(func=_cmd_actionable)
+
+    p = sub.add_parser(
+        "ml",
+        help="treatment-response models on a cohort table",
+        description="Prediction models for a cohort table (one row per patient).",
+    )
+    ml_sub = p.add_subparsers(dest="ml_command", required=True)
+    q = ml_sub.add_parser(
+        "cv",
+        help="nested cross-validated metrics with bootstrap intervals (and a treatment's effect)",
+        description="Nested cross-validation of a penalised or forest model on every column but the outcome: "
+        "ROC-AUC, PR-AUC, Brier score and calibration for a 0/1 outcome; C-index and time-dependent AUC for "
+        "survival; each with a bootstrap 95%% interval. With --treatment, also the adjusted odds or hazard "
+        "ratio and the distribution of per-patient predicted benefit.",
+    )
+    q.add_argument("--table", required=True, help="CSV (.csv) or TSV (.tsv) table, one row per patient")
+    q.add_argument("--outcome", help="0/1 response column (1 = response)")
+    q.add_argument("--time", help="time to event or censoring (with --event)")
+    q.add_argument("--event", help="0/1 event column: 1 = event at --time, 0 = censored")
+    q.add_argument("--treatment", help="two-valued treatment column (also a feature)")
+    q.add_argument("--model", default="penalised", choices=["penalised", "forest"])
+    q.add_argument("--folds", type=_at_least(2), default=5, help="outer folds (default 5)")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--exclude", nargs="+", default=[], metavar="COL", help="columns that are not features (IDs)")
+    q.add_argument("--bootstrap", type=_at_least(200), default=1000, help="bootstrap replicates (default 1000)")
+    q.add_argument("--json", required=True, help="write the result here")
+    q.set_defaults(func=_cmd_ml_cv)
 
     p = sub.add_parser("validate", help="check a configuration and its sample sheet")
     p.add_argument("--configfile", default="config/config.yaml")

@@ -1,0 +1,1 @@
+"""Treatment-response models: pipelines, nested cross-validation, treatment effects (issue 6)."""
