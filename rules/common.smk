@@ -183,6 +183,17 @@ def get_actionability_inputs(wildcards):
     return out
 
 
+def sample_sheet_inputs():
+    """Every data file the sample sheet names (reads, BAMs, VCFs, outside calls)."""
+    cols = ("fastq1", "fastq2", "bam", "vcf", "outside_calls")
+    return sorted({row[c] for row in SAMPLES.values() for c in cols if row.get(c)})
+
+
+def get_provenance_inputs(wildcards):
+    """The run's final outputs: the provenance record is written after all of them."""
+    return [p for p in get_final_output() if p != "results/provenance.json"]
+
+
 def get_version_files():
     files = [f"results/versions/bcftools_call/{s}.json" for s in ALIGNED_SAMPLES]
     files += [f"results/versions/cutadapt_trim/{s}.json" for s in READ_SAMPLES]
@@ -218,6 +229,7 @@ def get_final_output():
     out += [f"results/findings/{p}.json" for p in PATIENTS]
     out += [f"results/reports/{p}.html" for p in PATIENTS]
     out.append("results/versions.json")
+    out.append("results/provenance.json")
     if ALIGNED_SAMPLES:
         out.append("results/qc/multiqc/multiqc_report.html")
     if config["demo"]["simulate"]:

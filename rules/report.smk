@@ -67,3 +67,30 @@ rule report_patient:
         runtime=5,
     script:
         "../scripts/report_patient.py"
+
+
+rule provenance:
+    input:
+        outputs=get_provenance_inputs,
+        versions="results/versions.json",
+    output:
+        json="results/provenance.json",
+    log:
+        "logs/provenance/provenance.log",
+    benchmark:
+        "benchmarks/provenance/provenance.tsv"
+    conda:
+        "../envs/seq2rx.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        config_sha256=CONFIG_SHA256,
+        kb_dirs={
+            "pgx": str(BASEDIR / "resources" / "kb" / "pgx"),
+            "actionability": str(BASEDIR / "resources" / "kb" / "actionability"),
+        },
+        inputs=lambda wc: sample_sheet_inputs(),
+    script:
+        "../scripts/provenance.py"

@@ -180,6 +180,22 @@ def _at_least(low: int):
     return parse
 
 
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from .provenance import verify
+
+    problems = verify(args.results)
+    bad = 0
+    for kind in ("record", "edited", "removed", "added"):
+        for item in problems[kind]:
+            print(f"{kind}\t{item}")
+            bad += 1
+    if bad:
+        print(f"seq2rx: {args.results}: {bad} difference(s) from provenance.json", file=sys.stderr)
+        return 1
+    print(f"{args.results}: every output matches provenance.json")
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .config import check_reference, load_yaml, read_sample_sheet, validate_config
 
@@ -296,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--bootstrap", type=_at_least(200), default=1000, help="bootstrap replicates (default 1000)")
     q.add_argument("--json", required=True, help="write the result here")
     q.set_defaults(func=_cmd_ml_cv)
+
+    p = sub.add_parser("verify", help="check results/ against its provenance record (edited, removed, added files)")
+    p.add_argument("results", nargs="?", default="results")
+    p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("validate", help="check a configuration and its sample sheet")
     p.add_argument("--configfile", default="config/config.yaml")

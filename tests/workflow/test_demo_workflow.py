@@ -457,7 +457,8 @@ def test_rerun_with_one_core_gives_the_same_bytes(demo_run, tmp_path_factory):
     first = {p.relative_to(demo_run) for p in (demo_run / "results").rglob("*") if p.is_file()}
     second = {p.relative_to(work) for p in (work / "results").rglob("*") if p.is_file()}
     assert first == second
-    skip = ("results/qc/multiqc/multiqc_report_data/", "results/qc/multiqc/multiqc_report.html")
+    skip = ("results/qc/multiqc/multiqc_report_data/", "results/qc/multiqc/multiqc_report.html",
+            "results/provenance.json")  # fmt: skip
     differ = [
         str(rel)
         for rel in sorted(first)
@@ -465,3 +466,20 @@ def test_rerun_with_one_core_gives_the_same_bytes(demo_run, tmp_path_factory):
         and _content(demo_run / rel) != _content(work / rel)
     ]  # fmt: skip
     assert differ == []
+    # the provenance records agree on every checksum but MultiQC's own dated files
+    records = [json.loads((d / "results/provenance.json").read_text()) for d in (demo_run, work)]
+    sums = [{e["path"]: e["sha256"] for e in r["outputs"] if not e["path"].startswith("qc/multiqc/multiqc_report")}
+            for r in records]  # fmt: skip
+    assert sums[0] == sums[1] and records[0]["inputs"] == records[1]["inputs"]
+
+
+def test_provenance_record_and_verify(demo_run):
+    record = json.loads((demo_run / "results/provenance.json").read_text())
+    paths = {e["path"] for e in record["outputs"]}
+    assert {"calls/P1.vcf.gz", "reports/P1.html", "pgx/P1.json", "actionability/P7-T.tsv"} <= paths
+    assert record["config_sha256"] and record["tools"]["bcftools_call"]
+    assert {i["path"] for i in record["inputs"]} >= {"demo/reads/P1_R1.fastq.gz", "demo/outside_calls/P1.tsv"}
+    assert record["knowledge_bases"]["actionability"]["latest_row_date"] >= "2025"
+    proc = subprocess.run([sys.executable, "-m", "seq2rx.cli", "verify", "results"], cwd=demo_run,
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
