@@ -58,6 +58,18 @@ except InputError as exc:
     sys.exit(f"seq2rx: configuration error: {exc}")
 
 SAMPLES = {row["sample"]: row for row in SHEET}
+# a tumour's type decides its tiers: check it against the OncoTree codes before any job starts
+_ONCOTREE = BASEDIR / "resources" / "kb" / "actionability" / "oncotree.tsv"
+_CODES = {
+    line.split("\t")[0] for line in _ONCOTREE.read_text().splitlines()[1:] if line
+}
+for _row in SHEET:
+    if _row["type"] == "tumor" and _row["tumor_type"] not in _CODES:
+        sys.exit(
+            f"seq2rx: configuration error: {config['samples']}, sample {_row['sample']}, field "
+            f"'tumor_type': {_row['tumor_type']!r} is not an OncoTree code of {_ONCOTREE.name} "
+            "(a tumour sample needs one, e.g. LUAD, COAD, BRCA)"
+        )
 PATIENTS = sorted({row["patient"] for row in SHEET})
 READ_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "fastq")
 BAM_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "bam")
@@ -150,8 +162,14 @@ def matched_normal(sample):
     normals = [
         s
         for s in ALIGNED_SAMPLES
-        if SAMPLES[s]["patient"] == patient and SAMPLES[s]["type"] == "normal"
+        if SAMPLES[s]["patient"] == patient
+        and SAMPLES[s]["type"] in ("normal", "germline")
     ]
+    if len(normals) > 1:
+        sys.exit(
+            f"seq2rx: configuration error: {config['samples']}: patient {patient} has "
+            f"{len(normals)} normal/germline samples ({', '.join(normals)}); keep one"
+        )
     return normals[0] if normals else None
 
 

@@ -40,7 +40,7 @@ TIER_ORDER = ("I-A", "I-B", "II-C", "II-D", "III", "IV")
 BIOMARKER_COLUMNS = ("id", "gene", "kind", "alteration", "exon", "grch38", "grch37", "tumor_type", "therapy",
                      "response", "evidence", "summary", "citation", "date")  # fmt: skip
 TABLE_COLUMNS = ("sample", "chrom", "pos", "ref", "alt", "gene", "alteration", "vaf", "depth", "tier", "therapies",
-                 "response", "evidence", "tumor_type_match", "rule_tumor_type", "rule", "source")  # fmt: skip
+                 "response", "evidence", "tumor_type_match", "rule_tumor_type", "rule", "source", "note")  # fmt: skip
 TRUNCATING = frozenset({"stop_gained", "frameshift", "splice_donor", "splice_acceptor", "start_lost"})
 PROTEIN_ALTERING = TRUNCATING | {"missense", "inframe_deletion", "inframe_insertion", "inframe_altering", "stop_lost"}
 CODING = PROTEIN_ALTERING | {"synonymous", "stop_retained", "start_retained"}
@@ -72,6 +72,7 @@ class Knowledge:
     exons: dict[tuple[str, int], tuple[int, int]]
     by_gene: dict[str, list[Biomarker]] = field(default_factory=dict)
     by_coord: dict[str, dict[tuple[str, int, str, str], list[Biomarker]]] = field(default_factory=dict)
+    unmatched_exon_rules: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for b in self.biomarkers:
@@ -149,6 +150,8 @@ def load(kb_dir: str | Path) -> Knowledge:
     path = kb_dir / "biomarkers.tsv"
     biomarkers = []
     seen = set()
+    #: exon rules whose codon bounds exons.tsv does not give yet: loaded, but they cannot match
+    unmatched_exons: list[str] = []
     for lineno, row in _read_tsv(path, BIOMARKER_COLUMNS):
         for col, allowed in (("kind", KINDS), ("evidence", EVIDENCE), ("response", RESPONSES)):
             if row[col] not in allowed:
@@ -164,6 +167,8 @@ def load(kb_dir: str | Path) -> Knowledge:
                 exon = int(row["exon"])
             except ValueError:
                 raise InputError(str(path), "an exon rule needs the exon number", line=lineno, field="exon") from None
+            if (row["gene"], exon) not in exons:
+                unmatched_exons.append(f"{row['id']} ({row['gene']} exon {exon})")
         biomarkers.append(
             Biomarker(
                 row["id"], row["gene"], row["kind"], row["alteration"], exon,
@@ -173,7 +178,9 @@ def load(kb_dir: str | Path) -> Knowledge:
                 row["citation"], row["date"],
             )
         )  # fmt: skip
-    return Knowledge(biomarkers, parents, names, exons)
+    kb = Knowledge(biomarkers, parents, names, exons)
+    kb.unmatched_exon_rules = unmatched_exons
+    return kb
 
 
 # --------------------------------------------------------------------------- variants
@@ -189,6 +196,8 @@ class SomaticVariant:
     depth: int | None = None
     #: gene -> (consequence classes, short protein change like V600E or None, protein position)
     effects: dict[str, tuple[frozenset[str], str | None, int | None]] = field(default_factory=dict)
+    #: why the variant is reported with reservations (e.g. possibly germline in tumour-only calling)
+    note: str = ""
 
     @property
     def key(self) -> tuple[str, int, str, str]:
@@ -221,13 +230,19 @@ def read_variants(vcf: str | Path, sample: str | None = None, pass_only: bool = 
         name = tumour_column(fh, sample)
         try:
             for rec in fh:
-                if pass_only and "PASS" not in rec.filter.keys() and len(rec.filter.keys()) > 0:
+                filters = set(rec.filter.keys()) - {"PASS"}
+                # tumour-only calling filters a driver at a germline-like VAF as LikelyGermline; it is
+                # still matched, with that reservation, rather than silently lost
+                note = ""
+                if filters == {"LikelyGermline"}:
+                    note = "VAF fits a germline genotype (tumour-only calling): confirm it is somatic"
+                elif pass_only and filters:
                     continue
                 for i, alt in enumerate(rec.alts or (), start=1):
                     if alt.startswith("<") or alt == "*":
                         continue
                     vaf, depth = _vaf(rec, name, i)
-                    out.append(SomaticVariant(rec.chrom, rec.pos, rec.ref, alt, vaf, depth))
+                    out.append(SomaticVariant(rec.chrom, rec.pos, rec.ref, alt, vaf, depth, note=note))
         except (OSError, ValueError) as exc:
             raise InputError(vcf, f"cannot be read to the end ({exc})") from None
     return out
@@ -244,6 +259,12 @@ def tumour_column(fh: pysam.VariantFile, sample: str | None) -> str | None:
             return rec.value
     if "TUMOR" in samples:
         return "TUMOR"
+    if len(samples) > 1:
+        raise InputError(
+            fh.filename.decode() if isinstance(fh.filename, bytes) else str(fh.filename),
+            f"has {len(samples)} sample columns and none is marked as the tumour",
+            hint="name it with --sample, a ##tumor_sample= header line, or a TUMOR column",
+        )
     return samples[0] if samples else None
 
 
@@ -368,7 +389,10 @@ def match(
             if b.tumor_type == "TISSUE" and b.gene in lineage:
                 continue
             relation = kb.relation(b.tumor_type, tumour_type)
-            rows.append(_row(v, gene, alteration, tier(b.evidence, relation), b, relation))
+            tier_ = tier(b.evidence, relation)
+            if b.kind == "oncogenic_mutation" and tier_ == "I-A":
+                tier_ = "II-C"  # "any mutation" of the gene is broader than the approved alteration
+            rows.append(_row(v, gene, alteration, tier_, b, relation))
         if not hits:
             for gene, (classes, protein, _pos) in sorted(v.effects.items()):
                 if gene in kb.by_gene and classes & PROTEIN_ALTERING:
@@ -406,7 +430,14 @@ def _row(v: SomaticVariant | None, gene: str, alteration: str, tier_: str, b: Bi
         "rule_tumor_type": b.tumor_type if b else ".",
         "rule": b.id if b else ".",
         "source": f"{b.citation} ({b.date})" if b else ".",
+        "note": "; ".join(x for x in (v.note if v else "", _class_note(b)) if x) or ".",
     }
+
+
+def _class_note(b: Biomarker | None) -> str:
+    if b is not None and b.kind == "oncogenic_mutation":
+        return f"rule covers only the {b.gene} alterations its source names; this variant needs confirming"
+    return ""
 
 
 #: below this many callable megabases a TMB is too noisy to act on (panels used for the FDA TMB
@@ -416,7 +447,7 @@ MIN_TMB_MB = 1.0
 
 def tmb(variants: list[SomaticVariant], callable_bases: int | None) -> dict:
     """Tumour mutational burden: coding somatic variants per callable megabase."""
-    coding = sum(1 for v in variants if any(c & CODING for c, _p, _q in v.effects.values()))
+    coding = sum(1 for v in variants if not v.note and any(c & CODING for c, _p, _q in v.effects.values()))
     mb = callable_bases / 1e6 if callable_bases else None
     reliable = bool(mb) and mb >= MIN_TMB_MB
     return {

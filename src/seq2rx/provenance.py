@@ -34,6 +34,15 @@ def _link(prev: str, rel: str, digest: str) -> str:
     return hashlib.sha256(f"{prev}\n{rel}\n{digest}".encode()).hexdigest()
 
 
+METADATA = ("seq2rx_version", "config_sha256", "tools", "knowledge_bases", "inputs")
+
+
+def _genesis(record: dict) -> str:
+    """The chain starts from a hash of the run's description, so editing it breaks the chain too."""
+    meta = json.dumps({k: record.get(k) for k in METADATA}, sort_keys=True)
+    return hashlib.sha256(f"{GENESIS}\n{meta}".encode()).hexdigest()
+
+
 def _portable(path: str | Path, base: Path) -> str:
     """A path as the run names it: relative to the working directory, else just the file name."""
     p = Path(path)
@@ -67,21 +76,20 @@ def build(
 ) -> dict:
     results = Path(results)
     base = Path.cwd()
-    chain, entries = GENESIS, []
-    for p in outputs(results):
-        rel = p.relative_to(results).as_posix()
-        digest = sha256(p)
-        chain = _link(chain, rel, digest)
-        entries.append({"path": rel, "sha256": digest, "bytes": p.stat().st_size, "chain": chain})
-    return {
+    record = {
         "seq2rx_version": seq2rx_version,
         "config_sha256": config_sha256,
         "tools": tools,
         "knowledge_bases": {name: _kb(Path(d), base) for name, d in sorted(kb_dirs.items())},
         "inputs": [{"path": _portable(i, base), "sha256": sha256(i)} for i in sorted(map(str, inputs))],
-        "outputs": entries,
-        "head": chain,
     }
+    chain, entries = _genesis(record), []
+    for p in outputs(results):
+        rel = p.relative_to(results).as_posix()
+        digest = sha256(p)
+        chain = _link(chain, rel, digest)
+        entries.append({"path": rel, "sha256": digest, "bytes": p.stat().st_size, "chain": chain})
+    return {**record, "outputs": entries, "head": chain}
 
 
 def write(record: dict, results: str | Path) -> Path:
@@ -98,21 +106,28 @@ def verify(results: str | Path) -> dict[str, list[str]]:
     try:
         record = json.loads(path.read_text())
         listed = record["outputs"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise InputError(str(path), f"is not a seq2rx provenance record ({exc.__class__.__name__})") from None
+        if not isinstance(record, dict) or not all(
+            isinstance(e, dict) and {"path", "sha256", "chain"} <= e.keys() for e in listed
+        ):
+            raise ValueError("an output entry lacks path, sha256 or chain")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(str(path), f"is not a seq2rx provenance record ({exc})") from None
     problems: dict[str, list[str]] = {"edited": [], "removed": [], "added": [], "record": []}
-    chain = GENESIS
+    chain, broken = _genesis(record), False
     for entry in listed:
         chain = _link(chain, entry["path"], entry["sha256"])
-        if chain != entry["chain"]:
+        if chain != entry["chain"] and not broken:
             problems["record"].append(f"chain breaks at {entry['path']}: the record itself was edited")
-            break
+            broken = True
         f = results / entry["path"]
+        if not f.resolve().is_relative_to(results.resolve()):
+            problems["record"].append(f"{entry['path']} points outside {results}")
+            continue
         if not f.exists():
             problems["removed"].append(entry["path"])
         elif sha256(f) != entry["sha256"]:
             problems["edited"].append(entry["path"])
-    if chain != record.get("head") and not problems["record"]:
+    if chain != record.get("head") and not broken:
         problems["record"].append("the chain's head does not match: entries were removed from the record")
     known = {e["path"] for e in listed}
     problems["added"] = [p.relative_to(results).as_posix() for p in outputs(results)

@@ -98,7 +98,8 @@ SORT_JS = (
     "th.addEventListener('click',function(){var b=t.tBodies[0];if(!b)return;var rows=Array.from(b.rows);"
     "var asc=th.getAttribute('aria-sort')!=='ascending';rows.sort(function(x,y){"
     "var a=x.cells[i]?x.cells[i].textContent:'',c=y.cells[i]?y.cells[i].textContent:'';"
-    "var na=parseFloat(a),nc=parseFloat(c);var r=(!isNaN(na)&&!isNaN(nc))?na-nc:a.localeCompare(c);"
+    "var num=/^\\s*-?\\d+(\\.\\d+)?(e[-+]?\\d+)?\\s*$/i;"
+    "var r=(num.test(a)&&num.test(c))?Number(a)-Number(c):(num.test(a)?-1:(num.test(c)?1:a.localeCompare(c)));"
     "return asc?r:-r;});rows.forEach(function(r){b.appendChild(r);});"
     "t.querySelectorAll('th').forEach(function(h){h.removeAttribute('aria-sort');});"
     "th.setAttribute('aria-sort',asc?'ascending':'descending');});});});"
@@ -186,9 +187,10 @@ def _actionability_html(section: dict) -> str:
                 continue
             out.append(f"<h4>{_e(text)} ({len(rows)})</h4>")
             out.append(_table(["Gene", "Alteration", "VAF", "Therapy", "Response", "Evidence", "Tumour type",
-                               "Source"],
+                               "Source", "Note"],
                               [[r["gene"], r["alteration"], r["vaf"], r["therapies"], r["response"], r["evidence"],
-                                f"{r['rule_tumor_type']} ({r['tumor_type_match']})", r["source"]] for r in rows]))  # fmt: skip
+                                f"{r['rule_tumor_type']} ({r['tumor_type_match']})", r["source"],
+                                "" if r.get("note", ".") == "." else r["note"]] for r in rows]))  # fmt: skip
         if not s["rows"]:
             out.append("<p>No variant in a knowledge-base gene.</p>")
     out.append("</section>")

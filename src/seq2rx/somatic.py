@@ -99,10 +99,11 @@ def _bcftools(cmd: str, *args: str) -> None:
 def _population_af(vcf: pysam.VariantFile | None, chrom: str, pos: int, ref: str, alt: str) -> float | None:
     if vcf is None:
         return None
-    try:
-        records = vcf.fetch(chrom, pos - 1, pos)
-    except ValueError:
-        return None
+    contigs = vcf.header.contigs
+    name = next((c for c in (chrom, chrom.removeprefix("chr"), "chr" + chrom) if c in contigs), None)
+    if name is None:
+        return None  # a contig the population VCF does not cover
+    records = vcf.fetch(name, pos - 1, pos)
     for rec in records:
         if rec.pos == pos and rec.ref == ref and alt in (rec.alts or ()):
             af = rec.info.get("AF")
@@ -135,6 +136,7 @@ def call_somatic(
         pile = os.path.join(td, "pile.bcf")
         args = ["--no-version", "-f", str(fasta), "-a", "FORMAT/AD,FORMAT/DP,FORMAT/ADF,FORMAT/ADR",
                 "-q", str(params.min_mapq), "-Q", str(params.min_baseq), "-d", str(params.max_depth),
+                "-L", str(params.max_depth),  # bcftools skips indels above 250x by default: panels need them
                 "-G", groups, "-O", "b", "-o", pile]  # fmt: skip
         if regions:
             args += ["-R", str(regions)]
@@ -191,7 +193,7 @@ def _header(template: pysam.VariantHeader, names: list[str], paired: bool, param
 
 def _decide(cand, out_vcf, names, paired, params, hotspots, population_vcf) -> dict:
     counts = {"pass": 0, "filtered": 0}
-    pop = pysam.VariantFile(str(population_vcf)) if population_vcf else None
+    pop = _open_population(population_vcf) if population_vcf else None
     verbosity = pysam.set_verbosity(0)  # the temporary BCF has no index, and needs none
     try:
         src = pysam.VariantFile(cand)
@@ -199,18 +201,40 @@ def _decide(cand, out_vcf, names, paired, params, hotspots, population_vcf) -> d
         pysam.set_verbosity(verbosity)
     with src:
         header = _header(src.header, names, paired, params)
-        with atomic_output(out_vcf) as tmp:
-            plain = str(tmp) + ".vcf"
-            with pysam.VariantFile(plain, "w", header=header) as out:
-                for rec in src:
-                    _emit(rec, out, names, paired, params, hotspots, pop, counts)
-            pysam.tabix_compress(plain, str(tmp), force=True)
-            os.unlink(plain)
-            pysam.tabix_index(str(tmp), preset="vcf", force=True)
-            os.replace(str(tmp) + ".tbi", str(out_vcf) + ".tbi")
-    if pop is not None:
-        pop.close()
+        try:
+            with atomic_output(out_vcf) as tmp:
+                plain = str(tmp) + ".vcf"
+                try:
+                    with pysam.VariantFile(plain, "w", header=header) as out:
+                        for rec in src:
+                            _emit(rec, out, names, paired, params, hotspots, pop, counts)
+                    pysam.tabix_compress(plain, str(tmp), force=True)
+                finally:
+                    if os.path.exists(plain):
+                        os.unlink(plain)
+                pysam.tabix_index(str(tmp), preset="vcf", force=True)
+        finally:
+            if pop is not None:
+                pop.close()
+    # the index follows the VCF it indexes, never the other way round
+    os.replace(str(tmp) + ".tbi", str(out_vcf) + ".tbi")
     return counts
+
+
+def _open_population(path: str | Path) -> pysam.VariantFile:
+    """A bgzipped, indexed population VCF with INFO/AF, or an error naming it."""
+    from .errors import InputError
+
+    if not any(Path(str(path) + ext).exists() for ext in (".tbi", ".csi")):
+        raise InputError(str(path), "has no index (.tbi or .csi)", hint="bgzip it and run tabix -p vcf")
+    try:
+        vcf = pysam.VariantFile(str(path))
+    except (OSError, ValueError) as exc:
+        raise InputError(str(path), f"cannot be read as a VCF ({exc})") from None
+    if "AF" not in vcf.header.info:
+        vcf.close()
+        raise InputError(str(path), "has no INFO/AF field", field="AF")
+    return vcf
 
 
 def _emit(rec, out, names, paired, params, hotspots, pop, counts) -> None:

@@ -57,3 +57,21 @@ def test_an_edited_record_breaks_the_chain(tmp_path, monkeypatch):
     problems = provenance.verify(results)
     assert problems["record"] and "reports/P1.html" in problems["record"][0]
     assert main(["verify", str(results)]) == 1
+
+
+def test_editing_the_run_description_breaks_the_chain(tmp_path, monkeypatch):
+    results, record = _run(tmp_path, monkeypatch)
+    record["config_sha256"] = "cd" * 32
+    (results / "provenance.json").write_text(json.dumps(record))
+    assert provenance.verify(results)["record"]
+
+
+def test_a_malformed_record_is_an_input_error(tmp_path, monkeypatch):
+    import pytest
+
+    from seq2rx.errors import InputError
+
+    results, _ = _run(tmp_path, monkeypatch)
+    (results / "provenance.json").write_text('{"outputs": [{"path": "x"}]}')
+    with pytest.raises(InputError, match="provenance.json"):
+        provenance.verify(results)

@@ -483,3 +483,14 @@ def test_provenance_record_and_verify(demo_run):
     proc = subprocess.run([sys.executable, "-m", "seq2rx.cli", "verify", "results"], cwd=demo_run,
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_an_unknown_tumour_type_stops_before_any_job(tmp_path):
+    (tmp_path / "config").mkdir()
+    shutil.copy(REPO / "config/config.yaml", tmp_path / "config/config.yaml")
+    rows = (REPO / "config/samples.tsv").read_text().splitlines()
+    rows = [r.replace("\tPAAD\t", "\tPANCCA\t") if r.startswith("P9-T") else r for r in rows]
+    (tmp_path / "config/samples.tsv").write_text("\n".join(rows) + "\n")
+    proc = snakemake(tmp_path, "-n", check=False)
+    assert proc.returncode != 0
+    assert "sample P9-T, field 'tumor_type': 'PANCCA' is not an OncoTree code" in proc.stderr
