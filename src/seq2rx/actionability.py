@@ -31,6 +31,7 @@ import pysam
 
 from .errors import InputError
 from .io import atomic_output
+from .io import write_json as _atomic_json
 
 KINDS = ("protein", "codon", "exon_deletion", "exon_insertion", "truncating", "oncogenic_mutation",
          "amplification", "fusion", "signature")  # fmt: skip
@@ -72,7 +73,6 @@ class Knowledge:
     exons: dict[tuple[str, int], tuple[int, int]]
     by_gene: dict[str, list[Biomarker]] = field(default_factory=dict)
     by_coord: dict[str, dict[tuple[str, int, str, str], list[Biomarker]]] = field(default_factory=dict)
-    unmatched_exon_rules: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for b in self.biomarkers:
@@ -150,8 +150,6 @@ def load(kb_dir: str | Path) -> Knowledge:
     path = kb_dir / "biomarkers.tsv"
     biomarkers = []
     seen = set()
-    #: exon rules whose codon bounds exons.tsv does not give yet: loaded, but they cannot match
-    unmatched_exons: list[str] = []
     for lineno, row in _read_tsv(path, BIOMARKER_COLUMNS):
         for col, allowed in (("kind", KINDS), ("evidence", EVIDENCE), ("response", RESPONSES)):
             if row[col] not in allowed:
@@ -167,8 +165,6 @@ def load(kb_dir: str | Path) -> Knowledge:
                 exon = int(row["exon"])
             except ValueError:
                 raise InputError(str(path), "an exon rule needs the exon number", line=lineno, field="exon") from None
-            if (row["gene"], exon) not in exons:
-                unmatched_exons.append(f"{row['id']} ({row['gene']} exon {exon})")
         biomarkers.append(
             Biomarker(
                 row["id"], row["gene"], row["kind"], row["alteration"], exon,
@@ -178,9 +174,7 @@ def load(kb_dir: str | Path) -> Knowledge:
                 row["citation"], row["date"],
             )
         )  # fmt: skip
-    kb = Knowledge(biomarkers, parents, names, exons)
-    kb.unmatched_exon_rules = unmatched_exons
-    return kb
+    return Knowledge(biomarkers, parents, names, exons)
 
 
 # --------------------------------------------------------------------------- variants
@@ -376,10 +370,10 @@ def match(
         for gene, effect in sorted(v.effects.items()):
             for b in kb.by_gene.get(gene, []):
                 if _matches(b, effect, kb):
-                    hits[b.id] = (gene, effect[1] or b.alteration)
+                    hits[b.id] = (b, gene, effect[1] or b.alteration)
         for b in by_coord.get(v.key, []):  # an unannotated VCF, or a change the annotation names otherwise
-            hits.setdefault(b.id, (b.gene, b.alteration))
-        matched = [(next(x for x in kb.by_gene[g] if x.id == bid), g, alt) for bid, (g, alt) in hits.items()]
+            hits.setdefault(b.id, (b, b.gene, b.alteration))
+        matched = list(hits.values())
         # a tumour-agnostic row gives way where the patient's own tumour lineage has rows for the
         # same gene (BRAF V600E in colorectal cancer is encorafenib + cetuximab, and the
         # tumour-agnostic approval excludes it)
@@ -515,7 +509,4 @@ def run(
 
 
 def write_json(doc: dict, path: str | Path) -> None:
-    import json
-
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    _atomic_json(doc, path, sort_keys=False, ensure_ascii=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,3 +48,11 @@ def log_stderr(path: str | os.PathLike) -> None:
     sys.stderr.flush()
     os.dup2(fh.fileno(), 2)
     sys.stderr = fh
+
+
+def write_json(obj, path: str | os.PathLike, *, sort_keys: bool = True, ensure_ascii: bool = True,
+               allow_nan: bool = True) -> None:  # fmt: skip
+    """Write ``obj`` as indented JSON with a final newline, atomically."""
+    text = json.dumps(obj, indent=2, sort_keys=sort_keys, ensure_ascii=ensure_ascii, allow_nan=allow_nan)
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text(text + "\n", encoding="utf-8")

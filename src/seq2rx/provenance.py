@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from .errors import InputError
-from .io import atomic_output
+from .io import write_json
 
 RECORD = "provenance.json"
 GENESIS = "0" * 64
@@ -56,7 +56,7 @@ def outputs(results: Path) -> list[Path]:
     return sorted(p for p in results.rglob("*") if p.is_file() and p.name != RECORD and not p.name.startswith("."))
 
 
-def _kb(kb_dir: Path, base: Path) -> dict:
+def _kb(kb_dir: Path) -> dict:
     files, latest = [], ""
     for f in sorted(kb_dir.glob("*.tsv")):
         files.append({"path": f.name, "sha256": sha256(f)})
@@ -80,7 +80,7 @@ def build(
         "seq2rx_version": seq2rx_version,
         "config_sha256": config_sha256,
         "tools": tools,
-        "knowledge_bases": {name: _kb(Path(d), base) for name, d in sorted(kb_dirs.items())},
+        "knowledge_bases": {name: _kb(Path(d)) for name, d in sorted(kb_dirs.items())},
         "inputs": [{"path": _portable(i, base), "sha256": sha256(i)} for i in sorted(map(str, inputs))],
     }
     chain, entries = _genesis(record), []
@@ -94,8 +94,7 @@ def build(
 
 def write(record: dict, results: str | Path) -> Path:
     path = Path(results) / RECORD
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    write_json(record, path)
     return path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 import pysam
 
 from .io import atomic_output
+from .io import write_json as _atomic_json
 
 
 def samtools_reports(
@@ -155,8 +155,7 @@ def write_coverage(coverage: list[dict], path: str | Path) -> None:
 
 
 def write_json(obj: dict, path: str | Path) -> None:
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    _atomic_json(obj, path)
 
 
 def multiqc_table(summaries: list[dict], path: str | Path) -> None:

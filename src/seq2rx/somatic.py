@@ -33,7 +33,7 @@ from pathlib import Path
 import pysam
 import pysam.bcftools  # noqa: F401  (pysam exposes bcftools only when imported)
 
-from .io import atomic_output
+from .io import atomic_output, write_json
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,4 @@ def _emit(rec, out, names, paired, params, hotspots, pop, counts) -> None:
 
 def write_callable(counts: dict, path: str | Path) -> None:
     """The caller's counts (PASS, filtered, callable bases, mode) as JSON: TMB's denominator."""
-    import json
-
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text(json.dumps(counts, indent=2, sort_keys=True) + "\n")
+    write_json(counts, path)

@@ -15,7 +15,6 @@ ch. 17). Outputs hold no paths, times or host names: the same table and seed giv
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from ..errors import InputError
-from ..io import atomic_output
+from ..io import write_json as _atomic_json
 from . import models as M
 
 BOOTSTRAP = 1000
@@ -633,5 +632,4 @@ def run_cv(
 
 
 def write_json(doc: dict, path: str | Path) -> None:
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    _atomic_json(doc, path, allow_nan=False)

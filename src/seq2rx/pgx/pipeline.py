@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..io import atomic_output
+from ..io import write_json as _atomic_json
 from . import definitions as defs
 from . import phenotypes as phen
 from .guidance import Guidance, read_guidance, recommend
@@ -37,6 +37,12 @@ GENE_COLUMNS = (
 )
 DRUG_COLUMNS = ("sample", "drug", "genes", "phenotype", "recommendation", "strength", "source")
 MAX_CANDIDATES = 10
+
+
+def _duplication(allele: str) -> tuple[str | None, int]:
+    """``*2x2`` -> (``*2``, 2); (None, 1) for an allele not written as a duplication."""
+    m = re.fullmatch(r"(.+?)x(\d+)", allele)
+    return (m.group(1), int(m.group(2))) if m else (None, 1)
 
 
 @dataclass
@@ -80,10 +86,8 @@ class PgxKnowledge:
             return None
         if allele in p.activity:
             return p.activity[allele]
-        m = re.fullmatch(r"(.+?)x(\d+)", allele)  # a duplication written as *2x2
-        if m and m.group(1) in p.activity:
-            return p.activity[m.group(1)] * int(m.group(2))
-        return None
+        base, copies = _duplication(allele)
+        return p.activity[base] * copies if base in p.activity else None
 
     def function(self, gene: str, allele: str) -> str | None:
         p = self.phenotypes.get(gene)
@@ -91,8 +95,8 @@ class PgxKnowledge:
             return None
         if allele in p.functions:
             return p.functions[allele]
-        m = re.fullmatch(r"(.+?)x(\d+)", allele)
-        if m and m.group(1) in p.functions and (self.activity(gene, allele) or 0) > 1:
+        base, _copies = _duplication(allele)
+        if base in p.functions and (self.activity(gene, allele) or 0) > 1:
             return "Increased function"
         return None
 
@@ -181,7 +185,7 @@ def gene_result(kb: PgxKnowledge, gene: str, match: MatchResult) -> dict:
             c = differing[0]
             caveats.append(
                 f"{gene}: the genotypes also fit {c['diplotype']} ({c['phenotype']}); "
-                f"{'/'.join(top[0]['diplotype'].split('/'))} is reported as the more specific explanation"
+                f"{top[0]['diplotype']} is reported as the more specific explanation"
             )
     return {
         "gene": gene,
@@ -349,8 +353,7 @@ def call_workflow_sample(
 
 
 def write_json(doc: dict, path: str | Path) -> None:
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+    _atomic_json(doc, path, sort_keys=False, ensure_ascii=False)
 
 
 def _fmt(v) -> str:
