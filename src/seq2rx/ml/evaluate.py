@@ -521,8 +521,10 @@ def treatment_effect(
     folds: int = 5,
     seed: int = 0,
     source: str = "table",
+    benefit: bool = True,
 ) -> dict:
-    """The adjusted effect of a two-valued ``treatment`` and the distribution of per-patient benefit.
+    """The adjusted effect of a two-valued ``treatment`` and the distribution of per-patient benefit
+    (left out with ``benefit=False``, for a caller that predicts benefit its own way).
 
     Give ``outcome`` (0/1; 1 = response) for an odds ratio from a logistic model, or ``time`` and
     ``event`` for a hazard ratio from a Cox model (lifelines); both adjusted for ``covariates``,
@@ -547,6 +549,8 @@ def treatment_effect(
         counts = {f"{k} patients with {v}": int((m & (y == v)).sum()) for k, m in arms.items() for v in (1, 0)}
         _enough(source, treatment, counts, folds, "patients per arm")
         out["effect"] = _adjusted_logistic(y, treated, Z, source)
+        if not benefit:
+            return out
         benefit = _binary_benefit(X, y, treated, model, numeric, categorical, folds, seed)
         out["benefit"] = {"definition": "P(response | treated) - P(response | reference), out-of-fold T-learner"}
     else:

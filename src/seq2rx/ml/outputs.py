@@ -1,0 +1,267 @@
+"""What the workflow's ML step writes: predictions, contributions, metrics, plots, model card, models.
+
+The model card follows the TRIPOD checklist's headings in brief (source of data, participants,
+outcome, predictors, missing data, model, performance with intervals, intended use, limitations).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from ..io import atomic_output
+from ..io import write_json as _atomic_json
+from .evaluate import _clean
+
+DIGITS = 4
+ARM_KEYS = {"response": ("response_reference", "response_treated"), "pfs": ("pfs_reference", "pfs_treated")}
+
+
+def _r(x) -> str:
+    return "NA" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:.{DIGITS}f}"
+
+
+def prediction_rows(doc: dict) -> list[list[str]]:
+    """Rows of ``predictions.tsv`` (columns in :data:`PREDICTION_COLUMNS`)."""
+    t = doc["task"]
+    rows = []
+    for p in doc["patients"]:
+        v = p["values"]
+        for task, (ref_key, trt_key) in ARM_KEYS.items():
+            for arm, key in ((t["reference"], ref_key), (t["treated"], trt_key)):
+                rows.append(
+                    [
+                        p["patient"],
+                        task,
+                        arm,
+                        doc["model"],
+                        *(_r(v[key][k]) for k in ("estimate", "lower", "upper")),
+                        "",
+                    ]
+                )
+        b = v["benefit"]
+        rows.append([p["patient"], "benefit", f"{t['treated']} - {t['reference']}", doc["model"],
+                     _r(b["estimate"]), _r(b["lower"]), _r(b["upper"]), p["favours"]])  # fmt: skip
+    return rows
+
+
+PREDICTION_COLUMNS = ["patient", "task", "treatment", "model", "estimate", "lower", "upper", "favours"]
+
+
+def write_table(header: list[str], rows: list[list[str]], path: str | Path) -> None:
+    with atomic_output(path) as tmp, open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def contribution_rows(doc: dict) -> list[list[str]]:
+    """Rows of ``contributions.tsv``: patient, arm, feature, value, contribution (log-odds)."""
+    t = doc["task"]
+    rows = []
+    for p in doc["patients"]:
+        for arm, c in sorted(p.get("contributions", {}).items()):
+            label = t["treated"] if arm == "treated" else t["reference"]
+            rows.append([p["patient"], label, "(average past patient)", "", _r(c["baseline"])])
+            for feature, value in sorted(c["contributions"].items(), key=lambda kv: (-abs(kv[1]), kv[0])):
+                shown = p["features"].get(feature)
+                rows.append([p["patient"], label, feature, "NA" if shown is None else str(shown), _r(value)])
+    return rows
+
+
+def metrics_doc(doc: dict) -> dict:
+    """``metrics.json``: everything but the per-patient block and the out-of-fold arrays."""
+    return _clean({k: v for k, v in doc.items() if k not in ("patients", "oof")})
+
+
+def _ci(m: dict) -> str:
+    lo, hi = m["ci95"]
+    return f"{m['estimate']:.3f} (95% CI {lo:.3f}–{hi:.3f})"
+
+
+def model_card(doc: dict, versions: dict[str, str], history_name: str) -> str:
+    """A short model card in Markdown."""
+    t, h, cv = doc["task"], doc["history"], doc["cross_validation"]
+    r, s = cv["response"], cv["survival"]
+    effect = doc["treatment_effect"]["effect"]
+    top = [f"`{i['feature']}` ({i['mean']:+.3f})" for i in doc["importance"][:8]]
+    feats = doc["features"]
+    lines = [
+        "# Model card: treatment response and progression",
+        "",
+        "Research use only. Not for clinical decisions.",
+        "",
+        "## Intended use",
+        f"Estimate, for a new patient with a tumour sample, the probability of objective response to "
+        f"**{t['treated']}** and to **{t['reference']}**, the difference between them (predicted benefit) and the "
+        f"probability of being progression-free at {t['horizon_months']:g} months under each, from patients "
+        "previously treated at the same centre. It is a research aid for discussing a case, not a treatment decision.",
+        "",
+        "## Data",
+        f"- Source: `{history_name}` ({h['patients']} past patients; {h['treated']} received {t['treated']}, "
+        f"{h['patients'] - h['treated']} {t['reference']}; {h['responders']} responders; {h['events']} progression events).",
+        f"- Predictors: {len(feats['numeric'])} numeric and {len(feats['categorical'])} categorical features "
+        "(encoding in `docs/data-model.md`).",
+        f"- Left out because they take one value in the whole history: {', '.join(feats['constant_in_history']) or 'none'}.",
+        "- Missing values: numbers imputed with the training median, categories with the most frequent level, "
+        "inside every training fold; a past patient without an outcome or treatment is an error, never dropped.",
+        "",
+        "## Model",
+        f"- `{doc['model']}`: a T-learner (one classifier per treatment) for response; a survival model with the "
+        "treatment as a covariate for progression.",
+        f"- Nested {doc['folds']}-fold cross-validation (seed {doc['seed']}); penalties chosen by inner cross-validation.",
+        f"- Prediction intervals: {round(t['interval'] * 100)}% percentile intervals over {doc['bootstrap']['predictions']} "
+        "bootstrap refits of the history, with the penalties chosen on the full history kept fixed.",
+        "",
+        "## Performance (out-of-fold, bootstrap 95% intervals)",
+        "| outcome | metric | value |",
+        "|---|---|---|",
+        f"| response | ROC-AUC | {_ci(r['roc_auc'])} |",
+        f"| response | PR-AUC | {_ci(r['pr_auc'])} |",
+        f"| response | Brier score | {_ci(r['brier'])} |",
+        f"| progression | C-index | {_ci(s['c_index'])} |",
+        f"| progression | mean time-dependent AUC | {_ci(s['mean_time_auc'])} |",
+        "",
+        f"Adjusted odds ratio of response, {t['treated']} vs {t['reference']} "
+        f"(adjusted for {', '.join(doc['treatment_effect']['adjusted_for'])}): "
+        f"{effect['estimate']:.2f} (95% CI {effect['ci95'][0]:.2f}–{effect['ci95'][1]:.2f}, p = {effect['p_value']:.3g}). "
+        "An average over all patients: benefit differs between patients, which is what the T-learner estimates.",
+        "",
+        "Permutation importance (mean drop in held-out ROC-AUC): " + ", ".join(top) + ".",
+        "",
+        "## Limitations",
+        "- Treatment was not randomised in the history: the per-arm models adjust only for measured features, "
+        "so unmeasured confounding by indication can bias the predicted benefit.",
+        "- A prediction for a patient unlike the history (a tumour type or feature value it never saw) is an "
+        "extrapolation; such features are listed per patient.",
+        "- Performance is internal (cross-validated on one centre's history); it has not been validated externally.",
+        "",
+        "## Versions",
+        *(f"- {k} {v}" for k, v in sorted(versions.items())),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def save_models(models: dict, directory: str | Path) -> dict[str, Path]:
+    """Each fitted model as ``{name}.skops`` (skops format: loading it runs no code)."""
+    import skops.io as sio
+
+    out = {}
+    for name, model in sorted(models.items()):
+        path = Path(directory) / f"{name}.skops"
+        with atomic_output(path) as tmp:
+            sio.dump(model, tmp)
+        out[name] = path
+    return out
+
+
+def load_model(path: str | Path, trusted: list[str]):
+    """A model saved by :func:`save_models`; types outside ``trusted`` are refused by skops."""
+    import skops.io as sio
+
+    return sio.load(path, trusted=trusted)
+
+
+# ---------------------------------------------------------------------------------------------
+# plots
+
+
+def roc_svg(y: np.ndarray, p: np.ndarray, auc: dict) -> str:
+    from sklearn.metrics import roc_curve
+
+    from ..plots import figure, to_svg
+
+    fpr, tpr, _ = roc_curve(y, p)
+    fig, ax = figure(3.6, 3.4)
+    ax.plot([0, 1], [0, 1], ls=":", color="#999999", lw=1)
+    ax.plot(fpr, tpr, lw=1.8, label=f"AUC {_ci(auc)}")
+    ax.set(xlabel="1 − specificity", ylabel="sensitivity", title="Response: out-of-fold ROC")
+    ax.legend(loc="lower right", frameon=False, fontsize=7)
+    return to_svg(fig)
+
+
+def calibration_svg(curve: list[dict]) -> str:
+    from ..plots import figure, to_svg
+
+    fig, ax = figure(3.6, 3.4)
+    ax.plot([0, 1], [0, 1], ls=":", color="#999999", lw=1)
+    x = [c["mean_predicted"] for c in curve]
+    y = [c["observed"]["estimate"] for c in curve]
+    lo = [c["observed"]["estimate"] - c["observed"]["ci95"][0] for c in curve]
+    hi = [c["observed"]["ci95"][1] - c["observed"]["estimate"] for c in curve]
+    ax.errorbar(x, y, yerr=[lo, hi], fmt="o", ms=4, capsize=2)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="predicted P(response)", ylabel="observed fraction",
+           title="Calibration (95% CI)")  # fmt: skip
+    return to_svg(fig)
+
+
+def importance_svg(importance: list[dict], top: int = 12) -> str:
+    from ..plots import figure, to_svg
+
+    rows = importance[:top][::-1]
+    fig, ax = figure(4.6, 0.25 * len(rows) + 1.0)
+    ax.barh([r["feature"] for r in rows], [r["mean"] for r in rows], xerr=[r["sd"] for r in rows], capsize=2)
+    ax.axvline(0, color="#000000", lw=0.8)
+    ax.set(xlabel="drop in held-out ROC-AUC when permuted", title="Permutation importance")
+    return to_svg(fig)
+
+
+def km_risk_svg(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> tuple[str, float]:
+    """Kaplan–Meier curves by tertile of out-of-fold predicted risk, and the log-rank p-value."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.statistics import multivariate_logrank_test
+
+    from ..plots import figure, to_svg
+
+    cuts = np.quantile(risk, [1 / 3, 2 / 3])
+    group = np.searchsorted(cuts, risk, side="right")
+    names = ("lowest third of predicted risk", "middle third", "highest third")
+    fig, ax = figure(4.6, 3.4)
+    for g, name in enumerate(names):
+        m = group == g
+        KaplanMeierFitter(label=f"{name} (n={int(m.sum())})").fit(time[m], event[m]).plot_survival_function(
+            ax=ax, ci_show=False, lw=1.6
+        )
+    p = float(multivariate_logrank_test(time, group, event).p_value)
+    ax.set(xlabel="months", ylabel="progression-free", ylim=(0, 1.02),
+           title=f"Progression by out-of-fold risk (log-rank p = {p:.2g})")  # fmt: skip
+    ax.legend(frameon=False, fontsize=7)
+    return to_svg(fig), p
+
+
+def contributions_svg(entry: dict, arm: str, label: str, top: int = 8) -> str:
+    """One patient's largest contributions to the log-odds of response under ``arm``."""
+    from ..plots import OKABE_ITO, figure, to_svg
+
+    c = entry["contributions"][arm]["contributions"]
+    rows = sorted(c.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:top][::-1]
+    fig, ax = figure(4.6, 0.25 * len(rows) + 1.0)
+    ax.barh([k for k, _ in rows], [v for _, v in rows],
+            color=[OKABE_ITO[0] if v > 0 else OKABE_ITO[5] for _, v in rows])  # fmt: skip
+    ax.axvline(0, color="#000000", lw=0.8)
+    ax.set(xlabel="contribution to log-odds of response", title=f"Why: {label}")
+    return to_svg(fig)
+
+
+def write_plots(doc: dict, train_y: np.ndarray, time: np.ndarray, event: np.ndarray, directory: str | Path) -> dict:
+    """The cohort-level plots as SVG files; returns {name: path} and the log-rank p-value."""
+    oof = doc["oof"]
+    directory = Path(directory)
+    km, p = km_risk_svg(time, event, np.asarray(oof["risk"]))
+    svgs = {
+        "roc": roc_svg(train_y, np.asarray(oof["response"]), doc["cross_validation"]["response"]["roc_auc"]),
+        "calibration": calibration_svg(doc["cross_validation"]["response"]["calibration"]),
+        "importance": importance_svg(doc["importance"]),
+        "km_risk": km,
+    }
+    for name, text in svgs.items():
+        with atomic_output(directory / f"{name}.svg") as tmp:
+            Path(tmp).write_text(text)
+    return {"plots": {k: f"{k}.svg" for k in svgs}, "km_logrank_p": p}
+
+
+def write_metrics(doc: dict, path: str | Path) -> None:
+    _atomic_json(metrics_doc(doc), path, allow_nan=False)
