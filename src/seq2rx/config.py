@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import csv
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -104,11 +104,13 @@ def read_sample_sheet(
     path: str | Path,
     schema: dict,
     will_exist: Callable[[str], bool] = lambda p: False,
+    tumor_types: Collection[str] | None = None,
 ) -> list[dict[str, str]]:
     """Read and validate the sample sheet; return its rows (empty cells dropped).
 
     ``will_exist(path)`` says whether a missing input will be produced by the workflow itself
-    (the demo simulator); any other missing or unreadable file is an error.
+    (the demo simulator); any other missing or unreadable file is an error. ``tumor_types``,
+    when given, are the OncoTree codes a tumour sample's ``tumor_type`` must be one of.
     Line numbers in messages count the header as line 1.
     """
     path = str(path)
@@ -143,7 +145,11 @@ def read_sample_sheet(
         sample = row["sample"]
         if sample in seen:
             raise InputError(
-                path, f"sample {sample!r} appears twice (first on line {seen[sample]})", line=lineno, field="sample"
+                path,
+                f"sample {sample!r} appears twice (first on line {seen[sample]})",
+                line=lineno,
+                field="sample",
+                hint="give each sample its own ID; several samples of one patient share the patient column",
             )
         seen[sample] = lineno
         has_fq = [c for c in ("fastq1", "fastq2") if c in row]
@@ -174,6 +180,14 @@ def read_sample_sheet(
                 line=lineno,
                 field="bam",
                 hint="run 'samtools index' on it",
+            )
+        if tumor_types is not None and row["type"] == "tumor" and row["tumor_type"] not in tumor_types:
+            raise InputError(
+                path,
+                f"{row['tumor_type']!r} is not an OncoTree code of the knowledge base",
+                line=lineno,
+                field="tumor_type",
+                hint="a tumour sample needs one, e.g. LUAD, COAD, BRCA (resources/kb/actionability/oncotree.tsv)",
             )
         row["stage"] = starts[0]
         rows.append(row)
@@ -216,3 +230,9 @@ def check_reference(config: dict, source: str, will_exist: Callable[[str], bool]
             field="reference.fasta",
             hint="run 'samtools faidx' on it (for a bgzipped FASTA it must be bgzip, not gzip)",
         )
+
+
+def oncotree_codes(path: str | Path) -> set[str]:
+    """The codes (first column) of the knowledge base's ``oncotree.tsv``."""
+    with open(path, encoding="utf-8") as fh:
+        return {line.split("\t")[0] for line in list(fh)[1:] if line.strip()}
