@@ -116,7 +116,7 @@ def read_pairs(r1: str | Path, r2: str | Path) -> Iterator[tuple[tuple[str, str,
                 raise
             raise InputError(
                 str(path),
-                f"the gzip stream is truncated or corrupt after line {lineno} ({exc})",
+                f"the gzip stream is truncated or corrupt from here on ({exc})",
                 line=lineno + 1,
                 hint="copy or download the file again; 'gzip -t FILE' confirms the repair",
             ) from None

@@ -175,8 +175,9 @@ def _build_lengths() -> dict[str, dict[str, int]]:
     return {"GRCh37": {**GRCH37_LENGTHS, "3": 198022430}, "GRCh38": GRCH38_LENGTHS}
 
 
-def _header_lines(path: str | Path) -> int | None:
-    """Number of header lines of a plain or gzipped VCF (None for BCF or unreadable text)."""
+def _header_lines(path: str | Path, startswith: str | None = None) -> int | None:
+    """Number of header lines of a plain or gzipped VCF (None for BCF or unreadable text), or
+    with ``startswith``, the number of the first header line that starts so."""
     import gzip
 
     try:
@@ -189,7 +190,9 @@ def _header_lines(path: str | Path) -> int | None:
                 if not line.startswith("#"):
                     break
                 n += 1
-            return n if n else None
+                if startswith is not None and line.startswith(startswith):
+                    return n
+            return n if n and startswith is None else None
     except (OSError, EOFError):
         return None
 
@@ -228,17 +231,19 @@ def check_input_vcf(
             raise InputError(
                 where,
                 "has no genotypes (FORMAT/GT with at least one sample column); a sites-only VCF cannot be used",
+                line=header_lines,
                 field="FORMAT/GT",
                 hint="give the VCF with its sample genotype columns, as the caller wrote it",
             )
         if other_build:
             known = _build_lengths()[other_build]
-            for k, (name, contig) in enumerate(fh.header.contigs.items()):
+            for name, contig in fh.header.contigs.items():
                 if contig.length and known.get(name.removeprefix("chr")) == contig.length:
                     raise InputError(
                         where,
                         f"##contig {name} has length {contig.length}, the {other_build} length, but the "
                         f"configured build is {build}",
+                        line=_header_lines(vcf, f"##contig=<ID={name},"),
                         field="##contig",
                         hint=build_fix,
                     )

@@ -92,8 +92,30 @@ def validate_config(config: dict, schema: dict, source: str) -> dict:
     errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         field, problem = _describe(errors[0], schema)
-        raise InputError(source, problem, field=field)
+        raise InputError(source, problem, line=yaml_line(source, field.split(".")), field=field)
     return config
+
+
+def yaml_line(path: str | Path, keys: list[str]) -> int | None:
+    """The line of the deepest of ``keys`` (a path of mapping keys) found in the YAML file ``path``.
+
+    None when the file cannot be read or parsed, or not even the first key is in it (a default).
+    """
+    try:
+        with open(path) as fh:
+            node = yaml.compose(fh)
+    except (OSError, yaml.YAMLError):
+        return None
+    line = None
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = next(((k, v) for k, v in node.value if getattr(k, "value", None) == key), None)
+        if match is None:
+            break
+        line = match[0].start_mark.line + 1
+        node = match[1]
+    return line
 
 
 def _readable(path: str) -> bool:
@@ -219,6 +241,7 @@ def check_reference(config: dict, source: str, will_exist: Callable[[str], bool]
             raise InputError(
                 source,
                 f"file {value!r} does not exist or cannot be read",
+                line=yaml_line(source, field.split(".")),
                 field=field,
                 hint="relative paths are taken from the directory snakemake runs in",
             )
@@ -227,6 +250,7 @@ def check_reference(config: dict, source: str, will_exist: Callable[[str], bool]
         raise InputError(
             source,
             f"the FASTA {fasta!r} has no .fai index",
+            line=yaml_line(source, ["reference", "fasta"]),
             field="reference.fasta",
             hint="run 'samtools faidx' on it (for a bgzipped FASTA it must be bgzip, not gzip)",
         )
