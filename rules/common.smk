@@ -51,25 +51,19 @@ try:
     DEMO_FILES = _demo_files(config)
     _will_exist = lambda p: str(Path(p)) in {str(Path(x)) for x in DEMO_FILES.values()}
     s2c.check_reference(config, str(CONFIG_SOURCE), _will_exist)
+    # a tumour's type decides its tiers: it is checked against the OncoTree codes here too
     SHEET = s2c.read_sample_sheet(
-        config["samples"], s2c.load_yaml(SCHEMAS / "samples.schema.yaml"), _will_exist
+        config["samples"],
+        s2c.load_yaml(SCHEMAS / "samples.schema.yaml"),
+        _will_exist,
+        tumor_types=s2c.oncotree_codes(
+            BASEDIR / "resources" / "kb" / "actionability" / "oncotree.tsv"
+        ),
     )
 except InputError as exc:
     sys.exit(f"seq2rx: configuration error: {exc}")
 
 SAMPLES = {row["sample"]: row for row in SHEET}
-# a tumour's type decides its tiers: check it against the OncoTree codes before any job starts
-_ONCOTREE = BASEDIR / "resources" / "kb" / "actionability" / "oncotree.tsv"
-_CODES = {
-    line.split("\t")[0] for line in _ONCOTREE.read_text().splitlines()[1:] if line
-}
-for _row in SHEET:
-    if _row["type"] == "tumor" and _row["tumor_type"] not in _CODES:
-        sys.exit(
-            f"seq2rx: configuration error: {config['samples']}, sample {_row['sample']}, field "
-            f"'tumor_type': {_row['tumor_type']!r} is not an OncoTree code of {_ONCOTREE.name} "
-            "(a tumour sample needs one, e.g. LUAD, COAD, BRCA)"
-        )
 PATIENTS = sorted({row["patient"] for row in SHEET})
 READ_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "fastq")
 BAM_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "bam")

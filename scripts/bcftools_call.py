@@ -16,7 +16,7 @@ from seq2rx.versions import write_versions
 bams = snakemake.input.bams if "bams" in snakemake.input.keys() else [snakemake.input.bam]
 contigs = fasta_contigs(snakemake.input.fasta)
 for bam in bams:
-    check_bam_reference(bam, contigs)  # a BAM from the sheet may be on another reference
+    check_bam_reference(bam, contigs, snakemake.input.fasta)  # a BAM from the sheet may be on another reference
 call_variants(
     bams,
     snakemake.input.fasta,

@@ -101,17 +101,27 @@ class Knowledge:
         return {build: set(coords) for build, coords in self.by_coord.items()}
 
 
+def _kb_fix(path: Path) -> str:
+    return f"correct the row in {path.name}; its columns and allowed values are in the README.md beside it"
+
+
 def _read_tsv(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict]]:
-    with open(path, newline="", encoding="utf-8") as fh:
+    try:
+        fh = open(path, newline="", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(str(path), f"cannot be read ({exc.strerror})", hint="give the knowledge-base folder") from None
+    with fh:
         reader = csv.DictReader(fh, delimiter="\t")
         missing = [c for c in columns if c not in (reader.fieldnames or ())]
         if missing:
-            raise InputError(str(path), f"missing column(s) {', '.join(missing)}", line=1)
+            raise InputError(str(path), f"missing column(s) {', '.join(missing)}", line=1, hint=_kb_fix(path))
         rows = []
         for lineno, row in enumerate(reader, 2):
             for c in columns:
                 if not (row.get(c) or "").strip():
-                    raise InputError(str(path), "a value is required", line=lineno, field=c)
+                    raise InputError(
+                        str(path), "a value is required (write '.' for none)", line=lineno, field=c, hint=_kb_fix(path)
+                    )
             rows.append((lineno, {k: v.strip() for k, v in row.items() if k}))
         return rows
 
@@ -123,7 +133,9 @@ def _coords(text: str, path: Path, lineno: int, col: str) -> frozenset[tuple[str
     for part in text.split("|"):
         m = re.fullmatch(r"(?:chr)?([0-9XYM]+):(\d+):([ACGTN]+):([ACGTN]+)", part.strip(), re.I)
         if not m:
-            raise InputError(str(path), f"{part!r} is not chrom:pos:ref:alt", line=lineno, field=col)
+            raise InputError(
+                str(path), f"{part!r} is not chrom:pos:ref:alt", line=lineno, field=col, hint=_kb_fix(path)
+            )
         out.add((m.group(1), int(m.group(2)), m.group(3).upper(), m.group(4).upper()))
     return frozenset(out)
 
@@ -153,18 +165,34 @@ def load(kb_dir: str | Path) -> Knowledge:
     for lineno, row in _read_tsv(path, BIOMARKER_COLUMNS):
         for col, allowed in (("kind", KINDS), ("evidence", EVIDENCE), ("response", RESPONSES)):
             if row[col] not in allowed:
-                raise InputError(str(path), f"must be one of {', '.join(allowed)}", line=lineno, field=col)
+                raise InputError(
+                    str(path),
+                    f"{row[col]!r} is not allowed; must be one of {', '.join(allowed)}",
+                    line=lineno,
+                    field=col,
+                    hint=_kb_fix(path),
+                )
         if row["tumor_type"] not in parents:
-            raise InputError(str(path), f"{row['tumor_type']} is not in oncotree.tsv", line=lineno, field="tumor_type")
+            raise InputError(
+                str(path),
+                f"{row['tumor_type']} is not in oncotree.tsv",
+                line=lineno,
+                field="tumor_type",
+                hint="use an OncoTree code listed in oncotree.tsv, or add the code there with its parent",
+            )
         if row["id"] in seen:
-            raise InputError(str(path), f"id {row['id']} appears twice", line=lineno, field="id")
+            raise InputError(
+                str(path), f"id {row['id']} appears twice", line=lineno, field="id", hint="give each row its own id"
+            )
         seen.add(row["id"])
         exon = None
         if row["kind"] in ("exon_deletion", "exon_insertion"):
             try:
                 exon = int(row["exon"])
             except ValueError:
-                raise InputError(str(path), "an exon rule needs the exon number", line=lineno, field="exon") from None
+                raise InputError(
+                    str(path), "an exon rule needs the exon number", line=lineno, field="exon", hint=_kb_fix(path)
+                ) from None
         biomarkers.append(
             Biomarker(
                 row["id"], row["gene"], row["kind"], row["alteration"], exon,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import os
 import tempfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,40 +59,66 @@ def _open_text(path: str | Path):
     return gzip.open(path, "rt") if str(path).endswith(".gz") else open(path)
 
 
+FASTQ_FIX = "R1 and R2 must hold the same reads in the same order: export both files again from the same run"
+
+
 def read_pairs(r1: str | Path, r2: str | Path) -> Iterator[tuple[tuple[str, str, str], tuple[str, str, str]]]:
     """Yield ((name, seq, qual), (name, seq, qual)) pairs, checking FASTQ structure and pairing.
 
-    Raises :class:`InputError` naming the file and line for a malformed record, a truncated
-    gzip stream, mates whose names differ, or files with different numbers of reads.
+    Raises :class:`InputError` naming the file and line for a malformed record, a record cut
+    short at the end of the file, a truncated gzip stream, mates whose names differ, or files
+    with different numbers of reads.
     """
 
     def records(path: str | Path) -> Iterator[tuple[int, str, str, str]]:
+        lineno = 0  # the last line read completely
         try:
             with _open_text(path) as fh:
-                lineno = 0
                 while True:
                     head = fh.readline()
                     if not head:
                         return
-                    lineno += 1
-                    seq = fh.readline().rstrip("\r\n")
-                    plus = fh.readline()
-                    qual = fh.readline().rstrip("\r\n")
+                    first = lineno + 1
+                    seq, plus, qual = fh.readline(), fh.readline(), fh.readline()
                     if not head.startswith("@"):
-                        raise InputError(str(path), "a FASTQ record must start with '@'", line=lineno)
+                        raise InputError(
+                            str(path),
+                            f"a FASTQ record must start with '@', found {head[:20].rstrip()!r}",
+                            line=first,
+                            hint="each record is 4 lines: @name, bases, +, qualities; check the file was not edited",
+                        )
+                    if not qual:
+                        raise InputError(
+                            str(path),
+                            "the file ends inside a FASTQ record (fewer than 4 lines)",
+                            line=first,
+                            hint="the file is cut short: copy or export it again",
+                        )
                     if not plus.startswith("+"):
-                        raise InputError(str(path), "expected a '+' separator line", line=lineno + 2)
+                        raise InputError(
+                            str(path),
+                            f"expected a '+' separator line, found {plus[:20].rstrip()!r}",
+                            line=first + 2,
+                            hint="each record is 4 lines: @name, bases, +, qualities",
+                        )
+                    seq, qual = seq.rstrip("\r\n"), qual.rstrip("\r\n")
                     if len(seq) != len(qual):
                         raise InputError(
-                            str(path), f"sequence has {len(seq)} bases but quality has {len(qual)}", line=lineno + 1
+                            str(path),
+                            f"sequence has {len(seq)} bases but quality has {len(qual)}",
+                            line=first + 1,
+                            hint="every base needs one quality character; the record is damaged",
                         )
-                    yield lineno, head[1:].split()[0], seq, qual
-                    lineno += 3
-        except (EOFError, gzip.BadGzipFile, OSError) as exc:
+                    lineno += 4
+                    yield first, head[1:].split()[0], seq, qual
+        except (EOFError, gzip.BadGzipFile, OSError, UnicodeDecodeError, zlib.error) as exc:
             if isinstance(exc, InputError):
                 raise
             raise InputError(
-                str(path), f"cannot be read to the end ({exc})", hint="the gzip file is truncated or corrupt"
+                str(path),
+                f"the gzip stream is truncated or corrupt from here on ({exc})",
+                line=lineno + 1,
+                hint="copy or download the file again; 'gzip -t FILE' confirms the repair",
             ) from None
 
     def base(name: str) -> str:
@@ -105,17 +132,20 @@ def read_pairs(r1: str | Path, r2: str | Path) -> Iterator[tuple[tuple[str, str,
         if a is None and b is None:
             return
         if a is None or b is None:
-            short = r1 if a is None else r2
+            short, other = (r1, r2) if a is None else (r2, r1)
             raise InputError(
-                str(short), f"ends after {n} reads while its mate file has more", hint="R1 and R2 must pair up"
+                str(short),
+                f"ends after {n} reads while its mate file {other} has more",
+                line=4 * n + 1,
+                hint=FASTQ_FIX,
             )
         n += 1
         if base(a[1]) != base(b[1]):
             raise InputError(
                 str(r2),
-                f"read {b[1]!r} does not match its mate {a[1]!r} in {r1}",
+                f"read {b[1]!r} does not match its mate {a[1]!r} in {r1} (read pair {n})",
                 line=b[0],
-                hint="R1 and R2 must be in the same order",
+                hint=FASTQ_FIX,
             )
         yield (a[1], a[2], a[3]), (b[1], b[2], b[3])
 
@@ -319,19 +349,33 @@ def sort_markdup(unsorted_bam: str | Path, out_bam: str | Path, stats: str | Pat
             os.replace(str(tmp) + ".bai", str(out_bam) + ".bai")
 
 
-def check_bam_reference(bam: str | Path, fasta_contigs: dict[str, int]) -> None:
-    """Fail clearly when a BAM was aligned to a different reference (names or lengths differ)."""
+def check_bam_reference(bam: str | Path, fasta_contigs: dict[str, int], fasta: str | Path = "the reference") -> None:
+    """Fail clearly when a BAM was aligned to a different reference (names or lengths differ).
+
+    The message names the BAM header's ``@SQ`` line (line 1 is the first header line).
+    """
+    fix = f"align the reads again to {fasta}, or configure the reference the BAM was aligned to"
     with pysam.AlignmentFile(str(bam), "rb") as fh:
-        for name, length in zip(fh.references, fh.lengths, strict=True):
+        header_lines = str(fh.header).splitlines()
+        sq_lines = [k for k, text in enumerate(header_lines, 1) if text.startswith("@SQ")]
+        for k, (name, length) in enumerate(zip(fh.references, fh.lengths, strict=True)):
+            line = sq_lines[k] if k < len(sq_lines) else None
             if name not in fasta_contigs:
+                other = name[3:] if name.startswith("chr") else "chr" + name
+                naming = f" (the reference names it {other!r}: chr1 vs 1 naming)" if other in fasta_contigs else ""
                 raise InputError(
                     str(bam),
-                    f"contig {name!r} is not in the configured reference",
-                    hint="was it aligned to another build or naming (chr1 vs 1)?",
+                    f"header contig {name!r} is not in the configured reference {fasta}{naming}",
+                    line=line,
+                    field="@SQ SN",
+                    hint=fix,
                 )
             if fasta_contigs[name] != length and length != 0:
                 raise InputError(
                     str(bam),
-                    f"contig {name!r} has length {length} but the reference says {fasta_contigs[name]}",
-                    hint="the BAM was aligned to a different reference",
+                    f"header contig {name!r} has length {length} but {fasta} says {fasta_contigs[name]}: "
+                    "the BAM was aligned to a different reference or build",
+                    line=line,
+                    field="@SQ LN",
+                    hint=fix,
                 )

@@ -197,12 +197,13 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .config import check_reference, load_yaml, read_sample_sheet, validate_config
+    from .config import check_reference, load_yaml, oncotree_codes, read_sample_sheet, validate_config
 
     schemas = Path(args.schemas)
     cfg = validate_config(load_yaml(args.configfile), load_yaml(schemas / "config.schema.yaml"), args.configfile)
     check_reference(cfg, args.configfile)
-    rows = read_sample_sheet(cfg["samples"], load_yaml(schemas / "samples.schema.yaml"))
+    codes = oncotree_codes(REPO / "resources/kb/actionability/oncotree.tsv")
+    rows = read_sample_sheet(cfg["samples"], load_yaml(schemas / "samples.schema.yaml"), tumor_types=codes)
     print(f"{args.configfile}: valid; {len(rows)} samples in {cfg['samples']}")
     return 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import csv
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +92,30 @@ def validate_config(config: dict, schema: dict, source: str) -> dict:
     errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         field, problem = _describe(errors[0], schema)
-        raise InputError(source, problem, field=field)
+        raise InputError(source, problem, line=yaml_line(source, field.split(".")), field=field)
     return config
+
+
+def yaml_line(path: str | Path, keys: list[str]) -> int | None:
+    """The line of the deepest of ``keys`` (a path of mapping keys) found in the YAML file ``path``.
+
+    None when the file cannot be read or parsed, or not even the first key is in it (a default).
+    """
+    try:
+        with open(path) as fh:
+            node = yaml.compose(fh)
+    except (OSError, yaml.YAMLError):
+        return None
+    line = None
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = next(((k, v) for k, v in node.value if getattr(k, "value", None) == key), None)
+        if match is None:
+            break
+        line = match[0].start_mark.line + 1
+        node = match[1]
+    return line
 
 
 def _readable(path: str) -> bool:
@@ -104,11 +126,13 @@ def read_sample_sheet(
     path: str | Path,
     schema: dict,
     will_exist: Callable[[str], bool] = lambda p: False,
+    tumor_types: Collection[str] | None = None,
 ) -> list[dict[str, str]]:
     """Read and validate the sample sheet; return its rows (empty cells dropped).
 
     ``will_exist(path)`` says whether a missing input will be produced by the workflow itself
-    (the demo simulator); any other missing or unreadable file is an error.
+    (the demo simulator); any other missing or unreadable file is an error. ``tumor_types``,
+    when given, are the OncoTree codes a tumour sample's ``tumor_type`` must be one of.
     Line numbers in messages count the header as line 1.
     """
     path = str(path)
@@ -143,7 +167,11 @@ def read_sample_sheet(
         sample = row["sample"]
         if sample in seen:
             raise InputError(
-                path, f"sample {sample!r} appears twice (first on line {seen[sample]})", line=lineno, field="sample"
+                path,
+                f"sample {sample!r} appears twice (first on line {seen[sample]})",
+                line=lineno,
+                field="sample",
+                hint="give each sample its own ID; several samples of one patient share the patient column",
             )
         seen[sample] = lineno
         has_fq = [c for c in ("fastq1", "fastq2") if c in row]
@@ -175,6 +203,14 @@ def read_sample_sheet(
                 field="bam",
                 hint="run 'samtools index' on it",
             )
+        if tumor_types is not None and row["type"] == "tumor" and row["tumor_type"] not in tumor_types:
+            raise InputError(
+                path,
+                f"{row['tumor_type']!r} is not an OncoTree code of the knowledge base",
+                line=lineno,
+                field="tumor_type",
+                hint="a tumour sample needs one, e.g. LUAD, COAD, BRCA (resources/kb/actionability/oncotree.tsv)",
+            )
         row["stage"] = starts[0]
         rows.append(row)
     if not rows:
@@ -205,6 +241,7 @@ def check_reference(config: dict, source: str, will_exist: Callable[[str], bool]
             raise InputError(
                 source,
                 f"file {value!r} does not exist or cannot be read",
+                line=yaml_line(source, field.split(".")),
                 field=field,
                 hint="relative paths are taken from the directory snakemake runs in",
             )
@@ -213,6 +250,13 @@ def check_reference(config: dict, source: str, will_exist: Callable[[str], bool]
         raise InputError(
             source,
             f"the FASTA {fasta!r} has no .fai index",
+            line=yaml_line(source, ["reference", "fasta"]),
             field="reference.fasta",
             hint="run 'samtools faidx' on it (for a bgzipped FASTA it must be bgzip, not gzip)",
         )
+
+
+def oncotree_codes(path: str | Path) -> set[str]:
+    """The codes (first column) of the knowledge base's ``oncotree.tsv``."""
+    with open(path, encoding="utf-8") as fh:
+        return {line.split("\t")[0] for line in list(fh)[1:] if line.strip()}

@@ -39,15 +39,28 @@ def log_stderr(path: str | os.PathLike) -> None:
     """Send this process's standard error, Python's and C libraries' alike, to ``path``.
 
     Snakemake scripts call this first, so that messages from htslib, BWA and the library all
-    land in the rule's ``log:`` file.
+    land in the rule's ``log:`` file. Bad input (:class:`~seq2rx.errors.InputError`) that reaches
+    the top of the script is written there as one line, ``seq2rx: input error: ...``, without a
+    traceback, and the process still exits with status 1 so the job fails.
     """
     import sys
+
+    from .errors import InputError
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "w")  # noqa: SIM115 - kept open for the life of the process
     sys.stderr.flush()
     os.dup2(fh.fileno(), 2)
     sys.stderr = fh
+    previous = sys.excepthook
+
+    def report(kind, value, tb):
+        if isinstance(value, InputError):
+            print(f"seq2rx: input error: {value}", file=sys.stderr, flush=True)
+        else:
+            previous(kind, value, tb)
+
+    sys.excepthook = report
 
 
 def write_json(obj, path: str | os.PathLike, *, sort_keys: bool = True, ensure_ascii: bool = True,

@@ -89,7 +89,10 @@ def test_duplicate_sample_names_both_lines(tmp_path):
     path = _sheet(tmp_path, [row(tmp=tmp_path), row(tmp=tmp_path)])
     with pytest.raises(InputError) as err:
         read_sample_sheet(path, SHEET_SCHEMA)
-    assert str(err.value) == f"{path}, line 3, field 'sample': sample 'S1' appears twice (first on line 2)"
+    assert str(err.value) == (
+        f"{path}, line 3, field 'sample': sample 'S1' appears twice (first on line 2) "
+        "(give each sample its own ID; several samples of one patient share the patient column)"
+    )
 
 
 @pytest.mark.parametrize("bad", ["../x", "a/b", "a b", "/abs", ".hidden", ""])

@@ -120,6 +120,9 @@ def write_kb(definitions: list[GeneDefinition], outdir: str | Path) -> tuple[Pat
     return positions_path, alleles_path
 
 
+KB_FIX = "correct the row, or import the knowledge base again with 'seq2rx pgx import-definitions'"
+
+
 def read_kb(kb_dir: str | Path) -> dict[str, GeneDefinition]:
     """Load the knowledge base written by :func:`write_kb`, checking every row's fields."""
     kb_dir = Path(kb_dir)
@@ -146,6 +149,7 @@ def read_kb(kb_dir: str | Path) -> dict[str, GeneDefinition]:
                     f"pos must be an integer, got {row['pos']!r}",
                     line=lineno,
                     field="pos",
+                    hint=KB_FIX,
                 ) from None
             index[(row["gene"], pos)] = len(d.positions)
             d.positions.append(Position(row["gene"], row["chrom"], pos, row["ref"], alts, row["rsid"]))
@@ -153,11 +157,16 @@ def read_kb(kb_dir: str | Path) -> dict[str, GeneDefinition]:
         reader = csv.DictReader(fh, delimiter="\t")
         for lineno, row in enumerate(reader, 2):
             _require(row, ALLELE_COLUMNS, kb_dir / "allele_definitions.tsv", lineno)
+            if not row["pos"].isdigit():
+                raise InputError(
+                    str(kb_dir / "allele_definitions.tsv"), f"pos must be an integer, got {row['pos']!r}",
+                    line=lineno, field="pos", hint=KB_FIX,
+                )  # fmt: skip
             key = (row["gene"], int(row["pos"]))
             if key not in index:
                 raise InputError(
                     str(kb_dir / "allele_definitions.tsv"), f"{row['gene']} position {row['pos']} is not in positions.tsv",
-                    line=lineno, field="pos",
+                    line=lineno, field="pos", hint=KB_FIX,
                 )  # fmt: skip
             d = genes[row["gene"]]
             d.alleles.setdefault(row["allele"], {})[index[key]] = row["allele_base"]
@@ -169,7 +178,7 @@ def read_kb(kb_dir: str | Path) -> dict[str, GeneDefinition]:
 def _require(row: dict, columns: tuple[str, ...], path: Path, lineno: int) -> None:
     for col in columns:
         if not row.get(col):
-            raise InputError(str(path), "a value is required", line=lineno, field=col)
+            raise InputError(str(path), "a value is required", line=lineno, field=col, hint=KB_FIX)
 
 
 TIER1_COLUMNS = ("gene", "allele", "source", "date")

@@ -239,7 +239,8 @@ def read_outside_calls(path: str | Path, kb: PgxKnowledge) -> tuple[dict[str, di
         if gene in results:
             raise InputError(str(path), f"{gene} is called twice", line=lineno, field="gene")
         if diplotype and diplotype.count("/") != 1:
-            raise InputError(str(path), f"diplotype {diplotype!r} is not ALLELE/ALLELE", line=lineno, field="diplotype")
+            raise InputError(str(path), f"diplotype {diplotype!r} is not ALLELE/ALLELE", line=lineno, field="diplotype",
+                             hint="write two alleles separated by one '/', e.g. *1/*4")  # fmt: skip
         if not diplotype and not given_phenotype:
             raise InputError(str(path), "a diplotype or a phenotype is required", line=lineno, field="diplotype")
         alleles = [a.strip() for a in diplotype.split("/")] if diplotype else []

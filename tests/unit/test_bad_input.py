@@ -1,0 +1,615 @@
+"""The bad-input catalogue: one test per way a user's input can be wrong.
+
+Each case asserts the three promises: the message names the file, the line (or the key) and
+what is wrong, and says what to do; the command or the workflow step exits non-zero; and no
+output is left behind that could be taken for a result. Workflow steps are exercised through
+their real Snakemake script adapters (``scripts/``), run in a subprocess with a stand-in for the
+``snakemake`` object, so the exit status and the log are the ones a run would give.
+README.md's "Troubleshooting: bad inputs" table lists every case by its id (``CASES``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pysam
+import pytest
+import yaml
+from conftest import write_reference
+
+from seq2rx.cli import main
+from seq2rx.clinical import read_clinical
+from seq2rx.errors import InputError
+
+REPO = Path(__file__).resolve().parents[2]
+SEQ = "GATTACAGTCCACACAGTTGCATGGACTTACGGATCCATGA" * 5
+
+#: case id -> what is wrong; README.md lists each of them
+CASES = {
+    "R1": "truncated gzip FASTQ",
+    "R2": "R1 and R2 with different read counts",
+    "R3": "R1 and R2 with different read names",
+    "R4": "FASTQ record not starting with @",
+    "R5": "FASTQ sequence and quality of different lengths",
+    "R6": "FASTQ cut short inside a record",
+    "S1": "sample sheet with a duplicate sample ID",
+    "S2": "sample sheet with a path-escaping sample ID",
+    "S3": "sample sheet naming a missing FASTQ",
+    "S4": "sample sheet BAM without an index",
+    "S5": "tumour type that is not an OncoTree code",
+    "C1": "config value out of range",
+    "C2": "config key with a typo",
+    "C3": "reference FASTA without .fai",
+    "V1": "VCF contig names chr1 vs 1",
+    "V2": "VCF from the other build (reference alleles)",
+    "V3": "VCF from the other build (contig lengths)",
+    "V4": "VCF without GT",
+    "V5": "empty VCF",
+    "V6": "multi-sample VCF without the sheet's sample",
+    "B1": "BAM aligned to a different reference",
+    "B2": "BAM with chr1 vs 1 naming",
+    "K1": "clinical table: unknown stage",
+    "K2": "clinical table: unknown treatment",
+    "K3": "clinical table: follow-up time without event",
+    "K4": "clinical table: outcome without treatment",
+    "K5": "clinical table: outcome column missing",
+    "K6": "clinical table: patient not in the sample sheet",
+    "K7": "clinical table: impossible date",
+    "D1": "actionability knowledge-base row with an unknown evidence level",
+    "D2": "PGx knowledge-base row with a non-numeric position",
+    "D3": "outside PGx call that is not a diplotype",
+}
+
+
+def assert_clear(message: str, *, file: str | Path, where: str, what: str, todo: str) -> None:
+    """The message names the file, the place in it, what is wrong and what to do."""
+    for part in (str(file), where, what, todo):
+        assert part in message, f"{part!r} missing from: {message}"
+
+
+def assert_nothing_left(folder: Path) -> None:
+    """No file, complete-looking or temporary, was left in ``folder``."""
+    left = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+    assert left == []
+
+
+RUNNER = """
+import json, runpy, sys
+
+
+class Names(list):
+    # enough of Snakemake's Namedlist for the scripts: positions, names and keys()
+    def __init__(self, named=None, items=None):
+        named = named or {}
+        super().__init__(items if items is not None else named.values())
+        self._names = dict(named)
+
+    def __getattr__(self, name):
+        try:
+            return self._names[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def keys(self):
+        return self._names.keys()
+
+    def get(self, name, default=None):
+        return self._names.get(name, default)
+
+
+class Snakemake:
+    pass
+
+
+spec = json.loads(sys.argv[2])
+snakemake = Snakemake()
+for key in ("input", "output", "params", "wildcards"):
+    setattr(snakemake, key, Names(spec.get(key, {})))
+snakemake.log = Names(items=[spec["log"]])
+snakemake.threads = 1
+runpy.run_path(sys.argv[1], init_globals={"snakemake": snakemake}, run_name="__main__")
+"""
+
+
+def run_script(name: str, work: Path, **spec) -> tuple[int, str]:
+    """Run ``scripts/<name>.py`` as Snakemake would; return its exit status and its log."""
+    log = work / "logs" / f"{name}.log"
+    spec["log"] = str(log)
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(REPO / "scripts" / f"{name}.py"), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        cwd=work,
+    )
+    text = log.read_text() if log.exists() else proc.stderr
+    assert "Traceback" not in text, text
+    return proc.returncode, text
+
+
+def cli(capsys, *args: str) -> tuple[int, str]:
+    code = main(list(map(str, args)))
+    return code, capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def _fastq(path: Path, names: list[str], text: str | None = None) -> Path:
+    body = text if text is not None else "".join(f"@{n}\nACGTACGTAC\n+\nIIIIIIIIII\n" for n in names)
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt") as fh:
+            fh.write(body)
+    else:
+        path.write_text(body)
+    return path
+
+
+def _trim(work: Path, r1: Path, r2: Path) -> tuple[int, str]:
+    out = work / "results"
+    code, log = run_script(
+        "cutadapt_trim",
+        work,
+        input={"r1": str(r1), "r2": str(r2)},
+        output={
+            "r1": str(out / "S_R1.trimmed.fastq.gz"),
+            "r2": str(out / "S_R2.trimmed.fastq.gz"),
+            "json": str(out / "S.cutadapt.json"),
+            "txt": str(out / "S.cutadapt.txt"),
+            "versions": str(out / "versions.json"),
+        },
+        params={"adapter_r1": "AGATCGGAAGAGC", "adapter_r2": "AGATCGGAAGAGC", "min_quality": 20, "min_length": 5},
+    )
+    assert code != 0
+    assert_nothing_left(out)
+    return code, log
+
+
+def test_R1_truncated_gzip_fastq(tmp_path):
+    names = [f"r{k}" for k in range(5000)]
+    r1 = _fastq(tmp_path / "S_R1.fastq.gz", names)
+    r1.write_bytes(r1.read_bytes()[: r1.stat().st_size // 2])
+    r2 = _fastq(tmp_path / "S_R2.fastq.gz", names)
+    _, log = _trim(tmp_path, r1, r2)
+    assert_clear(log, file=r1, where=", line ", what="gzip stream is truncated or corrupt", todo="gzip -t")
+
+
+def test_R2_mates_with_different_read_counts(tmp_path):
+    r1 = _fastq(tmp_path / "S_R1.fastq.gz", ["a", "b", "c"])
+    r2 = _fastq(tmp_path / "S_R2.fastq.gz", ["a", "b"])
+    _, log = _trim(tmp_path, r1, r2)
+    assert_clear(log, file=r2, where="line 9", what=f"ends after 2 reads while its mate file {r1} has more",
+                 todo="R1 and R2 must hold the same reads in the same order")  # fmt: skip
+
+
+def test_R3_mates_with_different_names(tmp_path):
+    r1 = _fastq(tmp_path / "S_R1.fastq", ["a/1", "b/1", "c/1"])
+    r2 = _fastq(tmp_path / "S_R2.fastq", ["a/2", "x/2", "c/2"])
+    _, log = _trim(tmp_path, r1, r2)
+    assert_clear(log, file=r2, where="line 5", what="read 'x/2' does not match its mate 'b/1'",
+                 todo="same reads in the same order")  # fmt: skip
+
+
+def test_R4_fastq_record_without_at_sign(tmp_path):
+    r1 = _fastq(tmp_path / "S_R1.fastq", [], text="@a\nACGT\n+\nIIII\n>b\nACGT\n+\nIIII\n")
+    r2 = _fastq(tmp_path / "S_R2.fastq", ["a", "b"])
+    _, log = _trim(tmp_path, r1, r2)
+    assert_clear(log, file=r1, where="line 5", what="must start with '@', found '>b'", todo="each record is 4 lines")
+
+
+def test_R5_fastq_quality_shorter_than_sequence(tmp_path):
+    r1 = _fastq(tmp_path / "S_R1.fastq", [], text="@a\nACGTACGT\n+\nIIII\n")
+    r2 = _fastq(tmp_path / "S_R2.fastq", ["a"])
+    _, log = _trim(tmp_path, r1, r2)
+    assert_clear(log, file=r1, where="line 2", what="sequence has 8 bases but quality has 4",
+                 todo="every base needs one quality character")  # fmt: skip
+
+
+def test_R6_fastq_cut_inside_a_record(tmp_path):
+    r1 = _fastq(tmp_path / "S_R1.fastq", [], text="@a\nACGT\n+\nIIII\n@b\nACGT\n")
+    r2 = _fastq(tmp_path / "S_R2.fastq", ["a", "b"])
+    _, log = _trim(tmp_path, r1, r2)
+    assert_clear(log, file=r1, where="line 5", what="ends inside a FASTQ record", todo="copy or export it again")
+
+
+# --------------------------------------------------------------------------- sample sheet and config
+
+
+HEADER = "sample\tpatient\ttype\tfastq1\tfastq2\tbam\tvcf\tsex\ttumor_type"
+
+
+def _project(tmp_path: Path, rows: list[str], **changes) -> Path:
+    """A config and sample sheet of our own data (demo off), in ``tmp_path``; returns the config."""
+    ref = write_reference(tmp_path, "chr1", SEQ)
+    for name in ("a_R1.fq.gz", "a_R2.fq.gz"):
+        _fastq(tmp_path / name, ["r1"])
+    (tmp_path / "samples.tsv").write_text("\n".join([HEADER, *rows]) + "\n")
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg.update(samples=str(tmp_path / "samples.tsv"), targets="", demo={"simulate": False})
+    cfg["reference"].update(fasta=str(ref), gff3="")
+    for dotted, value in changes.items():
+        node = cfg
+        *parents, last = dotted.split("__")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    path = tmp_path / "my.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def _row(tmp_path: Path, sample: str = "S1", patient: str = "P1", kind: str = "germline", tumor: str = "NA",
+         fq: str = "a") -> str:  # fmt: skip
+    return f"{sample}\t{patient}\t{kind}\t{tmp_path}/{fq}_R1.fq.gz\t{tmp_path}/{fq}_R2.fq.gz\t\t\tfemale\t{tumor}"
+
+
+def _validate(capsys, tmp_path: Path, config: Path) -> str:
+    before = sorted(tmp_path.rglob("*"))
+    code, err = cli(capsys, "validate", "--configfile", config)
+    assert code == 2
+    assert sorted(tmp_path.rglob("*")) == before  # validation writes nothing
+    return err
+
+
+def test_S1_duplicate_sample_id(tmp_path, capsys):
+    config = _project(tmp_path, [_row(tmp_path), _row(tmp_path, patient="P2")])
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=tmp_path / "samples.tsv", where="line 3, field 'sample'",
+                 what="sample 'S1' appears twice (first on line 2)", todo="give each sample its own ID")  # fmt: skip
+
+
+def test_S2_path_escaping_sample_id(tmp_path, capsys):
+    config = _project(tmp_path, [_row(tmp_path, sample="../../etc/S1")])
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=tmp_path / "samples.tsv", where="line 2, field 'sample'", what="(got '../../etc/S1')",
+                 todo="must be 1-64 letters, digits")  # fmt: skip
+
+
+def test_S3_missing_fastq(tmp_path, capsys):
+    config = _project(tmp_path, [_row(tmp_path, fq="missing")])
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=tmp_path / "samples.tsv", where="line 2, field 'fastq1'",
+                 what=f"file '{tmp_path}/missing_R1.fq.gz' does not exist",
+                 todo="relative paths are taken from the directory snakemake runs in")  # fmt: skip
+
+
+def test_S4_bam_without_index(tmp_path, capsys):
+    bam = tmp_path / "x.bam"
+    bam.write_bytes(b"")
+    row = f"S1\tP1\tgermline\t\t\t{bam}\t\tfemale\tNA"
+    err = _validate(capsys, tmp_path, _project(tmp_path, [row]))
+    assert_clear(err, file=tmp_path / "samples.tsv", where="line 2, field 'bam'", what="has no index",
+                 todo="run 'samtools index' on it")  # fmt: skip
+
+
+def test_S5_tumour_type_not_an_oncotree_code(tmp_path, capsys):
+    config = _project(tmp_path, [_row(tmp_path, sample="T1", kind="tumor", tumor="LUNGCA")])
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=tmp_path / "samples.tsv", where="line 2, field 'tumor_type'",
+                 what="'LUNGCA' is not an OncoTree code", todo="e.g. LUAD, COAD, BRCA")  # fmt: skip
+
+
+def test_C1_config_value_out_of_range(tmp_path, capsys):
+    config = _project(tmp_path, [_row(tmp_path)], calling__min_depth=-3)
+    err = _validate(capsys, tmp_path, config)
+    line = next(k for k, text in enumerate(config.read_text().splitlines(), 1) if "min_depth" in text)
+    assert_clear(err, file=config, where=f"line {line}, field 'calling.min_depth'", what="(got -3)",
+                 todo="must be an integer >= 0")  # fmt: skip
+
+
+def test_C2_config_key_typo(tmp_path, capsys):
+    config = _project(tmp_path, [_row(tmp_path)], calling__min_qaul=30)
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=config, where="field 'calling.min_qaul'", what="unknown key 'min_qaul'",
+                 todo="allowed here: joint, max_depth, min_baseq, min_depth, min_mapq, min_qual")  # fmt: skip
+
+
+def test_C3_reference_without_fai(tmp_path, capsys):
+    config = _project(tmp_path, [_row(tmp_path)])
+    (tmp_path / "ref.fa.fai").unlink()
+    err = _validate(capsys, tmp_path, config)
+    line = next(k for k, text in enumerate(config.read_text().splitlines(), 1) if "fasta:" in text)
+    assert_clear(err, file=config, where=f"line {line}, field 'reference.fasta'", what="has no .fai index",
+                 todo="run 'samtools faidx' on it")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- VCF from the sample sheet
+
+
+def _vcf(path: Path, rows: list[str], contig: str = "chr1", length: int = len(SEQ), samples=("S1",),
+         gt: bool = True) -> Path:  # fmt: skip
+    head = ["##fileformat=VCFv4.2", f"##contig=<ID={contig},length={length}>"]
+    columns = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"
+    if gt:
+        head.append('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">')
+        columns += "\tFORMAT\t" + "\t".join(samples)
+    path.write_text("\n".join([*head, columns, *rows]) + "\n")
+    return path
+
+
+def _snv(pos: int, contig: str = "chr1", ref: str | None = None, n: int = 1) -> str:
+    base = ref or SEQ[pos - 1]
+    alt = "C" if base != "C" else "G"
+    return f"{contig}\t{pos}\t.\t{base}\t{alt}\t50\tPASS\t.\tGT" + "\t0/1" * n
+
+
+def _norm(work: Path, vcf: Path, build: str = "GRCh38") -> str:
+    ref = write_reference(work, "chr1", SEQ)
+    out = work / "results"
+    out.mkdir()
+    code, log = run_script(
+        "bcftools_norm_input",
+        work,
+        input={"vcf": str(vcf), "fasta": str(ref)},
+        output={"vcf": str(out / "S1.vcf.gz"), "versions": str(out / "versions.json")},
+        params={"build": build},
+        wildcards={"sample": "S1"},
+    )
+    assert code != 0
+    assert_nothing_left(out)
+    return log
+
+
+def test_V1_vcf_contig_names_chr1_vs_1(tmp_path):
+    vcf = _vcf(tmp_path / "in.vcf", [_snv(10, contig="1")], contig="1")
+    log = _norm(tmp_path, vcf)
+    assert_clear(log, file=vcf, where="line 5, field 'CHROM'", what="uses contig name '1' where the reference has 'chr1'",
+                 todo="bcftools annotate --rename-chrs")  # fmt: skip
+
+
+def test_V2_vcf_from_the_other_build_by_reference_alleles(tmp_path):
+    rows = [_snv(p, ref="T" if SEQ[p - 1] != "T" else "A") for p in range(3, 60, 5)]
+    vcf = _vcf(tmp_path / "in.vcf", rows)
+    log = _norm(tmp_path, vcf)
+    assert_clear(log, file=vcf, where="field 'REF'", what="REF disagrees with the reference at 12 of 12 positions "
+                 "(first: line 5, chr1:3 REF A but the reference has T)", todo="lift the VCF over to GRCh38")  # fmt: skip
+
+
+def test_V3_vcf_from_the_other_build_by_contig_length(tmp_path):
+    vcf = _vcf(tmp_path / "in.vcf", [_snv(10)], length=249250621)  # GRCh37's chr1
+    log = _norm(tmp_path, vcf)
+    assert_clear(log, file=vcf, where="line 2, field '##contig'", what="chr1 has length 249250621, the GRCh37 length",
+                 todo="lift the VCF over to GRCh38")  # fmt: skip
+
+
+def test_V4_vcf_without_gt(tmp_path):
+    vcf = _vcf(tmp_path / "in.vcf", ["chr1\t10\t.\tC\tG\t50\tPASS\t."], gt=False)
+    log = _norm(tmp_path, vcf)
+    assert_clear(log, file=vcf, where="line 3, field 'FORMAT/GT'", what="has no genotypes",
+                 todo="give the VCF with its sample genotype columns")  # fmt: skip
+
+
+def test_V5_empty_vcf(tmp_path):
+    vcf = _vcf(tmp_path / "in.vcf", [])
+    log = _norm(tmp_path, vcf)
+    assert_clear(log, file=vcf, where="line 4", what="holds no variant records",
+                 todo="check that the caller finished")  # fmt: skip
+
+
+def test_V6_multi_sample_vcf_without_the_sheets_sample(tmp_path):
+    vcf = _vcf(tmp_path / "in.vcf", [_snv(10, n=2)], samples=("A", "B"))
+    log = _norm(tmp_path, vcf)
+    assert_clear(log, file=vcf, where="line 4, field '#CHROM'", what="has sample columns ['A', 'B'] but none is "
+                 "called 'S1'", todo="bcftools view -s")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- BAM from the sample sheet
+
+
+def _bam(path: Path, contig: str, length: int) -> Path:
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": contig, "LN": length}]}
+    with pysam.AlignmentFile(str(path), "wb", header=header) as fh:
+        rec = pysam.AlignedSegment(fh.header)
+        rec.query_name, rec.query_sequence, rec.flag = "r1", SEQ[:20], 0
+        rec.reference_id, rec.reference_start, rec.mapping_quality = 0, 0, 60
+        rec.cigarstring, rec.query_qualities = "20M", pysam.qualitystring_to_array("I" * 20)
+        fh.write(rec)
+    pysam.index(str(path))
+    return path
+
+
+def _call(work: Path, bam: Path) -> str:
+    ref = write_reference(work, "chr1", SEQ)
+    out = work / "results"
+    out.mkdir()
+    code, log = run_script(
+        "bcftools_call",
+        work,
+        input={"bam": str(bam), "bai": str(bam) + ".bai", "fasta": str(ref)},
+        output={"vcf": str(out / "S1.vcf.gz"), "tbi": str(out / "S1.vcf.gz.tbi"), "versions": str(out / "v.json")},
+        params={"call": {"min_mapq": 20, "min_baseq": 13, "max_depth": 1000, "min_qual": 20, "min_depth": 1},
+                "samples": ["S1"]},
+    )  # fmt: skip
+    assert code != 0
+    assert_nothing_left(out)
+    return log
+
+
+def test_B1_bam_aligned_to_a_different_reference(tmp_path):
+    bam = _bam(tmp_path / "in.bam", "chr1", 248956422)
+    log = _call(tmp_path, bam)
+    assert_clear(log, file=bam, where="line 2, field '@SQ LN'", what=f"has length 248956422 but {tmp_path}/ref.fa says "
+                 f"{len(SEQ)}", todo="align the reads again to")  # fmt: skip
+
+
+def test_B2_bam_with_other_contig_naming(tmp_path):
+    bam = _bam(tmp_path / "in.bam", "1", len(SEQ))
+    log = _call(tmp_path, bam)
+    assert_clear(log, file=bam, where="line 2, field '@SQ SN'", what="the reference names it 'chr1'",
+                 todo="configure the reference the BAM was aligned to")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- clinical table
+
+CLINICAL = (
+    "patient\tage\tecog\tstage\tegfr\tdiagnosis_date\tmedications\ttreatment\tresponse\ttime_months\tevent\tnotes",
+    "P1\t64\t1\tIII\t72.5\t2024-03-07\tclopidogrel;simvastatin\ttargeted\t1\t14.2\t0\tpartial response",
+    "P2\tNA\t\tIV\tNA\tNA\tNA\tNA\tNA\tNA\tNA\t",
+)
+
+
+def _clinical(tmp_path: Path, line: int | None = None, column: str | None = None, value: str | None = None) -> Path:
+    """The good table above with one cell replaced (``line`` counts the header as 1)."""
+    rows = [r.split("\t") for r in CLINICAL]
+    if line is not None:
+        rows[line - 1][rows[0].index(column)] = value
+    path = tmp_path / "clinical.tsv"
+    path.write_text("\n".join("\t".join(r) for r in rows) + "\n")
+    return path
+
+
+def test_the_good_clinical_table_is_read_with_types(tmp_path):
+    df = read_clinical(_clinical(tmp_path), patients=["P1", "P2", "P3"])
+    assert list(df["patient"]) == ["P1", "P2"]
+    p1, p2 = df.iloc[0], df.iloc[1]
+    assert (p1["age"], p1["ecog"], p1["stage"], p1["egfr"]) == (64, 1, "III", 72.5)
+    assert str(p1["diagnosis_date"].date()) == "2024-03-07" and p1["medications"] == "clopidogrel;simvastatin"
+    assert (p1["treatment"], p1["response"], p1["time_months"], p1["event"]) == ("targeted", 1, 14.2, 0)
+    assert p2[["age", "ecog", "egfr", "treatment", "response", "event"]].isna().all()
+    assert list(df["stage"].cat.categories) == ["I", "II", "III", "IV"] and df["stage"].cat.ordered
+    assert str(df["age"].dtype) == "Int64" and str(df["diagnosis_date"].dtype).startswith("datetime64")
+
+
+def _clinical_error(path: Path, patients=None) -> str:
+    with pytest.raises(InputError) as err:
+        read_clinical(path, patients=patients)
+    return str(err.value)
+
+
+def test_K1_clinical_unknown_stage(tmp_path):
+    path = _clinical(tmp_path, 3, "stage", "V")
+    assert_clear(_clinical_error(path), file=path, where="line 3, field 'stage'", what="patient 'P2': 'V' is not a "
+                 "known stage", todo="write one of I, II, III, IV, or NA")  # fmt: skip
+
+
+def test_K2_clinical_unknown_treatment(tmp_path):
+    path = _clinical(tmp_path, 2, "treatment", "immunotherapy")
+    assert_clear(_clinical_error(path), file=path, where="line 2, field 'treatment'", what="'immunotherapy' is not a "
+                 "known treatment", todo="write one of chemotherapy, targeted")  # fmt: skip
+
+
+def test_K3_clinical_time_without_event(tmp_path):
+    path = _clinical(tmp_path, 2, "event", "NA")
+    assert_clear(_clinical_error(path), file=path, where="line 2, field 'event'", what="time_months is given but "
+                 "event is missing", todo="censored (0)")  # fmt: skip
+
+
+def test_K4_clinical_outcome_without_treatment(tmp_path):
+    path = _clinical(tmp_path, 3, "response", "1")
+    assert_clear(_clinical_error(path), file=path, where="line 3, field 'treatment'", what="response is given but "
+                 "treatment is missing", todo="an outcome belongs to a treatment")  # fmt: skip
+
+
+def test_K5_clinical_outcome_column_missing(tmp_path):
+    path = tmp_path / "clinical.tsv"
+    path.write_text("\n".join("\t".join(r.split("\t")[:8] + r.split("\t")[11:]) for r in CLINICAL) + "\n")
+    assert_clear(_clinical_error(path), file=path, where="line 1, field 'response'", what="the header lacks "
+                 "column(s) response, time_months, event", todo="leave unknown values as NA")  # fmt: skip
+
+
+def test_K6_clinical_patient_not_in_the_sheet(tmp_path):
+    path = _clinical(tmp_path)
+    assert_clear(_clinical_error(path, patients=["P1", "P3"]), file=path, where="line 3, field 'patient'",
+                 what="patient 'P2' is not in the sample sheet", todo="remove the row")  # fmt: skip
+
+
+def test_K7_clinical_impossible_date(tmp_path):
+    path = _clinical(tmp_path, 2, "diagnosis_date", "2024-02-30")
+    assert_clear(_clinical_error(path), file=path, where="line 2, field 'diagnosis_date'",
+                 what="'2024-02-30' is not a calendar date", todo="YYYY-MM-DD")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "what"),
+    [("age", "121", "121 is out of range"), ("age", "6O", "'6O' is not a whole number"),
+     ("ecog", "5", "5 is out of range"), ("egfr", "-1", "'-1' is out of range"), ("egfr", "nan", "out of range"),
+     ("response", "yes", "'yes' is not 0 or 1"), ("medications", "Clopidogrel", "not a drug name in lower case"),
+     ("patient", "../P1", "is not a patient ID")],
+)  # fmt: skip
+def test_clinical_cells_are_checked_by_type(tmp_path, column, value, what):
+    path = _clinical(tmp_path, 2, column, value)
+    assert_clear(_clinical_error(path), file=path, where=f"line 2, field '{column}'", what=what, todo="")
+
+
+def test_clinical_table_shape_errors(tmp_path):
+    path = tmp_path / "c.tsv"
+    path.write_text(CLINICAL[0] + "\tsmoker\n")
+    assert "field 'smoker': unknown column 'smoker'" in _clinical_error(path)
+    path.write_text(CLINICAL[0] + "\n" + CLINICAL[1] + "\n" + CLINICAL[1] + "\n")
+    assert "line 3, field 'patient': patient 'P1' appears twice (first on line 2)" in _clinical_error(path)
+    path.write_text(CLINICAL[0] + "\nP1\t64\n")
+    assert "line 2: has 2 cells but the header has 12 columns" in _clinical_error(path)
+    path.write_text(CLINICAL[0] + "\n")
+    assert "has a header but no patients" in _clinical_error(path)
+
+
+# --------------------------------------------------------------------------- knowledge bases
+
+
+def _copy_kb(tmp_path: Path, name: str) -> Path:
+    kb = tmp_path / name
+    shutil.copytree(REPO / "resources/kb" / name, kb)
+    return kb
+
+
+def _edit_row(path: Path, line: int, column: str, value: str) -> None:
+    lines = path.read_text().splitlines()
+    header = lines[0].split("\t")
+    cells = lines[line - 1].split("\t")
+    cells[header.index(column)] = value
+    lines[line - 1] = "\t".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_D1_actionability_row_fails_its_schema(tmp_path, capsys):
+    kb = _copy_kb(tmp_path, "actionability")
+    _edit_row(kb / "biomarkers.tsv", 5, "evidence", "anecdote")
+    vcf = _vcf(tmp_path / "t.vcf", [_snv(10)])
+    out = tmp_path / "out"
+    code, err = cli(capsys, "actionable", "--vcf", vcf, "--build", "GRCh38", "--tumor-type", "LUAD",
+                    "--out", out / "t.tsv", "--json", out / "t.json", "--kb", kb)  # fmt: skip
+    assert code == 2
+    assert_nothing_left(out)
+    assert_clear(err, file=kb / "biomarkers.tsv", where="line 5, field 'evidence'",
+                 what="'anecdote' is not allowed; must be one of FDA-approved", todo="correct the row")  # fmt: skip
+
+
+def test_D2_pgx_definition_row_fails_its_schema(tmp_path, capsys):
+    kb = _copy_kb(tmp_path, "pgx")
+    _edit_row(kb / "allele_definitions.tsv", 3, "pos", "88131l71")
+    vcf = _vcf(tmp_path / "p.vcf", [_snv(10)])
+    out = tmp_path / "out"
+    code, err = cli(capsys, "pgx", "--vcf", vcf, "--json", out / "p.json", "--kb", kb)
+    assert code == 2
+    assert_nothing_left(out)
+    assert_clear(err, file=kb / "allele_definitions.tsv", where="line 3, field 'pos'",
+                 what="pos must be an integer, got '88131l71'", todo="seq2rx pgx import-definitions")  # fmt: skip
+
+
+def test_D3_outside_call_that_is_not_a_diplotype(tmp_path, capsys):
+    outside = tmp_path / "outside.tsv"
+    outside.write_text("CYP2D6\t*1/*4\nHLA-B\t*57:01+*07:02\n")
+    vcf = _vcf(tmp_path / "p.vcf", [_snv(10)])
+    out = tmp_path / "out"
+    code, err = cli(capsys, "pgx", "--vcf", vcf, "--json", out / "p.json", "--outside-calls", outside)
+    assert code == 2
+    assert_nothing_left(out)
+    assert_clear(err, file=outside, where="line 2, field 'diplotype'", what="'*57:01+*07:02' is not ALLELE/ALLELE",
+                 todo="e.g. *1/*4")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- the catalogue itself
+
+
+def test_every_case_has_a_test_and_a_readme_row():
+    tests = {name.split("_")[1] for name in globals() if name.startswith("test_") and name.split("_")[1] in CASES}
+    assert tests == set(CASES)
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Troubleshooting: bad inputs", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ") and "|" in line[2:]}
+    assert set(CASES) <= rows
+    assert len(CASES) >= 20
