@@ -22,6 +22,7 @@ include: "rules/call.smk"
 include: "rules/annotate.smk"
 include: "rules/pgx.smk"
 include: "rules/somatic.smk"
+include: "rules/ml.smk"
 include: "rules/qc.smk"
 include: "rules/report.smk"
 

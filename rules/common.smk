@@ -131,6 +131,8 @@ def get_patient_inputs(wildcards):
         ],
         "versions": "results/versions.json",
     }
+    if ML_ENABLED and wildcards.patient in ML_PATIENTS:
+        out["ml"] = "results/ml/patients.json"
     if config["reference"]["gff3"]:
         out["consequences"] = [
             f"results/annotate/{s}.consequences.tsv" for s in samples
@@ -223,6 +225,8 @@ def get_version_files():
     if config["reference"]["gff3"]:
         files += [f"results/versions/bcftools_csq/{s}.json" for s in sorted(SAMPLES)]
         files += [f"results/versions/primer3_design/{p}.json" for p in PATIENTS]
+    if ML_ENABLED:
+        files.append("results/versions/ml_predict/ml.json")
     if READ_SAMPLES:
         files.append(f"results/versions/aligner_index/{ALIGNER}.json")
     if ALIGNED_SAMPLES:
@@ -238,6 +242,8 @@ def get_final_output():
     out += [f"results/pgx/{s}.positions.tsv" for s in ALIGNED_SAMPLES]
     out += [f"results/pgx/{s}.json" for s in sorted(SAMPLES)]
     out += [f"results/actionability/{s}.tsv" for s in TUMOR_SAMPLES]
+    if ML_ENABLED:
+        out += ["results/ml/predictions.tsv", "results/ml/model_card.md"]
     out += [f"results/findings/{p}.json" for p in PATIENTS]
     out += [f"results/reports/{p}.html" for p in PATIENTS]
     out.append("results/versions.json")

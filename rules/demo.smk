@@ -33,6 +33,29 @@ if config["demo"]["simulate"]:
         script:
             "../scripts/demo_simulate.py"
 
+    rule demo_history:
+        input:
+            spec=DEMO_SPEC,
+            sites=DEMO_SITES,
+        output:
+            clinical=f"{config['demo']['outdir']}/history/clinical.tsv",
+            features=f"{config['demo']['outdir']}/history/features.tsv",
+            truth=f"{config['demo']['outdir']}/history/truth.tsv",
+        log:
+            "logs/demo_history/history.log",
+        benchmark:
+            "benchmarks/demo_history/history.tsv"
+        conda:
+            "../envs/seq2rx.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        params:
+            seed=config["demo"]["seed"],
+        script:
+            "../scripts/demo_history.py"
+
     rule demo_compare_truth:
         input:
             truth=lambda wc: DEMO_FILES[f"{wc.sample}_truth"],

@@ -41,6 +41,7 @@ rule findings_patient:
         build=config["reference"]["build"],
         config_sha256=CONFIG_SHA256,
         qc_thresholds=config["qc"],
+        predictions_reason=lambda wc: predictions_reason(wc.patient),
     script:
         "../scripts/findings_patient.py"
 

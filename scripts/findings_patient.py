@@ -43,6 +43,8 @@ doc = findings.build(
     pgx,
     actionability,
     coverage,
+    snakemake.input.get("ml") or None,
+    snakemake.params.predictions_reason,
 )
 findings.validate(doc)  # the report reads nothing else: a document that breaks its schema stops here
 findings.write(doc, snakemake.output.json)

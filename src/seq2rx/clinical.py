@@ -144,8 +144,8 @@ def read_clinical(path: str | Path, patients: Collection[str] | None = None) -> 
     allowed level, ``stage`` ordered I < II < III < IV), ``medications`` (``;``-joined string),
     and ``notes``, ``sex``, ``tumor_type`` when present.
 
-    The outcome of a treatment must be recorded whole: ``response``, ``time_months`` and
-    ``event`` need ``treatment``; ``time_months`` and ``event`` come together. A patient
+    ``response`` needs ``treatment``; ``time_months`` and ``event`` come together (without a
+    treatment they count from diagnosis). A patient
     without any outcome (one to predict for) leaves all four empty.
     """
     path = str(path)
@@ -244,7 +244,9 @@ def read_clinical(path: str | Path, patients: Collection[str] | None = None) -> 
 
 def _check_outcome(record: dict[str, object], path: str, lineno: int) -> None:
     patient = record["patient"]
-    given = [c for c in OUTCOMES if record.get(c) is not None]
+    # a response is a response to something; follow-up (time, event) may stand alone, counted
+    # from diagnosis, e.g. for a patient sequenced for pharmacogenomics only
+    given = [c for c in ("response",) if record.get(c) is not None]
     if given and record.get("treatment") is None:
         raise InputError(
             path,

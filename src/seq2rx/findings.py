@@ -18,7 +18,7 @@ from .io import atomic_output
 from .qc import read_bed_named
 
 SCHEMA_VERSION = "0.1.0"
-PENDING_SECTIONS = ("predictions", "similar_patients")
+PENDING_SECTIONS = ("similar_patients",)
 #: which sample's PGx result speaks for the patient: germline DNA first, a tumour only if alone
 PGX_SOURCE_ORDER = ("germline", "normal", "tumor")
 
@@ -154,6 +154,16 @@ def read_consequences(table: str | Path) -> dict[tuple[str, int, str, str], list
     return out
 
 
+def predictions_section(patient: str, path: str | Path | None, reason: str) -> dict:
+    """The patient's predicted response, benefit and progression with intervals and contributions."""
+    if path is not None:
+        entries = json.loads(Path(path).read_text())
+        if patient in entries:
+            return {"status": "ok", **entries[patient]}
+        reason = reason or "the prediction step did not include this patient"
+    return {"status": "not run", "reason": reason or "no prediction model is configured (ml.history)"}
+
+
 def build(
     patient: str,
     rows: list[dict],
@@ -166,8 +176,14 @@ def build(
     pgx: dict[str, str | Path] | None = None,
     actionability: dict[str, str | Path] | None = None,
     coverage: dict[str, str | Path] | None = None,
+    predictions: str | Path | None = None,
+    predictions_reason: str = "",
 ) -> dict:
-    """Assemble the findings document of one patient from the per-sample outputs."""
+    """Assemble the findings document of one patient from the per-sample outputs.
+
+    ``predictions`` is the ML step's ``patients.json``; without it (or without this patient in it)
+    the section says why, from ``predictions_reason``.
+    """
     first = rows[0]
     samples = []
     for row in sorted(rows, key=lambda r: r["sample"]):
@@ -198,6 +214,7 @@ def build(
         "provenance": provenance,
         "pgx": pgx_section(rows, pgx),
         "actionability": actionability_section(rows, actionability),
+        "predictions": predictions_section(patient, predictions, predictions_reason),
     }
     for section in PENDING_SECTIONS:
         doc[section] = {"status": "not run", "reason": "this analysis is not part of the workflow yet"}

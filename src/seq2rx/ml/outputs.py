@@ -265,3 +265,18 @@ def write_plots(doc: dict, train_y: np.ndarray, time: np.ndarray, event: np.ndar
 
 def write_metrics(doc: dict, path: str | Path) -> None:
     _atomic_json(metrics_doc(doc), path, allow_nan=False)
+
+
+def write_patients(doc: dict, path: str | Path) -> None:
+    """``patients.json``: {patient: what the findings document shows}, with the model's summary."""
+    cv = doc["cross_validation"]
+    summary = {
+        "model": doc["model"],
+        "task": doc["task"],
+        "history_patients": doc["history"]["patients"],
+        "roc_auc": cv["response"]["roc_auc"],
+        "brier": cv["response"]["brier"],
+        "c_index": cv["survival"]["c_index"],
+    }
+    entries = {p["patient"]: {**p, "model_summary": summary} for p in doc["patients"]}
+    _atomic_json(_clean(entries), path, allow_nan=False)

@@ -1,0 +1,107 @@
+# Treatment-response prediction: the patients' feature matrix, then models trained on the past
+# patients (config ml.history) that predict for the tumour patients of this run.
+
+ML_PATIENTS = sorted({SAMPLES[s]["patient"] for s in TUMOR_SAMPLES})
+ML_ENABLED = bool(config["ml"]["history"] and config["reference"]["gff3"] and ML_PATIENTS)
+
+
+def ml_plan():
+    """Per tumour patient: its sample-sheet rows and the files each sample contributes."""
+    plan = {}
+    for patient in ML_PATIENTS:
+        rows = get_patient_rows(patient)
+        files = {}
+        for r in rows:
+            s = r["sample"]
+            f = {
+                "consequences": f"results/annotate/{s}.consequences.tsv",
+                "pgx": f"results/pgx/{s}.genes.tsv",
+            }
+            if s in TUMOR_SAMPLES:
+                f["actionability"] = f"results/actionability/{s}.tsv"
+                f["actionability_json"] = f"results/actionability/{s}.json"
+            if s in TUMOR_ALIGNED:
+                f["somatic_consequences"] = f"results/somatic/{s}.consequences.tsv"
+                f["somatic_vcf"] = f"results/somatic/{s}.vcf.gz"
+            files[s] = f
+        samples = [
+            {k: r[k] for k in ("sample", "type", "sex", "tumor_type")} for r in rows
+        ]
+        plan[patient] = {"samples": samples, "files": files}
+    return plan
+
+
+def predictions_reason(patient):
+    """Why a patient's findings have no predictions ("" when they do)."""
+    if not config["ml"]["history"]:
+        return "no prediction model is configured: set ml.history to a folder of past patients"
+    if not config["reference"]["gff3"]:
+        return "predictions need variant consequences: set reference.gff3"
+    if patient not in ML_PATIENTS:
+        return "predictions are made for patients with a tumour sample; this patient has none"
+    return ""
+
+
+def ml_history(name):
+    return str(Path(config["ml"]["history"]) / name)
+
+
+if ML_ENABLED:
+
+    rule ml_features:
+        input:
+            files=[
+                p
+                for entry in ml_plan().values()
+                for f in entry["files"].values()
+                for p in f.values()
+            ],
+            clinical=config["clinical"] or [],
+            targets=get_targets(),
+        output:
+            "results/ml/features.tsv",
+        log:
+            "logs/ml_features/features.log",
+        benchmark:
+            "benchmarks/ml_features/features.tsv"
+        conda:
+            "../envs/seq2rx.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        params:
+            plan=ml_plan(),
+        script:
+            "../scripts/ml_features.py"
+
+    rule ml_predict:
+        input:
+            features="results/ml/features.tsv",
+            history_features=ml_history("features.tsv"),
+            history_clinical=ml_history("clinical.tsv"),
+        output:
+            predictions="results/ml/predictions.tsv",
+            contributions="results/ml/contributions.tsv",
+            metrics="results/ml/metrics.json",
+            patients="results/ml/patients.json",
+            card="results/ml/model_card.md",
+            models=multiext("results/ml/", "response.skops", "survival.skops"),
+            plots=multiext(
+                "results/ml/plots/", "roc.svg", "calibration.svg", "importance.svg", "km_risk.svg"
+            ),
+            versions="results/versions/ml_predict/ml.json",
+        log:
+            "logs/ml_predict/ml.log",
+        benchmark:
+            "benchmarks/ml_predict/ml.tsv"
+        conda:
+            "../envs/seq2rx.yaml"
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=60,
+        params:
+            ml=config["ml"],
+        script:
+            "../scripts/ml_predict.py"

@@ -1,0 +1,30 @@
+"""Snakemake adapter: the tumour patients' feature matrix (docs/data-model.md)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from seq2rx.io import log_stderr
+
+log_stderr(snakemake.log[0])
+
+from seq2rx.clinical import read_clinical
+from seq2rx.errors import InputError
+from seq2rx.ml import features as F
+from seq2rx.pgx.pipeline import PgxKnowledge
+
+try:
+    plan = snakemake.params.plan
+    clinical = {}
+    if snakemake.input.clinical:
+        table = read_clinical(snakemake.input.clinical)
+        clinical = {r["patient"]: r for r in table.to_dict("records")}
+    genes = sorted({line.split("\t")[3].strip() for line in open(snakemake.input.targets) if line.strip()})
+    pgx_genes = sorted(PgxKnowledge.load(Path(snakemake.scriptdir).parent / "resources" / "kb" / "pgx").known_genes)
+    rows = [
+        F.patient_features(p, e["samples"], e["files"], genes, pgx_genes, clinical.get(p))
+        for p, e in sorted(plan.items())
+    ]
+    F.write(F.matrix(rows, genes, pgx_genes), snakemake.output[0])
+except InputError as exc:
+    sys.exit(f"seq2rx: {exc}")
