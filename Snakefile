@@ -23,6 +23,7 @@ include: "rules/annotate.smk"
 include: "rules/pgx.smk"
 include: "rules/somatic.smk"
 include: "rules/qc.smk"
+include: "rules/cohort.smk"
 include: "rules/report.smk"
 
 

@@ -252,4 +252,5 @@ def get_final_output():
         out.append("results/qc/multiqc/multiqc_report.html")
     if config["demo"]["simulate"]:
         out.append("results/truth/summary.tsv")
+    out += get_cohort_outputs()
     return out
