@@ -1,11 +1,12 @@
 """Privacy by default: small-count suppression and a de-identified export.
 
-Suppression (:func:`suppress`): in a table meant for sharing, every count below the threshold
-``k`` is shown as ``<k``. Counts come in groups that add up to a shown total (the categories of
-sex add up to the cohort's size), so one hidden cell could be recovered by subtraction: more
-cells of the group are hidden (smallest first) until at least two are hidden and the hidden
-cells together hold at least ``k`` (so their sum reveals no small number either). This is
-primary plus complementary cell suppression as statistical agencies practise it.
+Suppression (:func:`suppress`): in a table meant for sharing, every count from 1 to ``k - 1`` is
+shown as ``<k``. Counts come in groups that add up to a shown total (the categories of sex add
+up to the cohort's size), so one hidden cell could be recovered by subtraction: more cells of
+the group are hidden (smallest first) until at least two are hidden and the hidden cells
+together hold at least ``k`` (so their sum reveals no small number either). This is primary
+plus complementary cell suppression as statistical agencies practise it. A zero is shown: it
+counts nobody, and hiding every zero would hide most of a small cohort's table for no gain.
 
 Export (:func:`export`): a copy of the database in which patient and sample IDs are replaced by
 keyed-hash pseudonyms (HMAC-SHA256 with a key that stays in a local file), each patient's dates
@@ -40,14 +41,15 @@ AGE_CAP = 90
 def suppress(counts: Sequence[int], total: int, k: int) -> list[bool]:
     """Which of ``counts`` (a partition of ``total``) to hide so that none can be worked out.
 
-    Hide every count below ``k``; then, while exactly one is hidden or the hidden ones add up
-    to less than ``k``, also hide the smallest shown count (the earliest on a tie). When
-    ``total`` itself is below ``k`` everything is hidden. ``k`` <= 1 hides nothing.
+    Hide every count from 1 to ``k - 1``; then, while exactly one is hidden or the hidden ones
+    add up to less than ``k``, also hide the smallest shown count above zero (a zero only when
+    no other is left; the earliest on a tie). When ``total`` itself is below ``k`` everything is
+    hidden. ``k`` <= 1 hides nothing.
 
     >>> suppress([2, 10, 8], 20, 5)   # 2 alone would be 20 - 10 - 8: hide 8 too
     [True, False, True]
-    >>> suppress([0, 12], 12, 5)      # a lone hidden 0 is recovered the same way
-    [True, True]
+    >>> suppress([0, 12], 12, 5)      # a zero names nobody
+    [False, False]
     >>> suppress([3, 4, 13], 20, 5)   # two hidden cells adding up to 7 >= 5: enough
     [True, True, False]
     >>> suppress([1, 1, 18], 20, 5)   # two hidden cells but adding up to 2: hide 18 as well
@@ -59,15 +61,15 @@ def suppress(counts: Sequence[int], total: int, k: int) -> list[bool]:
         return [False] * len(counts)
     if total < k:
         return [True] * len(counts)
-    hidden = [c < k for c in counts]
+    hidden = [0 < c < k for c in counts]
     while True:
         n_hidden = sum(hidden)
         if n_hidden == 0 or (n_hidden >= 2 and sum(c for c, h in zip(counts, hidden, strict=True) if h) >= k):
             return hidden
-        shown = [(c, i) for i, (c, h) in enumerate(zip(counts, hidden, strict=True)) if not h]
+        shown = [(c == 0, c, i) for i, (c, h) in enumerate(zip(counts, hidden, strict=True)) if not h]
         if not shown:
             return hidden
-        hidden[min(shown)[1]] = True
+        hidden[min(shown)[2]] = True
 
 
 def show_count(n: int, hidden: bool, k: int) -> str:
