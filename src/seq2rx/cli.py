@@ -221,7 +221,9 @@ def _cmd_cohort_export(args: argparse.Namespace) -> int:
 
     result = export(args.db, args.out, args.key_file)
     made = "created" if result["key_created"] else "used"
-    print(f"de-identified copy written to {args.out}/ ({sum(result['rows'].values())} rows in {len(result['rows'])} tables)")
+    print(
+        f"de-identified copy written to {args.out}/ ({sum(result['rows'].values())} rows in {len(result['rows'])} tables)"
+    )
     print(f"dropped free-text columns: {', '.join(result['dropped'])}")
     print(f"pseudonym key {made}: {result['key_file']} (keep it local and private; it is not in the export)")
     return 0

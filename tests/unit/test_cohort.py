@@ -35,7 +35,19 @@ INTERGENIC = ("chr1", 1000, "A", "G")
 # patient: (sex, tumour type or None, age, egfr, medications, CYP2C19 phenotype, KRAS filter or None, time, event,
 #           diagnosis date, notes)
 PATIENTS = {
-    "ALICE-0001": ("female", None, 71, 45.0, "clopidogrel;simvastatin", "Poor Metabolizer", None, 30.0, 0, "2019-03-14", "Alice Smith, seen by Dr Who"),
+    "ALICE-0001": (
+        "female",
+        None,
+        71,
+        45.0,
+        "clopidogrel;simvastatin",
+        "Poor Metabolizer",
+        None,
+        30.0,
+        0,
+        "2019-03-14",
+        "Alice Smith, seen by Dr Who",
+    ),
     "BOB-0002": ("male", None, 66, 58.5, "clopidogrel", "Intermediate Metabolizer", None, 28.0, 0, "2020-07-01", ""),
     "CAROL-0003": ("female", None, 80, 70.0, "warfarin", "Poor Metabolizer", None, 25.0, 1, "2018-11-30", ""),
     "DAVE-0004": ("male", None, 60, 40.0, "clopidogrel", "Normal Metabolizer", None, 33.0, 0, "2021-01-05", ""),
@@ -114,7 +126,9 @@ def make_sample(folder: Path, sample: str, patient: str, info: tuple) -> tuple[d
 
 
 def clinical_text(patients: dict) -> str:
-    lines = ["patient\tage\tecog\tstage\tegfr\tdiagnosis_date\tmedications\ttreatment\tresponse\ttime_months\tevent\tnotes"]
+    lines = [
+        "patient\tage\tecog\tstage\tegfr\tdiagnosis_date\tmedications\ttreatment\tresponse\ttime_months\tevent\tnotes"
+    ]
     for p, (_, _, age, egfr, meds, _, _, time, event, date, notes) in patients.items():
         lines.append(f"{p}\t{age}\t1\tII\t{egfr}\t{date}\t{meds}\ttargeted\t0\t{time}\t{event}\t{notes}")
     return "\n".join(lines) + "\n"
@@ -171,9 +185,14 @@ def test_tables_and_counts(cohort_db):
         assert kras[0] == ("ERIN-0005", "somatic", "PASS", "KRAS", "missense", "p.Gly12Asp", 12)
         assert [r[2] for r in kras] == ["PASS", "PASS", "PASS", "LikelyGermline"]  # ERIN, FRANK, GRACE, HEIDI
         # "." cells are NULL, DPYD's phenotype too; the tumour type "NA" of the sheet is NULL
-        assert con.execute("SELECT phenotype, missing_positions FROM pgx_genes WHERE gene = 'DPYD' LIMIT 1").fetchone() == (None, 3)
+        assert con.execute(
+            "SELECT phenotype, missing_positions FROM pgx_genes WHERE gene = 'DPYD' LIMIT 1"
+        ).fetchone() == (None, 3)
         assert con.execute("SELECT tumor_type FROM patients WHERE patient = 'ALICE-0001'").fetchone() == (None,)
-        assert str(con.execute("SELECT diagnosis_date FROM patients WHERE patient = 'BOB-0002'").fetchone()[0]) == "2020-07-01"
+        assert (
+            str(con.execute("SELECT diagnosis_date FROM patients WHERE patient = 'BOB-0002'").fetchone()[0])
+            == "2020-07-01"
+        )
     finally:
         con.close()
 
@@ -213,7 +232,9 @@ def test_clinical_errors_name_the_line_and_field(cohort_db, tmp_path):
     with pytest.raises(InputError, match=r"clinical.tsv, line 2, field 'age': 171 is out of range \(0-120\)"):
         build_database(tmp_path / "x.duckdb", cohort_db["shards"], cohort_db["rows"], clinical=bad)
     bad.write_text(text[0] + "\nNOBODY\t50\t1\tII\t60\t2020-01-01\t\ttargeted\t0\t1\t0\t\n")
-    with pytest.raises(InputError, match=r"line 2, field 'patient': patient 'NOBODY' is not a patient of the sample sheet"):
+    with pytest.raises(
+        InputError, match=r"line 2, field 'patient': patient 'NOBODY' is not a patient of the sample sheet"
+    ):
         build_database(tmp_path / "x.duckdb", cohort_db["shards"], cohort_db["rows"], clinical=bad)
     bad.write_text(text[0] + "\n" + text[1].replace("2019-03-14", "14/03/2019") + "\n")
     with pytest.raises(InputError, match=r"field 'diagnosis_date': '14/03/2019' is not a date YYYY-MM-DD"):
@@ -315,7 +336,11 @@ def test_summary_suppresses_small_counts_and_their_complements(tmp_path):
     _, outputs, _ = cohort(built["db"], "elderly_renal", tmp_path, k=5)
     s = summary(outputs)
     assert s[("cohort", "patients")] == ("12", "100.0")
-    assert s[("sex", "female")] == ("<5", "") and s[("sex", "male")] == ("<5", "") and s[("sex", "missing")] == ("0", "0.0")
+    assert (
+        s[("sex", "female")] == ("<5", "")
+        and s[("sex", "male")] == ("<5", "")
+        and s[("sex", "missing")] == ("0", "0.0")
+    )
     assert s[("age group", "65-74")] == ("12", "100.0")  # all 71: a count that needs no hiding
     text = outputs["summary"].read_text()
     assert "\t3\t" not in text and "\t9\t" not in text

@@ -532,7 +532,9 @@ def test_adding_a_sample_reruns_one_shard_job(demo_run, tmp_path):
         header.append("vcf")
         lines = ["\t".join(header)] + [line + "\t" for line in lines[1:]]
     row = dict.fromkeys(header, "")
-    row.update(sample="P10", patient="P10", type="germline", sex="female", tumor_type="NA", vcf="results/calls/P1.vcf.gz")
+    row.update(
+        sample="P10", patient="P10", type="germline", sex="female", tumor_type="NA", vcf="results/calls/P1.vcf.gz"
+    )
     lines.append("\t".join(row[c] for c in header))
     sheet.write_text("\n".join(lines) + "\n")
     proc = snakemake(work, "-n", "--quiet", "rules")

@@ -140,13 +140,17 @@ def summary_rows(facts: dict, k: int) -> list[tuple[str, str, str, str]]:
             out.append((section, item, show_count(n, h, k), pct))
 
     out.append(("cohort", "patients", show_count(size, small, k), "" if small else "100.0"))
-    col = {name: i for i, name in enumerate(("patient", "sex", "tumor_type", "age", "stage", "egfr", "treatment", "event"))}
+    col = {
+        name: i for i, name in enumerate(("patient", "sex", "tumor_type", "age", "stage", "egfr", "treatment", "event"))
+    }
 
     def values(name, missing="missing"):
         return [missing if r[col[name]] is None else r[col[name]] for r in clinical]
 
     add_partition("sex", _partition(values("sex"), ["female", "male", "missing"]))
-    add_partition("age group", _partition([_age_group(r[col["age"]]) for r in clinical], [g[2] for g in AGE_GROUPS] + ["missing"]))
+    add_partition(
+        "age group", _partition([_age_group(r[col["age"]]) for r in clinical], [g[2] for g in AGE_GROUPS] + ["missing"])
+    )
     ages = [r[col["age"]] for r in clinical if r[col["age"]] is not None]
     egfrs = [r[col["egfr"]] for r in clinical if r[col["egfr"]] is not None]
     for item, vals in (("age, median (IQR)", ages), ("eGFR, median (IQR)", egfrs)):
@@ -157,7 +161,9 @@ def summary_rows(facts: dict, k: int) -> list[tuple[str, str, str, str]]:
     add_partition("treatment", _partition(values("treatment"), ["chemotherapy", "targeted", "missing"]))
     events = ["event" if e == 1 else "censored" if e == 0 else "missing" for e in (r[col["event"]] for r in clinical)]
     add_partition("outcome", _partition(events, ["event", "censored", "missing"]))
-    tiers = ["tier I" if facts["tiers"].get(p) == 1 else "tier II" if facts["tiers"].get(p) == 2 else "none" for p in members]
+    tiers = [
+        "tier I" if facts["tiers"].get(p) == 1 else "tier II" if facts["tiers"].get(p) == 2 else "none" for p in members
+    ]
     add_partition("best actionable tier", _partition(tiers, ["tier I", "tier II", "none"]))
     for gene in facts["genes"]:
         calls = [facts["pgx"].get(gene, {}).get(p, "not called") for p in members]

@@ -183,7 +183,7 @@ def _export_rows(con, table, key: bytes) -> tuple[list[str], list[list]]:
     keep = [c for c in table.columns if not c.free_text]
     order = ", ".join(f'"{c}" NULLS FIRST' for c in table.order)
     cols = ", ".join(f'"{c.name}"' for c in table.columns)
-    rows = con.execute(f'SELECT {cols} FROM "{table.name}" ORDER BY {order}').fetchall()
+    rows = con.execute(f'SELECT {cols} FROM "{table.name}" ORDER BY {order}').fetchall()  # noqa: S608 - table and column names come from schema.py; values are bound
     names = table.names
     out = []
     for row in rows:
@@ -210,7 +210,9 @@ def _export_rows(con, table, key: bytes) -> tuple[list[str], list[list]]:
 def _check_no_identifiers(tables: Mapping[str, tuple[list[str], list[list]]], ids: set[str]) -> None:
     if not ids:
         return
-    pattern = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(map(re.escape, sorted(ids, key=len, reverse=True))) + r")(?![A-Za-z0-9])")
+    pattern = re.compile(
+        r"(?<![A-Za-z0-9])(" + "|".join(map(re.escape, sorted(ids, key=len, reverse=True))) + r")(?![A-Za-z0-9])"
+    )
     for name, (columns, rows) in tables.items():
         for i, row in enumerate(rows, start=1):
             for col, value in zip(columns, row, strict=True):
@@ -228,5 +230,5 @@ def _write_table(con, table, columns: list[str], rows: list[list]) -> None:
     con.execute(f'CREATE TABLE "{table.name}" (' + ", ".join(f'"{c}" {types[c]}' for c in columns) + ")")
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
     con.register("incoming", frame)
-    con.execute(f'INSERT INTO "{table.name}" SELECT * FROM incoming')
+    con.execute(f'INSERT INTO "{table.name}" SELECT * FROM incoming')  # noqa: S608 - table and column names come from schema.py; values are bound
     con.unregister("incoming")

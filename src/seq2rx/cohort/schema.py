@@ -132,7 +132,9 @@ TABLES: dict[str, Table] = {
                 Column("biotype", "VARCHAR", "transcript biotype"),
                 Column("strand", "VARCHAR", "+ or -"),
                 Column("consequence", "VARCHAR", "consequence class, e.g. missense, stop_gained, intron"),
-                Column("aa_change", "VARCHAR", "protein change in csq notation, e.g. 12G>12D (seq2rx's own derivation)"),
+                Column(
+                    "aa_change", "VARCHAR", "protein change in csq notation, e.g. 12G>12D (seq2rx's own derivation)"
+                ),
                 Column("dna_change", "VARCHAR", "DNA change as bcftools csq wrote it, e.g. 25245350C>T"),
                 Column("hgvs_p", "VARCHAR", "HGVS protein notation, e.g. p.Gly12Asp"),
                 Column("protein_pos", "INTEGER", "first affected residue"),
