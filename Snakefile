@@ -24,6 +24,7 @@ include: "rules/pgx.smk"
 include: "rules/somatic.smk"
 include: "rules/ml.smk"
 include: "rules/qc.smk"
+include: "rules/cohort.smk"
 include: "rules/report.smk"
 
 

@@ -252,4 +252,77 @@ def get_final_output():
         out.append("results/qc/multiqc/multiqc_report.html")
     if config["demo"]["simulate"]:
         out.append("results/truth/summary.tsv")
+    out += get_cohort_outputs()
+    return out
+
+
+# --- the cohort database (rules/cohort.smk) ---
+
+COHORT_SQL_DIR = Path(config["cohorts"]["sql_dir"])
+COHORTS = sorted(p.stem for p in COHORT_SQL_DIR.glob("*.sql"))
+COHORT_SHARD_TABLES = (
+    "samples",
+    "qc",
+    "variants",
+    "pgx_genes",
+    "pgx_drugs",
+    "actionable",
+)
+PREDICTIONS = "results/ml/predictions.tsv"
+
+
+def cohort_variant_sources(sample):
+    """``(origin, vcf, consequences)`` of each call set of a sample, as the cohort database labels it."""
+    csq = bool(config["reference"]["gff3"])
+    if sample in TUMOR_ALIGNED:
+        return [
+            (
+                "tumor_mixed",
+                f"results/calls/{sample}.vcf.gz",
+                f"results/annotate/{sample}.consequences.tsv" if csq else None,
+            ),
+            (
+                "somatic",
+                f"results/somatic/{sample}.vcf.gz",
+                f"results/somatic/{sample}.consequences.tsv" if csq else None,
+            ),
+        ]
+    origin = "somatic" if sample in TUMOR_SAMPLES else "germline"
+    return [
+        (
+            origin,
+            f"results/calls/{sample}.vcf.gz",
+            f"results/annotate/{sample}.consequences.tsv" if csq else None,
+        )
+    ]
+
+
+def get_cohort_shard_inputs(wildcards):
+    """Every per-sample output the cohort database takes one sample's rows from."""
+    s = wildcards.sample
+    out = {
+        "variants": [p for src in cohort_variant_sources(s) for p in src[1:] if p],
+        "pgx_genes": f"results/pgx/{s}.genes.tsv",
+        "pgx_drugs": f"results/pgx/{s}.drugs.tsv",
+    }
+    if s in ALIGNED_SAMPLES:
+        out["qc"] = f"results/qc/summary/{s}.json"
+    if s in TUMOR_SAMPLES:
+        out["actionable"] = f"results/actionability/{s}.tsv"
+    return out
+
+
+def get_cohort_predictions(wildcards):
+    """The prediction table, when a rule of this workflow writes it (the ML stage may be off)."""
+    makes = any(PREDICTIONS in map(str, r.output) for r in workflow.rules)
+    return PREDICTIONS if makes else []
+
+
+def get_cohort_outputs():
+    out = ["results/cohort.duckdb", "results/cohort/tables.tsv"]
+    for name in COHORTS:
+        out += [
+            f"results/cohorts/{name}/{f}"
+            for f in ("members.tsv", "summary.tsv", "km.svg", "km.tsv")
+        ]
     return out

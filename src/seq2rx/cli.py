@@ -208,6 +208,28 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cohort_query(args: argparse.Namespace) -> int:
+    from .cohort.sql import parse_param, run_query, to_tsv
+
+    values = dict(parse_param(p) for p in args.param)
+    columns, rows = run_query(args.db, args.sql, values, source="seq2rx cohort query")
+    sys.stdout.write(to_tsv(columns, rows))
+    return 0
+
+
+def _cmd_cohort_export(args: argparse.Namespace) -> int:
+    from .cohort.privacy import export
+
+    result = export(args.db, args.out, args.key_file)
+    made = "created" if result["key_created"] else "used"
+    print(
+        f"de-identified copy written to {args.out}/ ({sum(result['rows'].values())} rows in {len(result['rows'])} tables)"
+    )
+    print(f"dropped free-text columns: {', '.join(result['dropped'])}")
+    print(f"pseudonym key {made}: {result['key_file']} (keep it local and private; it is not in the export)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="seq2rx", description="From sequencing reads to treatment insight.")
     parser.add_argument("--version", action="version", version=f"seq2rx {__version__}")
@@ -313,6 +335,34 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--bootstrap", type=_at_least(200), default=1000, help="bootstrap replicates (default 1000)")
     q.add_argument("--json", required=True, help="write the result here")
     q.set_defaults(func=_cmd_ml_cv)
+
+    p = sub.add_parser(
+        "cohort",
+        help="query the cohort database, or write a de-identified copy of it",
+        description="SQL over results/cohort.duckdb (read-only, parameters bound, never pasted into the SQL), "
+        "and a de-identified export for collaborators.",
+    )
+    cohort_sub = p.add_subparsers(dest="cohort_command", required=True)
+    q = cohort_sub.add_parser("query", help="run one SELECT and print the result as TSV")
+    q.add_argument("sql", help="one SELECT statement; use $name for values given with --param")
+    q.add_argument("--db", default="results/cohort.duckdb")
+    q.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE",
+        help="bind $NAME to VALUE (integers and decimals become numbers); repeatable",
+    )  # fmt: skip
+    q.set_defaults(func=_cmd_cohort_query)
+    q = cohort_sub.add_parser(
+        "export",
+        help="de-identified copy: keyed-hash pseudonyms, shifted dates, free text dropped",
+        description="Write a copy of the database for sharing: patient and sample IDs replaced by HMAC-SHA256 "
+        "pseudonyms under a local key, dates shifted per patient by an offset derived from the key, ages above 89 "
+        "recorded as 90, free-text columns dropped. The key file is created (mode 600) when missing and never "
+        "written into the export.",
+    )
+    q.add_argument("--db", default="results/cohort.duckdb")
+    q.add_argument("--out", required=True, help="new folder for the export")
+    q.add_argument("--key-file", required=True, help="local key file (created if missing); keep it out of --out")
+    q.set_defaults(func=_cmd_cohort_export)
 
     p = sub.add_parser("verify", help="check results/ against its provenance record (edited, removed, added files)")
     p.add_argument("results", nargs="?", default="results")

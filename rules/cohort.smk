@@ -1,0 +1,99 @@
+# The cohort database: each sample's rows as Parquet shards, combined into results/cohort.duckdb
+# (adding a sample re-runs one shard job and the cheap combine); cohorts defined as SQL files.
+
+
+wildcard_constraints:
+    cohort=_alternatives(COHORTS),
+
+
+rule cohort_shard:
+    input:
+        unpack(get_cohort_shard_inputs),
+    output:
+        samples="results/cohort/shards/{sample}/samples.parquet",
+        qc="results/cohort/shards/{sample}/qc.parquet",
+        variants="results/cohort/shards/{sample}/variants.parquet",
+        pgx_genes="results/cohort/shards/{sample}/pgx_genes.parquet",
+        pgx_drugs="results/cohort/shards/{sample}/pgx_drugs.parquet",
+        actionable="results/cohort/shards/{sample}/actionable.parquet",
+    log:
+        "logs/cohort_shard/{sample}.log",
+    benchmark:
+        "benchmarks/cohort_shard/{sample}.tsv"
+    conda:
+        "../envs/cohort.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        row=lambda wc: SAMPLES[wc.sample],
+        variants=lambda wc: cohort_variant_sources(wc.sample),
+    script:
+        "../scripts/cohort_shard.py"
+
+
+rule cohort_database:
+    input:
+        shards=expand(
+            "results/cohort/shards/{sample}/{table}.parquet",
+            sample=sorted(SAMPLES),
+            table=COHORT_SHARD_TABLES,
+        ),
+        sheet=config["samples"],
+        clinical=config["clinical"] or [],
+        predictions=get_cohort_predictions,
+    output:
+        db="results/cohort.duckdb",
+        tables="results/cohort/tables.tsv",
+    log:
+        "logs/cohort_database/cohort.log",
+    benchmark:
+        "benchmarks/cohort_database/cohort.tsv"
+    conda:
+        "../envs/cohort.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        rows=[SAMPLES[s] for s in sorted(SAMPLES)],
+        tables=COHORT_SHARD_TABLES,
+    script:
+        "../scripts/cohort_database.py"
+
+
+rule cohort_members:
+    input:
+        db="results/cohort.duckdb",
+        sql=str(COHORT_SQL_DIR / "{cohort}.sql"),
+    output:
+        members="results/cohorts/{cohort}/members.tsv",
+        summary=report(
+            "results/cohorts/{cohort}/summary.tsv",
+            caption="../resources/report/cohort.rst",
+            category="Cohorts",
+            labels={"cohort": "{cohort}", "table": "summary"},
+        ),
+        km_svg=report(
+            "results/cohorts/{cohort}/km.svg",
+            caption="../resources/report/cohort.rst",
+            category="Cohorts",
+            labels={"cohort": "{cohort}", "table": "Kaplan-Meier"},
+        ),
+        km_tsv="results/cohorts/{cohort}/km.tsv",
+    log:
+        "logs/cohort_members/{cohort}.log",
+    benchmark:
+        "benchmarks/cohort_members/{cohort}.tsv"
+    conda:
+        "../envs/cohort.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        parameters=config["cohorts"]["parameters"],
+        min_count=config["cohorts"]["min_count"],
+    script:
+        "../scripts/cohort_members.py"
