@@ -1,0 +1,233 @@
+"""The workflow's prediction step: feature matrix, simulated history, train-on-history/predict-for-new,
+explanations, model card and skops models."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("sksurv", reason="scikit-survival is not installed")
+
+from scipy.stats import spearmanr  # noqa: E402
+
+from seq2rx.demo import load_pgx_sites, load_spec  # noqa: E402
+from seq2rx.demo_history import panel_genes, simulate_history, write_history  # noqa: E402
+from seq2rx.errors import InputError  # noqa: E402
+from seq2rx.ml import features as F  # noqa: E402
+from seq2rx.ml import outputs as O  # noqa: E402
+from seq2rx.ml import predict as P  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+SPEC = load_spec(REPO / "resources" / "demo" / "demo.yaml")
+GENES = panel_genes(SPEC, load_pgx_sites(REPO / "resources" / "kb" / "pgx" / "positions.tsv"))
+CFG = {
+    "model": "penalised",
+    "folds": 5,
+    "seed": 3,
+    "bootstrap": 20,
+    "metric_bootstrap": 100,
+    "interval": 0.9,
+    "horizon_months": 12,
+    "treated": "targeted",
+    "reference": "chemotherapy",
+    "adjust_for": ["age", "ecog", "stage", "tumor_type", "actionable_tier1"],
+}
+CSQ_HEADER = "chrom\tpos\tref\talt\tgenotype\tgene\tconsequence\n"
+
+
+# --- the feature matrix ----------------------------------------------------------------------
+
+
+def test_consequence_classes():
+    rows = [
+        {"gene": "KRAS", "consequence": "missense"},
+        {"gene": "BRAF", "consequence": "*frameshift&splice_region"},
+        {"gene": "EGFR", "consequence": "synonymous"},
+        {"gene": "PIK3CA", "consequence": "intron"},
+        {"gene": "OTHER", "consequence": "stop_gained"},
+    ]
+    got = F.gene_status(rows, ["BRAF", "EGFR", "KRAS", "PIK3CA"])
+    assert got["mut_KRAS"] == 1 and got["trunc_KRAS"] == 0
+    assert got["mut_BRAF"] == 1 and got["trunc_BRAF"] == 1  # a frameshift is both
+    assert got["mut_EGFR"] == got["mut_PIK3CA"] == 0  # synonymous and intronic calls alter no protein
+    assert "mut_OTHER" not in got
+
+
+def test_actionable_counts_count_each_alteration_once_at_its_best_tier(tmp_path):
+    table = tmp_path / "a.tsv"
+    table.write_text(
+        "gene\talteration\ttier\n"
+        "BRAF\tV600E\tI-A\nBRAF\tV600E\tII-C\nBRAF\tV600E\tI-A\n"  # several rules, one alteration
+        "PIK3CA\tH1047R\tII-C\nKRAS\tG12D\tIII\n"
+    )
+    assert F.actionable_counts(table) == {"actionable_tier1": 1, "actionable_tier2": 1}
+
+
+def _vcf(path: Path, records: list[tuple[str, int, str, str, str]]) -> None:
+    import pysam
+
+    header = pysam.VariantHeader()
+    header.contigs.add("chr7", length=200_000_000)
+    header.filters.add("LikelyGermline", None, None, "germline")
+    with pysam.VariantFile(str(path), "w", header=header) as vf:
+        for chrom, pos, ref, alt, filt in records:
+            rec = vf.new_record(contig=chrom, start=pos - 1, alleles=(ref, alt), filter=filt)
+            vf.write(rec)
+
+
+def test_patient_features_from_workflow_outputs(tmp_path):
+    germ = tmp_path / "N.consequences.tsv"
+    germ.write_text(CSQ_HEADER + "chr7\t100\tA\tG\t0/1\tDPYD\tmissense\n")
+    som = tmp_path / "T.consequences.tsv"
+    som.write_text(CSQ_HEADER + "chr7\t200\tA\tT\t0/1\tBRAF\tmissense\nchr7\t300\tC\tA\t0/1\tEGFR\tstop_gained\n")
+    vcf = tmp_path / "T.vcf.gz"
+    _vcf(vcf, [("chr7", 200, "A", "T", "PASS"), ("chr7", 300, "C", "A", "LikelyGermline")])
+    action = tmp_path / "T.tsv"
+    action.write_text("gene\talteration\ttier\nBRAF\tV600E\tI-A\n")
+    action_json = tmp_path / "T.json"
+    action_json.write_text('{"tmb": {"tmb_per_mb": 7.5}}')
+    pgx_n = tmp_path / "N.genes.tsv"
+    pgx_n.write_text("sample\tgene\tstatus\tphenotype\nN\tDPYD\tcalled\tIntermediate Metabolizer\nN\tTPMT\tnot called\t.\n")
+    pgx_t = tmp_path / "T.genes.tsv"
+    pgx_t.write_text("sample\tgene\tstatus\tphenotype\nT\tDPYD\tcalled\tNormal Metabolizer\n")
+    samples = [
+        {"sample": "N", "type": "normal", "sex": "female", "tumor_type": "COAD"},
+        {"sample": "T", "type": "tumor", "sex": "female", "tumor_type": "COAD"},
+    ]
+    files = {
+        "N": {"consequences": germ, "pgx": pgx_n},
+        "T": {"consequences": tmp_path / "empty.tsv", "pgx": pgx_t, "somatic_consequences": som,
+              "somatic_vcf": vcf, "actionability": action, "actionability_json": action_json},  # fmt: skip
+    }
+    (tmp_path / "empty.tsv").write_text(CSQ_HEADER)
+    row = F.patient_features("P", samples, files, ["BRAF", "DPYD", "EGFR"], ["DPYD", "TPMT"],
+                             {"age": 70, "ecog": pd.NA, "egfr": 55.0, "stage": "IV"})  # fmt: skip
+    assert row["mut_BRAF"] == 1  # somatic PASS
+    assert row["mut_EGFR"] == 0  # filtered as likely germline: not counted
+    assert row["mut_DPYD"] == 1  # germline
+    assert row["pgx_DPYD"] == "Intermediate Metabolizer"  # from the normal, not the tumour
+    assert row["pgx_TPMT"] == F.NOT_CALLED
+    assert row["actionable_tier1"] == 1 and row["tmb"] == 7.5
+    assert row["age"] == 70 and math.isnan(row["ecog"]) and row["tumor_type"] == "COAD"
+    frame = F.matrix([row], ["BRAF", "DPYD", "EGFR"], ["DPYD", "TPMT"])
+    F.write(frame, tmp_path / "m.tsv")
+    back = F.read(tmp_path / "m.tsv")
+    assert list(back.columns) == F.columns(["BRAF", "DPYD", "EGFR"], ["DPYD", "TPMT"])
+    assert back.loc[0, "pgx_DPYD"] == "Intermediate Metabolizer" and math.isnan(back.loc[0, "ecog"])
+
+
+# --- the simulated history -------------------------------------------------------------------
+
+
+def test_history_is_deterministic_and_has_the_planted_effects(tmp_path):
+    a = write_history(SPEC, GENES, 5, tmp_path / "a")
+    b = write_history(SPEC, GENES, 5, tmp_path / "b")
+    for key in a:
+        assert a[key].read_bytes() == b[key].read_bytes(), key
+    clinical, frame, truth = simulate_history(SPEC, GENES, 5)
+    assert len(clinical) == SPEC["history"]["patients"] >= 300
+    assert list(frame.columns) == F.columns(GENES, list(SPEC["history"]["pgx_phenotypes"]))
+    d = clinical.merge(frame[["patient", "actionable_tier1", "pgx_DPYD"]], on="patient")
+    targeted = d["treatment"] == "targeted"
+    actionable = d["actionable_tier1"] > 0
+    # planted: targeted therapy works when there is a tier I target, and not otherwise
+    assert d[targeted & actionable]["response"].mean() > d[targeted & ~actionable]["response"].mean() + 0.3
+    dpyd_low = d["pgx_DPYD"].isin(["Intermediate Metabolizer", "Poor Metabolizer"]).to_numpy()
+    benefit = truth["benefit"].to_numpy()
+    a = actionable.to_numpy()
+    assert (benefit[a] > 0).all() and (benefit[~a & ~dpyd_low] < 0).all()
+    # planted: fluoropyrimidine chemotherapy works less with decreased DPYD function
+    assert benefit[~a & dpyd_low].min() > benefit[~a & ~dpyd_low].max()
+
+
+# --- train on history, predict for new patients ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    clinical, history, _ = simulate_history(SPEC, GENES, 11)
+    _, new, truth = simulate_history(SPEC, GENES, 12)  # new patients from the same hospital
+    new, truth = new.iloc[:60].reset_index(drop=True), truth.iloc[:60].reset_index(drop=True)
+    new["patient"] = [f"N{i:03d}" for i in range(len(new))]
+    doc, models = P.run(history, clinical, new, CFG)
+    return {"doc": doc, "models": models, "truth": truth, "new": new, "history": history, "clinical": clinical}
+
+
+def test_predicted_benefit_follows_the_planted_benefit(fitted):
+    doc, truth = fitted["doc"], fitted["truth"]
+    predicted = [p["values"]["benefit"]["estimate"] for p in doc["patients"]]
+    rho = spearmanr(predicted, truth["benefit"]).statistic
+    assert rho > 0.5, rho
+    actionable = fitted["new"]["actionable_tier1"].to_numpy() > 0
+    favours = np.array([p["favours"] for p in doc["patients"]])
+    assert (favours[actionable] == "targeted").mean() >= 0.8
+    predicted = np.array(predicted)
+    assert predicted[actionable].mean() - predicted[~actionable].mean() > 0.3  # planted: about 0.6
+
+
+def test_cross_validated_performance_with_intervals(fitted):
+    cv = fitted["doc"]["cross_validation"]
+    auc = cv["response"]["roc_auc"]
+    assert auc["ci95"][0] > 0.5 and auc["ci95"][0] <= auc["estimate"] <= auc["ci95"][1]
+    c = cv["survival"]["c_index"]
+    assert c["ci95"][0] > 0.5  # ecog, stage, age and response all carry planted hazard
+    assert len(cv["response"]["calibration"]) >= 5
+
+
+def test_importance_ranks_the_planted_features_above_the_negative_controls(fitted):
+    imp = {r["feature"]: r["mean"] for r in fitted["doc"]["importance"]}
+    ranked = [r["feature"] for r in fitted["doc"]["importance"]]
+    assert {"actionable_tier1", "ecog", "pgx_DPYD"} <= set(ranked[:4])  # the planted ones
+    for control in ("pgx_CYP2C19", "pgx_UGT1A1", "sex"):
+        assert imp[control] < imp["actionable_tier1"] / 4, control
+
+
+def test_every_prediction_has_an_interval_around_it(fitted):
+    for p in fitted["doc"]["patients"]:
+        for key, v in p["values"].items():
+            assert v["lower"] <= v["estimate"] + 1e-9 and v["estimate"] <= v["upper"] + 1e-9, (p["patient"], key)
+            assert v["upper"] > v["lower"]
+
+
+def test_linear_contributions_add_up_to_the_prediction(fitted):
+    for p in fitted["doc"]["patients"][:10]:
+        for arm, key in (("treated", "response_treated"), ("reference", "response_reference")):
+            c = p["contributions"][arm]
+            logit = c["baseline"] + sum(c["contributions"].values())
+            assert 1 / (1 + math.exp(-logit)) == pytest.approx(p["values"][key]["estimate"], abs=1e-9)
+
+
+def test_outputs_tables_card_and_models(fitted, tmp_path):
+    doc = fitted["doc"]
+    rows = O.prediction_rows(doc)
+    assert len(rows) == 5 * len(doc["patients"])
+    O.write_table(O.PREDICTION_COLUMNS, rows, tmp_path / "p.tsv")
+    table = pd.read_csv(tmp_path / "p.tsv", sep="\t")
+    assert set(table["task"]) == {"response", "pfs", "benefit"}
+    card = O.model_card(doc, {"scikit-learn": "1.9.1"}, "history/clinical.tsv")
+    auc = doc["cross_validation"]["response"]["roc_auc"]["estimate"]
+    assert f"{auc:.3f}" in card and "Research use only" in card and "confounding" in card
+    saved = O.save_models(fitted["models"], tmp_path)
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(file=saved["response"])
+    assert all(t.startswith(("seq2rx.", "sksurv.", "sklearn.", "numpy.", "scipy.")) for t in untrusted), untrusted
+    back = O.load_model(saved["response"], trusted=untrusted)
+    X = P.design(fitted["new"].assign(treated=1), *F.feature_kinds(fitted["history"].drop(
+        columns=doc["features"]["constant_in_history"])))  # fmt: skip
+    assert np.allclose(back.predict_proba(X), fitted["models"]["response"].predict_proba(X))
+
+
+def test_a_past_patient_without_an_outcome_is_named(fitted):
+    clinical = fitted["clinical"].copy()
+    clinical.loc[4, "response"] = np.nan
+    with pytest.raises(InputError, match=r"row 5, field 'response': patient H0005 has no response"):
+        P.training_table(fitted["history"], clinical, "targeted", "chemotherapy", "clinical.tsv")
+    clinical = fitted["clinical"].copy()
+    clinical.loc[0, "treatment"] = "surgery"
+    with pytest.raises(InputError, match=r"row 1, field 'treatment': treatment 'surgery' is neither"):
+        P.training_table(fitted["history"], clinical, "targeted", "chemotherapy", "clinical.tsv")
