@@ -1,0 +1,81 @@
+"""Cross-validated C-index of the neighbour-based risk estimate, beside a plain Cox model.
+
+Each outer fold's patients are queries scored against the other folds (the history): their risk
+is :func:`seq2rx.similarity.neighbours.neighbour_risk` over their similarity to the history
+patients only. The network itself is built once over all patients: distances, affinities and
+fusion read features, never outcomes, so no outcome crosses a fold (the same transductive setup
+as scoring new patients together with the history). The Cox model is fitted on each training
+fold and predicts its test fold, on the same folds. C-index intervals are bootstrap percentile
+intervals over the out-of-fold predictions (:func:`seq2rx.ml.evaluate.survival_metrics`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold
+
+from . import neighbours as N
+
+FOLDS = 5
+
+
+def folds(event: np.ndarray, n_folds: int = FOLDS, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled folds stratified by the event indicator."""
+    e = np.asarray(event).astype(int)
+    return list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(e, e))
+
+
+def neighbour_oof_risk(
+    similarity: np.ndarray,
+    time: np.ndarray,
+    event: np.ndarray,
+    *,
+    k: int = 40,
+    n_folds: int = FOLDS,
+    seed: int = 0,
+    horizon_quantile: float = N.HORIZON_QUANTILE,
+) -> np.ndarray:
+    """Out-of-fold neighbour risk per patient from an (N, N) similarity matrix; each fold's
+    horizon is the ``horizon_quantile`` of its training follow-up times."""
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event).astype(bool)
+    oof = np.full(len(time), np.nan)
+    for train, test in folds(event, n_folds, seed):
+        horizon = float(np.quantile(time[train], horizon_quantile))
+        S = similarity[np.ix_(test, train)]
+        oof[test] = N.neighbour_risk(S, time[train], event[train], k=k, horizon=horizon)
+    return oof
+
+
+def cox_oof_risk(
+    features: pd.DataFrame, time: np.ndarray, event: np.ndarray, *, n_folds: int = FOLDS, seed: int = 0
+) -> np.ndarray:
+    """Out-of-fold risk of an unpenalised Cox model (the project's preprocessing: imputation,
+    log of skewed columns, standardisation, one-hot categories without their first level)."""
+    from sklearn.pipeline import Pipeline
+    from sksurv.linear_model import CoxPHSurvivalAnalysis
+    from sksurv.util import Surv
+
+    from ..ml import evaluate as E
+    from ..ml import models as M
+
+    numeric, categorical = E.split_features(features, list(features.columns))
+    X = features[numeric + categorical]
+    y = Surv.from_arrays(np.asarray(event).astype(bool), np.asarray(time, dtype=float))
+    oof = np.full(len(X), np.nan)
+    for train, test in folds(event, n_folds, seed):
+        model = Pipeline(
+            [("prep", M.preprocessor(numeric, categorical, drop_first=True)), ("cox", CoxPHSurvivalAnalysis())]
+        )
+        model.fit(X.iloc[train], y[train])
+        oof[test] = model.predict(X.iloc[test])
+    return oof
+
+
+def c_index(time: np.ndarray, event: np.ndarray, risk: np.ndarray, *, replicates: int = 1000, seed: int = 0) -> dict:
+    """Harrell's C-index with its bootstrap 95% interval: ``{"estimate": c, "ci95": [lo, hi]}``."""
+    from ..ml.evaluate import survival_metrics
+
+    m = survival_metrics(np.asarray(time, dtype=float), np.asarray(event).astype(int), risk, replicates, seed)
+    return m["c_index"]
