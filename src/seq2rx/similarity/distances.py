@@ -31,7 +31,9 @@ EXPRESSION_METRICS = ("sqeuclidean", "euclidean")
 
 def _first_bad(source: str, df: pd.DataFrame, mask: np.ndarray, column: str, problem: str) -> InputError:
     i = int(np.flatnonzero(mask)[0])
-    return InputError(source, f"{problem}, got {df[column].iloc[i]!r}", row=i + 1, field=column)
+    value = df[column].iloc[i]
+    value = value.item() if isinstance(value, np.generic) else value
+    return InputError(source, f"{problem}, got {value!r}", row=i + 1, field=column)
 
 
 def jaccard_distance(profiles: np.ndarray) -> np.ndarray:

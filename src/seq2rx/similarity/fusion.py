@@ -9,7 +9,7 @@ and its Python port snfpy 0.2.2) so that our numbers can be checked against them
   kernel as ``exp(−D²/(μ ε))``; the implementations use the density, which differs by a
   pair-dependent factor, and we follow them.
 - :func:`fuse` row-normalises each affinity and symmetrises it (``P``), keeps each patient's
-  ``K`` strongest edges (``S``, row-normalised, self included), then for ``t`` iterations updates
+  ``K`` strongest edges (``S``, row-normalised, self and ties included), then for ``t`` iterations updates
   every network at once by ``P_v ← S_v · mean_{u≠v}(P_u) · S_vᵀ + α·I`` (symmetrised). The fused
   matrix is the mean of the ``P_v``, row-normalised, symmetrised with 1/2 on the diagonal.
 
@@ -68,12 +68,11 @@ def _row_normalise(W: np.ndarray) -> np.ndarray:
 
 
 def _strongest(P: np.ndarray, K: int) -> np.ndarray:
-    """Keep each row's K largest entries (the diagonal included), zero the rest, renormalise rows."""
-    keep = np.argpartition(-P, K - 1, axis=1)[:, :K]
-    S = np.zeros_like(P)
-    rows = np.arange(len(P))[:, None]
-    S[rows, keep] = P[rows, keep]
-    return _row_normalise(S)
+    """Keep each row's K largest entries (the diagonal included) and any tied with the K-th, zero
+    the rest, renormalise rows. Keeping ties makes the result independent of patient order (and is
+    what snfpy's percentile cut does)."""
+    kth = -np.partition(-P, K - 1, axis=1)[:, K - 1 : K]
+    return _row_normalise(np.where(P >= kth, P, 0.0))
 
 
 def _weights(weights: Sequence[float] | None, m: int) -> np.ndarray:
