@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import sparse
 
 EPS = np.spacing(1.0)
 
@@ -112,14 +113,16 @@ def fuse(
     P = np.stack([_row_normalise(a) for a in mats])
     P = (P + P.transpose(0, 2, 1)) / 2.0
     if len(P) > 1:
-        S = np.stack([_strongest(p, K) for p in P])
+        # S has about K entries a row: as sparse matrices, S·X·Sᵀ costs O(N²K), not O(N³)
+        S = [sparse.csr_matrix(_strongest(p, K)) for p in P]
         eye = alpha * np.eye(n)
         for _ in range(iterations):
             total = np.tensordot(w, P, axes=1)
             new = np.empty_like(P)
             for v in range(len(P)):
                 others = (total - w[v] * P[v]) / (w.sum() - w[v])
-                step = S[v] @ others @ S[v].T + eye
+                half = np.asarray(S[v] @ others)  # S·X; X is symmetric, so (S·X)ᵀ = X·Sᵀ
+                step = np.asarray(S[v] @ half.T) + eye
                 new[v] = (step + step.T) / 2.0
             P = new
     fused = _row_normalise(np.tensordot(w / w.sum(), P, axes=1))

@@ -79,3 +79,38 @@ def c_index(time: np.ndarray, event: np.ndarray, risk: np.ndarray, *, replicates
 
     m = survival_metrics(np.asarray(time, dtype=float), np.asarray(event).astype(int), risk, replicates, seed)
     return m["c_index"]
+
+
+# ---------------------------------------------------------------------------------------------
+# the real cohorts shipped with scikit-survival
+
+#: GBSG2 (Schumacher et al. 1994): tumour grade is ordered
+GBSG2_ORDINAL = {"tgrade": ("I", "II", "III")}
+#: Desmedt et al. 2007: the four clinical columns beside 76 expression features; grade is ordered,
+#: and the data set spells a missing grade "unkown"
+DESMEDT_CLINICAL = ("age", "er", "grade", "size")
+DESMEDT_ORDINAL = {"grade": ("well differentiated", "intermediate", "poorly differentiated")}
+
+
+def cohort(name: str) -> tuple[dict[str, np.ndarray], pd.DataFrame, np.ndarray, np.ndarray]:
+    """(distances per data type, features, time, event) of "gbsg2" (clinical only, recurrence-free
+    survival) or "desmedt2007" (expression and clinical, time to distant metastasis)."""
+    from sksurv import datasets
+
+    from .distances import expression_distance, gower_distance
+
+    if name == "gbsg2":
+        X, y = datasets.load_gbsg2()
+        dists = {"clinical": gower_distance(X, ordinal=GBSG2_ORDINAL, source="GBSG2")}
+        return dists, X, y["time"].astype(float), y["cens"].astype(int)
+    if name == "desmedt2007":
+        X, y = datasets.load_breast_cancer()
+        grade = X["grade"].astype(object)
+        X = X.assign(grade=grade.where(grade != "unkown"))
+        expression = [c for c in X.columns if c not in DESMEDT_CLINICAL]
+        dists = {
+            "expression": expression_distance(X, expression, source="Desmedt 2007"),
+            "clinical": gower_distance(X, DESMEDT_CLINICAL, ordinal=DESMEDT_ORDINAL, source="Desmedt 2007"),
+        }
+        return dists, X, y["t.tdm"].astype(float), y["e.tdm"].astype(int)
+    raise ValueError(f"cohort must be one of ['gbsg2', 'desmedt2007'], got {name!r}")
