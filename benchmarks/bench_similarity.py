@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -84,29 +83,6 @@ def desmedt(reps: int) -> None:
     print(f"| (plain Cox model on the 4 clinical columns) | {fmt(cox)} | | | | |")
 
 
-def simulated(n: int, seed: int = 0) -> pd.DataFrame:
-    """A feature matrix shaped like docs/data-model.md: 6 clinical columns, 20 genes, 5 PGx genes."""
-    rng = np.random.default_rng(seed)
-    df = pd.DataFrame(
-        {
-            "patient": [f"H{i:05d}" for i in range(1, n + 1)],
-            "age": rng.integers(25, 90, n),
-            "ecog": rng.integers(0, 4, n),
-            "egfr": np.where(rng.random(n) < 0.1, np.nan, rng.normal(80, 20, n).round(1)),
-            "sex": rng.choice(["female", "male"], n),
-            "stage": rng.choice(["I", "II", "III", "IV"], n),
-            "tumor_type": rng.choice(["COAD", "LUAD", "BRCA", "MEL", "PAAD"], n),
-        }
-    )
-    for g in range(20):
-        df[f"mut_G{g:02d}"] = (rng.random(n) < 0.15).astype(int)
-        df[f"trunc_G{g:02d}"] = df[f"mut_G{g:02d}"] * (rng.random(n) < 0.3)
-    for g in range(5):
-        df[f"pgx_P{g}"] = rng.choice(["Normal Metabolizer", "Intermediate Metabolizer", "Poor Metabolizer",
-                                      "not called"], n, p=[0.6, 0.25, 0.1, 0.05])  # fmt: skip
-    return df
-
-
 def timing() -> None:
     try:
         from sklearn.utils.validation import check_array
@@ -123,7 +99,7 @@ def timing() -> None:
     )
     print("|---|---|---|---|---|---|")
     for n in (400, 2000):
-        df = simulated(n)
+        df = V.simulated_features(n)
 
         def best(fn, times=3):
             out, spent = None, []

@@ -19,6 +19,7 @@ from seq2rx.similarity import fusion as F
 from seq2rx.similarity import neighbours as N
 from seq2rx.similarity import network as NW
 from seq2rx.similarity import plots as P
+from seq2rx.similarity import validate as V
 
 # ---------------------------------------------------------------------------------------------
 # distances, by hand
@@ -314,29 +315,8 @@ def test_neighbour_risk_orders_patients_by_their_neighbours_outcomes():
 # a feature matrix as docs/data-model.md defines it, and determinism
 
 
-def _feature_matrix(n: int = 60, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    df = pd.DataFrame(
-        {
-            "patient": [f"H{i:04d}" for i in range(1, n + 1)],
-            "age": rng.integers(30, 85, n),
-            "ecog": rng.integers(0, 3, n),
-            "egfr": np.where(rng.random(n) < 0.1, np.nan, rng.normal(80, 15, n).round(1)),
-            "sex": rng.choice(["female", "male"], n),
-            "stage": rng.choice(["I", "II", "III", "IV"], n),
-            "tumor_type": rng.choice(["COAD", "LUAD", "BRCA"], n),
-        }
-    )
-    for gene in ("KRAS", "TP53", "PIK3CA", "BRAF", "EGFR"):
-        df[f"mut_{gene}"] = rng.integers(0, 2, n)
-        df[f"trunc_{gene}"] = df[f"mut_{gene}"] * rng.integers(0, 2, n)
-    df["pgx_CYP2C19"] = rng.choice(["Normal Metabolizer", "Poor Metabolizer", "not called"], n)
-    df["pgx_DPYD"] = rng.choice(["Normal Metabolizer", "Intermediate Metabolizer"], n)
-    return df
-
-
 def test_feature_matrix_network_is_deterministic():
-    df = _feature_matrix()
+    df = V.simulated_features(60)
     nets = [NW.build_network(df["patient"], NW.modality_distances(df), K=8, k_range=(2, 5), seed=7) for _ in range(2)]
     assert set(nets[0].affinities) == {"genomic", "clinical"}  # no expression columns given
     assert nets[0].fused.tobytes() == nets[1].fused.tobytes()

@@ -114,3 +114,27 @@ def cohort(name: str) -> tuple[dict[str, np.ndarray], pd.DataFrame, np.ndarray, 
         }
         return dists, X, y["t.tdm"].astype(float), y["e.tdm"].astype(int)
     raise ValueError(f"cohort must be one of ['gbsg2', 'desmedt2007'], got {name!r}")
+
+
+def simulated_features(n: int, seed: int = 0) -> pd.DataFrame:
+    """A random feature matrix shaped like docs/data-model.md (6 clinical columns, 20 genes as
+    ``mut_``/``trunc_`` pairs, 5 PGx genes), for tests and timing; no planted structure."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "patient": [f"H{i:05d}" for i in range(1, n + 1)],
+            "age": rng.integers(25, 90, n),
+            "ecog": rng.integers(0, 4, n),
+            "egfr": np.where(rng.random(n) < 0.1, np.nan, rng.normal(80, 20, n).round(1)),
+            "sex": rng.choice(["female", "male"], n),
+            "stage": rng.choice(["I", "II", "III", "IV"], n),
+            "tumor_type": rng.choice(["COAD", "LUAD", "BRCA", "MEL", "PAAD"], n),
+        }
+    )
+    for g in range(20):
+        df[f"mut_G{g:02d}"] = (rng.random(n) < 0.15).astype(int)
+        df[f"trunc_G{g:02d}"] = df[f"mut_G{g:02d}"] * (rng.random(n) < 0.3)
+    for g in range(5):
+        df[f"pgx_P{g}"] = rng.choice(["Normal Metabolizer", "Intermediate Metabolizer", "Poor Metabolizer",
+                                      "not called"], n, p=[0.6, 0.25, 0.1, 0.05])  # fmt: skip
+    return df
