@@ -91,7 +91,9 @@ def test_patient_features_from_workflow_outputs(tmp_path):
     action_json = tmp_path / "T.json"
     action_json.write_text('{"tmb": {"tmb_per_mb": 7.5}}')
     pgx_n = tmp_path / "N.genes.tsv"
-    pgx_n.write_text("sample\tgene\tstatus\tphenotype\nN\tDPYD\tcalled\tIntermediate Metabolizer\nN\tTPMT\tnot called\t.\n")
+    pgx_n.write_text(
+        "sample\tgene\tstatus\tphenotype\nN\tDPYD\tcalled\tIntermediate Metabolizer\nN\tTPMT\tnot called\t.\n"
+    )
     pgx_t = tmp_path / "T.genes.tsv"
     pgx_t.write_text("sample\tgene\tstatus\tphenotype\nT\tDPYD\tcalled\tNormal Metabolizer\n")
     samples = [
@@ -100,8 +102,14 @@ def test_patient_features_from_workflow_outputs(tmp_path):
     ]
     files = {
         "N": {"consequences": germ, "pgx": pgx_n},
-        "T": {"consequences": tmp_path / "empty.tsv", "pgx": pgx_t, "somatic_consequences": som,
-              "somatic_vcf": vcf, "actionability": action, "actionability_json": action_json},  # fmt: skip
+        "T": {
+            "consequences": tmp_path / "empty.tsv",
+            "pgx": pgx_t,
+            "somatic_consequences": som,
+            "somatic_vcf": vcf,
+            "actionability": action,
+            "actionability_json": action_json,
+        },  # fmt: skip
     }
     (tmp_path / "empty.tsv").write_text(CSQ_HEADER)
     row = F.patient_features("P", samples, files, ["BRAF", "DPYD", "EGFR"], ["DPYD", "TPMT"],

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import figures as G
 from ..io import atomic_output
 from ..io import write_json as _atomic_json
 from .evaluate import _clean
@@ -172,21 +173,20 @@ def load_model(path: str | Path, trusted: list[str]):
 def roc_svg(y: np.ndarray, p: np.ndarray, auc: dict) -> str:
     from sklearn.metrics import roc_curve
 
-    from ..plots import figure, to_svg
-
     fpr, tpr, _ = roc_curve(y, p)
-    fig, ax = figure(3.6, 3.4)
+    fig = G.figure(3.6, 3.4)
+    ax = fig.subplots()
     ax.plot([0, 1], [0, 1], ls=":", color="#999999", lw=1)
     ax.plot(fpr, tpr, lw=1.8, label=f"AUC {_ci(auc)}")
     ax.set(xlabel="1 − specificity", ylabel="sensitivity", title="Response: out-of-fold ROC")
     ax.legend(loc="lower right", frameon=False, fontsize=7)
-    return to_svg(fig)
+    return G.svg(fig)
 
 
 def calibration_svg(curve: list[dict]) -> str:
-    from ..plots import figure, to_svg
 
-    fig, ax = figure(3.6, 3.4)
+    fig = G.figure(3.6, 3.4)
+    ax = fig.subplots()
     ax.plot([0, 1], [0, 1], ls=":", color="#999999", lw=1)
     x = [c["mean_predicted"] for c in curve]
     y = [c["observed"]["estimate"] for c in curve]
@@ -195,18 +195,18 @@ def calibration_svg(curve: list[dict]) -> str:
     ax.errorbar(x, y, yerr=[lo, hi], fmt="o", ms=4, capsize=2)
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="predicted P(response)", ylabel="observed fraction",
            title="Calibration (95% CI)")  # fmt: skip
-    return to_svg(fig)
+    return G.svg(fig)
 
 
 def importance_svg(importance: list[dict], top: int = 12) -> str:
-    from ..plots import figure, to_svg
 
     rows = importance[:top][::-1]
-    fig, ax = figure(4.6, 0.25 * len(rows) + 1.0)
+    fig = G.figure(4.6, 0.25 * len(rows) + 1.0)
+    ax = fig.subplots()
     ax.barh([r["feature"] for r in rows], [r["mean"] for r in rows], xerr=[r["sd"] for r in rows], capsize=2)
     ax.axvline(0, color="#000000", lw=0.8)
     ax.set(xlabel="drop in held-out ROC-AUC when permuted", title="Permutation importance")
-    return to_svg(fig)
+    return G.svg(fig)
 
 
 def km_risk_svg(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> tuple[str, float]:
@@ -214,12 +214,11 @@ def km_risk_svg(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> tuple[
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
 
-    from ..plots import figure, to_svg
-
     cuts = np.quantile(risk, [1 / 3, 2 / 3])
     group = np.searchsorted(cuts, risk, side="right")
     names = ("lowest third of predicted risk", "middle third", "highest third")
-    fig, ax = figure(4.6, 3.4)
+    fig = G.figure(4.6, 3.4)
+    ax = fig.subplots()
     for g, name in enumerate(names):
         m = group == g
         KaplanMeierFitter(label=f"{name} (n={int(m.sum())})").fit(time[m], event[m]).plot_survival_function(
@@ -229,21 +228,21 @@ def km_risk_svg(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> tuple[
     ax.set(xlabel="months", ylabel="progression-free", ylim=(0, 1.02),
            title=f"Progression by out-of-fold risk (log-rank p = {p:.2g})")  # fmt: skip
     ax.legend(frameon=False, fontsize=7)
-    return to_svg(fig), p
+    return G.svg(fig, "Progression by predicted risk"), p
 
 
 def contributions_svg(entry: dict, arm: str, label: str, top: int = 8) -> str:
     """One patient's largest contributions to the log-odds of response under ``arm``."""
-    from ..plots import OKABE_ITO, figure, to_svg
 
     c = entry["contributions"][arm]["contributions"]
     rows = sorted(c.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:top][::-1]
-    fig, ax = figure(4.6, 0.25 * len(rows) + 1.0)
+    fig = G.figure(4.6, 0.25 * len(rows) + 1.0)
+    ax = fig.subplots()
     ax.barh([k for k, _ in rows], [v for _, v in rows],
-            color=[OKABE_ITO[0] if v > 0 else OKABE_ITO[5] for _, v in rows])  # fmt: skip
+            color=[G.colour(4) if v > 0 else G.colour(5) for _, v in rows])  # fmt: skip
     ax.axvline(0, color="#000000", lw=0.8)
     ax.set(xlabel="contribution to log-odds of response", title=f"Why: {label}")
-    return to_svg(fig)
+    return G.svg(fig)
 
 
 def write_plots(doc: dict, train_y: np.ndarray, time: np.ndarray, event: np.ndarray, directory: str | Path) -> dict:

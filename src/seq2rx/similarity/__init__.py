@@ -1,0 +1,28 @@
+"""Patient similarity networks: per-data-type distances and affinities, similarity network fusion
+(Wang et al. 2014), spectral subtypes, nearest past patients with their outcomes, and plots.
+
+See :mod:`.network` for the entry points the workflow calls.
+"""
+
+from .clusters import Clusters, eigengaps, spectral_clusters
+from .distances import expression_distance, genomic_distance, gower_distance, jaccard_distance, mismatch_distance
+from .fusion import affinity, fuse
+from .network import Network, build_network, modality_distances, network_summary, similar_patients
+
+__all__ = [
+    "Clusters",
+    "Network",
+    "affinity",
+    "build_network",
+    "eigengaps",
+    "expression_distance",
+    "fuse",
+    "genomic_distance",
+    "gower_distance",
+    "jaccard_distance",
+    "mismatch_distance",
+    "modality_distances",
+    "network_summary",
+    "similar_patients",
+    "spectral_clusters",
+]
