@@ -133,6 +133,7 @@ def get_patient_inputs(wildcards):
     }
     if ML_ENABLED and wildcards.patient in ML_PATIENTS:
         out["ml"] = "results/ml/patients.json"
+        out["similarity"] = "results/similarity/patients.json"
     if config["reference"]["gff3"]:
         out["consequences"] = [
             f"results/annotate/{s}.consequences.tsv" for s in samples
@@ -227,6 +228,7 @@ def get_version_files():
         files += [f"results/versions/primer3_design/{p}.json" for p in PATIENTS]
     if ML_ENABLED:
         files.append("results/versions/ml_predict/ml.json")
+        files.append("results/versions/similarity/similarity.json")
     if READ_SAMPLES:
         files.append(f"results/versions/aligner_index/{ALIGNER}.json")
     if ALIGNED_SAMPLES:
@@ -244,6 +246,7 @@ def get_final_output():
     out += [f"results/actionability/{s}.tsv" for s in TUMOR_SAMPLES]
     if ML_ENABLED:
         out += ["results/ml/predictions.tsv", "results/ml/model_card.md"]
+        out += ["results/similarity/patients.json"]
     out += [f"results/findings/{p}.json" for p in PATIENTS]
     out += [f"results/reports/{p}.html" for p in PATIENTS]
     out.append("results/versions.json")

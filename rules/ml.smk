@@ -2,7 +2,9 @@
 # patients (config ml.history) that predict for the tumour patients of this run.
 
 ML_PATIENTS = sorted({SAMPLES[s]["patient"] for s in TUMOR_SAMPLES})
-ML_ENABLED = bool(config["ml"]["history"] and config["reference"]["gff3"] and ML_PATIENTS)
+ML_ENABLED = bool(
+    config["ml"]["history"] and config["reference"]["gff3"] and ML_PATIENTS
+)
 
 
 def ml_plan():
@@ -88,7 +90,11 @@ if ML_ENABLED:
             card="results/ml/model_card.md",
             models=multiext("results/ml/", "response.skops", "survival.skops"),
             plots=multiext(
-                "results/ml/plots/", "roc.svg", "calibration.svg", "importance.svg", "km_risk.svg"
+                "results/ml/plots/",
+                "roc.svg",
+                "calibration.svg",
+                "importance.svg",
+                "km_risk.svg",
             ),
             versions="results/versions/ml_predict/ml.json",
         log:
@@ -105,3 +111,28 @@ if ML_ENABLED:
             ml=config["ml"],
         script:
             "../scripts/ml_predict.py"
+
+    rule similarity:
+        input:
+            features="results/ml/features.tsv",
+            history_features=ml_history("features.tsv"),
+            history_clinical=ml_history("clinical.tsv"),
+        output:
+            patients="results/similarity/patients.json",
+            summary="results/similarity/network.json",
+            plots=multiext("results/similarity/", "heatmap.svg", "km_clusters.svg"),
+            versions="results/versions/similarity/similarity.json",
+        log:
+            "logs/similarity/similarity.log",
+        benchmark:
+            "benchmarks/similarity/similarity.tsv"
+        conda:
+            "../envs/seq2rx.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=20,
+        params:
+            similarity=config["similarity"],
+        script:
+            "../scripts/similarity.py"

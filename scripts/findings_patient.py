@@ -45,6 +45,7 @@ doc = findings.build(
     coverage,
     snakemake.input.get("ml") or None,
     snakemake.params.predictions_reason,
+    snakemake.input.get("similarity") or None,
 )
 findings.validate(doc)  # the report reads nothing else: a document that breaks its schema stops here
 findings.write(doc, snakemake.output.json)

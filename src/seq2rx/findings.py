@@ -18,7 +18,6 @@ from .io import atomic_output
 from .qc import read_bed_named
 
 SCHEMA_VERSION = "0.1.0"
-PENDING_SECTIONS = ("similar_patients",)
 #: which sample's PGx result speaks for the patient: germline DNA first, a tumour only if alone
 PGX_SOURCE_ORDER = ("germline", "normal", "tumor")
 
@@ -155,7 +154,8 @@ def read_consequences(table: str | Path) -> dict[tuple[str, int, str, str], list
 
 
 def predictions_section(patient: str, path: str | Path | None, reason: str) -> dict:
-    """The patient's predicted response, benefit and progression with intervals and contributions."""
+    """The patient's entry of a per-patient JSON of the ML steps (predictions: response, benefit and
+    progression with intervals and contributions; or similar past patients), or why there is none."""
     if path is not None:
         entries = json.loads(Path(path).read_text())
         if patient in entries:
@@ -178,6 +178,7 @@ def build(
     coverage: dict[str, str | Path] | None = None,
     predictions: str | Path | None = None,
     predictions_reason: str = "",
+    similar: str | Path | None = None,
 ) -> dict:
     """Assemble the findings document of one patient from the per-sample outputs.
 
@@ -215,9 +216,8 @@ def build(
         "pgx": pgx_section(rows, pgx),
         "actionability": actionability_section(rows, actionability),
         "predictions": predictions_section(patient, predictions, predictions_reason),
+        "similar_patients": predictions_section(patient, similar, predictions_reason),
     }
-    for section in PENDING_SECTIONS:
-        doc[section] = {"status": "not run", "reason": "this analysis is not part of the workflow yet"}
     return doc
 
 

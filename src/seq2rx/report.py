@@ -241,6 +241,102 @@ def _pgx_html(section: dict) -> str:
     return "\n".join(out)
 
 
+def _not_available(key: str, title: str, section: dict) -> str | None:
+    if section.get("status") == "ok":
+        return None
+    reason = section.get("reason", "no data")
+    return f'<section id="{key}"><h2>{_e(title)}</h2><p class="muted">Not available: {_e(reason)}.</p></section>'
+
+
+def _pct(x: float | None) -> str:
+    return "NA" if x is None else f"{100 * x:.0f}%"
+
+
+def _predictions_html(section: dict) -> str:
+    """Predicted response and progression under each treatment, with intervals and the reasons."""
+    title = "Predicted treatment response"
+    absent = _not_available("predictions", title, section)
+    if absent:
+        return absent
+    from .ml.outputs import contributions_svg
+
+    m = section["model_summary"]
+    task, v = m["task"], section["values"]
+    treated, reference = task["treated"], task["reference"]
+    level = round(100 * task["interval"])
+    rows = []
+    for arm, r_key, p_key in (
+        (treated, "response_treated", "pfs_treated"),
+        (reference, "response_reference", "pfs_reference"),
+    ):
+        r, p = v[r_key], v[p_key]
+        rows.append([arm, f"{_pct(r['estimate'])} ({_pct(r['lower'])}–{_pct(r['upper'])})",
+                     f"{_pct(p['estimate'])} ({_pct(p['lower'])}–{_pct(p['upper'])})"])  # fmt: skip
+    b = v["benefit"]
+    verdict = (
+        f"favours {section['favours']}"
+        if section.get("benefit_interval_excludes_zero")
+        else f"leans to {section['favours']}, but the {level}% interval includes no difference"
+    )
+    out = [
+        f'<section id="predictions"><h2>{_e(title)}</h2>',
+        f"<p>Estimated from {_e(m['history_patients'])} past patients with a {_e(m['model'])} model "
+        f"(cross-validated ROC-AUC {m['roc_auc']['estimate']:.2f}, 95% CI {m['roc_auc']['ci95'][0]:.2f}–"
+        f"{m['roc_auc']['ci95'][1]:.2f}; progression C-index {m['c_index']['estimate']:.2f}). "
+        f"Intervals are {level}% bootstrap intervals.</p>",
+        _table(["Treatment", "P(response)", f"Progression-free at {task['horizon_months']:g} months"], rows),
+        f"<p><strong>Predicted benefit of {_e(treated)} over {_e(reference)}:</strong> "
+        f"{100 * b['estimate']:+.0f} percentage points ({100 * b['lower']:+.0f} to {100 * b['upper']:+.0f}); "
+        f"{_e(verdict)}.</p>",
+    ]
+    contributions = section.get("contributions")
+    if contributions:
+        arm = "treated" if section["favours"] == treated else "reference"
+        label = f"P(response to {section['favours']})"
+        out.append(f"<figure><figcaption>What moves {_e(label)} for this patient, compared with the average "
+                   "past patient (exact contributions of the penalised model, log-odds)</figcaption>")  # fmt: skip
+        out.append(contributions_svg(section, arm, label))
+        out.append("</figure>")
+    else:
+        out.append("<p class='muted'>Per-feature contributions are computed for the penalised model only.</p>")
+    out.append("<p class='muted'>Research use only: a statistical estimate from past patients of one centre, "
+               "not a treatment recommendation. See results/ml/model_card.md.</p></section>")  # fmt: skip
+    return "\n".join(out)
+
+
+def _similar_html(section: dict) -> str:
+    """The nearest past patients, their treatments and outcomes, and the neighbour-based estimates."""
+    title = "Similar past patients"
+    absent = _not_available("similar_patients", title, section)
+    if absent:
+        return absent
+    out = [f'<section id="similar_patients"><h2>{_e(title)}</h2>']
+    for r in section.get("response", []):
+        if r.get("text"):
+            out.append(f"<p>{_e(r['text'])}.</p>")
+    rows = [
+        [
+            n["rank"],
+            n["patient"],
+            f"{n['similarity']:.3g}",
+            n["cluster"],
+            n.get("treatment"),
+            {1: "yes", 0: "no"}.get(n.get("response"), "NA"),
+            n.get("time_months"),
+            {1: "progressed", 0: "censored"}.get(n.get("event"), "NA"),
+        ]  # fmt: skip
+        for n in section["neighbours"]
+    ]
+    out.append(
+        _table(["Rank", "Past patient", "Similarity", "Cluster", "Treatment", "Responded", "Months", "Outcome"], rows)
+    )
+    out.append(f"<figure><figcaption>Fused similarity network of past patients and this patient (ringed), "
+               f"coloured by cluster; this patient is in cluster {_e(section['cluster'])}</figcaption>")  # fmt: skip
+    out.append(section["network_svg"])
+    out.append("</figure></section>")
+    return "\n".join(out)
+
+
 def render(doc: dict) -> str:
     """HTML text of one patient's report."""
     parts = [
@@ -312,8 +408,8 @@ def render(doc: dict) -> str:
         if s["type"] == "tumor":
             parts.append(
                 "<p class='muted'>Tumour sample called with bcftools' germline model: sub-clonal variants "
-                "(below about 20% allele fraction at 40x) may be missing. Somatic calling is not yet part of "
-                "the workflow.</p>"
+                "(below about 20% allele fraction at 40x) may be missing here; the somatic caller's calls "
+                "are in the actionability section.</p>"
             )
         if "consequences" in (passing[0] if passing else {}):
             parts.append(f"<h4>Protein-altering and splice-site variants ({len(altering)})</h4>")
@@ -323,16 +419,8 @@ def render(doc: dict) -> str:
     parts.append("</section>")
     parts.append(_pgx_html(doc.get("pgx", {})))
     parts.append(_actionability_html(doc.get("actionability", {})))
-    titles = {
-        "predictions": "Predicted treatment response",
-        "similar_patients": "Similar past patients",
-    }
-    for key, title in titles.items():
-        section = doc.get(key, {})
-        parts.append(f'<section id="{key}"><h2>{_e(title)}</h2>')
-        if section.get("status") == "not run":
-            parts.append(f"<p class='muted'>Not available: {_e(section.get('reason', ''))}.</p>")
-        parts.append("</section>")
+    parts.append(_predictions_html(doc.get("predictions", {})))
+    parts.append(_similar_html(doc.get("similar_patients", {})))
     prov = doc["provenance"]
     tool_rows = [
         [step, tool, ver]

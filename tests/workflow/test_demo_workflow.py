@@ -504,7 +504,7 @@ def test_cohort_database_and_cohorts(demo_run):
         for line in (demo_run / "results/cohort/tables.tsv").read_text().splitlines()[1:]
     )
     assert tables["samples"] == 10 and tables["patients"] == 9 and tables["qc"] == 10
-    assert tables["actionable"] > 0 and tables["predictions"] == 0
+    assert tables["actionable"] > 0 and tables["predictions"] == 3 * 5  # P7-P9 x (2 response, 2 pfs, benefit)
     proc = subprocess.run(
         [sys.executable, "-m", "seq2rx.cli", "cohort", "query",
          "SELECT sample, hgvs_p FROM variants WHERE origin = 'somatic' AND filter = 'PASS' AND gene = $g", "--param", "g=KRAS"],
@@ -512,12 +512,19 @@ def test_cohort_database_and_cohorts(demo_run):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "P9-T\tp.Gly12Asp" in proc.stdout  # the planted KRAS G12D of the pancreatic tumour
-    for name in ("cyp2c19_clopidogrel", "kras_colorectal", "elderly_renal"):
+    members = {
+        name: [line.split("\t")[0] for line in (demo_run / "results/cohorts" / name / "members.tsv").read_text().splitlines()[1:]]
+        for name in ("cyp2c19_clopidogrel", "kras_colorectal", "elderly_renal")
+    }  # fmt: skip
+    # config/clinical.tsv: clopidogrel for P1 (*2/*2), P2 (*1/*17), P4 (*1/*3), P6 (*2/*17)
+    assert members["cyp2c19_clopidogrel"] == ["P1", "P4", "P6"]
+    assert members["elderly_renal"] == ["P3", "P5", "P9"]  # age >= 65 and eGFR < 60
+    assert members["kras_colorectal"] == []  # the demo's KRAS tumour is pancreatic
+    for name in members:
         folder = demo_run / "results/cohorts" / name
-        assert (folder / "members.tsv").read_text().startswith("patient")
-        # the demo has no clinical table yet: no outcomes, and the reason is given
-        assert "no outcomes recorded" in (folder / "km.tsv").read_text()
-        assert "not drawn" in (folder / "km.svg").read_text()
+        # three members: every count is suppressed and no curve is drawn, and the files say why
+        assert "fewer than 5 patients with outcomes, not drawn" in (folder / "km.tsv").read_text()
+        assert "<5" in (folder / "summary.tsv").read_text()
 
 
 def test_adding_a_sample_reruns_one_shard_job(demo_run, tmp_path):
@@ -545,3 +552,43 @@ def test_adding_a_sample_reruns_one_shard_job(demo_run, tmp_path):
             counts[parts[0]] = int(parts[1])
     assert counts.get("cohort_shard") == 1, proc.stdout
     assert counts.get("cohort_database") == 1, proc.stdout
+
+
+def test_predictions_for_the_tumour_patients(demo_run):
+    """Trained on the simulated history, the model finds its planted effects: targeted therapy
+    helps when there is a tier I target (P7 EGFR L858R in LUAD, P8 BRAF V600E in COAD), not for
+    P9 (KRAS G12D in PAAD, no tier I target)."""
+    rows = [line.split("\t") for line in (demo_run / "results/ml/predictions.tsv").read_text().splitlines()]
+    header, rows = rows[0], [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    assert header == ["patient", "task", "treatment", "model", "estimate", "lower", "upper", "favours"]
+    favours = {r["patient"]: r["favours"] for r in rows if r["task"] == "benefit"}
+    assert favours == {"P7": "targeted", "P8": "targeted", "P9": "chemotherapy"}
+    for r in rows:
+        assert float(r["lower"]) <= float(r["estimate"]) <= float(r["upper"])
+    metrics = json.loads((demo_run / "results/ml/metrics.json").read_text())
+    assert metrics["history"]["patients"] == 500
+    assert metrics["cross_validation"]["response"]["roc_auc"]["ci95"][0] > 0.5
+    assert metrics["cross_validation"]["survival"]["c_index"]["ci95"][0] > 0.5
+    top = [r["feature"] for r in metrics["importance"][:4]]
+    assert "actionable_tier1" in top
+    card = (demo_run / "results/ml/model_card.md").read_text()
+    assert "## Limitations" in card and "ROC-AUC" in card and "500 past patients" in card
+    for name in ("response", "survival"):
+        assert (demo_run / f"results/ml/{name}.skops").stat().st_size > 0
+    p7 = json.loads((demo_run / "results/findings/P7.json").read_text())
+    assert p7["predictions"]["status"] == "ok" and p7["predictions"]["features"]["mut_EGFR"] == 1
+    p1 = json.loads((demo_run / "results/findings/P1.json").read_text())
+    assert p1["predictions"]["status"] == "not run" and "tumour sample" in p1["predictions"]["reason"]
+
+
+def test_similar_past_patients(demo_run):
+    network = json.loads((demo_run / "results/similarity/network.json").read_text())
+    assert network["patients"] == 503 and network["history_patients"] == 500
+    assert network["clusters"]["n"] >= 2
+    for patient in ("P7", "P8", "P9"):
+        doc = json.loads((demo_run / f"results/findings/{patient}.json").read_text())["similar_patients"]
+        assert doc["status"] == "ok" and len(doc["neighbours"]) == 10
+        assert all(n["patient"].startswith("H") for n in doc["neighbours"])  # past patients only
+        texts = [r["text"] for r in doc["response"]]
+        assert any(t.startswith("of the 10 most similar patients who received targeted") for t in texts)
+        assert doc["network_svg"].startswith("<svg")

@@ -146,6 +146,56 @@ def model_card(doc: dict, versions: dict[str, str], history_name: str) -> str:
     return "\n".join(lines)
 
 
+def _canonical_skops(data: bytes) -> bytes:
+    """The same skops archive with run-specific details made canonical, so that equal models give
+    equal bytes: skops names objects by their memory address (``__id__`` and ``<id>.npy`` member
+    names) and stamps each zip member with the current time. Addresses are renumbered in order of
+    first appearance (consistently, so shared objects stay shared) and times fixed."""
+    import io
+    import json as _json
+    import re
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    schema = _json.loads(src.read("schema.json"))
+    ids: dict[int, int] = {}
+
+    def number(old: int) -> int:
+        return ids.setdefault(old, len(ids) + 1)
+
+    def walk(node):
+        if isinstance(node, dict):
+            out = {}
+            for k, v in node.items():
+                if k == "__id__" and isinstance(v, int):
+                    out[k] = number(v)
+                elif k == "file" and isinstance(v, str) and re.fullmatch(r"[0-9]+\.npy", v):
+                    out[k] = f"{number(int(v[:-4]))}.npy"
+                else:
+                    out[k] = walk(v)
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    schema = walk(schema)
+    members = {"schema.json": _json.dumps(schema, indent=2).encode()}
+    for info in src.infolist():
+        if info.filename != "schema.json":
+            old = int(info.filename[:-4])
+            if old not in ids:
+                raise ValueError(f"skops member {info.filename} is not named in its schema")
+            members[f"{ids[old]}.npy"] = src.read(info.filename)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for name in sorted(members):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            dst.writestr(info, members[name])
+    return buf.getvalue()
+
+
 def save_models(models: dict, directory: str | Path) -> dict[str, Path]:
     """Each fitted model as ``{name}.skops`` (skops format: loading it runs no code)."""
     import skops.io as sio
@@ -154,7 +204,7 @@ def save_models(models: dict, directory: str | Path) -> dict[str, Path]:
     for name, model in sorted(models.items()):
         path = Path(directory) / f"{name}.skops"
         with atomic_output(path) as tmp:
-            sio.dump(model, tmp)
+            Path(tmp).write_bytes(_canonical_skops(sio.dumps(model)))
         out[name] = path
     return out
 
