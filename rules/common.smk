@@ -129,7 +129,7 @@ def get_patient_inputs(wildcards):
         "actionability": [
             f"results/actionability/{s}.json" for s in samples if s in TUMOR_SAMPLES
         ],
-        "versions": "results/versions.json",
+        "versions": get_patient_version_files(wildcards.patient),
     }
     if config["reference"]["gff3"]:
         out["consequences"] = [
@@ -228,6 +228,22 @@ def get_version_files():
     if ALIGNED_SAMPLES:
         files.append("results/versions/multiqc_report/multiqc.json")
     return files
+
+
+def get_patient_version_files(patient):
+    """The version records of the steps that made one patient's results. Not the run-wide
+    versions.json: adding a sample must not redo every other patient's findings."""
+    samples = {r["sample"] for r in get_patient_rows(patient)}
+    own = []
+    for path in get_version_files():
+        step, name = Path(path).parent.name, Path(path).stem
+        if step == "multiqc_report":
+            continue
+        if step == "aligner_index" or (
+            name == patient if step == "primer3_design" else name in samples
+        ):
+            own.append(path)
+    return own
 
 
 def get_final_output():

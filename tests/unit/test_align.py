@@ -128,7 +128,9 @@ def test_read_pairs_reports_mismatched_names(tmp_path):
 def test_read_pairs_reports_different_counts(tmp_path):
     r1 = _fq(tmp_path / "a_R1.fq.gz", ["r1", "r2"])
     r2 = _fq(tmp_path / "a_R2.fq.gz", ["r1"])
-    with pytest.raises(InputError, match=r"a_R2.fq.gz, line 5: ends after 1 reads while its mate file .*a_R1.fq.gz has more"):
+    with pytest.raises(
+        InputError, match=r"a_R2.fq.gz, line 5: ends after 1 reads while its mate file .*a_R1.fq.gz has more"
+    ):
         list(read_pairs(r1, r2))
 
 
