@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from seq2rx import config as s2c  # noqa: E402
 from seq2rx.demo import demo_layout, load_spec  # noqa: E402
+from seq2rx.clinical import read_clinical  # noqa: E402
 from seq2rx.errors import InputError  # noqa: E402
 
 BASEDIR = Path(workflow.basedir)
@@ -60,6 +61,9 @@ try:
             BASEDIR / "resources" / "kb" / "actionability" / "oncotree.tsv"
         ),
     )
+    # a bad clinical table stops the run here, before any job, with the file, line and field
+    if config["clinical"]:
+        read_clinical(config["clinical"], patients={row["patient"] for row in SHEET})
 except InputError as exc:
     sys.exit(f"seq2rx: configuration error: {exc}")
 
@@ -129,7 +133,7 @@ def get_patient_inputs(wildcards):
         "actionability": [
             f"results/actionability/{s}.json" for s in samples if s in TUMOR_SAMPLES
         ],
-        "versions": "results/versions.json",
+        "versions": get_patient_version_files(wildcards.patient),
     }
     if ML_ENABLED and wildcards.patient in ML_PATIENTS:
         out["ml"] = "results/ml/patients.json"
@@ -234,6 +238,22 @@ def get_version_files():
     if ALIGNED_SAMPLES:
         files.append("results/versions/multiqc_report/multiqc.json")
     return files
+
+
+def get_patient_version_files(patient):
+    """The version records of the steps that made one patient's results. Not the run-wide
+    versions.json: adding a sample must not redo every other patient's findings."""
+    samples = {r["sample"] for r in get_patient_rows(patient)}
+    own = []
+    for path in get_version_files():
+        step, name = Path(path).parent.name, Path(path).stem
+        if step == "multiqc_report":
+            continue
+        if step == "aligner_index" or (
+            name == patient if step == "primer3_design" else name in samples
+        ):
+            own.append(path)
+    return own
 
 
 def get_final_output():

@@ -11,6 +11,7 @@ log_stderr(snakemake.log[0])
 import json
 
 from seq2rx import __version__, findings
+from seq2rx.versions import merge
 
 rows = snakemake.params.rows
 vcfs = {r["sample"]: v for r, v in zip(rows, snakemake.input.vcfs, strict=True)}
@@ -22,7 +23,7 @@ provenance = {
     "thresholds": snakemake.params.qc_thresholds,
     "seq2rx_version": __version__,
     "config_sha256": snakemake.params.config_sha256,
-    "tools": json.loads(Path(snakemake.input.versions).read_text()),
+    "tools": merge(snakemake.input.versions),
 }
 tables = snakemake.input.get("consequences", [])
 consequences = {r["sample"]: t for r, t in zip(rows, tables, strict=True)} if tables else None

@@ -21,7 +21,7 @@ import numpy as np
 import pysam
 
 from .errors import InputError
-from .io import atomic_output
+from .io import atomic_output, scratch_dir
 from .reference import IslandMap, write_islands
 
 ALIGNERS = ("bwa", "minimap2")
@@ -338,7 +338,7 @@ def _minimap2(r1, r2, index_fasta, imap, out, sample, threads) -> int:
 def sort_markdup(unsorted_bam: str | Path, out_bam: str | Path, stats: str | Path, threads: int = 1) -> None:
     """fixmate -m, coordinate sort, markdup (with stats), index: all through pysam's samtools."""
     t = str(max(1, threads))
-    with tempfile.TemporaryDirectory(dir=Path(out_bam).parent) as td:
+    with scratch_dir(out_bam) as td:
         fixed = os.path.join(td, "fixmate.bam")
         srt = os.path.join(td, "sorted.bam")
         pysam.samtools.fixmate("--no-PG", "-@", t, "-m", str(unsorted_bam), fixed, catch_stdout=False)

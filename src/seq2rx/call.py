@@ -14,7 +14,7 @@ from pathlib import Path
 import pysam
 import pysam.bcftools  # noqa: F401  (pysam exposes bcftools only when imported)
 
-from .io import atomic_output
+from .io import atomic_output, scratch_dir
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def call_variants(
     """
     t = str(max(1, threads))
     Path(out_vcf).parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=Path(out_vcf).parent) as td:
+    with scratch_dir(out_vcf) as td:
         pile = os.path.join(td, "pileup.bcf")
         called = os.path.join(td, "called.bcf")
         normed = os.path.join(td, "norm.bcf")
@@ -321,7 +321,7 @@ def normalise_input(
             field="#CHROM",
             hint=f"rename the VCF's column to {sample!r}, or keep one sample with 'bcftools view -s'",
         )
-    with tempfile.TemporaryDirectory(dir=Path(out_vcf).parent) as td:
+    with scratch_dir(out_vcf) as td:
         sub = os.path.join(td, "sub.bcf")
         normed = os.path.join(td, "norm.vcf.gz")
         _bcftools("view", "--no-version", "-s", keep, "-O", "b", "-o", sub, str(vcf))

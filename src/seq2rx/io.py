@@ -8,6 +8,36 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+INDEX_SUFFIXES = (".tbi", ".csi", ".bai", ".fai", ".gzi")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(path: Path, suffix: str = "") -> None:
+    """Remove ``.tmp.<pid>.<name><suffix>`` leftovers beside ``path`` (with their indexes) of
+    processes that no longer run: what a job killed mid-write (SIGKILL, a node lost) leaves.
+    The next attempt at the same output clears them, so a resumed run leaves no litter."""
+    import shutil
+
+    if not path.parent.is_dir():
+        return
+    names = {path.name + suffix + ext for ext in ("", *INDEX_SUFFIXES)}
+    for old in path.parent.glob(".tmp.*"):
+        parts = old.name.split(".", 3)
+        if len(parts) == 4 and parts[2].isdigit() and parts[3] in names and not _alive(int(parts[2])):
+            if old.is_dir() and not old.is_symlink():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
+
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
@@ -15,17 +45,19 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
 
     A failure (or a kill) leaves no file at ``path`` that could be taken for a complete result.
     The temporary name keeps the final suffix so that tools which infer the format from the
-    extension (``.vcf.gz``, ``.bam``) still do.
+    extension (``.vcf.gz``, ``.bam``) still do. A temporary file that a killed earlier attempt
+    left behind is removed first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(path)
     tmp = path.with_name(f".tmp.{os.getpid()}.{path.name}")
     try:
         yield tmp
         os.replace(tmp, path)
     except BaseException:
         # on failure, any index written beside the temporary file goes with it
-        for ext in (".tbi", ".csi", ".bai", ".fai", ".gzi"):
+        for ext in INDEX_SUFFIXES:
             leftover = tmp.with_name(tmp.name + ext)
             if leftover.exists():
                 leftover.unlink()
@@ -33,6 +65,26 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def scratch_dir(path: str | os.PathLike) -> Iterator[str]:
+    """A working folder beside ``path`` (``.tmp.<pid>.<name>.d``), removed afterwards.
+
+    Beside the output rather than in /tmp so that large intermediates stay on the output's file
+    system; a folder left by a killed earlier attempt at the same output is removed first.
+    """
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(path, ".d")
+    folder = path.with_name(f".tmp.{os.getpid()}.{path.name}.d")
+    folder.mkdir(exist_ok=True)
+    try:
+        yield str(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def log_stderr(path: str | os.PathLike) -> None:

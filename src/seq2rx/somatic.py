@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pysam
 import pysam.bcftools  # noqa: F401  (pysam exposes bcftools only when imported)
 
-from .io import atomic_output, write_json
+from .io import atomic_output, scratch_dir, write_json
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,7 @@ def call_somatic(
     bams = [str(tumour_bam)] + ([str(normal_bam)] if paired else [])
     names = [tumour_name] + ([normal_name or f"{tumour_name}-normal"] if paired else [])
     Path(out_vcf).parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=Path(out_vcf).parent) as td:
+    with scratch_dir(out_vcf) as td:
         groups = os.path.join(td, "groups.txt")
         Path(groups).write_text("".join(f"* {b} {n}\n" for b, n in zip(bams, names, strict=True)))
         pile = os.path.join(td, "pile.bcf")

@@ -34,12 +34,18 @@ def write_versions(path: str | Path, step: str, tools: list[str]) -> dict:
     return record
 
 
-def collect(paths: list[str | Path], out: str | Path) -> dict:
-    """Merge per-step version records into one {step: {tool: version}} document."""
+def merge(paths: list[str | Path]) -> dict[str, dict[str, str]]:
+    """Per-step version records as one {step: {tool: version}} mapping."""
     merged: dict[str, dict[str, str]] = {}
     for p in sorted(map(str, paths)):
         rec = json.loads(Path(p).read_text())
         merged.setdefault(rec["step"], {}).update(rec["tools"])
+    return merged
+
+
+def collect(paths: list[str | Path], out: str | Path) -> dict:
+    """Merge per-step version records into one {step: {tool: version}} document."""
+    merged = merge(paths)
     with atomic_output(out) as tmp:
         Path(tmp).write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
     return merged

@@ -613,3 +613,26 @@ def test_every_case_has_a_test_and_a_readme_row():
     rows = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ") and "|" in line[2:]}
     assert set(CASES) <= rows
     assert len(CASES) >= 20
+
+
+def test_a_killed_attempts_temporary_files_are_cleared_by_the_next(tmp_path):
+    from seq2rx.io import atomic_output, scratch_dir
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)  # a process that has ended
+    out = tmp_path / "P1.vcf.gz"
+    stale = [tmp_path / f".tmp.{pid}.P1.vcf.gz", tmp_path / f".tmp.{pid}.P1.vcf.gz.tbi"]
+    (tmp_path / f".tmp.{pid}.P1.vcf.gz.d").mkdir()
+    for path in stale:
+        path.write_text("half")
+    other = tmp_path / f".tmp.{pid}.P10.vcf.gz"  # another output's leftover: not this attempt's business
+    other.write_text("half")
+    live = tmp_path / ".tmp.1.P1.vcf.gz"  # pid 1 runs: a writer that is still at work
+    live.write_text("busy")
+    with scratch_dir(out) as work:
+        assert Path(work).is_dir()
+        with atomic_output(out) as tmp:
+            Path(tmp).write_text("whole")
+    assert out.read_text() == "whole"
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["P1.vcf.gz", other.name, live.name])

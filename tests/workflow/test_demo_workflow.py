@@ -5,14 +5,18 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pysam
 import pytest
 import yaml
+from compare_runs import assert_same_outputs
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.workflow
@@ -152,7 +156,7 @@ def test_a_config_typo_stops_before_any_job(demo_run, tmp_path):
     (tmp_path / "my.yaml").write_text(yaml.safe_dump(cfg))
     proc = snakemake(tmp_path, "--configfile", "my.yaml", check=False)
     assert proc.returncode != 0
-    assert "my.yaml, field 'calling.min_qaul': unknown key 'min_qaul'" in proc.stderr
+    assert "my.yaml, line 6, field 'calling.min_qaul': unknown key 'min_qaul'" in proc.stderr
     assert not (tmp_path / "results").exists() and not (tmp_path / "demo").exists()
 
 
@@ -423,27 +427,6 @@ def test_multiqc_has_a_seq2rx_findings_section(demo_run):
     assert "seq2rx findings" in (demo_run / "results/qc/multiqc/multiqc_report.html").read_text()
 
 
-#: lines that record how a third-party tool ran (thread count, its temporary paths), not what it found
-RUN_RECORD = (b"Command line parameters:", b"Processing paired-end reads on", b"COMMAND: samtools markdup")
-
-
-def _content(path: Path) -> bytes | list[str]:
-    """What must not change between runs: a file's bytes, a gzip's text, a BAM's records; tool
-    reports without their run-record lines (cutadapt's and samtools markdup's thread count)."""
-    if path.suffix == ".bam":
-        with pysam.AlignmentFile(str(path)) as fh:
-            return [r.to_string() for r in fh]
-    if path.suffix == ".gz":
-        return gzip.decompress(path.read_bytes())
-    data = path.read_bytes()
-    if path.name.endswith(".cutadapt.json"):
-        doc = json.loads(data)
-        doc.pop("cores", None)
-        doc.pop("command_line_arguments", None)
-        return json.dumps(doc, sort_keys=True).encode()
-    return b"\n".join(line for line in data.splitlines() if not line.startswith(RUN_RECORD))
-
-
 def test_rerun_with_one_core_gives_the_same_bytes(demo_run, tmp_path_factory):
     """The demo again from scratch with --cores 1 (the session run used 2): every result file is
     identical byte for byte (gzip contents and BAM records compared). Left out: MultiQC's own HTML
@@ -454,25 +437,7 @@ def test_rerun_with_one_core_gives_the_same_bytes(demo_run, tmp_path_factory):
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "1"]
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
-    first = {p.relative_to(demo_run) for p in (demo_run / "results").rglob("*") if p.is_file()}
-    second = {p.relative_to(work) for p in (work / "results").rglob("*") if p.is_file()}
-    assert first == second
-    # results/cohort.duckdb is not byte-identical between builds (DuckDB's file header and block
-    # layout); its content is compared through results/cohort/tables.tsv and the Parquet shards
-    skip = ("results/qc/multiqc/multiqc_report_data/", "results/qc/multiqc/multiqc_report.html",
-            "results/provenance.json", "results/cohort.duckdb")  # fmt: skip
-    differ = [
-        str(rel)
-        for rel in sorted(first)
-        if not str(rel).startswith(skip) and not str(rel).endswith((".tbi", ".bai", ".csi"))
-        and _content(demo_run / rel) != _content(work / rel)
-    ]  # fmt: skip
-    assert differ == []
-    # the provenance records agree on every checksum but those of the files excepted above
-    run_records = ("qc/multiqc/multiqc_report", "qc/cutadapt/", "qc/markdup/", "cohort.duckdb")
-    records = [json.loads((d / "results/provenance.json").read_text()) for d in (demo_run, work)]
-    sums = [{e["path"]: e["sha256"] for e in r["outputs"] if not e["path"].startswith(run_records)} for r in records]
-    assert sums[0] == sums[1] and records[0]["inputs"] == records[1]["inputs"]
+    assert_same_outputs(demo_run, work)
 
 
 def test_provenance_record_and_verify(demo_run):
@@ -495,7 +460,7 @@ def test_an_unknown_tumour_type_stops_before_any_job(tmp_path):
     (tmp_path / "config/samples.tsv").write_text("\n".join(rows) + "\n")
     proc = snakemake(tmp_path, "-n", check=False)
     assert proc.returncode != 0
-    assert "sample P9-T, field 'tumor_type': 'PANCCA' is not an OncoTree code" in proc.stderr
+    assert "samples.tsv, line 11, field 'tumor_type': 'PANCCA' is not an OncoTree code" in proc.stderr
 
 
 def test_cohort_database_and_cohorts(demo_run):
@@ -592,3 +557,95 @@ def test_similar_past_patients(demo_run):
         texts = [r["text"] for r in doc["response"]]
         assert any(t.startswith("of the 10 most similar patients who received targeted") for t in texts)
         assert doc["network_svg"].startswith("<svg")
+
+
+# --------------------------------------------------------------------------- resume and change
+
+
+def _copy_run(demo_run: Path, dest: Path) -> Path:
+    """The finished demo run, with Snakemake's records and every file's modification time."""
+    work = dest / "run"
+    shutil.copytree(demo_run, work, symlinks=True)
+    return work
+
+
+def _planned(work: Path) -> set[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run of the default target would run."""
+    proc = snakemake(work, "-n")
+    text = proc.stdout + proc.stderr
+    jobs = set()
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", text):
+        rule = re.match(r"(?:local)?rule (\w+):", block)
+        if rule:
+            wildcards = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+            jobs.add((rule.group(1), wildcards.group(1) if wildcards else ""))
+    return jobs
+
+
+SAMPLES = ("P1", "P2", "P3", "P4", "P5", "P6", "P7-N", "P7-T", "P8-T", "P9-T")
+PATIENTS = tuple(f"P{k}" for k in range(1, 10))
+COHORT = {("multiqc_report", ""), ("collect_versions", ""), ("provenance", ""), ("all", ""), ("cohort_database", "")}
+COHORT |= {("cohort_members", f"cohort={c}") for c in ("cyp2c19_clopidogrel", "elderly_renal", "kras_colorectal")}
+#: the tumour patients' feature matrix, the models trained on the history and the similarity network
+TUMOUR_COHORT = {("ml_features", ""), ("ml_predict", ""), ("similarity", "")}
+
+
+def test_a_run_killed_mid_way_resumes_to_the_same_outputs(demo_run, tmp_path):
+    """Two samples' alignments and calls to redo; SIGKILL to Snakemake and its jobs once three
+    jobs have finished; after ``--unlock`` the same command completes, and every result equals
+    the uninterrupted run's (no file left half-written or beside its result)."""
+    work = _copy_run(demo_run, tmp_path)
+    for sample in ("P1", "P2"):
+        for path in [*work.glob(f"results/align/{sample}.bam*"), *work.glob(f"results/calls/{sample}.vcf.gz*")]:
+            path.unlink()
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2"]
+    log = tmp_path / "killed.log"
+    with open(log, "w") as err:
+        proc = subprocess.Popen(cmd, cwd=work, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+                                env={**os.environ, "PYTHONHASHSEED": "0"})  # fmt: skip
+        deadline = time.monotonic() + 600
+        while log.read_text().count("Finished job") < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and the jobs it started
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, log.read_text()[-3000:]  # killed, not finished
+    assert not (work / "results/calls/P1.vcf.gz").exists() or not (work / "results/calls/P2.vcf.gz").exists()
+    refused = snakemake(work, check=False)  # the killed run's lock is still there
+    assert refused.returncode != 0 and "--unlock" in refused.stderr
+    snakemake(work, "--unlock")
+    resumed = snakemake(work)
+    assert "bcftools_call" in resumed.stderr + resumed.stdout
+    assert_same_outputs(demo_run, work)
+    assert _planned(work) == set()
+
+
+def test_changing_a_variant_filter_reruns_only_what_depends_on_it(demo_run, tmp_path):
+    """calling.min_qual feeds bcftools_call only: every sample's calls, what reads them
+    (consequences, stats, truth comparison, cohort shards, primers, findings, reports, the
+    tumour patients' features and models) and the run-wide summaries; no trimming, alignment,
+    QC, somatic calling or PGx genotyping."""
+    work = _copy_run(demo_run, tmp_path)
+    assert _planned(work) == set()  # the copy is up to date
+    config = work / "config/config.yaml"
+    text = config.read_text()
+    assert "  min_qual: 20\n" in text
+    config.write_text(text.replace("  min_qual: 20\n", "  min_qual: 30\n"))
+    per_sample = ("bcftools_call", "bcftools_csq", "bcftools_stats", "demo_compare_truth", "cohort_shard")
+    per_patient = ("primer3_design", "findings_patient", "report_patient")
+    expected = {(rule, f"sample={s}") for rule in per_sample for s in SAMPLES}
+    expected |= {(rule, f"patient={p}") for rule in per_patient for p in PATIENTS}
+    expected |= COHORT | TUMOUR_COHORT | {("demo_truth_summary", "")}
+    assert _planned(work) == expected
+    assert len(expected) == 5 * 10 + 3 * 9 + 9 + 3
+
+
+def test_adding_a_sample_reruns_only_its_jobs_and_the_cohort_ones(demo_run, tmp_path):
+    work = _copy_run(demo_run, tmp_path)
+    sheet = work / "config/samples.tsv"
+    row = "Q1\tQ1\tgermline\tdemo/reads/P2_R1.fastq.gz\tdemo/reads/P2_R2.fastq.gz\tmale\tNA\t\n"
+    sheet.write_text(sheet.read_text() + row)
+    per_sample = ("cutadapt_trim", "align_reads", "samtools_markdup", "bcftools_call", "samtools_stats",
+                  "pgx_genotype_positions", "pgx_call", "bcftools_csq", "bcftools_stats", "cohort_shard")  # fmt: skip
+    per_patient = ("primer3_design", "findings_patient", "report_patient")
+    expected = {(rule, "sample=Q1") for rule in per_sample} | {(rule, "patient=Q1") for rule in per_patient} | COHORT
+    assert _planned(work) == expected  # a germline patient: the tumour models are not retrained

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from pathlib import Path
 
 import pysam
 import pysam.bcftools  # noqa: F401  (pysam exposes bcftools only when imported)
 
-from ..io import atomic_output
+from ..io import atomic_output, scratch_dir
 
 TABLE_COLUMNS = ("gene", "chrom", "pos", "ref", "rsid", "depth", "genotype", "alleles", "status")
 
@@ -40,7 +39,7 @@ def genotype_positions(
     rows = read_positions(positions_tsv)
     with pysam.FastaFile(str(fasta)) as fa:
         contigs = set(fa.references)
-    with tempfile.TemporaryDirectory(dir=Path(out_vcf).parent) as td:
+    with scratch_dir(out_vcf) as td:
         targets = os.path.join(td, "targets.tsv")
         seen = set()
         with open(targets, "w") as fh:
