@@ -377,6 +377,7 @@ def test_every_findings_document_matches_its_schema(demo_run):
 
 
 SECTIONS = ("qc", "variants", "pgx", "actionability", "predictions", "similar_patients", "provenance", "disclaimer")
+COHORT_SECTIONS = ("qc", "prevalence", "model", "similarity", "cohorts", "disclaimer")
 
 
 def test_reports_in_a_real_browser(demo_run, tmp_path):
@@ -385,7 +386,7 @@ def test_reports_in_a_real_browser(demo_run, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (CI installs it)")
-    for report in sorted((demo_run / "results/reports").glob("P*.html")):
+    for report in sorted((demo_run / "results/reports").glob("*.html")):
         shot = tmp_path / f"{report.stem}.png"
         cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
                "--window-size=1280,2000", f"--screenshot={shot}", "--dump-dom", report.as_uri()]  # fmt: skip
@@ -393,7 +394,7 @@ def test_reports_in_a_real_browser(demo_run, tmp_path):
         assert proc.returncode == 0, proc.stderr[-2000:]
         console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
         assert console == [], (report.name, console)
-        for section in SECTIONS:
+        for section in COHORT_SECTIONS if report.stem == "cohort" else SECTIONS:
             assert f'id="{section}"' in proc.stdout, (report.name, section)
         assert shot.stat().st_size > 10_000
 
@@ -406,6 +407,10 @@ def test_user_text_is_escaped_in_the_report(demo_run, tmp_path):
     doc["patient"] = evil
     doc["samples"][0]["sample"] = evil
     html = report.render(doc)
+    assert evil not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    from seq2rx import cohort_report
+
+    html = cohort_report.render([doc], None, {}, None, {}, [])
     assert evil not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
@@ -649,3 +654,14 @@ def test_adding_a_sample_reruns_only_its_jobs_and_the_cohort_ones(demo_run, tmp_
     per_patient = ("primer3_design", "findings_patient", "report_patient")
     expected = {(rule, "sample=Q1") for rule in per_sample} | {(rule, "patient=Q1") for rule in per_patient} | COHORT
     assert _planned(work) == expected  # a germline patient: the tumour models are not retrained
+
+
+def test_cohort_report(demo_run):
+    html = (demo_run / "results/reports/cohort.html").read_text()
+    assert "9 patients" in html and "10 pass" in html  # every demo sample passes QC
+    assert "EGFR</td><td>L858R" in html and "BRAF</td><td>V600E" in html
+    metrics = json.loads((demo_run / "results/ml/metrics.json").read_text())
+    auc = metrics["cross_validation"]["response"]["roc_auc"]
+    assert f"{auc['estimate']:.3f} ({auc['ci95'][0]:.3f}–{auc['ci95'][1]:.3f})" in html
+    assert html.count("<svg") >= 7  # model (4), network (2), cohorts (3)
+    assert not re.search(r"""(src|href)=["']?https?:""", html)  # nothing fetched from elsewhere

@@ -13,7 +13,6 @@ column; its ``$name`` parameters are bound from the config. For each cohort:
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Mapping
 from html import escape
@@ -26,7 +25,6 @@ from .privacy import show_count, suppress
 from .sql import bind, format_cell, read_cohort_sql, to_tsv
 
 #: Okabe-Ito colour-blind-safe palette: cohort, other patients
-COLOURS = ("#0072B2", "#E69F00")
 AGE_GROUPS = ((None, 50, "<50"), (50, 65, "50-64"), (65, 75, "65-74"), (75, None, ">=75"))
 
 
@@ -241,34 +239,28 @@ def survival_svg(result: dict, title: str) -> str:
     drawn = {n: g for n, g in result["groups"].items() if g["curve"] is not None}
     if not drawn:
         return _message_svg(title, result["reason"])
-    import matplotlib
+    import numpy as np
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .. import figures as G
 
-    with matplotlib.rc_context({"svg.hashsalt": "seq2rx", "svg.fonttype": "none", "font.size": 9}):
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for (name, g), colour in zip(result["groups"].items(), COLOURS, strict=True):
-            if g["curve"] is None:
-                continue
-            t, s = g["curve"]
-            ax.step(t, s, where="post", color=colour, label=f"{name} (n={g['patients']})")
-            if g["censored"]:
-                import numpy as np
-
-                marks = np.interp(g["censored"], t, s, left=1.0)
-                ax.plot(g["censored"], marks, "|", color=colour, markersize=6)
-        ax.set_ylim(0, 1.05)
-        ax.set_xlabel("months from the start of treatment")
-        ax.set_ylabel("progression-free probability")
-        test = result["test"]
-        sub = f"log-rank p = {test['p_value']:.3g}" if test else result["reason"]
-        ax.set_title(f"{title}\n{sub}", fontsize=9)
-        ax.legend(frameon=False, loc="lower left")
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "seq2rx"})
-        plt.close(fig)
-    return buf.getvalue()
+    fig = G.figure(6, 4)
+    ax = fig.subplots()
+    for i, (name, g) in enumerate(result["groups"].items()):
+        if g["curve"] is None:
+            continue
+        t, s = g["curve"]
+        ax.step(t, s, where="post", color=G.colour(i), label=f"{name} (n={g['patients']})")
+        if g["censored"]:
+            marks = np.interp(g["censored"], t, s, left=1.0)
+            ax.plot(g["censored"], marks, "|", color=G.colour(i), markersize=6)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("months from the start of treatment")
+    ax.set_ylabel("progression-free probability")
+    test = result["test"]
+    sub = f"log-rank p = {test['p_value']:.3g}" if test else result["reason"]
+    ax.set_title(f"{title}\n{sub}", fontsize=9)
+    ax.legend(frameon=False, loc="lower left")
+    return G.svg(fig, title)
 
 
 def _message_svg(title: str, message: str) -> str:
