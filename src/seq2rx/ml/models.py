@@ -170,11 +170,16 @@ class TLearner(ClassifierMixin, BaseEstimator):
     counterfactual question for every row: P(class 1 | treated) − P(class 1 | control), for a
     two-class outcome. A constant treatment column is an error; an arm that saw a single class
     predicts that class with probability 1, and a class one arm never saw gets probability 0 there.
+
+    ``arm_estimators`` ({"treated": ..., "control": ...}) gives each arm its own unfitted model
+    instead of a clone of ``estimator``: e.g. each arm's penalty, chosen once, kept fixed for
+    bootstrap refits.
     """
 
-    def __init__(self, estimator=None, treatment=0):
+    def __init__(self, estimator=None, treatment=0, arm_estimators=None):
         self.estimator = estimator
         self.treatment = treatment
+        self.arm_estimators = arm_estimators
 
     def _column(self, X):
         """(treatment values as floats, X without the treatment column)."""
@@ -221,10 +226,10 @@ class TLearner(ClassifierMixin, BaseEstimator):
             raise ValueError(f"the treatment column {self.treatment!r} is constant ({low}): both arms are needed")
         self.cut_ = (low + high) / 2
         arm = t > self.cut_
-        base = self._base()
         self.models_ = {}
         for key, mask in (("treated", arm), ("control", ~arm)):
             rows = np.flatnonzero(mask)
+            base = self.arm_estimators[key] if self.arm_estimators else self._base()
             # an arm that saw one class only predicts it (DummyClassifier): no learner fits one class
             model = clone(base) if len(np.unique(y[rows])) > 1 else DummyClassifier(strategy="prior")
             self.models_[key] = model.fit(Xa.iloc[rows] if hasattr(Xa, "iloc") else Xa[rows], y[rows])

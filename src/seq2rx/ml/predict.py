@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -132,35 +132,13 @@ def predict_arms(response, survival, X: pd.DataFrame, horizon: float) -> dict[st
     }
 
 
-class FrozenArms(ClassifierMixin, BaseEstimator):
-    """The fitted T-learner's arms with their tuned penalties fixed, refitted on new data.
+def frozen(response: M.TLearner) -> M.TLearner:
+    """An unfitted T-learner whose arms keep the penalties the fitted ``response`` chose.
 
     Refitting the whole inner cross-validation for every bootstrap replicate and every held-out
     fold would cost 30 fits per arm each time; the hyper-parameters the full history chose are
-    kept instead (the usual approximation; the model card says so). ``fit`` and ``predict_proba``
-    behave as :class:`~seq2rx.ml.models.TLearner`'s, on the same ``treated`` column.
+    kept instead (the usual approximation; the model card says so). Forests have nothing tuned.
     """
-
-    def __init__(self, arms=None):
-        self.arms = arms
-
-    def fit(self, X, y):
-        t = X[TREATED_COLUMN].to_numpy() > 0.5
-        Xa = X.drop(columns=TREATED_COLUMN)
-        self.classes_ = np.array([0, 1])
-        self.models_ = {
-            key: clone(self.arms[key]).fit(Xa[mask], y[mask]) for key, mask in (("treated", t), ("control", ~t))
-        }
-        return self
-
-    def predict_proba(self, X):
-        t = (X[TREATED_COLUMN].to_numpy() > 0.5)[:, None]
-        Xa = X.drop(columns=TREATED_COLUMN)
-        return np.where(t, self.models_["treated"].predict_proba(Xa), self.models_["control"].predict_proba(Xa))
-
-
-def frozen(response: M.TLearner) -> FrozenArms:
-    """Unfitted :class:`FrozenArms` with each arm's chosen penalty (forests have nothing to tune)."""
     arms = {}
     for key, pipe in response.models_.items():
         model = pipe.named_steps["model"] if hasattr(pipe, "named_steps") else pipe
@@ -168,7 +146,7 @@ def frozen(response: M.TLearner) -> FrozenArms:
             fixed = LogisticRegression(C=float(np.ravel(model.C_)[0]), max_iter=1000)
             pipe = clone(pipe).set_params(model=fixed)
         arms[key] = clone(pipe)
-    return FrozenArms(arms)
+    return M.TLearner(treatment=TREATED_COLUMN, arm_estimators=arms)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,7 +230,7 @@ def cross_validate(train: pd.DataFrame, X: pd.DataFrame, numeric, categorical, c
 
 
 def bootstrap_predictions(
-    train: pd.DataFrame, X: pd.DataFrame, X_new: pd.DataFrame, fixed_arms: FrozenArms, fitted_survival, cfg: dict
+    train: pd.DataFrame, X: pd.DataFrame, X_new: pd.DataFrame, fixed_arms: M.TLearner, fitted_survival, cfg: dict
 ) -> dict[str, np.ndarray]:
     """Each prediction refitted on ``cfg["bootstrap"]`` resamples of the history (arms resampled
     separately, so both stay present): replicates × patients per quantity."""
