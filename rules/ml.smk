@@ -120,7 +120,9 @@ if ML_ENABLED:
         output:
             patients="results/similarity/patients.json",
             summary="results/similarity/network.json",
-            plots=multiext("results/similarity/", "heatmap.svg", "km_clusters.svg"),
+            plots=multiext(
+                "results/similarity/", "network.svg", "heatmap.svg", "km_clusters.svg"
+            ),
             versions="results/versions/similarity/similarity.json",
         log:
             "logs/similarity/similarity.log",

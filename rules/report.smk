@@ -42,6 +42,7 @@ rule findings_patient:
         config_sha256=CONFIG_SHA256,
         qc_thresholds=config["qc"],
         predictions_reason=lambda wc: predictions_reason(wc.patient),
+        analysis_date=config["report"]["date"],
     script:
         "../scripts/findings_patient.py"
 
@@ -108,7 +109,7 @@ def get_cohort_report_inputs(wildcards):
         ]
         out["network"] = "results/similarity/network.json"
         out["sim_plots"] = [
-            f"results/similarity/{n}.svg" for n in ("heatmap", "km_clusters")
+            f"results/similarity/{n}.svg" for n in ("network", "heatmap", "km_clusters")
         ]
     out["cohorts"] = [f"results/cohorts/{name}/summary.tsv" for name in COHORTS]
     out["km"] = [f"results/cohorts/{name}/km.svg" for name in COHORTS]

@@ -22,6 +22,7 @@ for path in snakemake.input.qc:
 provenance = {
     "thresholds": snakemake.params.qc_thresholds,
     "seq2rx_version": __version__,
+    "analysis_date": snakemake.params.analysis_date or None,
     "config_sha256": snakemake.params.config_sha256,
     "tools": merge(snakemake.input.versions),
 }

@@ -27,7 +27,7 @@ except InputError as exc:
     sys.exit(f"seq2rx: {exc}")
 write_json(result["patients"], out.patients, allow_nan=False)
 write_json(result["summary"], out.summary, allow_nan=False)
-for path, name in zip(out.plots, ("heatmap", "km_clusters"), strict=True):
+for path, name in zip(out.plots, ("network", "heatmap", "km_clusters"), strict=True):
     with atomic_output(path) as tmp:
         Path(tmp).write_text(result["plots"][name])
 print("clusters:", result["n_clusters"], file=sys.stderr)

@@ -121,7 +121,15 @@ def similarity_section(network: dict | None, plots: dict[str, str]) -> str:
         f"<p>{network['patients']} patients ({network['history_patients']} past); networks fused: {_e(mods)}; "
         f"{c['n']} clusters by {_e(c['method'])} ({_e(sizes)}).</p>",
     ]
-    for name, caption in (("heatmap", "Fused similarity, ordered by cluster"),
+    from .similarity.validate import shipped_validation
+
+    parts.append(
+        "<p>How far to trust neighbour-based estimates, measured on real cohorts "
+        "(5-fold cross-validated C-index, 95% CI; benchmarks/bench_similarity.py):</p>"
+        + _table(["Data set", "Estimate", "C-index", "Lower", "Upper", "Note"], shipped_validation())
+    )
+    for name, caption in (("network", "The fused network, coloured by cluster"),
+                          ("heatmap", "Fused similarity, ordered by cluster"),
                           ("km_clusters", "Past patients' progression by cluster")):  # fmt: skip
         if plots.get(name):
             parts.append(f"<figure><figcaption>{_e(caption)}</figcaption>{_svg(plots[name])}</figure>")
@@ -160,6 +168,7 @@ def render(docs: list[dict], metrics: dict | None, ml_plots: dict, network: dict
         f"<dt>Patients</dt><dd>{len(docs)}</dd>",
         f"<dt>Samples</dt><dd>{sum(len(d['samples']) for d in docs)}</dd>",
         f"<dt>Genome build</dt><dd>{_e(', '.join(build))}</dd>",
+        f"<dt>Date of analysis</dt><dd>{_e(prov.get('analysis_date') or 'not recorded (report.date)')}</dd>",
         f"<dt>Configuration SHA-256</dt><dd>{_e(prov.get('config_sha256'))}</dd>",
         "</dl></header>",
     ]

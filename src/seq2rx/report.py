@@ -337,6 +337,34 @@ def _similar_html(section: dict) -> str:
     return "\n".join(out)
 
 
+def _knowledge_rows(doc: dict) -> list[list[str]]:
+    """The knowledge bases this patient's findings used, with their versions and dates."""
+    rows = []
+    kb = doc.get("pgx", {}).get("knowledge_base") or {}
+    for d in kb.get("definitions", []):
+        rows.append(["PGx allele definitions", d])
+    for d in kb.get("phenotypes", []):
+        rows.append(["PGx phenotypes", d])
+    if kb.get("guidance_rows"):
+        rows.append(
+            [
+                "PGx drug guidance (resources/kb/pgx)",
+                f"{kb['guidance_rows']} rows, latest guideline {kb.get('guidance_latest_date')}",
+            ]
+        )
+    for sample in doc.get("actionability", {}).get("samples", []) or []:
+        a = sample.get("knowledge_base") or {}
+        if a:
+            rows.append(
+                [
+                    "Actionable biomarkers (resources/kb/actionability)",
+                    f"{a.get('rows')} rows, latest {a.get('latest_date')}",
+                ]
+            )
+            break
+    return rows or [["none", "no knowledge base was used"]]
+
+
 def render(doc: dict) -> str:
     """HTML text of one patient's report."""
     parts = [
@@ -352,6 +380,7 @@ def render(doc: dict) -> str:
         f"<dt>Sex</dt><dd>{_e(doc['sex'])}</dd>",
         f"<dt>Tumour type</dt><dd>{_e(doc['tumor_type'])}</dd>",
         f"<dt>Genome build</dt><dd>{_e(doc['genome_build'])}</dd>",
+        f"<dt>Date of analysis</dt><dd>{_e(doc['provenance'].get('analysis_date') or 'not recorded (report.date)')}</dd>",
         "</dl></header>",
         '<section id="qc"><h2>Quality control</h2>',
     ]
@@ -432,6 +461,7 @@ def render(doc: dict) -> str:
         f"<p>seq2rx {_e(prov.get('seq2rx_version'))}; configuration SHA-256 {_e(prov.get('config_sha256'))}.</p>"
     )
     parts.append(_table(["Step", "Tool", "Version"], tool_rows))
+    parts.append(_table(["Knowledge base", "Version and date"], _knowledge_rows(doc), caption="Knowledge bases"))
     parts.append("</section>")
     parts.append(
         '<section id="disclaimer" class="disclaimer"><strong>For research use only.</strong> '

@@ -31,6 +31,10 @@ def test_gbsg2_neighbour_risk_beside_cox():
     assert ref["estimate"] > nb["estimate"]
     assert nb["ci95"][0] < nb["estimate"] < nb["ci95"][1]
     assert not np.isnan(risk).any()
+    # the measured table the cohort report shows must agree with what this run measures
+    shipped = {r[1]: float(r[2]) for r in V.shipped_validation() if r[0] == "GBSG2"}
+    assert shipped["neighbours, clinical network"] == pytest.approx(nb["estimate"], abs=0.005)
+    assert shipped["plain Cox model"] == pytest.approx(ref["estimate"], abs=0.005)
 
 
 def test_desmedt_networks_are_built_from_both_data_types():

@@ -123,6 +123,8 @@ def test_findings_and_report_per_patient(demo_run):
     assert doc["provenance"]["tools"]["align_reads"]["pybwa"] == "2.3.2"
     html = (demo_run / "results/reports/P7.html").read_text()
     assert "patient P7" in html and "P7-T (tumor)" in html and 'class="pass"' in html
+    assert "<dt>Date of analysis</dt><dd>2026-11-25</dd>" in html  # report.date of the config, not the clock
+    assert "Actionable biomarkers (resources/kb/actionability)</td><td>186 rows" in html
 
 
 def test_every_rule_logged_and_benchmarked(demo_run):
@@ -663,5 +665,6 @@ def test_cohort_report(demo_run):
     metrics = json.loads((demo_run / "results/ml/metrics.json").read_text())
     auc = metrics["cross_validation"]["response"]["roc_auc"]
     assert f"{auc['estimate']:.3f} ({auc['ci95'][0]:.3f}–{auc['ci95'][1]:.3f})" in html
-    assert html.count("<svg") >= 7  # model (4), network (2), cohorts (3)
+    assert html.count("<svg") >= 10  # model (4), network (3), cohorts (3)
+    assert "0.654" in html and "0.680" in html  # the measured real-data check of neighbour estimates
     assert not re.search(r"""(src|href)=["']?https?:""", html)  # nothing fetched from elsewhere

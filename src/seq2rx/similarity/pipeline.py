@@ -49,6 +49,7 @@ def run(history_features: pd.DataFrame, history_clinical: pd.DataFrame, current:
     labels = net.clusters.labels
     hist_labels = labels[: len(history_features)]
     plots = {
+        "network": PL.network_svg(net.fused, labels, net.patients, title="Past and present patients by cluster"),
         "heatmap": PL.heatmap_svg(net.fused, labels),
         "km_clusters": PL.km_svg(
             outcomes["time_months"].to_numpy(float),

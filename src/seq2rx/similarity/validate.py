@@ -11,6 +11,8 @@ intervals over the out-of-fold predictions (:func:`seq2rx.ml.evaluate.survival_m
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
@@ -138,3 +140,12 @@ def simulated_features(n: int, seed: int = 0) -> pd.DataFrame:
         df[f"pgx_P{g}"] = rng.choice(["Normal Metabolizer", "Intermediate Metabolizer", "Poor Metabolizer",
                                       "not called"], n, p=[0.6, 0.25, 0.1, 0.05])  # fmt: skip
     return df
+
+
+VALIDATION_TABLE = Path(__file__).resolve().parents[3] / "resources" / "validation" / "similarity_real.tsv"
+
+
+def shipped_validation(path: str | Path = VALIDATION_TABLE) -> list[list[str]]:
+    """Rows of the measured real-data validation table (comment lines and header left out)."""
+    lines = [line for line in Path(path).read_text().splitlines() if line and not line.startswith("#")]
+    return [line.split("\t") for line in lines[1:]]
