@@ -350,3 +350,70 @@ def get_cohort_outputs():
             for f in ("members.tsv", "summary.tsv", "km.svg", "km.tsv")
         ]
     return out
+
+
+# --- treatment-response prediction and similarity (rules/ml.smk)
+
+ML_PATIENTS = sorted({SAMPLES[s]["patient"] for s in TUMOR_SAMPLES})
+ML_ENABLED = bool(
+    config["ml"]["history"] and config["reference"]["gff3"] and ML_PATIENTS
+)
+
+
+def ml_plan():
+    """Per tumour patient: its sample-sheet rows and the files each sample contributes."""
+    plan = {}
+    for patient in ML_PATIENTS:
+        rows = get_patient_rows(patient)
+        files = {}
+        for r in rows:
+            s = r["sample"]
+            f = {
+                "consequences": f"results/annotate/{s}.consequences.tsv",
+                "pgx": f"results/pgx/{s}.genes.tsv",
+            }
+            if s in TUMOR_SAMPLES:
+                f["actionability"] = f"results/actionability/{s}.tsv"
+                f["actionability_json"] = f"results/actionability/{s}.json"
+            if s in TUMOR_ALIGNED:
+                f["somatic_consequences"] = f"results/somatic/{s}.consequences.tsv"
+                f["somatic_vcf"] = f"results/somatic/{s}.vcf.gz"
+            files[s] = f
+        samples = [
+            {k: r[k] for k in ("sample", "type", "sex", "tumor_type")} for r in rows
+        ]
+        plan[patient] = {"samples": samples, "files": files}
+    return plan
+
+
+def predictions_reason(patient):
+    """Why a patient's findings have no predictions ("" when they do)."""
+    if not config["ml"]["history"]:
+        return "no prediction model is configured: set ml.history to a folder of past patients"
+    if not config["reference"]["gff3"]:
+        return "predictions need variant consequences: set reference.gff3"
+    if patient not in ML_PATIENTS:
+        return "predictions are made for patients with a tumour sample; this patient has none"
+    return ""
+
+
+def ml_history(name):
+    return str(Path(config["ml"]["history"]) / name)
+
+
+def get_cohort_report_inputs(wildcards):
+    """The findings of every patient and the run-level outputs the cohort report shows."""
+    out = {"findings": [f"results/findings/{p}.json" for p in PATIENTS]}
+    if ML_ENABLED:
+        out["metrics"] = "results/ml/metrics.json"
+        out["ml_plots"] = [
+            f"results/ml/plots/{n}.svg"
+            for n in ("roc", "calibration", "importance", "km_risk")
+        ]
+        out["network"] = "results/similarity/network.json"
+        out["sim_plots"] = [
+            f"results/similarity/{n}.svg" for n in ("network", "heatmap", "km_clusters")
+        ]
+    out["cohorts"] = [f"results/cohorts/{name}/summary.tsv" for name in COHORTS]
+    out["km"] = [f"results/cohorts/{name}/km.svg" for name in COHORTS]
+    return out

@@ -1,53 +1,6 @@
 # Treatment-response prediction: the patients' feature matrix, then models trained on the past
 # patients (config ml.history) that predict for the tumour patients of this run.
 
-ML_PATIENTS = sorted({SAMPLES[s]["patient"] for s in TUMOR_SAMPLES})
-ML_ENABLED = bool(
-    config["ml"]["history"] and config["reference"]["gff3"] and ML_PATIENTS
-)
-
-
-def ml_plan():
-    """Per tumour patient: its sample-sheet rows and the files each sample contributes."""
-    plan = {}
-    for patient in ML_PATIENTS:
-        rows = get_patient_rows(patient)
-        files = {}
-        for r in rows:
-            s = r["sample"]
-            f = {
-                "consequences": f"results/annotate/{s}.consequences.tsv",
-                "pgx": f"results/pgx/{s}.genes.tsv",
-            }
-            if s in TUMOR_SAMPLES:
-                f["actionability"] = f"results/actionability/{s}.tsv"
-                f["actionability_json"] = f"results/actionability/{s}.json"
-            if s in TUMOR_ALIGNED:
-                f["somatic_consequences"] = f"results/somatic/{s}.consequences.tsv"
-                f["somatic_vcf"] = f"results/somatic/{s}.vcf.gz"
-            files[s] = f
-        samples = [
-            {k: r[k] for k in ("sample", "type", "sex", "tumor_type")} for r in rows
-        ]
-        plan[patient] = {"samples": samples, "files": files}
-    return plan
-
-
-def predictions_reason(patient):
-    """Why a patient's findings have no predictions ("" when they do)."""
-    if not config["ml"]["history"]:
-        return "no prediction model is configured: set ml.history to a folder of past patients"
-    if not config["reference"]["gff3"]:
-        return "predictions need variant consequences: set reference.gff3"
-    if patient not in ML_PATIENTS:
-        return "predictions are made for patients with a tumour sample; this patient has none"
-    return ""
-
-
-def ml_history(name):
-    return str(Path(config["ml"]["history"]) / name)
-
-
 if ML_ENABLED:
 
     rule ml_features:

@@ -98,24 +98,6 @@ rule provenance:
         "../scripts/provenance.py"
 
 
-def get_cohort_report_inputs(wildcards):
-    """The findings of every patient and the run-level outputs the cohort report shows."""
-    out = {"findings": [f"results/findings/{p}.json" for p in PATIENTS]}
-    if ML_ENABLED:
-        out["metrics"] = "results/ml/metrics.json"
-        out["ml_plots"] = [
-            f"results/ml/plots/{n}.svg"
-            for n in ("roc", "calibration", "importance", "km_risk")
-        ]
-        out["network"] = "results/similarity/network.json"
-        out["sim_plots"] = [
-            f"results/similarity/{n}.svg" for n in ("network", "heatmap", "km_clusters")
-        ]
-    out["cohorts"] = [f"results/cohorts/{name}/summary.tsv" for name in COHORTS]
-    out["km"] = [f"results/cohorts/{name}/km.svg" for name in COHORTS]
-    return out
-
-
 rule report_cohort:
     input:
         unpack(get_cohort_report_inputs),
