@@ -285,6 +285,8 @@ def _predictions_html(section: dict) -> str:
         f"{m['roc_auc']['ci95'][1]:.2f}; progression C-index {m['c_index']['estimate']:.2f}). "
         f"Intervals are {level}% bootstrap intervals.</p>",
         _table(["Treatment", "P(response)", f"Progression-free at {task['horizon_months']:g} months"], rows),
+        "<p class='muted'>The progression model treats the treatment as an average effect for everyone; "
+        "the difference between patients comes from the response model.</p>",
         f"<p><strong>Predicted benefit of {_e(treated)} over {_e(reference)}:</strong> "
         f"{100 * b['estimate']:+.0f} percentage points ({100 * b['lower']:+.0f} to {100 * b['upper']:+.0f}); "
         f"{_e(verdict)}.</p>",

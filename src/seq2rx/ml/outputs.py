@@ -138,6 +138,9 @@ def model_card(doc: dict, versions: dict[str, str], history_name: str) -> str:
         "- A prediction for a patient unlike the history (a tumour type or feature value it never saw) is an "
         "extrapolation; such features are listed per patient.",
         "- Performance is internal (cross-validated on one centre's history); it has not been validated externally.",
+        "- The progression model has the treatment as a main effect only (no interactions): its difference "
+        "between arms is the history's average, the same for every patient; the per-patient difference comes "
+        "from the response model.",
         "",
         "## Versions",
         *(f"- {k} {v}" for k, v in sorted(versions.items())),
