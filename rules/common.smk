@@ -370,6 +370,7 @@ def ml_plan():
             s = r["sample"]
             f = {
                 "consequences": f"results/annotate/{s}.consequences.tsv",
+                "calls_vcf": f"results/calls/{s}.vcf.gz",
                 "pgx": f"results/pgx/{s}.genes.tsv",
             }
             if s in TUMOR_SAMPLES:

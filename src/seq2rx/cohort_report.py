@@ -11,20 +11,14 @@ import csv
 from collections import Counter
 from pathlib import Path
 
+from .figures import safe_svg
 from .io import atomic_output
 from .report import CSS, SORT_JS, SORT_JS_HASH, _e, _table, _verdict
 
 
 def _svg(text: str | None) -> str:
-    """Inline one of our own SVG files; anything else is refused rather than pasted into the page."""
-    if not text:
-        return ""
-    text = text.strip()
-    if text.startswith("<?xml") and "<svg" in text:  # an XML prolog and DOCTYPE are not allowed in HTML
-        text = text[text.index("<svg") :]
-    if not text.startswith("<svg") or "<script" in text.lower():
-        raise ValueError("not an SVG written by seq2rx")
-    return text
+    """Inline one of the run's SVG files, checked first (:func:`seq2rx.figures.safe_svg`)."""
+    return safe_svg(text) if text else ""
 
 
 def _ci(m: dict) -> str:

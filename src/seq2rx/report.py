@@ -291,6 +291,9 @@ def _predictions_html(section: dict) -> str:
         f"{100 * b['estimate']:+.0f} percentage points ({100 * b['lower']:+.0f} to {100 * b['upper']:+.0f}); "
         f"{_e(verdict)}.</p>",
     ]
+    if section.get("extrapolation"):
+        out.append("<p class='note'>This patient lies outside the past patients on: "
+                   + _e("; ".join(section["extrapolation"])) + ". The prediction extrapolates there.</p>")  # fmt: skip
     contributions = section.get("contributions")
     if contributions:
         arm = "treated" if section["favours"] == treated else "reference"
@@ -308,6 +311,8 @@ def _predictions_html(section: dict) -> str:
 
 def _similar_html(section: dict) -> str:
     """The nearest past patients, their treatments and outcomes, and the neighbour-based estimates."""
+    from .figures import safe_svg
+
     title = "Similar past patients"
     absent = _not_available("similar_patients", title, section)
     if absent:
@@ -334,7 +339,7 @@ def _similar_html(section: dict) -> str:
     )
     out.append(f"<figure><figcaption>Fused similarity network of past patients and this patient (ringed), "
                f"coloured by cluster; this patient is in cluster {_e(section['cluster'])}</figcaption>")  # fmt: skip
-    out.append(section["network_svg"])
+    out.append(safe_svg(section["network_svg"]))  # from the findings file: checked, not trusted
     out.append("</figure></section>")
     return "\n".join(out)
 

@@ -73,6 +73,7 @@ def _vcf(path: Path, records: list[tuple[str, int, str, str, str]]) -> None:
     header = pysam.VariantHeader()
     header.contigs.add("chr7", length=200_000_000)
     header.filters.add("LikelyGermline", None, None, "germline")
+    header.filters.add("LowQual", None, None, "low quality")
     with pysam.VariantFile(str(path), "w", header=header) as vf:
         for chrom, pos, ref, alt, filt in records:
             rec = vf.new_record(contig=chrom, start=pos - 1, alleles=(ref, alt), filter=filt)
@@ -81,7 +82,11 @@ def _vcf(path: Path, records: list[tuple[str, int, str, str, str]]) -> None:
 
 def test_patient_features_from_workflow_outputs(tmp_path):
     germ = tmp_path / "N.consequences.tsv"
-    germ.write_text(CSQ_HEADER + "chr7\t100\tA\tG\t0/1\tDPYD\tmissense\n")
+    germ.write_text(CSQ_HEADER + "chr7\t100\tA\tG\t0/1\tDPYD\tmissense\nchr7\t150\tG\tC\t0/1\tKRAS\tmissense\n")
+    germ_vcf = tmp_path / "N.vcf.gz"
+    _vcf(germ_vcf, [("chr7", 100, "A", "G", "PASS"), ("chr7", 150, "G", "C", "LowQual")])
+    empty_vcf = tmp_path / "empty.vcf.gz"
+    _vcf(empty_vcf, [])
     som = tmp_path / "T.consequences.tsv"
     som.write_text(CSQ_HEADER + "chr7\t200\tA\tT\t0/1\tBRAF\tmissense\nchr7\t300\tC\tA\t0/1\tEGFR\tstop_gained\n")
     vcf = tmp_path / "T.vcf.gz"
@@ -101,9 +106,10 @@ def test_patient_features_from_workflow_outputs(tmp_path):
         {"sample": "T", "type": "tumor", "sex": "female", "tumor_type": "COAD"},
     ]
     files = {
-        "N": {"consequences": germ, "pgx": pgx_n},
+        "N": {"consequences": germ, "calls_vcf": germ_vcf, "pgx": pgx_n},
         "T": {
             "consequences": tmp_path / "empty.tsv",
+            "calls_vcf": empty_vcf,
             "pgx": pgx_t,
             "somatic_consequences": som,
             "somatic_vcf": vcf,
@@ -112,20 +118,30 @@ def test_patient_features_from_workflow_outputs(tmp_path):
         },  # fmt: skip
     }
     (tmp_path / "empty.tsv").write_text(CSQ_HEADER)
-    row = F.patient_features("P", samples, files, ["BRAF", "DPYD", "EGFR"], ["DPYD", "TPMT"],
+    row = F.patient_features("P", samples, files, ["BRAF", "DPYD", "EGFR", "KRAS"], ["DPYD", "TPMT"],
                              {"age": 70, "ecog": pd.NA, "egfr": 55.0, "stage": "IV"})  # fmt: skip
     assert row["mut_BRAF"] == 1  # somatic PASS
     assert row["mut_EGFR"] == 0  # filtered as likely germline: not counted
     assert row["mut_DPYD"] == 1  # germline
+    assert row["mut_KRAS"] == 0  # a call the caller marked LowQual is not counted
     assert row["pgx_DPYD"] == "Intermediate Metabolizer"  # from the normal, not the tumour
     assert row["pgx_TPMT"] == F.NOT_CALLED
     assert row["actionable_tier1"] == 1 and row["tmb"] == 7.5
     assert row["age"] == 70 and math.isnan(row["ecog"]) and row["tumor_type"] == "COAD"
-    frame = F.matrix([row], ["BRAF", "DPYD", "EGFR"], ["DPYD", "TPMT"])
+    frame = F.matrix([row], ["BRAF", "DPYD", "EGFR", "KRAS"], ["DPYD", "TPMT"])
     F.write(frame, tmp_path / "m.tsv")
     back = F.read(tmp_path / "m.tsv")
-    assert list(back.columns) == F.columns(["BRAF", "DPYD", "EGFR"], ["DPYD", "TPMT"])
+    assert list(back.columns) == F.columns(["BRAF", "DPYD", "EGFR", "KRAS"], ["DPYD", "TPMT"])
     assert back.loc[0, "pgx_DPYD"] == "Intermediate Metabolizer" and math.isnan(back.loc[0, "ecog"])
+    # a tumour given as a VCF made elsewhere (no somatic step here): its calls, tiers and TMB count too
+    som_vcf = tmp_path / "T2.vcf.gz"
+    _vcf(som_vcf, [("chr7", 200, "A", "T", "PASS")])
+    files2 = {"T2": {"consequences": som, "calls_vcf": som_vcf, "pgx": pgx_t, "actionability": action,
+                     "actionability_json": action_json}}  # fmt: skip
+    row2 = F.patient_features("Q", [{"sample": "T2", "type": "tumor", "sex": "male", "tumor_type": "COAD"}],
+                              files2, ["BRAF", "EGFR"], ["DPYD"], None)  # fmt: skip
+    assert row2["mut_BRAF"] == 1 and row2["actionable_tier1"] == 1 and row2["tmb"] == 7.5
+    assert row2["mut_EGFR"] == 0  # its line has no call in the VCF
 
 
 # --- the simulated history -------------------------------------------------------------------
@@ -236,9 +252,33 @@ def test_outputs_tables_card_and_models(fitted, tmp_path):
 def test_a_past_patient_without_an_outcome_is_named(fitted):
     clinical = fitted["clinical"].copy()
     clinical.loc[4, "response"] = np.nan
-    with pytest.raises(InputError, match=r"row 5, field 'response': patient H0005 has no response"):
+    with pytest.raises(InputError, match=r"line 6, field 'response': patient H0005 has no response"):
         P.training_table(fitted["history"], clinical, "targeted", "chemotherapy", "clinical.tsv")
     clinical = fitted["clinical"].copy()
     clinical.loc[0, "treatment"] = "surgery"
-    with pytest.raises(InputError, match=r"row 1, field 'treatment': treatment 'surgery' is neither"):
+    with pytest.raises(InputError, match=r"line 2, field 'treatment': treatment 'surgery' is neither"):
         P.training_table(fitted["history"], clinical, "targeted", "chemotherapy", "clinical.tsv")
+
+
+def test_a_bad_feature_table_is_named_by_line_and_column(tmp_path):
+    good = F.matrix([{"patient": "H1", "age": 60, "mut_KRAS": 1}, {"patient": "H2", "age": 70, "mut_KRAS": 0}],
+                    ["KRAS"], [])  # fmt: skip
+    F.write(good, tmp_path / "f.tsv")
+    assert F.read(tmp_path / "f.tsv")["mut_KRAS"].tolist() == [1, 0]
+    text = (tmp_path / "f.tsv").read_text()
+    (tmp_path / "bad.tsv").write_text(text.replace("H2\t70", "H2\tseventy"))
+    with pytest.raises(InputError, match=r"bad.tsv, line 3, field 'age': 'seventy' is not a number"):
+        F.read(tmp_path / "bad.tsv")
+    (tmp_path / "dup.tsv").write_text(text.replace("H2\t", "H1\t"))
+    with pytest.raises(InputError, match=r"dup.tsv, line 3, field 'patient': patient 'H1' appears twice"):
+        F.read(tmp_path / "dup.tsv")
+
+
+def test_extrapolation_is_listed(fitted):
+    history = fitted["history"]
+    patient = fitted["new"].iloc[0].copy()
+    patient["tumor_type"], patient["age"] = "BRCA", 130.0
+    numeric, categorical = F.feature_kinds(history)
+    listed = P.extrapolation(history, patient, numeric, categorical)
+    assert any(x.startswith("tumor_type = BRCA") for x in listed) and any(x.startswith("age = 130") for x in listed)
+    assert P.extrapolation(history, history.iloc[3], numeric, categorical) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from seq2rx.report import render
 
 EVIL = "<img src=x onerror=alert(1)>"
@@ -117,3 +119,30 @@ def test_protein_altering_variants_come_first_and_tumours_carry_a_caveat():
     assert html.index("Protein-altering") < html.index("All passing calls (2)")
     assert "<td>no gene model</td>" in html
     assert "sub-clonal variants" in html
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><form action="//evil"/></foreignObject></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink"><use x:href="http://evil/x.svg#a"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><style>@import url(//evil/x.css);</style></svg>',
+        "<div>not an svg</div>",
+    ],
+)
+def test_inlined_svg_is_checked_not_trusted(bad):
+    from seq2rx.figures import safe_svg
+
+    with pytest.raises(ValueError):
+        safe_svg(bad)
+
+
+def test_our_own_figures_pass_the_svg_check():
+    from seq2rx import figures
+    from seq2rx.figures import safe_svg
+
+    fig = figures.figure(2, 2)
+    fig.subplots().plot([0, 1], [0, 1])
+    assert safe_svg(figures.svg(fig, "t")).startswith("<svg")

@@ -96,6 +96,11 @@ def pgx_phenotypes(table: str | Path, genes: Sequence[str]) -> dict[str, str]:
 
 def actionable_counts(table: str | Path) -> dict[str, int]:
     """Distinct (gene, alteration) with a tier I finding, and those with a tier II but no tier I."""
+    return {k: len(v) for k, v in actionable_alterations(table).items()}
+
+
+def actionable_alterations(table: str | Path) -> dict[str, set[tuple[str, str]]]:
+    """(gene, alteration) with a tier I finding, and those with a tier II but no tier I."""
     best: dict[tuple[str, str], int] = {}
     with open(table, newline="") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
@@ -103,8 +108,10 @@ def actionable_counts(table: str | Path) -> dict[str, int]:
             if level:
                 key = (row["gene"], row["alteration"])
                 best[key] = min(best.get(key, level), level)
-    levels = list(best.values())
-    return {"actionable_tier1": levels.count(1), "actionable_tier2": levels.count(2)}
+    return {
+        "actionable_tier1": {k for k, v in best.items() if v == 1},
+        "actionable_tier2": {k for k, v in best.items() if v == 2},
+    }
 
 
 def tumour_mutational_burden(doc: str | Path) -> float:
@@ -125,9 +132,10 @@ def patient_features(
     """One row of the matrix.
 
     ``samples`` are the patient's sample-sheet rows (``sample``, ``type``, ``sex``, ``tumor_type``);
-    ``files[sample]`` names that sample's outputs: ``consequences`` (germline calls), and for a
-    tumour ``somatic_consequences``, ``somatic_vcf``, ``actionability`` (TSV) and
-    ``actionability_json``; ``pgx`` (genes TSV). ``clinical`` is the patient's clinical-table row.
+    ``files[sample]`` names that sample's outputs: ``consequences`` with ``calls_vcf`` (the
+    variant calls; only PASS records count), ``pgx`` (genes TSV); for a tumour ``actionability``
+    (TSV) and ``actionability_json``, and for a tumour called from reads ``somatic_consequences``
+    with ``somatic_vcf``. ``clinical`` is the patient's clinical-table row.
     """
     first = samples[0]
     row: dict[str, object] = {"patient": patient, "sex": first.get("sex") or np.nan}
@@ -143,14 +151,22 @@ def patient_features(
     variant_rows: list[dict] = []
     action = {"actionable_tier1": 0, "actionable_tier2": 0}
     tmb = np.nan
+    tumour_alterations: dict[str, set] = {"actionable_tier1": set(), "actionable_tier2": set()}
+    tmbs = []
     for s in samples:
         f = files[s["sample"]]
-        variant_rows += read_consequence_rows(f["consequences"])
+        keep = passing_calls(f["calls_vcf"]) if "calls_vcf" in f else None
+        variant_rows += read_consequence_rows(f["consequences"], keep)
         if "somatic_consequences" in f:
             variant_rows += read_consequence_rows(f["somatic_consequences"], passing_calls(f["somatic_vcf"]))
-            counts = actionable_counts(f["actionability"])
-            action = {k: max(action[k], counts[k]) for k in action}
-            tmb = tumour_mutational_burden(f["actionability_json"])
+        if "actionability" in f:  # a tumour, from reads or from a VCF made elsewhere
+            for key, found in actionable_alterations(f["actionability"]).items():
+                tumour_alterations[key] |= found
+            tmbs.append(tumour_mutational_burden(f["actionability_json"]))
+    # an alteration at tier I in one tumour is not counted again at tier II in another
+    tumour_alterations["actionable_tier2"] -= tumour_alterations["actionable_tier1"]
+    action = {k: len(v) for k, v in tumour_alterations.items()}
+    tmb = max((t for t in tmbs if not np.isnan(t)), default=np.nan)  # the highest of several tumours
     row.update(gene_status(variant_rows, genes))
 
     by_type = {s["type"]: s["sample"] for s in reversed(samples)}
@@ -196,11 +212,28 @@ def write(frame: pd.DataFrame, path: str | Path) -> None:
 
 
 def read(path: str | Path) -> pd.DataFrame:
-    """A matrix written by :func:`write` (or the simulator's history)."""
-    frame = pd.read_csv(path, sep="\t", dtype={"patient": str}, keep_default_na=False, na_values=["NA", ""])
+    """A matrix written by :func:`write` (or a history's ``features.tsv``), checked: a ``patient``
+    column of unique IDs, and numbers where the encoding has numbers; a bad cell is named by line
+    and column."""
+    from ..errors import InputError
+
+    source = str(path)
+    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=["NA", ""])
+    if "patient" not in frame.columns:
+        raise InputError(source, "no 'patient' column", line=1, hint="see docs/data-model.md")
+    dup = frame["patient"].duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(source, f"patient {frame['patient'].iloc[i]!r} appears twice", line=i + 2, field="patient")
     numeric, categorical = feature_kinds(frame)
     for c in categorical:
         frame[c] = frame[c].astype(object).where(frame[c].notna(), np.nan)
     for c in numeric:
-        frame[c] = pd.to_numeric(frame[c])
+        values = pd.to_numeric(frame[c], errors="coerce")
+        bad = values.isna() & frame[c].notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(source, f"{frame[c].iloc[i]!r} is not a number", line=i + 2, field=c,
+                             hint="0/1 for mut_/trunc_, counts for actionable_, numbers for age, ecog, egfr, tmb")  # fmt: skip
+        frame[c] = values
     return frame

@@ -112,7 +112,8 @@ def model_card(doc: dict, versions: dict[str, str], history_name: str) -> str:
         "## Model",
         f"- `{doc['model']}`: a T-learner (one classifier per treatment) for response; a survival model with the "
         "treatment as a covariate for progression.",
-        f"- Nested {doc['folds']}-fold cross-validation (seed {doc['seed']}); penalties chosen by inner cross-validation.",
+        f"- Nested {doc['folds']}-fold cross-validation (seed {doc['seed']}); the penalised model's penalties are "
+        "chosen by inner cross-validation, the forest's settings are fixed (100 trees).",
         f"- Prediction intervals: {round(t['interval'] * 100)}% percentile intervals over {doc['bootstrap']['predictions']} "
         "bootstrap refits of the history, with the penalties chosen on the full history kept fixed.",
         "",
@@ -130,13 +131,17 @@ def model_card(doc: dict, versions: dict[str, str], history_name: str) -> str:
         f"{effect['estimate']:.2f} (95% CI {effect['ci95'][0]:.2f}–{effect['ci95'][1]:.2f}, p = {effect['p_value']:.3g}). "
         "An average over all patients: benefit differs between patients, which is what the T-learner estimates.",
         "",
-        "Permutation importance (mean drop in held-out ROC-AUC): " + ", ".join(top) + ".",
+        "Permutation importance (mean drop in held-out ROC-AUC; each fold refitted with the penalties chosen "
+        "on the full history, so the folds are held out from the fit but not from that choice): "
+        + ", ".join(top)
+        + ".",
         "",
         "## Limitations",
         "- Treatment was not randomised in the history: the per-arm models adjust only for measured features, "
         "so unmeasured confounding by indication can bias the predicted benefit.",
-        "- A prediction for a patient unlike the history (a tumour type or feature value it never saw) is an "
-        "extrapolation; such features are listed per patient.",
+        "- A prediction for a patient unlike the history (a category it never saw, a number outside its range) is "
+        "an extrapolation; such features are listed per patient (`extrapolation` in results/ml/patients.json "
+        "and in the report).",
         "- Performance is internal (cross-validated on one centre's history); it has not been validated externally.",
         "- The progression model has the treatment as a main effect only (no interactions): its difference "
         "between arms is the history's average, the same for every patient; the per-patient difference comes "

@@ -51,15 +51,22 @@ def training_table(
     """
     need = ["patient", "treatment", "response", "time_months", "event"]
     E._require_columns(clinical, need, source)
+    # the clinical table's own line numbers (the header is line 1), whatever order the features are in
+    lines = {p: i + 2 for i, p in enumerate(clinical["patient"].astype(str))}
+    missing = [p for p in features["patient"].astype(str) if p not in lines]
+    if missing:
+        raise InputError(source, f"past patient {missing[0]} of the feature table has no row here",
+                         field="patient", hint="every past patient needs its treatment and outcomes")  # fmt: skip
     merged = features.merge(clinical[need], on="patient", how="left", validate="one_to_one")
-    for i, row in enumerate(merged.itertuples(index=False), start=1):
+    for row in merged.itertuples(index=False):
+        line = lines[str(row.patient)]
         for column in need[1:]:
             if pd.isna(getattr(row, column)):
-                raise InputError(source, f"patient {row.patient} has no {column}", row=i, field=column,
+                raise InputError(source, f"patient {row.patient} has no {column}", line=line, field=column,
                                  hint="past patients need a treatment and all outcomes")  # fmt: skip
         if row.treatment not in (treated, reference):
             raise InputError(source, f"treatment {row.treatment!r} is neither {treated!r} nor {reference!r}",
-                             row=i, field="treatment")  # fmt: skip
+                             line=line, field="treatment")  # fmt: skip
     merged[TREATED_COLUMN] = (merged["treatment"] == treated).astype(int)
     return merged
 
@@ -249,6 +256,9 @@ def bootstrap_predictions(
         surv = clone(frozen).fit(X.iloc[idx], ys[idx])
         for key, value in predict_arms(resp, surv, X_new, cfg["horizon_months"]).items():
             out.setdefault(key, []).append(value)
+    if not out:
+        raise InputError("history", "no bootstrap resample kept both outcomes in both treatment arms",
+                         hint="an arm with very few responders or non-responders cannot give intervals")  # fmt: skip
     return {k: np.vstack(v) for k, v in out.items()}
 
 
@@ -321,6 +331,7 @@ def run(
         if contributions:
             entry["contributions"] = {arm: c[i] for arm, c in contributions.items()}
         entry["features"] = {c: _plain(new.iloc[i][c]) for c in feature_columns}
+        entry["extrapolation"] = extrapolation(usable, new.iloc[i], numeric, categorical)
         patients.append(entry)
 
     doc = {
@@ -354,6 +365,21 @@ def run(
         "patients": patients,
     }
     return doc, {"response": response, "survival": _fixed(survival)}
+
+
+def extrapolation(history: pd.DataFrame, patient: pd.Series, numeric, categorical) -> list[str]:
+    """The patient's features the history never saw: a category absent from it, or a number outside
+    its range (a prediction there extrapolates)."""
+    out = []
+    for c in categorical:
+        value = patient[c]
+        if not pd.isna(value) and value not in set(history[c].dropna()):
+            out.append(f"{c} = {value} (not among the past patients)")
+    for c in numeric:
+        value, col = patient[c], history[c].dropna()
+        if not pd.isna(value) and len(col) and not col.min() <= value <= col.max():
+            out.append(f"{c} = {value:g} (past patients: {col.min():g} to {col.max():g})")
+    return out
 
 
 def _plain(value):

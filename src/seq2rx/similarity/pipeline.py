@@ -19,6 +19,12 @@ OUTCOME_COLUMNS = ("treatment", "response", "time_months", "event")
 def run(history_features: pd.DataFrame, history_clinical: pd.DataFrame, current: pd.DataFrame, cfg: dict) -> dict:
     """Network summary, per-patient neighbours and the plots (SVG text) for ``cfg``:
     modalities, weights, K, mu, iterations, neighbours, clusters {min, max, method}, seed."""
+    overlap = sorted(set(history_features["patient"].astype(str)) & set(current["patient"].astype(str)))
+    if overlap:
+        from ..errors import InputError
+
+        raise InputError("history/features.tsv", f"patient {overlap[0]} is both a past patient and one of this run's",
+                         field="patient", hint="past patients need IDs of their own")  # fmt: skip
     columns = list(history_features.columns)
     current = current.reindex(columns=columns)
     both = pd.concat([history_features, current], ignore_index=True)
