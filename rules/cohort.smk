@@ -3,7 +3,7 @@
 
 
 wildcard_constraints:
-    cohort=_alternatives(COHORTS),
+    cohort=s2c.id_constraint(COHORTS, COHORTS),
 
 
 rule cohort_shard:

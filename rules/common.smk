@@ -2,7 +2,6 @@
 # functions. Everything here runs before any job starts; nothing here reads data files.
 import hashlib
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -75,19 +74,30 @@ VCF_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "vcf")
 ALIGNED_SAMPLES = sorted(READ_SAMPLES + BAM_SAMPLES)
 TUMOR_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["type"] == "tumor")
 # tumours called from reads (somatic caller); a tumour VCF from elsewhere is taken as somatic
-TUMOR_ALIGNED = [s for s in TUMOR_SAMPLES if s in ALIGNED_SAMPLES]
+TUMOR_ALIGNED = sorted(set(TUMOR_SAMPLES) & set(ALIGNED_SAMPLES))
 ALIGNER = config["align"]["aligner"]
 CONFIG_SHA256 = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
+# Sets and a patient -> rows index for the input functions: each is called once per job, so a
+# scan of the sheet inside one would make planning grow with the square of the sheet.
+ALIGNED_SET = set(ALIGNED_SAMPLES)
+TUMOR_SET = set(TUMOR_SAMPLES)
+TUMOR_ALIGNED_SET = set(TUMOR_ALIGNED)
+PATIENT_ROWS = {}
+for _s in sorted(SAMPLES):
+    PATIENT_ROWS.setdefault(SAMPLES[_s]["patient"], []).append(SAMPLES[_s])
+
+
 def _alternatives(names):
-    # a pattern that matches nothing when the list is empty
-    return "|".join(map(re.escape, names)) if names else "(?!x)x"
+    """Wildcard constraint: exactly these sample IDs of the sheet, as a short regex where it can
+    be (a list of every ID would make planning grow with the square of the sheet)."""
+    return s2c.id_constraint(names, SAMPLES)
 
 
 wildcard_constraints:
-    sample=_alternatives(sorted(SAMPLES)),
-    patient=_alternatives(PATIENTS),
+    sample=_alternatives(SAMPLES),
+    patient=s2c.id_constraint(PATIENTS, PATIENTS),
 
 
 def get_reads(wildcards):
@@ -117,21 +127,22 @@ def get_targets():
 
 
 def get_patient_rows(patient):
-    return [SAMPLES[s] for s in sorted(SAMPLES) if SAMPLES[s]["patient"] == patient]
+    """The sheet's rows of ``patient``, by sample ID."""
+    return list(PATIENT_ROWS.get(patient, ()))
 
 
 def get_patient_inputs(wildcards):
     """Everything the findings document of one patient is assembled from."""
     rows = get_patient_rows(wildcards.patient)
     samples = [r["sample"] for r in rows]
-    aligned = [s for s in samples if s in ALIGNED_SAMPLES]
+    aligned = [s for s in samples if s in ALIGNED_SET]
     out = {
         "vcfs": [f"results/calls/{s}.vcf.gz" for s in samples],
         "qc": [f"results/qc/summary/{s}.json" for s in aligned],
         "coverage": [f"results/qc/coverage/{s}.tsv" for s in aligned],
         "pgx": [f"results/pgx/{s}.json" for s in samples],
         "actionability": [
-            f"results/actionability/{s}.json" for s in samples if s in TUMOR_SAMPLES
+            f"results/actionability/{s}.json" for s in samples if s in TUMOR_SET
         ],
         "versions": get_patient_version_files(wildcards.patient),
     }
@@ -148,7 +159,7 @@ def get_patient_inputs(wildcards):
 def get_pgx_inputs(wildcards):
     """The sample's genotypes at the definition positions, and its outside calls if any."""
     sample = wildcards.sample
-    if sample in ALIGNED_SAMPLES:
+    if sample in ALIGNED_SET:
         out = {"vcf": f"results/pgx/{sample}.sites.vcf.gz"}
     else:
         out = {"vcf": f"results/calls/{sample}.vcf.gz"}
@@ -161,10 +172,9 @@ def matched_normal(sample):
     """The aligned normal sample of a tumour's patient, or None (tumour-only)."""
     patient = SAMPLES[sample]["patient"]
     normals = [
-        s
-        for s in ALIGNED_SAMPLES
-        if SAMPLES[s]["patient"] == patient
-        and SAMPLES[s]["type"] in ("normal", "germline")
+        row["sample"]
+        for row in PATIENT_ROWS[patient]
+        if row["sample"] in ALIGNED_SET and row["type"] in ("normal", "germline")
     ]
     if len(normals) > 1:
         sys.exit(
@@ -188,7 +198,7 @@ def get_somatic_inputs(wildcards):
 def get_actionability_inputs(wildcards):
     """A tumour's somatic calls (from reads, or its VCF from elsewhere) and their consequences."""
     s = wildcards.sample
-    if s in TUMOR_ALIGNED:
+    if s in TUMOR_ALIGNED_SET:
         out = {
             "vcf": f"results/somatic/{s}.vcf.gz",
             "callable": f"results/somatic/{s}.callable.json",

@@ -260,3 +260,43 @@ def oncotree_codes(path: str | Path) -> set[str]:
     """The codes (first column) of the knowledge base's ``oncotree.tsv``."""
     with open(path, encoding="utf-8") as fh:
         return {line.split("\t")[0] for line in list(fh)[1:] if line.strip()}
+
+
+#: what one ID may hold when no ID of the sheet has a '.' (the schema allows letters, digits, '.', '_', '-')
+_ID_NO_DOT = "[A-Za-z0-9_-]+"
+
+
+def id_constraint(members: Iterable[str], universe: Iterable[str]) -> str:
+    """A Snakemake wildcard constraint that matches exactly the IDs in ``members`` among the
+    sheet's IDs ``universe``, as a short regex where it can be.
+
+    Snakemake writes a rule's constraint into every output path of every job, so a constraint
+    listing all the sheet's IDs makes planning grow with the square of the sheet. When no ID
+    holds a '.', an ID always ends at a '.' or '/', and the pattern is the ID character class,
+    narrowed by the shorter of the two lists: the members (``P1|P2``) or, as a negative
+    lookahead, the IDs left out. With a '.' in some ID (``S1.a`` could be the ``S1`` of
+    ``S1.a.bam``) only the full list of members is exact, and that is what is returned. No
+    member at all gives a pattern that matches nothing.
+
+    >>> id_constraint(["P1", "P2"], ["P1", "P2"])
+    '[A-Za-z0-9_-]+'
+    >>> id_constraint(["P1", "P2"], ["P1", "P2", "V1"])
+    '(?!(?:V1)(?![A-Za-z0-9_-]))[A-Za-z0-9_-]+'
+    """
+    import re
+
+    members, universe = sorted(set(members)), sorted(set(universe))
+    unknown = set(members) - set(universe)
+    if unknown:
+        raise ValueError(f"members not in the universe: {sorted(unknown)}")
+    if not members:
+        return "(?!x)x"
+    if any("." in name for name in universe):
+        return "|".join(map(re.escape, members))
+    others = sorted(set(universe) - set(members))
+    if not others:
+        return _ID_NO_DOT
+    # a name counts only as a whole ID: not followed by another ID character
+    if len(members) <= len(others):
+        return f"(?:{'|'.join(map(re.escape, members))})(?![A-Za-z0-9_-])"
+    return f"(?!(?:{'|'.join(map(re.escape, others))})(?![A-Za-z0-9_-])){_ID_NO_DOT}"

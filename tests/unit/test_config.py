@@ -203,3 +203,33 @@ def test_unreadable_or_invalid_yaml_is_an_input_error(tmp_path):
     bad.write_text("calling:\n  min_qual: [1\n")
     with pytest.raises(InputError, match=r"bad.yaml, line \d+: is not valid YAML"):
         load_yaml(bad)
+
+
+def _matches(constraint: str, text: str) -> bool:
+    """Does a path ``<text>.vcf.gz`` match ``{sample}.vcf.gz`` under the constraint, the way
+    Snakemake builds the output regex?"""
+    import re
+
+    m = re.match(rf"(?P<sample>{constraint})\.vcf\.gz$", f"{text}.vcf.gz")
+    return m is not None and m.group("sample") == text
+
+
+def test_id_constraint_matches_exactly_the_members():
+    from seq2rx.config import id_constraint
+
+    universe = ["P1", "P10", "P2", "P7-N", "P7-T", "V1", "V_2"]
+    for members in (universe, ["P1"], ["P7-T", "V_2"], ["P1", "P10", "P2", "P7-N", "P7-T"], []):
+        pattern = id_constraint(members, universe)
+        for name in universe:
+            assert _matches(pattern, name) == (name in members), (members, name, pattern)
+        # a longer ID that starts with a member is not that member
+        assert not _matches(pattern, "P1.unsorted") and not _matches(pattern, "results/P1")
+    # short patterns: the whole sheet is the ID class, the larger part is a lookahead of the smaller
+    assert id_constraint(universe, universe) == "[A-Za-z0-9_-]+"
+    assert len(id_constraint(universe[:-1], universe)) < 60
+    # with a '.' in an ID only the list is exact, and it is used
+    assert id_constraint(["S1", "S1.a"], ["S1", "S1.a"]) == "S1|S1\\.a"
+    dotted = id_constraint(["S1"], ["S1", "S1.a"])
+    assert _matches(dotted, "S1") and not _matches(dotted, "S1.a")
+    with pytest.raises(ValueError, match="not in the universe"):
+        id_constraint(["X"], universe)
