@@ -29,11 +29,18 @@ if [ ! -f "$LOCAL/results/provenance.json" ]; then
   exit 2
 fi
 
+# the run folder is wiped first: only one this script made (it carries a marker file)
+if [ -e "$WORK" ] && [ ! -f "$WORK/.seq2rx-slurm-demo" ]; then
+  echo "demo.sh: $WORK exists and was not made by this script: set SLURM_DEMO_DIR to a new folder" >&2
+  exit 2
+fi
+
 "$REPO/.ci/slurm/start.sh"
 trap '"$REPO/.ci/slurm/stop.sh"' EXIT
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
+touch "$WORK/.seq2rx-slurm-demo"
 cp -r "$REPO/config" "$WORK/config"
 cd "$WORK"
 echo "== the demo through SLURM in $WORK"

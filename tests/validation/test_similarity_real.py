@@ -1,7 +1,7 @@
 """Patient similarity on GBSG2 (German Breast Cancer Study Group 2, Schumacher et al. 1994,
 shipped with scikit-survival): the neighbour-based risk from the clinical network reaches a
 5-fold cross-validated C-index ≥ 0.62 (issue 9), with a plain Cox model on the same folds stated
-beside it. Desmedt 2007 is reported, not asserted: BENCHMARKS.md section 8."""
+beside it. Desmedt 2007 is reported, not asserted: BENCHMARKS.md section 9."""
 
 from __future__ import annotations
 
