@@ -595,6 +595,7 @@ def _planned(work: Path) -> set[tuple[str, str]]:
 SAMPLES = ("P1", "P2", "P3", "P4", "P5", "P6", "P7-N", "P7-T", "P8-T", "P9-T")
 PATIENTS = tuple(f"P{k}" for k in range(1, 10))
 COHORT = {("multiqc_report", ""), ("collect_versions", ""), ("provenance", ""), ("all", ""), ("cohort_database", "")}
+COHORT |= {("report_cohort", "")}
 COHORT |= {("cohort_members", f"cohort={c}") for c in ("cyp2c19_clopidogrel", "elderly_renal", "kras_colorectal")}
 #: the tumour patients' feature matrix, the models trained on the history and the similarity network
 TUMOUR_COHORT = {("ml_features", ""), ("ml_predict", ""), ("similarity", "")}
@@ -647,7 +648,7 @@ def test_changing_a_variant_filter_reruns_only_what_depends_on_it(demo_run, tmp_
     expected |= {(rule, f"patient={p}") for rule in per_patient for p in PATIENTS}
     expected |= COHORT | TUMOUR_COHORT | {("demo_truth_summary", "")}
     assert _planned(work) == expected
-    assert len(expected) == 5 * 10 + 3 * 9 + 9 + 3
+    assert len(expected) == 5 * 10 + 3 * 9 + 10 + 3
 
 
 def test_adding_a_sample_reruns_only_its_jobs_and_the_cohort_ones(demo_run, tmp_path):
