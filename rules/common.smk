@@ -397,6 +397,9 @@ def ml_plan():
     return plan
 
 
+ML_PLAN = ml_plan() if ML_ENABLED else {}
+
+
 def predictions_reason(patient):
     """Why a patient's findings have no predictions ("" when they do)."""
     if not config["ml"]["history"]:

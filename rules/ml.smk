@@ -7,7 +7,7 @@ if ML_ENABLED:
         input:
             files=[
                 p
-                for entry in ml_plan().values()
+                for entry in ML_PLAN.values()
                 for f in entry["files"].values()
                 for p in f.values()
             ],
@@ -26,7 +26,7 @@ if ML_ENABLED:
             mem_mb=2000,
             runtime=10,
         params:
-            plan=ml_plan(),
+            plan=ML_PLAN,
         script:
             "../scripts/ml_features.py"
 

@@ -12,6 +12,7 @@ from seq2rx.clinical import read_clinical
 from seq2rx.errors import InputError
 from seq2rx.ml import features as F
 from seq2rx.pgx.pipeline import PgxKnowledge
+from seq2rx.qc import read_bed_named
 
 try:
     plan = snakemake.params.plan
@@ -19,7 +20,7 @@ try:
     if snakemake.input.clinical:
         table = read_clinical(snakemake.input.clinical)
         clinical = {r["patient"]: r for r in table.to_dict("records")}
-    genes = sorted({line.split("\t")[3].strip() for line in open(snakemake.input.targets) if line.strip()})
+    genes = sorted({name for *_, name in read_bed_named(snakemake.input.targets)})
     pgx_genes = sorted(PgxKnowledge.load(Path(snakemake.scriptdir).parent / "resources" / "kb" / "pgx").known_genes)
     rows = [
         F.patient_features(p, e["samples"], e["files"], genes, pgx_genes, clinical.get(p))

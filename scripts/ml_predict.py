@@ -28,14 +28,7 @@ try:
 except InputError as exc:
     sys.exit(f"seq2rx: {exc}")
 
-train = P.training_table(history, clinical, cfg["treated"], cfg["reference"], source)
-plots = O.write_plots(
-    doc,
-    train["response"].to_numpy(int),
-    train["time_months"].to_numpy(float),
-    train["event"].to_numpy(int),
-    Path(out.plots[0]).parent,
-)
+plots = O.write_plots(doc, Path(out.plots[0]).parent)
 doc["km_logrank_p"] = plots["km_logrank_p"]
 O.write_table(O.PREDICTION_COLUMNS, O.prediction_rows(doc), out.predictions)
 O.write_table(["patient", "treatment", "feature", "value", "log_odds"], O.contribution_rows(doc), out.contributions)

@@ -153,7 +153,7 @@ def read_consequences(table: str | Path) -> dict[tuple[str, int, str, str], list
     return out
 
 
-def predictions_section(patient: str, path: str | Path | None, reason: str) -> dict:
+def patient_entry_section(patient: str, path: str | Path | None, reason: str) -> dict:
     """The patient's entry of a per-patient JSON of the ML steps (predictions: response, benefit and
     progression with intervals and contributions; or similar past patients), or why there is none."""
     if path is not None:
@@ -215,8 +215,8 @@ def build(
         "provenance": provenance,
         "pgx": pgx_section(rows, pgx),
         "actionability": actionability_section(rows, actionability),
-        "predictions": predictions_section(patient, predictions, predictions_reason),
-        "similar_patients": predictions_section(patient, similar, predictions_reason),
+        "predictions": patient_entry_section(patient, predictions, predictions_reason),
+        "similar_patients": patient_entry_section(patient, similar, predictions_reason),
     }
     return doc
 

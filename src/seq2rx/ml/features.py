@@ -94,11 +94,6 @@ def pgx_phenotypes(table: str | Path, genes: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def actionable_counts(table: str | Path) -> dict[str, int]:
-    """Distinct (gene, alteration) with a tier I finding, and those with a tier II but no tier I."""
-    return {k: len(v) for k, v in actionable_alterations(table).items()}
-
-
 def actionable_alterations(table: str | Path) -> dict[str, set[tuple[str, str]]]:
     """(gene, alteration) with a tier I finding, and those with a tier II but no tier I."""
     best: dict[tuple[str, str], int] = {}

@@ -303,13 +303,14 @@ def contributions_svg(entry: dict, arm: str, label: str, top: int = 8) -> str:
     return G.svg(fig)
 
 
-def write_plots(doc: dict, train_y: np.ndarray, time: np.ndarray, event: np.ndarray, directory: str | Path) -> dict:
-    """The cohort-level plots as SVG files; returns {name: path} and the log-rank p-value."""
-    oof = doc["oof"]
+def write_plots(doc: dict, directory: str | Path) -> dict:
+    """The cohort-level plots as SVG files, from the history's out-of-fold predictions and observed
+    outcomes in ``doc["oof"]``; returns {name: path} and the log-rank p-value."""
+    oof = {k: np.asarray(v) for k, v in doc["oof"].items()}
     directory = Path(directory)
-    km, p = km_risk_svg(time, event, np.asarray(oof["risk"]))
+    km, p = km_risk_svg(oof["time"], oof["event"], oof["risk"])
     svgs = {
-        "roc": roc_svg(train_y, np.asarray(oof["response"]), doc["cross_validation"]["response"]["roc_auc"]),
+        "roc": roc_svg(oof["observed"], oof["response"], doc["cross_validation"]["response"]["roc_auc"]),
         "calibration": calibration_svg(doc["cross_validation"]["response"]["calibration"]),
         "importance": importance_svg(doc["importance"]),
         "km_risk": km,

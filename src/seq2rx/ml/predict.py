@@ -232,7 +232,13 @@ def cross_validate(train: pd.DataFrame, X: pd.DataFrame, numeric, categorical, c
     return {
         "response": E.binary_metrics(y, p_oof, reps, seed),
         "survival": E.survival_metrics(train["time_months"].to_numpy(float), e, risk_oof, reps, seed),
-        "oof": {"response": p_oof, "risk": risk_oof},
+        "oof": {
+            "response": p_oof,
+            "risk": risk_oof,
+            "observed": y,
+            "time": train["time_months"].to_numpy(float),
+            "event": e,
+        },
     }
 
 
