@@ -30,8 +30,10 @@ _PEAK = (
     "; import resource as r; print(r.getrusage(r.RUSAGE_SELF).ru_maxrss, "
     "r.getrusage(r.RUSAGE_CHILDREN).ru_maxrss, file=open(sys.argv[-1], 'w'))"
 )
-CSQ = "import sys; from seq2rx.annotate import run_csq; run_csq(*sys.argv[1:5], mode='unphased')" + _PEAK
-ANNOTATE = "import sys; from seq2rx.annotate import annotate; annotate(*sys.argv[1:5], out_vcf=sys.argv[5])" + _PEAK
+CSQ = "import sys; from seq2rx.variants.annotate import run_csq; run_csq(*sys.argv[1:5], mode='unphased')" + _PEAK
+ANNOTATE = (
+    "import sys; from seq2rx.variants.annotate import annotate; annotate(*sys.argv[1:5], out_vcf=sys.argv[5])" + _PEAK
+)
 
 
 def simulate_vcf(demo: Path, n: int, out: Path, seed: int = 7) -> Path:

@@ -31,9 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 BY_HAND = """
 import sys
 from pathlib import Path
-from seq2rx.reads import trim_pairs
-from seq2rx.align import build_index, align_unsorted, sort_markdup
-from seq2rx.call import CallParams, call_variants
+from seq2rx.reads.trim import trim_pairs
+from seq2rx.reads.align import build_index, align_unsorted, sort_markdup
+from seq2rx.variants.germline import CallParams, call_variants
 data, out = Path(sys.argv[1]), Path(sys.argv[2])
 out.mkdir(parents=True, exist_ok=True)
 trim_pairs(data / "reads/S1_R1.fastq.gz", data / "reads/S1_R2.fastq.gz", out / "t1.fq.gz", out / "t2.fq.gz",
@@ -47,7 +47,7 @@ call_variants([out / "S1.bam"], data / "genome.fa.gz", out / "S1.vcf.gz", CallPa
 
 
 def simulate(workdir: Path, pairs: int) -> Path:
-    from seq2rx.demo import simulate as sim
+    from seq2rx.sim import simulate as sim
 
     spec = yaml.safe_load((REPO / "resources/demo/demo.yaml").read_text())
     spec["patients"] = [dict(spec["patients"][0], id="S1", samples=[{"id": "S1", "type": "germline"}])]

@@ -1,6 +1,6 @@
 """Wall time and peak memory per rule, from Snakemake's benchmark files of a finished run.
 
-    python benchmarks/rule_table.py [RUN_DIR]     # RUN_DIR holds benchmarks/<rule>/<job>.tsv
+    python benchmarks/rule_table.py [RUN_DIR]     # RUN_DIR holds logs/benchmarks/<rule>/<job>.tsv
 
 Prints a Markdown table: jobs, total and largest wall time (s) and largest max RSS (MB) per rule.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 def summarise(run_dir: Path) -> list[tuple[str, int, float, float, float]]:
     rows = []
-    for rule_dir in sorted(p for p in (run_dir / "benchmarks").iterdir() if p.is_dir()):
+    for rule_dir in sorted(p for p in (run_dir / "logs" / "benchmarks").iterdir() if p.is_dir()):
         secs, rss = [], []
         for tsv in sorted(rule_dir.glob("*.tsv")):
             with open(tsv) as fh:

@@ -25,7 +25,7 @@ rule aligner_index:
     log:
         f"logs/aligner_index/{ALIGNER}.log",
     benchmark:
-        f"benchmarks/aligner_index/{ALIGNER}.tsv"
+        f"logs/benchmarks/aligner_index/{ALIGNER}.tsv"
     conda:
         "../envs/align.yaml"
     threads: 1
@@ -51,7 +51,7 @@ rule align_reads:
     log:
         "logs/align_reads/{sample}.log",
     benchmark:
-        "benchmarks/align_reads/{sample}.tsv"
+        "logs/benchmarks/align_reads/{sample}.tsv"
     conda:
         "../envs/align.yaml"
     threads: 2
@@ -76,7 +76,7 @@ rule samtools_markdup:
     log:
         "logs/samtools_markdup/{sample}.log",
     benchmark:
-        "benchmarks/samtools_markdup/{sample}.tsv"
+        "logs/benchmarks/samtools_markdup/{sample}.tsv"
     conda:
         "../envs/align.yaml"
     threads: 2

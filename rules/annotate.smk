@@ -16,7 +16,7 @@ rule bcftools_csq:
     log:
         "logs/bcftools_csq/{sample}.log",
     benchmark:
-        "benchmarks/bcftools_csq/{sample}.tsv"
+        "logs/benchmarks/bcftools_csq/{sample}.tsv"
     conda:
         "../envs/annotate.yaml"
     threads: 1
@@ -43,7 +43,7 @@ rule primer3_design:
     log:
         "logs/primer3_design/{patient}.log",
     benchmark:
-        "benchmarks/primer3_design/{patient}.tsv"
+        "logs/benchmarks/primer3_design/{patient}.tsv"
     conda:
         "../envs/annotate.yaml"
     threads: 1

@@ -19,7 +19,7 @@ if config["calling"]["joint"] and len(ALIGNED_SAMPLES) > 1:
         log:
             "logs/bcftools_call_joint/all.log",
         benchmark:
-            "benchmarks/bcftools_call_joint/all.tsv"
+            "logs/benchmarks/bcftools_call_joint/all.tsv"
         conda:
             "../envs/calling.yaml"
         threads: 2
@@ -42,7 +42,7 @@ if config["calling"]["joint"] and len(ALIGNED_SAMPLES) > 1:
         log:
             "logs/bcftools_call/{sample}.log",
         benchmark:
-            "benchmarks/bcftools_call/{sample}.tsv"
+            "logs/benchmarks/bcftools_call/{sample}.tsv"
         wildcard_constraints:
             sample=_alternatives(ALIGNED_SAMPLES),
         conda:
@@ -67,7 +67,7 @@ else:
         log:
             "logs/bcftools_call/{sample}.log",
         benchmark:
-            "benchmarks/bcftools_call/{sample}.tsv"
+            "logs/benchmarks/bcftools_call/{sample}.tsv"
         wildcard_constraints:
             sample=_alternatives(ALIGNED_SAMPLES),
         conda:
@@ -94,7 +94,7 @@ rule bcftools_norm_input:
     log:
         "logs/bcftools_norm_input/{sample}.log",
     benchmark:
-        "benchmarks/bcftools_norm_input/{sample}.tsv"
+        "logs/benchmarks/bcftools_norm_input/{sample}.tsv"
     wildcard_constraints:
         sample=_alternatives(VCF_SAMPLES),
     conda:

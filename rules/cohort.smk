@@ -19,7 +19,7 @@ rule cohort_shard:
     log:
         "logs/cohort_shard/{sample}.log",
     benchmark:
-        "benchmarks/cohort_shard/{sample}.tsv"
+        "logs/benchmarks/cohort_shard/{sample}.tsv"
     conda:
         "../envs/cohort.yaml"
     threads: 1
@@ -49,7 +49,7 @@ rule cohort_database:
     log:
         "logs/cohort_database/cohort.log",
     benchmark:
-        "benchmarks/cohort_database/cohort.tsv"
+        "logs/benchmarks/cohort_database/cohort.tsv"
     conda:
         "../envs/cohort.yaml"
     threads: 2
@@ -85,7 +85,7 @@ rule cohort_members:
     log:
         "logs/cohort_members/{cohort}.log",
     benchmark:
-        "benchmarks/cohort_members/{cohort}.tsv"
+        "logs/benchmarks/cohort_members/{cohort}.tsv"
     conda:
         "../envs/cohort.yaml"
     threads: 1

@@ -7,10 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from seq2rx import config as s2c  # noqa: E402
-from seq2rx.demo import demo_layout, load_spec  # noqa: E402
-from seq2rx.clinical import read_clinical  # noqa: E402
-from seq2rx.errors import InputError  # noqa: E402
+from seq2rx.inputs import config as s2c  # noqa: E402
+from seq2rx.sim import demo_layout, load_spec  # noqa: E402
+from seq2rx.inputs.clinical import read_clinical  # noqa: E402
+from seq2rx.core.errors import InputError  # noqa: E402
 
 BASEDIR = Path(workflow.basedir)
 SCHEMAS = BASEDIR / "config" / "schemas"
@@ -72,9 +72,9 @@ READ_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "fastq")
 BAM_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "bam")
 VCF_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["stage"] == "vcf")
 ALIGNED_SAMPLES = sorted(READ_SAMPLES + BAM_SAMPLES)
-TUMOR_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["type"] == "tumor")
+TUMOUR_SAMPLES = sorted(s for s, r in SAMPLES.items() if r["type"] == "tumor")
 # tumours called from reads (somatic caller); a tumour VCF from elsewhere is taken as somatic
-TUMOR_ALIGNED = sorted(set(TUMOR_SAMPLES) & set(ALIGNED_SAMPLES))
+TUMOUR_ALIGNED = sorted(set(TUMOUR_SAMPLES) & set(ALIGNED_SAMPLES))
 ALIGNER = config["align"]["aligner"]
 CONFIG_SHA256 = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
@@ -82,8 +82,8 @@ CONFIG_SHA256 = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexd
 # Sets and a patient -> rows index for the input functions: each is called once per job, so a
 # scan of the sheet inside one would make planning grow with the square of the sheet.
 ALIGNED_SET = set(ALIGNED_SAMPLES)
-TUMOR_SET = set(TUMOR_SAMPLES)
-TUMOR_ALIGNED_SET = set(TUMOR_ALIGNED)
+TUMOUR_SET = set(TUMOUR_SAMPLES)
+TUMOUR_ALIGNED_SET = set(TUMOUR_ALIGNED)
 PATIENT_ROWS = {}
 for _s in sorted(SAMPLES):
     PATIENT_ROWS.setdefault(SAMPLES[_s]["patient"], []).append(SAMPLES[_s])
@@ -142,7 +142,7 @@ def get_patient_inputs(wildcards):
         "coverage": [f"results/qc/coverage/{s}.tsv" for s in aligned],
         "pgx": [f"results/pgx/{s}.json" for s in samples],
         "actionability": [
-            f"results/actionability/{s}.json" for s in samples if s in TUMOR_SET
+            f"results/actionability/{s}.json" for s in samples if s in TUMOUR_SET
         ],
         "versions": get_patient_version_files(wildcards.patient),
     }
@@ -186,7 +186,7 @@ def matched_normal(sample):
 
 def get_somatic_inputs(wildcards):
     """Tumour BAM, matched normal BAM when the patient has one, and the target regions."""
-    out = {f"tumor_{k}": v for k, v in bam_of(wildcards.sample).items()}
+    out = {f"tumour_{k}": v for k, v in bam_of(wildcards.sample).items()}
     normal = matched_normal(wildcards.sample)
     if normal:
         out.update({f"normal_{k}": v for k, v in bam_of(normal).items()})
@@ -198,7 +198,7 @@ def get_somatic_inputs(wildcards):
 def get_actionability_inputs(wildcards):
     """A tumour's somatic calls (from reads, or its VCF from elsewhere) and their consequences."""
     s = wildcards.sample
-    if s in TUMOR_ALIGNED_SET:
+    if s in TUMOUR_ALIGNED_SET:
         out = {
             "vcf": f"results/somatic/{s}.vcf.gz",
             "callable": f"results/somatic/{s}.callable.json",
@@ -234,8 +234,8 @@ def get_version_files():
     ]
     files += [f"results/versions/bcftools_norm_input/{s}.json" for s in VCF_SAMPLES]
     files += [f"results/versions/pgx_call/{s}.json" for s in sorted(SAMPLES)]
-    files += [f"results/versions/somatic_call/{s}.json" for s in TUMOR_ALIGNED]
-    files += [f"results/versions/actionability/{s}.json" for s in TUMOR_SAMPLES]
+    files += [f"results/versions/somatic_call/{s}.json" for s in TUMOUR_ALIGNED]
+    files += [f"results/versions/actionability/{s}.json" for s in TUMOUR_SAMPLES]
     files += [f"results/versions/bcftools_stats/{s}.json" for s in sorted(SAMPLES)]
     if config["reference"]["gff3"]:
         files += [f"results/versions/bcftools_csq/{s}.json" for s in sorted(SAMPLES)]
@@ -273,7 +273,7 @@ def get_final_output():
         out += [f"results/primers/{p}.tsv" for p in PATIENTS]
     out += [f"results/pgx/{s}.positions.tsv" for s in ALIGNED_SAMPLES]
     out += [f"results/pgx/{s}.json" for s in sorted(SAMPLES)]
-    out += [f"results/actionability/{s}.tsv" for s in TUMOR_SAMPLES]
+    out += [f"results/actionability/{s}.tsv" for s in TUMOUR_SAMPLES]
     if ML_ENABLED:
         out += ["results/ml/predictions.tsv", "results/ml/model_card.md"]
         out += ["results/similarity/patients.json"]
@@ -308,7 +308,7 @@ PREDICTIONS = "results/ml/predictions.tsv"
 def cohort_variant_sources(sample):
     """``(origin, vcf, consequences)`` of each call set of a sample, as the cohort database labels it."""
     csq = bool(config["reference"]["gff3"])
-    if sample in TUMOR_ALIGNED:
+    if sample in TUMOUR_ALIGNED:
         return [
             (
                 "tumor_mixed",
@@ -321,7 +321,7 @@ def cohort_variant_sources(sample):
                 f"results/somatic/{sample}.consequences.tsv" if csq else None,
             ),
         ]
-    origin = "somatic" if sample in TUMOR_SAMPLES else "germline"
+    origin = "somatic" if sample in TUMOUR_SAMPLES else "germline"
     return [
         (
             origin,
@@ -341,7 +341,7 @@ def get_cohort_shard_inputs(wildcards):
     }
     if s in ALIGNED_SAMPLES:
         out["qc"] = f"results/qc/summary/{s}.json"
-    if s in TUMOR_SAMPLES:
+    if s in TUMOUR_SAMPLES:
         out["actionable"] = f"results/actionability/{s}.tsv"
     return out
 
@@ -364,7 +364,7 @@ def get_cohort_outputs():
 
 # --- treatment-response prediction and similarity (rules/ml.smk)
 
-ML_PATIENTS = sorted({SAMPLES[s]["patient"] for s in TUMOR_SAMPLES})
+ML_PATIENTS = sorted({SAMPLES[s]["patient"] for s in TUMOUR_SAMPLES})
 ML_ENABLED = bool(
     config["ml"]["history"] and config["reference"]["gff3"] and ML_PATIENTS
 )
@@ -383,10 +383,10 @@ def ml_plan():
                 "calls_vcf": f"results/calls/{s}.vcf.gz",
                 "pgx": f"results/pgx/{s}.genes.tsv",
             }
-            if s in TUMOR_SAMPLES:
+            if s in TUMOUR_SAMPLES:
                 f["actionability"] = f"results/actionability/{s}.tsv"
                 f["actionability_json"] = f"results/actionability/{s}.json"
-            if s in TUMOR_ALIGNED:
+            if s in TUMOUR_ALIGNED:
                 f["somatic_consequences"] = f"results/somatic/{s}.consequences.tsv"
                 f["somatic_vcf"] = f"results/somatic/{s}.vcf.gz"
             files[s] = f

@@ -20,7 +20,7 @@ if config["demo"]["simulate"]:
         log:
             "logs/demo_simulate/demo.log",
         benchmark:
-            "benchmarks/demo_simulate/demo.tsv"
+            "logs/benchmarks/demo_simulate/demo.tsv"
         conda:
             "../envs/seq2rx.yaml"
         threads: 1
@@ -44,7 +44,7 @@ if config["demo"]["simulate"]:
         log:
             "logs/demo_history/history.log",
         benchmark:
-            "benchmarks/demo_history/history.tsv"
+            "logs/benchmarks/demo_history/history.tsv"
         conda:
             "../envs/seq2rx.yaml"
         threads: 1
@@ -67,7 +67,7 @@ if config["demo"]["simulate"]:
         log:
             "logs/demo_compare_truth/{sample}.log",
         benchmark:
-            "benchmarks/demo_compare_truth/{sample}.tsv"
+            "logs/benchmarks/demo_compare_truth/{sample}.tsv"
         conda:
             "../envs/calling.yaml"
         threads: 1
@@ -93,7 +93,7 @@ if config["demo"]["simulate"]:
         log:
             "logs/demo_truth_summary/summary.log",
         benchmark:
-            "benchmarks/demo_truth_summary/summary.tsv"
+            "logs/benchmarks/demo_truth_summary/summary.tsv"
         conda:
             "../envs/seq2rx.yaml"
         threads: 1

@@ -18,7 +18,7 @@ if ML_ENABLED:
         log:
             "logs/ml_features/features.log",
         benchmark:
-            "benchmarks/ml_features/features.tsv"
+            "logs/benchmarks/ml_features/features.tsv"
         conda:
             "../envs/seq2rx.yaml"
         threads: 1
@@ -53,7 +53,7 @@ if ML_ENABLED:
         log:
             "logs/ml_predict/ml.log",
         benchmark:
-            "benchmarks/ml_predict/ml.tsv"
+            "logs/benchmarks/ml_predict/ml.tsv"
         conda:
             "../envs/seq2rx.yaml"
         threads: 1
@@ -65,7 +65,7 @@ if ML_ENABLED:
         script:
             "../scripts/ml_predict.py"
 
-    rule similarity:
+    rule snf_similarity:
         input:
             features="results/ml/features.tsv",
             history_features=ml_history("features.tsv"),
@@ -78,9 +78,9 @@ if ML_ENABLED:
             ),
             versions="results/versions/similarity/similarity.json",
         log:
-            "logs/similarity/similarity.log",
+            "logs/snf_similarity/similarity.log",
         benchmark:
-            "benchmarks/similarity/similarity.tsv"
+            "logs/benchmarks/snf_similarity/similarity.tsv"
         conda:
             "../envs/seq2rx.yaml"
         threads: 1

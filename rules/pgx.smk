@@ -29,7 +29,7 @@ rule pgx_genotype_positions:
     log:
         "logs/pgx_genotype_positions/{sample}.log",
     benchmark:
-        "benchmarks/pgx_genotype_positions/{sample}.tsv"
+        "logs/benchmarks/pgx_genotype_positions/{sample}.tsv"
     wildcard_constraints:
         sample=_alternatives(ALIGNED_SAMPLES),
     conda:
@@ -63,7 +63,7 @@ rule pgx_call:
     log:
         "logs/pgx_call/{sample}.log",
     benchmark:
-        "benchmarks/pgx_call/{sample}.tsv"
+        "logs/benchmarks/pgx_call/{sample}.tsv"
     wildcard_constraints:
         sample=_alternatives(SAMPLES),
     conda:

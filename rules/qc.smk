@@ -11,7 +11,7 @@ rule qc_targets:
     log:
         "logs/qc_targets/targets.log",
     benchmark:
-        "benchmarks/qc_targets/targets.tsv"
+        "logs/benchmarks/qc_targets/targets.tsv"
     conda:
         "../envs/seq2rx.yaml"
     threads: 1
@@ -37,7 +37,7 @@ rule samtools_stats:
     log:
         "logs/samtools_stats/{sample}.log",
     benchmark:
-        "benchmarks/samtools_stats/{sample}.tsv"
+        "logs/benchmarks/samtools_stats/{sample}.tsv"
     wildcard_constraints:
         sample=_alternatives(ALIGNED_SAMPLES),
     conda:
@@ -65,7 +65,7 @@ rule bcftools_stats:
     log:
         "logs/bcftools_stats/{sample}.log",
     benchmark:
-        "benchmarks/bcftools_stats/{sample}.tsv"
+        "logs/benchmarks/bcftools_stats/{sample}.tsv"
     conda:
         "../envs/calling.yaml"
     threads: 1
@@ -94,7 +94,7 @@ rule multiqc_report:
         summaries=expand("results/qc/summary/{sample}.json", sample=ALIGNED_SAMPLES),
         pgx=expand("results/pgx/{sample}.json", sample=sorted(SAMPLES)),
         actionability=expand(
-            "results/actionability/{sample}.json", sample=TUMOR_SAMPLES
+            "results/actionability/{sample}.json", sample=TUMOUR_SAMPLES
         ),
         config=BASEDIR / "resources" / "report" / "multiqc_config.yaml",
     output:
@@ -110,7 +110,7 @@ rule multiqc_report:
     log:
         "logs/multiqc_report/multiqc.log",
     benchmark:
-        "benchmarks/multiqc_report/multiqc.tsv"
+        "logs/benchmarks/multiqc_report/multiqc.tsv"
     conda:
         "../envs/qc.yaml"
     threads: 1

@@ -13,7 +13,7 @@ rule cutadapt_trim:
     log:
         "logs/cutadapt_trim/{sample}.log",
     benchmark:
-        "benchmarks/cutadapt_trim/{sample}.tsv"
+        "logs/benchmarks/cutadapt_trim/{sample}.tsv"
     conda:
         "../envs/reads.yaml"
     threads: 2

@@ -9,7 +9,7 @@ rule collect_versions:
     log:
         "logs/collect_versions/versions.log",
     benchmark:
-        "benchmarks/collect_versions/versions.tsv"
+        "logs/benchmarks/collect_versions/versions.tsv"
     conda:
         "../envs/seq2rx.yaml"
     threads: 1
@@ -29,7 +29,7 @@ rule findings_patient:
     log:
         "logs/findings_patient/{patient}.log",
     benchmark:
-        "benchmarks/findings_patient/{patient}.tsv"
+        "logs/benchmarks/findings_patient/{patient}.tsv"
     conda:
         "../envs/seq2rx.yaml"
     threads: 1
@@ -60,7 +60,7 @@ rule report_patient:
     log:
         "logs/report_patient/{patient}.log",
     benchmark:
-        "benchmarks/report_patient/{patient}.tsv"
+        "logs/benchmarks/report_patient/{patient}.tsv"
     conda:
         "../envs/seq2rx.yaml"
     threads: 1
@@ -71,16 +71,16 @@ rule report_patient:
         "../scripts/report_patient.py"
 
 
-rule provenance:
+rule provenance_record:
     input:
         outputs=get_provenance_inputs,
         versions="results/versions.json",
     output:
         json="results/provenance.json",
     log:
-        "logs/provenance/provenance.log",
+        "logs/provenance_record/provenance.log",
     benchmark:
-        "benchmarks/provenance/provenance.tsv"
+        "logs/benchmarks/provenance_record/provenance.tsv"
     conda:
         "../envs/seq2rx.yaml"
     threads: 1
@@ -110,7 +110,7 @@ rule report_cohort:
     log:
         "logs/report_cohort/cohort.log",
     benchmark:
-        "benchmarks/report_cohort/cohort.tsv"
+        "logs/benchmarks/report_cohort/cohort.tsv"
     conda:
         "../envs/seq2rx.yaml"
     threads: 1

@@ -21,9 +21,9 @@ rule somatic_call:
     log:
         "logs/somatic_call/{sample}.log",
     benchmark:
-        "benchmarks/somatic_call/{sample}.tsv"
+        "logs/benchmarks/somatic_call/{sample}.tsv"
     wildcard_constraints:
-        sample=_alternatives(TUMOR_ALIGNED),
+        sample=_alternatives(TUMOUR_ALIGNED),
     conda:
         "../envs/calling.yaml"
     threads: 1
@@ -40,7 +40,7 @@ rule somatic_call:
         "../scripts/somatic_call.py"
 
 
-rule somatic_csq:
+rule bcftools_csq_somatic:
     input:
         vcf="results/somatic/{sample}.vcf.gz",
         fasta=config["reference"]["fasta"],
@@ -52,11 +52,11 @@ rule somatic_csq:
         table="results/somatic/{sample}.consequences.tsv",
         versions="results/versions/somatic_csq/{sample}.json",
     log:
-        "logs/somatic_csq/{sample}.log",
+        "logs/bcftools_csq_somatic/{sample}.log",
     benchmark:
-        "benchmarks/somatic_csq/{sample}.tsv"
+        "logs/benchmarks/bcftools_csq_somatic/{sample}.tsv"
     wildcard_constraints:
-        sample=_alternatives(TUMOR_ALIGNED),
+        sample=_alternatives(TUMOUR_ALIGNED),
     conda:
         "../envs/annotate.yaml"
     threads: 1
@@ -67,7 +67,7 @@ rule somatic_csq:
         "../scripts/bcftools_csq.py"
 
 
-rule actionability:
+rule actionability_tier:
     input:
         unpack(get_actionability_inputs),
         kb=ACTIONABILITY_KB_FILES,
@@ -81,11 +81,11 @@ rule actionability:
         json="results/actionability/{sample}.json",
         versions="results/versions/actionability/{sample}.json",
     log:
-        "logs/actionability/{sample}.log",
+        "logs/actionability_tier/{sample}.log",
     benchmark:
-        "benchmarks/actionability/{sample}.tsv"
+        "logs/benchmarks/actionability_tier/{sample}.tsv"
     wildcard_constraints:
-        sample=_alternatives(TUMOR_SAMPLES),
+        sample=_alternatives(TUMOUR_SAMPLES),
     conda:
         "../envs/seq2rx.yaml"
     threads: 1

@@ -4,14 +4,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from seq2rx.io import log_stderr
+from seq2rx.core.io import log_stderr
 
 log_stderr(snakemake.log[0])
 
 import json
 
-from seq2rx import actionability
-from seq2rx.versions import write_versions
+from seq2rx import actionability as actionability
+from seq2rx.provenance.versions import write_versions
 
 kb = actionability.load(Path(snakemake.input.kb[0]).parent)
 callable_path = snakemake.input.get("callable")

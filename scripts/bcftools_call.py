@@ -4,14 +4,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from seq2rx.io import log_stderr
+from seq2rx.core.io import log_stderr
 
 log_stderr(snakemake.log[0])
 
-from seq2rx.align import check_bam_reference
-from seq2rx.call import CallParams, call_variants
-from seq2rx.reference import fasta_contigs
-from seq2rx.versions import write_versions
+from seq2rx.genome.reference import fasta_contigs
+from seq2rx.provenance.versions import write_versions
+from seq2rx.reads.align import check_bam_reference
+from seq2rx.variants.germline import CallParams, call_variants
 
 bams = snakemake.input.bams if "bams" in snakemake.input.keys() else [snakemake.input.bam]
 contigs = fasta_contigs(snakemake.input.fasta)

@@ -4,12 +4,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from seq2rx.io import log_stderr
+from seq2rx.core.io import log_stderr
 
 log_stderr(snakemake.log[0])
 
-from seq2rx.demo import load_pgx_sites, load_spec
-from seq2rx.demo_history import panel_genes, write_history
+from seq2rx.sim import load_pgx_sites, load_spec
+from seq2rx.sim.history import panel_genes, write_history
 
 spec = load_spec(snakemake.input.spec)
 genes = panel_genes(spec, load_pgx_sites(snakemake.input.sites))

@@ -4,14 +4,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from seq2rx.io import log_stderr
+from seq2rx.core.io import log_stderr
 
 log_stderr(snakemake.log[0])
 
 import json
 
 from seq2rx import __version__, findings
-from seq2rx.versions import merge
+from seq2rx.provenance.versions import merge
 
 rows = snakemake.params.rows
 vcfs = {r["sample"]: v for r, v in zip(rows, snakemake.input.vcfs, strict=True)}

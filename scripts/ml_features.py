@@ -4,15 +4,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from seq2rx.io import log_stderr
+from seq2rx.core.io import log_stderr
 
 log_stderr(snakemake.log[0])
 
-from seq2rx.clinical import read_clinical
-from seq2rx.errors import InputError
+from seq2rx.core.bed import read_bed_named
+from seq2rx.core.errors import InputError
+from seq2rx.inputs.clinical import read_clinical
 from seq2rx.ml import features as F
 from seq2rx.pgx.pipeline import PgxKnowledge
-from seq2rx.qc import read_bed_named
 
 try:
     plan = snakemake.params.plan

@@ -4,14 +4,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from seq2rx.io import log_stderr
+from seq2rx.core.io import log_stderr
 
 log_stderr(snakemake.log[0])
 
 import json
 
-from seq2rx.qc import findings_table, multiqc_table, run_multiqc
-from seq2rx.versions import write_versions
+from seq2rx.provenance.versions import write_versions
+from seq2rx.report.multiqc import findings_table, multiqc_table, run_multiqc
 
 summaries = [json.loads(Path(p).read_text()) for p in snakemake.input.summaries]
 multiqc_table(summaries, snakemake.output.table)

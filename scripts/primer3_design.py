@@ -4,12 +4,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from seq2rx.io import log_stderr
+from seq2rx.core.io import log_stderr
 
 log_stderr(snakemake.log[0])
 
-from seq2rx import primers
-from seq2rx.versions import write_versions
+from seq2rx.provenance.versions import write_versions
+from seq2rx.variants import primers
 
 p = snakemake.params.settings
 variants, known = [], []

@@ -4,10 +4,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from seq2rx.io import log_stderr
+from seq2rx.core.io import log_stderr
 
 log_stderr(snakemake.log[0])
 
-from seq2rx.qc import write_targets
+from seq2rx.reads.qc import write_targets
 
 write_targets(snakemake.input.targets or None, snakemake.input.islands_map or None, snakemake.output.bed)

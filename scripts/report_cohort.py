@@ -4,13 +4,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from seq2rx.io import log_stderr
+from seq2rx.core.io import log_stderr
 
 log_stderr(snakemake.log[0])
 
 import json
 
-from seq2rx import cohort_report as R
+from seq2rx.report import cohort as R
 
 inp = snakemake.input
 docs = [json.loads(Path(p).read_text()) for p in inp.findings]

@@ -4,12 +4,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from seq2rx.io import log_stderr
+from seq2rx.core.io import log_stderr
 
 log_stderr(snakemake.log[0])
 
 import json
 
-from seq2rx import report
+from seq2rx.report import patient as report
 
 report.write(json.loads(Path(snakemake.input.json).read_text()), snakemake.output.html)

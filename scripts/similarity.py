@@ -4,16 +4,16 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from seq2rx.io import atomic_output, log_stderr
+from seq2rx.core.io import atomic_output, log_stderr
 
 log_stderr(snakemake.log[0])
 
-from seq2rx.clinical import read_clinical
-from seq2rx.errors import InputError
-from seq2rx.io import write_json
+from seq2rx.core.errors import InputError
+from seq2rx.core.io import write_json
+from seq2rx.inputs.clinical import read_clinical
 from seq2rx.ml import features as F
+from seq2rx.provenance.versions import write_versions
 from seq2rx.similarity.pipeline import run
-from seq2rx.versions import write_versions
 
 out = snakemake.output
 try:

@@ -4,13 +4,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from seq2rx.io import log_stderr
+from seq2rx.core.io import log_stderr
 
 log_stderr(snakemake.log[0])
 
-from seq2rx import actionability
-from seq2rx.somatic import SomaticParams, call_somatic, write_callable
-from seq2rx.versions import write_versions
+from seq2rx import actionability as actionability
+from seq2rx.provenance.versions import write_versions
+from seq2rx.variants.somatic import SomaticParams, call_somatic, write_callable
 
 o, p = snakemake.params.options, snakemake.params
 params = SomaticParams(
@@ -22,7 +22,7 @@ params = SomaticParams(
 )  # fmt: skip
 kb = actionability.load(Path(snakemake.input.kb[0]).parent)
 counts = call_somatic(
-    snakemake.input.tumor_bam,
+    snakemake.input.tumour_bam,
     snakemake.input.fasta,
     snakemake.output.vcf,
     snakemake.wildcards.sample,

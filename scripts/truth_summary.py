@@ -4,13 +4,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from seq2rx.io import log_stderr
+from seq2rx.core.io import log_stderr
 
 log_stderr(snakemake.log[0])
 
 import json
 
-from seq2rx.io import atomic_output
+from seq2rx.core.io import atomic_output
 
 lines = ["sample\ttype\ttp\tfp\tfn\tprecision\trecall\tf1"]
 for path in snakemake.input:

@@ -28,7 +28,7 @@ def small_demo(tmp_path_factory) -> Path:
     """The demo genome and two patients at 12x: quick to simulate, enough to align and call."""
     import yaml
 
-    from seq2rx.demo import simulate
+    from seq2rx.sim import simulate
 
     spec = yaml.safe_load((REPO / "resources/demo/demo.yaml").read_text())
     spec["coverage"] = 12

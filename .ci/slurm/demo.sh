@@ -8,8 +8,8 @@
 # 2. runs `snakemake --workflow-profile profiles/slurm` on a copy of config/ in $SLURM_DEMO_DIR
 #    (default $TMPDIR/seq2rx-slurm-demo), so every job goes through sbatch;
 # 3. checks with sacct that SLURM ran every job of the run, COMPLETED, with the CPUs, memory and
-#    time limit its rule declares (python -m seq2rx.slurmcheck);
-# 4. compares the results with LOCAL_RUN's (python -m seq2rx.rundiff: TSV, JSON and VCF bodies
+#    time limit its rule declares (python -m seq2rx.ops.slurmcheck);
+# 4. compares the results with LOCAL_RUN's (python -m seq2rx.ops.rundiff: TSV, JSON and VCF bodies
 #    byte for byte, BAMs by records, the named run-record exceptions left out);
 # 5. stops every daemon it started, by PID, whatever happened (trap).
 #
@@ -55,7 +55,7 @@ fi
 echo "demo through SLURM: $(($(date +%s) - T0)) s wall, $(grep -c 'has been submitted with SLURM jobid' slurm-run.log) jobs submitted"
 
 echo "== sacct: every job went through sbatch with its rule's resources"
-"$PY" -m seq2rx.slurmcheck slurm-run.log
+"$PY" -m seq2rx.ops.slurmcheck slurm-run.log
 
 echo "== results: SLURM run ($WORK) against the local run ($LOCAL)"
-"$PY" -m seq2rx.rundiff "$LOCAL" "$WORK"
+"$PY" -m seq2rx.ops.rundiff "$LOCAL" "$WORK"

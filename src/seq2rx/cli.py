@@ -7,14 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from . import __version__
-from .errors import InputError
-
-REPO = Path(__file__).resolve().parents[2]
+from seq2rx import __version__
+from seq2rx.core.data import data_path
+from seq2rx.core.errors import InputError
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import simulate
+    from seq2rx.sim import simulate
 
     summary = simulate(args.spec, args.sites, args.outdir, seed=args.seed)
     for sample, counts in summary["samples"].items():
@@ -24,8 +23,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare, format_table
-    from .io import atomic_output
+    from seq2rx.core.io import atomic_output
+    from seq2rx.variants.compare import compare, format_table
 
     result = compare(
         args.truth,
@@ -44,7 +43,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_annotate(args: argparse.Namespace) -> int:
-    from .annotate import annotate
+    from seq2rx.variants.annotate import annotate
 
     n = annotate(
         args.vcf, args.fasta, args.gff3, args.out, out_vcf=args.out_vcf, sample=args.sample, clinvar_vcf=args.clinvar
@@ -54,7 +53,7 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
 
 
 def _cmd_pgx_import(args: argparse.Namespace) -> int:
-    from .pgx.definitions import import_tier1, import_translation, write_kb, write_tier1
+    from seq2rx.pgx.definitions import import_tier1, import_translation, write_kb, write_tier1
 
     folder = Path(getattr(args, "from"))
     files = sorted(folder.glob("*_translation.json"))
@@ -80,7 +79,7 @@ def _cmd_pgx_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_pgx_phenotypes(args: argparse.Namespace) -> int:
-    from .pgx.phenotypes import import_phenotype_file, write_kb
+    from seq2rx.pgx.phenotypes import import_phenotype_file, write_kb
 
     folder = Path(getattr(args, "from"))
     files = sorted(f for f in folder.glob("*.json") if not args.genes or f.stem in set(args.genes))
@@ -96,7 +95,7 @@ def _cmd_pgx_phenotypes(args: argparse.Namespace) -> int:
 
 
 def _cmd_pgx_call(args: argparse.Namespace) -> int:
-    from .pgx.pipeline import PgxKnowledge, call_vcf, write_json, write_tsv
+    from seq2rx.pgx.pipeline import PgxKnowledge, call_vcf, write_json, write_tsv
 
     if not args.vcf or not args.json:
         raise InputError(
@@ -116,7 +115,7 @@ def _cmd_pgx_call(args: argparse.Namespace) -> int:
 
 
 def _cmd_actionable(args: argparse.Namespace) -> int:
-    from . import actionability
+    from seq2rx import actionability as actionability
 
     kb = actionability.load(args.kb)
     doc = actionability.run(
@@ -138,7 +137,7 @@ def _cmd_actionable(args: argparse.Namespace) -> int:
 
 
 def _cmd_ml_cv(args: argparse.Namespace) -> int:
-    from .ml.evaluate import run_cv, write_json
+    from seq2rx.ml.evaluate import run_cv, write_json
 
     if bool(args.time) != bool(args.event) or bool(args.outcome) == bool(args.time):
         raise InputError("seq2rx ml cv", "give either --outcome COL, or --time COL and --event COL")
@@ -181,7 +180,7 @@ def _at_least(low: int):
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from .provenance import verify
+    from seq2rx.provenance.record import verify
 
     problems = verify(args.results)
     bad = 0
@@ -197,19 +196,19 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .config import check_reference, load_yaml, oncotree_codes, read_sample_sheet, validate_config
+    from seq2rx.inputs.config import check_reference, load_yaml, oncotree_codes, read_sample_sheet, validate_config
 
     schemas = Path(args.schemas)
     cfg = validate_config(load_yaml(args.configfile), load_yaml(schemas / "config.schema.yaml"), args.configfile)
     check_reference(cfg, args.configfile)
-    codes = oncotree_codes(REPO / "resources/kb/actionability/oncotree.tsv")
+    codes = oncotree_codes(data_path("kb", "actionability", "oncotree.tsv"))
     rows = read_sample_sheet(cfg["samples"], load_yaml(schemas / "samples.schema.yaml"), tumor_types=codes)
     print(f"{args.configfile}: valid; {len(rows)} samples in {cfg['samples']}")
     return 0
 
 
 def _cmd_cohort_query(args: argparse.Namespace) -> int:
-    from .cohort.sql import parse_param, run_query, to_tsv
+    from seq2rx.cohort.sql import parse_param, run_query, to_tsv
 
     values = dict(parse_param(p) for p in args.param)
     columns, rows = run_query(args.db, args.sql, values, source="seq2rx cohort query")
@@ -218,7 +217,7 @@ def _cmd_cohort_query(args: argparse.Namespace) -> int:
 
 
 def _cmd_cohort_export(args: argparse.Namespace) -> int:
-    from .cohort.privacy import export
+    from seq2rx.cohort.privacy import export
 
     result = export(args.db, args.out, args.key_file)
     made = "created" if result["key_created"] else "used"
@@ -238,8 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("demo", help="simulate the demo data set (genome, reads, truth VCFs)")
     p.add_argument("--outdir", default="demo")
     p.add_argument("--seed", type=int, default=None, help="override the seed in the spec")
-    p.add_argument("--spec", default=str(REPO / "resources/demo/demo.yaml"))
-    p.add_argument("--sites", default=str(REPO / "resources/kb/pgx/positions.tsv"))
+    p.add_argument("--spec", default=str(data_path("demo", "demo.yaml")))
+    p.add_argument("--sites", default=str(data_path("kb", "pgx", "positions.tsv")))
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("compare-vcf", help="SNV/indel precision, recall and F1 of a VCF against a truth VCF")
@@ -277,18 +276,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", help="write the result here")
     p.add_argument("--tsv", help="also write one row per gene here")
     p.add_argument("--drugs-tsv", help="also write one row per recommendation here (needs --tsv)")
-    p.add_argument("--kb", default=str(REPO / "resources/kb/pgx"), help="knowledge-base folder")
+    p.add_argument("--kb", default=str(data_path("kb", "pgx")), help="knowledge-base folder")
     p.set_defaults(func=_cmd_pgx_call)
     pgx_sub = p.add_subparsers(dest="pgx_command", required=False)
     q = pgx_sub.add_parser("import-definitions", help="import published allele definitions (*_translation.json)")
     q.add_argument("--from", required=True, help="folder of *_translation.json files")
     q.add_argument("--genes", nargs="+", help="only these genes (default: every file)")
-    q.add_argument("--out", default=str(REPO / "resources/kb/pgx"))
+    q.add_argument("--out", default="resources/kb/pgx")
     q.set_defaults(func=_cmd_pgx_import)
     q = pgx_sub.add_parser("import-phenotypes", help="import published allele-function / phenotype files (GENE.json)")
     q.add_argument("--from", required=True, help="folder of per-gene phenotype JSON files")
     q.add_argument("--genes", nargs="+", help="only these genes (default: every file)")
-    q.add_argument("--out", default=str(REPO / "resources/kb/pgx"))
+    q.add_argument("--out", default="resources/kb/pgx")
     q.set_defaults(func=_cmd_pgx_phenotypes)
 
     p = sub.add_parser(
@@ -306,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample", help="tumour sample column (default: the first)")
     p.add_argument("--consequences", help="seq2rx consequence table of the same VCF (seq2rx annotate)")
     p.add_argument("--callable-mb", type=float, help="callable megabases, for TMB (with --consequences)")
-    p.add_argument("--kb", default=str(REPO / "resources/kb/actionability"))
+    p.add_argument("--kb", default=str(data_path("kb", "actionability")))
     p.set_defaults(func=_cmd_actionable)
 
     p = sub.add_parser(
@@ -370,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("validate", help="check a configuration and its sample sheet")
     p.add_argument("--configfile", default="config/config.yaml")
-    p.add_argument("--schemas", default=str(REPO / "config/schemas"))
+    p.add_argument("--schemas", default=str(data_path("schemas")))
     p.set_defaults(func=_cmd_validate)
 
     args = parser.parse_args(argv)

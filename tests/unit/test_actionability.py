@@ -9,8 +9,8 @@ import pytest
 
 from seq2rx import actionability as A
 from seq2rx.cli import main
-from seq2rx.errors import InputError
-from seq2rx.somatic import binomial_two_sided, fisher_greater
+from seq2rx.core.errors import InputError
+from seq2rx.variants.somatic import binomial_two_sided, fisher_greater
 
 REPO = Path(__file__).resolve().parents[2]
 KB = REPO / "resources/kb/actionability"

@@ -8,8 +8,9 @@ from pathlib import Path
 import pysam
 import pytest
 
-from seq2rx.align import align_unsorted, build_index, proper_pair_bounds, read_pairs, sort_markdup
-from seq2rx.errors import InputError
+from seq2rx.core.errors import InputError
+from seq2rx.reads.align import align_unsorted, build_index, proper_pair_bounds, sort_markdup
+from seq2rx.reads.fastq import read_pairs
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +153,7 @@ def test_read_pairs_reports_malformed_record(tmp_path):
 
 
 def test_joint_calling_and_subsetting(small_demo, bwa_index, p1_bam, tmp_path):
-    from seq2rx.call import CallParams, call_variants, subset_sample
+    from seq2rx.variants.germline import CallParams, call_variants, subset_sample
 
     r1, r2 = small_demo / "reads/P8-T_R1.fastq.gz", small_demo / "reads/P8-T_R2.fastq.gz"
     align_unsorted(r1, r2, bwa_index, tmp_path / "u.bam", "P8-T", threads=2)
@@ -173,7 +174,7 @@ def test_joint_calling_and_subsetting(small_demo, bwa_index, p1_bam, tmp_path):
 
 
 def test_soft_filters_and_sample_names(small_demo, p1_bam, tmp_path):
-    from seq2rx.call import CallParams, call_variants
+    from seq2rx.variants.germline import CallParams, call_variants
 
     fasta = small_demo / "genome.fa.gz"
     call_variants([p1_bam], fasta, tmp_path / "a.vcf.gz", CallParams(), samples=["PATIENT-1"])

@@ -7,8 +7,8 @@ from pathlib import Path
 import pysam
 import pytest
 
-from seq2rx.annotate import annotate, consequence_rows, phasing, run_csq, trim_variant
 from seq2rx.cli import main
+from seq2rx.variants.annotate import annotate, consequence_rows, phasing, run_csq, trim_variant
 
 HOTSPOTS = [
     ("chr7", 140753336, "A", "T", "BRAF", "600V>600E", "p.Val600Glu", -2, 121),
@@ -156,7 +156,7 @@ def test_clinvar_significance_from_a_local_vcf(small_demo, tmp_path):
 
 
 def test_clinvar_file_must_be_indexed(small_demo, tmp_path):
-    from seq2rx.errors import InputError
+    from seq2rx.core.errors import InputError
 
     src = vcf(tmp_path / "q.vcf", [HOTSPOTS[0][:4]])
     with pytest.raises(InputError, match="ClinVar VCF must exist, bgzipped, with a .tbi index"):
@@ -170,7 +170,7 @@ def test_clinvar_file_must_be_indexed(small_demo, tmp_path):
 
 
 def test_a_deletion_that_can_slide_into_the_utr_keeps_the_start_codon():
-    from seq2rx.annotate import _shifts_out_of_cds
+    from seq2rx.variants.annotate import _shifts_out_of_cds
 
     seq = "GGGAATGCCCTAA"  # 5' UTR GGGA, then ATG...; the UTR's last A repeats the start's A
     assert _shifts_out_of_cds(seq, (4, 1, ""), 4)  # deleting the A of ATG = deleting the UTR's A
@@ -180,7 +180,7 @@ def test_a_deletion_that_can_slide_into_the_utr_keeps_the_start_codon():
 
 
 def test_fast_intergenic_lines_equal_the_row_formatting(small_demo, tmp_path):
-    from seq2rx.annotate import consequence_rows, write_table
+    from seq2rx.variants.annotate import consequence_rows, write_table
 
     src = vcf(tmp_path / "mix.vcf", [("chr12", 25255000, "N", "A"), HOTSPOTS[1][:4]])
     fasta, gff3 = small_demo / "genome.fa.gz", small_demo / "genes.gff3"

@@ -23,8 +23,8 @@ import yaml
 from conftest import write_reference
 
 from seq2rx.cli import main
-from seq2rx.clinical import read_clinical
-from seq2rx.errors import InputError
+from seq2rx.core.errors import InputError
+from seq2rx.inputs.clinical import read_clinical
 
 REPO = Path(__file__).resolve().parents[2]
 SEQ = "GATTACAGTCCACACAGTTGCATGGACTTACGGATCCATGA" * 5
@@ -616,7 +616,7 @@ def test_every_case_has_a_test_and_a_readme_row():
 
 
 def test_a_killed_attempts_temporary_files_are_cleared_by_the_next(tmp_path):
-    from seq2rx.io import atomic_output, scratch_dir
+    from seq2rx.core.io import atomic_output, scratch_dir
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(dead.stdout)  # a process that has ended

@@ -8,8 +8,8 @@ import pysam
 import pytest
 from conftest import write_reference
 
-from seq2rx.call import check_input_vcf, normalise_input
-from seq2rx.errors import InputError
+from seq2rx.core.errors import InputError
+from seq2rx.variants.inputs import check_input_vcf, normalise_input
 
 SEQ = "GATTACAGTCCACACAGTTGCATGGACTTACGGATCCATGA" * 5
 

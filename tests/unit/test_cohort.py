@@ -18,7 +18,7 @@ from seq2rx.cohort import SHARD_TABLES, TABLES, build_database, run_cohort, supp
 from seq2rx.cohort.build import connect
 from seq2rx.cohort.privacy import date_shift, export, pseudonym
 from seq2rx.cohort.sql import check_select, parameter_names, run_query
-from seq2rx.errors import InputError
+from seq2rx.core.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
 COHORT_SQL = REPO / "config" / "cohorts"

@@ -8,8 +8,8 @@ import pytest
 from conftest import write_reference
 
 from seq2rx.cli import main
-from seq2rx.compare import compare, trim
-from seq2rx.errors import InputError
+from seq2rx.core.errors import InputError
+from seq2rx.variants.compare import compare, trim
 
 # contig with a CA repeat: deleting one CA at 11-12 is the same as deleting it at 13-14
 SEQ = "GATTACAGTCCACACAGTTGCATGGACTTACGGATCCATGA" * 3

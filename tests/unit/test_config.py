@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seq2rx.config import check_reference, load_yaml, read_sample_sheet, validate_config
-from seq2rx.errors import InputError
+from seq2rx.core.errors import InputError
+from seq2rx.inputs.config import check_reference, load_yaml, read_sample_sheet, validate_config
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_SCHEMA = load_yaml(REPO / "config/schemas/config.schema.yaml")
@@ -183,7 +183,7 @@ def test_bam_without_index(tmp_path):
 
 
 def test_atomic_output_leaves_nothing_on_failure(tmp_path):
-    from seq2rx.io import atomic_output
+    from seq2rx.core.io import atomic_output
 
     target = tmp_path / "x.vcf.gz"
     with pytest.raises(RuntimeError), atomic_output(target) as tmp:
@@ -215,7 +215,7 @@ def _matches(constraint: str, text: str) -> bool:
 
 
 def test_id_constraint_matches_exactly_the_members():
-    from seq2rx.config import id_constraint
+    from seq2rx.inputs.config import id_constraint
 
     universe = ["P1", "P10", "P2", "P7-N", "P7-T", "V1", "V_2"]
     for members in (universe, ["P1"], ["P7-T", "V_2"], ["P1", "P10", "P2", "P7-N", "P7-T"], []):

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from Bio.Seq import Seq
 
-from seq2rx.demo import load_pgx_sites, simulate
+from seq2rx.sim import load_pgx_sites, simulate
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ pytest.importorskip("lifelines", reason="lifelines is not installed")
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from seq2rx.cli import main  # noqa: E402
-from seq2rx.errors import InputError  # noqa: E402
+from seq2rx.core.errors import InputError  # noqa: E402
 from seq2rx.ml import evaluate as E  # noqa: E402
 from seq2rx.ml import models as M  # noqa: E402
 

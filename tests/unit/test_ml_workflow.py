@@ -14,12 +14,12 @@ pytest.importorskip("sksurv", reason="scikit-survival is not installed")
 
 from scipy.stats import spearmanr  # noqa: E402
 
-from seq2rx.demo import load_pgx_sites, load_spec  # noqa: E402
-from seq2rx.demo_history import panel_genes, simulate_history, write_history  # noqa: E402
-from seq2rx.errors import InputError  # noqa: E402
+from seq2rx.core.errors import InputError  # noqa: E402
 from seq2rx.ml import features as F  # noqa: E402
 from seq2rx.ml import outputs as O  # noqa: E402
 from seq2rx.ml import predict as P  # noqa: E402
+from seq2rx.sim import load_pgx_sites, load_spec  # noqa: E402
+from seq2rx.sim.history import panel_genes, simulate_history, write_history  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = load_spec(REPO / "resources" / "demo" / "demo.yaml")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from seq2rx.cli import main
-from seq2rx.errors import InputError
+from seq2rx.core.errors import InputError
 from seq2rx.pgx.definitions import import_translation, read_kb
 
 REPO = Path(__file__).resolve().parents[2]

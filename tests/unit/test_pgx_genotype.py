@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from seq2rx.align import align_unsorted, build_index, sort_markdup
 from seq2rx.pgx.genotype import genotype_positions, position_table, write_table
+from seq2rx.reads.align import align_unsorted, build_index, sort_markdup
 
 REPO = Path(__file__).resolve().parents[2]
 

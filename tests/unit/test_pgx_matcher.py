@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from seq2rx.cli import main
-from seq2rx.errors import InputError
+from seq2rx.core.errors import InputError
 from seq2rx.pgx.definitions import GeneDefinition, Position
 from seq2rx.pgx.guidance import parse_condition, read_guidance, recommend
 from seq2rx.pgx.matcher import Call, GeneGenotypes, GeneMatcher

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seq2rx.errors import InputError
+from seq2rx.core.errors import InputError
 from seq2rx.pgx.phenotypes import read_kb
 
 REPO = Path(__file__).resolve().parents[2]

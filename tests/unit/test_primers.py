@@ -10,7 +10,7 @@ import numpy as np
 import pysam
 import pytest
 
-from seq2rx.primers import COLUMNS, biopython_tm, design_all, design_primers, write_tsv
+from seq2rx.variants.primers import COLUMNS, biopython_tm, design_all, design_primers, write_tsv
 
 REPO = Path(__file__).resolve().parents[2]
 CONTIG = "chrT"
@@ -127,7 +127,7 @@ def test_many_known_variants_and_ref_spans(genome):
 def test_variant_at_contig_start_gives_a_reason(genome, caplog):
     fa, seq = genome
     ref, alt = snv(seq, 21)
-    with caplog.at_level(logging.WARNING, logger="seq2rx.primers"):
+    with caplog.at_level(logging.WARNING, logger="seq2rx.variants.primers"):
         assert design_primers(fa, CONTIG, 21, ref, alt) is None
     assert "20 bp from the contig start" in caplog.text
     row = design_all(fa, [(CONTIG, 21, ref, alt)])[0]

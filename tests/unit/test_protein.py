@@ -6,8 +6,8 @@ from itertools import combinations
 
 import pytest
 
-from seq2rx.grantham import GRANTHAM, ORDER
-from seq2rx.protein import THREE_LETTER, blosum62, csq_notation, grantham, hgvs_p
+from seq2rx.genome.grantham import GRANTHAM, ORDER
+from seq2rx.genome.protein import THREE_LETTER, blosum62, csq_notation, grantham, hgvs_p
 
 # --- residue names -------------------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ def test_editing_the_run_description_breaks_the_chain(tmp_path, monkeypatch):
 def test_a_malformed_record_is_an_input_error(tmp_path, monkeypatch):
     import pytest
 
-    from seq2rx.errors import InputError
+    from seq2rx.core.errors import InputError
 
     results, _ = _run(tmp_path, monkeypatch)
     (results / "provenance.json").write_text('{"outputs": [{"path": "x"}]}')

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from seq2rx.qc import Thresholds, parse_flagstat, summarise
+from seq2rx.reads.qc import Thresholds, parse_flagstat, summarise
 
 FLAGSTAT = """1000 + 0 in total (QC-passed reads + QC-failed reads)
 1000 + 0 primary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seq2rx.report import render
+from seq2rx.report.patient import render
 
 EVIL = "<img src=x onerror=alert(1)>"
 
@@ -133,15 +133,15 @@ def test_protein_altering_variants_come_first_and_tumours_carry_a_caveat():
     ],
 )
 def test_inlined_svg_is_checked_not_trusted(bad):
-    from seq2rx.figures import safe_svg
+    from seq2rx.core.figures import safe_svg
 
     with pytest.raises(ValueError):
         safe_svg(bad)
 
 
 def test_our_own_figures_pass_the_svg_check():
-    from seq2rx import figures
-    from seq2rx.figures import safe_svg
+    from seq2rx.core import figures
+    from seq2rx.core.figures import safe_svg
 
     fig = figures.figure(2, 2)
     fig.subplots().plot([0, 1], [0, 1])

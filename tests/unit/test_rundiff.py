@@ -1,4 +1,4 @@
-"""seq2rx.rundiff: which differences between two runs count, and which are named exceptions."""
+"""seq2rx.ops.rundiff: which differences between two runs count, and which are named exceptions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pysam
 import pytest
 
-from seq2rx.rundiff import compare_runs, main
+from seq2rx.ops.rundiff import compare_runs, main
 
 
 def _run(root: Path, *, calls: str = "chr1\t10\tA\tG\n", cores: int = 2, level: int = 6) -> Path:

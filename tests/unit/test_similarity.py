@@ -12,7 +12,7 @@ import pytest
 from scipy.spatial.distance import cdist
 from sklearn.metrics import adjusted_rand_score
 
-from seq2rx.errors import InputError
+from seq2rx.core.errors import InputError
 from seq2rx.similarity import clusters as C
 from seq2rx.similarity import distances as D
 from seq2rx.similarity import fusion as F

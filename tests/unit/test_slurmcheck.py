@@ -1,10 +1,10 @@
-"""seq2rx.slurmcheck: a SLURM run's log against the accounting database's rows."""
+"""seq2rx.ops.slurmcheck: a SLURM run's log against the accounting database's rows."""
 
 from __future__ import annotations
 
 import pytest
 
-from seq2rx.slurmcheck import CheckError, check, megabytes, minutes, parse_log
+from seq2rx.ops.slurmcheck import CheckError, check, megabytes, minutes, parse_log
 
 # the shape of a `snakemake --executor slurm` log (Snakemake 9, executor plugin 2)
 LOG = """\

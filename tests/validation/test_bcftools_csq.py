@@ -7,7 +7,7 @@ from pathlib import Path
 import pysam
 import pytest
 
-from seq2rx.annotate import consequence_rows, parse_bcsq, run_csq
+from seq2rx.variants.annotate import consequence_rows, parse_bcsq, run_csq
 
 pytestmark = pytest.mark.validation
 

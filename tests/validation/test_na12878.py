@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from seq2rx.align import align_unsorted, build_index, sort_markdup
-from seq2rx.call import CallParams, call_variants
-from seq2rx.compare import compare
+from seq2rx.reads.align import align_unsorted, build_index, sort_markdup
+from seq2rx.variants.compare import compare
+from seq2rx.variants.germline import CallParams, call_variants
 
 pytestmark = pytest.mark.validation
 

@@ -17,7 +17,7 @@ import pysam
 import pytest
 import yaml
 
-from seq2rx.rundiff import compare_runs
+from seq2rx.ops.rundiff import compare_runs
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.workflow
@@ -131,7 +131,7 @@ def test_findings_and_report_per_patient(demo_run):
 def test_every_rule_logged_and_benchmarked(demo_run):
     for rule in ("cutadapt_trim", "align_reads", "samtools_markdup", "bcftools_call", "samtools_stats"):
         assert (demo_run / f"logs/{rule}/P1.log").exists()
-        assert (demo_run / f"benchmarks/{rule}/P1.tsv").exists()
+        assert (demo_run / f"logs/benchmarks/{rule}/P1.tsv").exists()
     assert "alignment records written" in (demo_run / "logs/align_reads/P1.log").read_text()
 
 
@@ -367,7 +367,7 @@ def test_actionable_findings_by_tumour_type(demo_run):
 
 
 def test_every_findings_document_matches_its_schema(demo_run):
-    from seq2rx.findings import validate
+    from seq2rx.findings.document import validate
 
     docs = sorted((demo_run / "results/findings").glob("*.json"))
     assert len(docs) == 9
@@ -403,7 +403,7 @@ def test_reports_in_a_real_browser(demo_run, tmp_path):
 
 
 def test_user_text_is_escaped_in_the_report(demo_run, tmp_path):
-    from seq2rx import report
+    from seq2rx.report import patient as report
 
     doc = json.loads((demo_run / "results/findings/P1.json").read_text())
     evil = "<img src=x onerror=alert(1)>"
@@ -411,7 +411,7 @@ def test_user_text_is_escaped_in_the_report(demo_run, tmp_path):
     doc["samples"][0]["sample"] = evil
     html = report.render(doc)
     assert evil not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
-    from seq2rx import cohort_report
+    from seq2rx.report import cohort as cohort_report
 
     html = cohort_report.render([doc], None, {}, None, {}, [])
     assert evil not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
@@ -438,7 +438,7 @@ def test_multiqc_has_a_seq2rx_findings_section(demo_run):
 def test_rerun_with_one_core_gives_the_same_bytes(demo_run, tmp_path_factory):
     """The demo again from scratch with --cores 1 (the session run used 2): every result file is
     identical byte for byte (gzip contents and BAM records compared). What is left out, and why,
-    is listed in seq2rx.rundiff: MultiQC's dated HTML, index files, the run-record lines of
+    is listed in seq2rx.ops.rundiff: MultiQC's dated HTML, index files, the run-record lines of
     cutadapt's and samtools' reports; the provenance records must agree on every other checksum."""
     work = tmp_path_factory.mktemp("rerun")
     shutil.copytree(REPO / "config", work / "config")
@@ -594,11 +594,17 @@ def _planned(work: Path) -> set[tuple[str, str]]:
 
 SAMPLES = ("P1", "P2", "P3", "P4", "P5", "P6", "P7-N", "P7-T", "P8-T", "P9-T")
 PATIENTS = tuple(f"P{k}" for k in range(1, 10))
-COHORT = {("multiqc_report", ""), ("collect_versions", ""), ("provenance", ""), ("all", ""), ("cohort_database", "")}
+COHORT = {
+    ("multiqc_report", ""),
+    ("collect_versions", ""),
+    ("provenance_record", ""),
+    ("all", ""),
+    ("cohort_database", ""),
+}
 COHORT |= {("report_cohort", "")}
 COHORT |= {("cohort_members", f"cohort={c}") for c in ("cyp2c19_clopidogrel", "elderly_renal", "kras_colorectal")}
 #: the tumour patients' feature matrix, the models trained on the history and the similarity network
-TUMOUR_COHORT = {("ml_features", ""), ("ml_predict", ""), ("similarity", "")}
+TUMOUR_COHORT = {("ml_features", ""), ("ml_predict", ""), ("snf_similarity", "")}
 
 
 def test_a_run_killed_mid_way_resumes_to_the_same_outputs(demo_run, tmp_path):

@@ -7,11 +7,11 @@
 - :mod:`.privacy`: small-count suppression and the de-identified export.
 """
 
-from .build import build_database, write_sample_shards
-from .cohorts import run_cohort
-from .privacy import export, suppress
-from .schema import SHARD_TABLES, TABLES
-from .sql import run_query
+from seq2rx.cohort.build import build_database, write_sample_shards
+from seq2rx.cohort.cohorts import run_cohort
+from seq2rx.cohort.privacy import export, suppress
+from seq2rx.cohort.schema import SHARD_TABLES, TABLES
+from seq2rx.cohort.sql import run_query
 
 __all__ = [
     "SHARD_TABLES",

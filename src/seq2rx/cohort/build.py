@@ -20,9 +20,9 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from ..errors import InputError
-from ..io import atomic_output
-from .schema import SHARD_TABLES, TABLES, Table
+from seq2rx.cohort.schema import SHARD_TABLES, TABLES, Table
+from seq2rx.core.errors import InputError
+from seq2rx.core.io import atomic_output
 
 #: cells that mean "no value" in the workflow's TSVs and in the clinical table
 MISSING = frozenset({"", ".", "NA"})
@@ -124,12 +124,12 @@ def read_tsv(
 def read_clinical(path: str | os.PathLike) -> list[dict]:
     """The clinical table (``docs/data-model.md``) as typed rows of the ``patients`` columns.
 
-    Every cell is checked by :func:`seq2rx.clinical.read_clinical` first (ranges, categories,
+    Every cell is checked by :func:`seq2rx.inputs.clinical.read_clinical` first (ranges, categories,
     dates, outcome consistency); this only types the rows for the database. Sex and tumour type
     come from the sample sheet, so extra columns such as ``sex`` (in the historical cohort's
     table) are ignored.
     """
-    from ..clinical import read_clinical as check_clinical
+    from seq2rx.inputs.clinical import read_clinical as check_clinical
 
     check_clinical(path)
     table = TABLES["patients"]

@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 
-from ..errors import InputError
-from ..io import atomic_output
-from .build import connect
-from .privacy import show_count, suppress
-from .sql import bind, format_cell, read_cohort_sql, to_tsv
+from seq2rx.cohort.build import connect
+from seq2rx.cohort.privacy import show_count, suppress
+from seq2rx.cohort.sql import bind, format_cell, read_cohort_sql, to_tsv
+from seq2rx.core.errors import InputError
+from seq2rx.core.io import atomic_output
 
 #: Okabe-Ito colour-blind-safe palette: cohort, other patients
 AGE_GROUPS = ((None, 50, "<50"), (50, 65, "50-64"), (65, 75, "65-74"), (75, None, ">=75"))
@@ -241,7 +241,7 @@ def survival_svg(result: dict, title: str) -> str:
         return _message_svg(title, result["reason"])
     import numpy as np
 
-    from .. import figures as G
+    from seq2rx.core import figures as G
 
     fig = G.figure(6, 4)
     ax = fig.subplots()

@@ -27,10 +27,10 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..errors import InputError
-from .build import connect
-from .schema import TABLES
-from .sql import format_cell
+from seq2rx.cohort.build import connect
+from seq2rx.cohort.schema import TABLES
+from seq2rx.cohort.sql import format_cell
+from seq2rx.core.errors import InputError
 
 #: dates move by 1 to this many days, earlier or later, per patient
 MAX_SHIFT_DAYS = 365

@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..errors import InputError
-from .build import connect
+from seq2rx.cohort.build import connect
+from seq2rx.core.errors import InputError
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _POSITIONAL = re.compile(r"\$[0-9]|\?")

@@ -23,9 +23,9 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-from ..errors import InputError
-from ..io import write_json as _atomic_json
-from . import models as M
+from seq2rx.core.errors import InputError
+from seq2rx.core.io import write_json as _atomic_json
+from seq2rx.ml import models as M
 
 BOOTSTRAP = 1000
 MIN_EVENTS = 10  # fewer events than this cannot support even one predictor (Peduzzi et al. 1996)
@@ -597,7 +597,7 @@ def run_cv(
 ) -> dict:
     """What ``seq2rx ml cv`` reports for a cohort table: every column but the outcome (and
     ``exclude``) is a feature; with ``treatment``, also its adjusted effect and predicted benefit."""
-    from ..versions import tool_version
+    from seq2rx.provenance.versions import tool_version
 
     if (outcome is None) == (time is None and event is None) or (time is None) != (event is None):
         raise ValueError("give either outcome, or time and event")

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_output
+from seq2rx.core.io import atomic_output
 
 CLINICAL_NUMERIC = ("age", "ecog", "egfr")
 CLINICAL_CATEGORICAL = ("sex", "stage", "tumor_type")
@@ -134,8 +134,8 @@ def patient_features(
     """
     first = samples[0]
     row: dict[str, object] = {"patient": patient, "sex": first.get("sex") or np.nan}
-    tumour_type = next((s["tumor_type"] for s in samples if s.get("tumor_type") not in (None, "", "NA")), np.nan)
-    row["tumor_type"] = tumour_type
+    tumor_type = next((s["tumor_type"] for s in samples if s.get("tumor_type") not in (None, "", "NA")), np.nan)
+    row["tumor_type"] = tumor_type
     clinical = clinical or {}
     for column in CLINICAL_NUMERIC:
         value = clinical.get(column)
@@ -210,7 +210,7 @@ def read(path: str | Path) -> pd.DataFrame:
     """A matrix written by :func:`write` (or a history's ``features.tsv``), checked: a ``patient``
     column of unique IDs, and numbers where the encoding has numbers; a bad cell is named by line
     and column."""
-    from ..errors import InputError
+    from seq2rx.core.errors import InputError
 
     source = str(path)
     frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=["NA", ""])

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import figures as G
-from ..io import atomic_output
-from ..io import write_json as _atomic_json
-from .evaluate import _clean
+from seq2rx.core import figures as G
+from seq2rx.core.io import atomic_output
+from seq2rx.core.io import write_json as _atomic_json
+from seq2rx.ml.evaluate import _clean
 
 DIGITS = 4
 ARM_KEYS = {"response": ("response_reference", "response_treated"), "pfs": ("pfs_reference", "pfs_treated")}

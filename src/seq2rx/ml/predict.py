@@ -27,10 +27,10 @@ from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
-from ..errors import InputError
-from . import evaluate as E
-from . import features as F
-from . import models as M
+from seq2rx.core.errors import InputError
+from seq2rx.ml import evaluate as E
+from seq2rx.ml import features as F
+from seq2rx.ml import models as M
 
 TREATED_COLUMN = "treated"
 TOP_CONTRIBUTIONS = 8

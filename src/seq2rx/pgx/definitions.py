@@ -18,8 +18,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
-from ..io import atomic_output
+from seq2rx.core.errors import InputError
+from seq2rx.core.io import atomic_output
 
 POSITION_COLUMNS = ("gene", "chrom", "pos", "ref", "alts", "rsid", "build", "source", "date")
 ALLELE_COLUMNS = ("gene", "allele", "reference_allele", "chrom", "pos", "allele_base", "source", "date")

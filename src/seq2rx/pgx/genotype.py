@@ -16,7 +16,7 @@ from pathlib import Path
 import pysam
 import pysam.bcftools  # noqa: F401  (pysam exposes bcftools only when imported)
 
-from ..io import atomic_output, scratch_dir
+from seq2rx.core.io import atomic_output, scratch_dir
 
 TABLE_COLUMNS = ("gene", "chrom", "pos", "ref", "rsid", "depth", "genotype", "alleles", "status")
 

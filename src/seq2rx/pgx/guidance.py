@@ -13,7 +13,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
+from seq2rx.core.errors import InputError
 
 GUIDANCE_COLUMNS = ("drug", "genes", "condition", "recommendation", "strength", "guideline", "source", "date")
 STRENGTHS = ("Strong", "Moderate", "Optional", "No recommendation")

@@ -33,7 +33,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from .definitions import GeneDefinition
+from seq2rx.pgx.definitions import GeneDefinition
 
 IUPAC = {
     "A": "A", "C": "C", "G": "G", "T": "T", "R": "AG", "Y": "CT", "S": "CG", "W": "AT", "K": "GT", "M": "AC",

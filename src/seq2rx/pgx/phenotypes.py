@@ -19,8 +19,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError
-from ..io import atomic_output
+from seq2rx.core.errors import InputError
+from seq2rx.core.io import atomic_output
 
 FUNCTION_COLUMNS = ("gene", "allele", "function", "activity_value", "source", "date")
 RULE_COLUMNS = ("gene", "kind", "key", "phenotype", "source", "date")

@@ -14,14 +14,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
-from ..io import atomic_output
-from ..io import write_json as _atomic_json
-from . import definitions as defs
-from . import phenotypes as phen
-from .guidance import Guidance, read_guidance, recommend
-from .matcher import Diplotype, GeneGenotypes, GeneMatcher, MatchResult
-from .vcf import read_genotypes
+from seq2rx.core.errors import InputError
+from seq2rx.core.io import atomic_output
+from seq2rx.core.io import write_json as _atomic_json
+from seq2rx.pgx import definitions as defs
+from seq2rx.pgx import phenotypes as phen
+from seq2rx.pgx.guidance import Guidance, read_guidance, recommend
+from seq2rx.pgx.matcher import Diplotype, GeneGenotypes, GeneMatcher, MatchResult
+from seq2rx.pgx.vcf import read_genotypes
 
 #: genes that enter only as outside calls (copy number and HLA typing are not callable here)
 OUTSIDE_ONLY = ("CYP2D6", "HLA-A", "HLA-B")

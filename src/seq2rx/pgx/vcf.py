@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pysam
 
-from ..errors import InputError
-from .definitions import GeneDefinition
-from .matcher import Call, GeneGenotypes
+from seq2rx.core.errors import InputError
+from seq2rx.genome.builds import GRCH37_LENGTHS
+from seq2rx.pgx.definitions import GeneDefinition
+from seq2rx.pgx.matcher import Call, GeneGenotypes
 
 
 def _contig_key(name: str) -> str:
@@ -121,13 +122,6 @@ def read_genotypes(
                 if k not in g.calls and k not in g.missing:
                     g.missing[k] = "no record in the VCF"
     return out
-
-
-#: contig lengths that identify GRCh37 (the knowledge base is GRCh38)
-GRCH37_LENGTHS = {
-    "1": 249250621, "2": 243199373, "4": 191154276, "6": 171115067, "7": 159138663, "8": 146364022,
-    "10": 135534747, "12": 133851895, "13": 115169878, "16": 90354753, "19": 59128983,
-}  # fmt: skip
 
 
 def _check_build(fh: pysam.VariantFile, vcf: str) -> None:

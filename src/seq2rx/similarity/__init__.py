@@ -4,10 +4,16 @@
 See :mod:`.network` for the entry points the workflow calls.
 """
 
-from .clusters import Clusters, eigengaps, spectral_clusters
-from .distances import expression_distance, genomic_distance, gower_distance, jaccard_distance, mismatch_distance
-from .fusion import affinity, fuse
-from .network import Network, build_network, modality_distances, network_summary, similar_patients
+from seq2rx.similarity.clusters import Clusters, eigengaps, spectral_clusters
+from seq2rx.similarity.distances import (
+    expression_distance,
+    genomic_distance,
+    gower_distance,
+    jaccard_distance,
+    mismatch_distance,
+)
+from seq2rx.similarity.fusion import affinity, fuse
+from seq2rx.similarity.network import Network, build_network, modality_distances, network_summary, similar_patients
 
 __all__ = [
     "Clusters",

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from seq2rx.core.errors import InputError
 
 #: phenotype values that say the gene was not called: skipped, like a missing value
 PGX_UNCALLED = ("not called", "missing", "")

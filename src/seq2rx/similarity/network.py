@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from . import clusters as C
-from . import distances as D
-from . import fusion as F
-from . import neighbours as N
+from seq2rx.core.errors import InputError
+from seq2rx.similarity import clusters as C
+from seq2rx.similarity import distances as D
+from seq2rx.similarity import fusion as F
+from seq2rx.similarity import neighbours as N
 
 MODALITIES = ("genomic", "clinical", "expression")
 #: clinical columns of the feature matrix, and the ordered ones among them

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import network as NW
-from . import plots as PL
+from seq2rx.similarity import network as NW
+from seq2rx.similarity import plots as PL
 
 OUTCOME_COLUMNS = ("treatment", "response", "time_months", "event")
 
@@ -21,7 +21,7 @@ def run(history_features: pd.DataFrame, history_clinical: pd.DataFrame, current:
     modalities, weights, K, mu, iterations, neighbours, clusters {min, max, method}, seed."""
     overlap = sorted(set(history_features["patient"].astype(str)) & set(current["patient"].astype(str)))
     if overlap:
-        from ..errors import InputError
+        from seq2rx.core.errors import InputError
 
         raise InputError("history/features.tsv", f"patient {overlap[0]} is both a past patient and one of this run's",
                          field="patient", hint="past patients need IDs of their own")  # fmt: skip

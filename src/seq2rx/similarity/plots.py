@@ -1,4 +1,4 @@
-"""Figures of a patient network as deterministic SVG text (see :mod:`seq2rx.figures`).
+"""Figures of a patient network as deterministic SVG text (see :mod:`seq2rx.core.figures`).
 
 - :func:`network_svg`: patients placed by a spectral embedding of the fused network (the
   2nd and 3rd eigenvectors of its normalised Laplacian, signs fixed), each joined to its
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .. import figures as G
-from .clusters import laplacian_spectrum
+from seq2rx.core import figures as G
+from seq2rx.similarity.clusters import laplacian_spectrum
 
 
 def _fix_signs(vectors: np.ndarray) -> np.ndarray:

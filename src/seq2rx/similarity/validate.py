@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from . import neighbours as N
+from seq2rx.core.data import data_path
+from seq2rx.similarity import neighbours as N
 
 FOLDS = 5
 
@@ -59,8 +60,8 @@ def cox_oof_risk(
     from sksurv.linear_model import CoxPHSurvivalAnalysis
     from sksurv.util import Surv
 
-    from ..ml import evaluate as E
-    from ..ml import models as M
+    from seq2rx.ml import evaluate as E
+    from seq2rx.ml import models as M
 
     numeric, categorical = E.split_features(features, list(features.columns))
     X = features[numeric + categorical]
@@ -77,7 +78,7 @@ def cox_oof_risk(
 
 def c_index(time: np.ndarray, event: np.ndarray, risk: np.ndarray, *, replicates: int = 1000, seed: int = 0) -> dict:
     """Harrell's C-index with its bootstrap 95% interval: ``{"estimate": c, "ci95": [lo, hi]}``."""
-    from ..ml.evaluate import survival_metrics
+    from seq2rx.ml.evaluate import survival_metrics
 
     m = survival_metrics(np.asarray(time, dtype=float), np.asarray(event).astype(int), risk, replicates, seed)
     return m["c_index"]
@@ -99,7 +100,7 @@ def cohort(name: str) -> tuple[dict[str, np.ndarray], pd.DataFrame, np.ndarray, 
     survival) or "desmedt2007" (expression and clinical, time to distant metastasis)."""
     from sksurv import datasets
 
-    from .distances import expression_distance, gower_distance
+    from seq2rx.similarity.distances import expression_distance, gower_distance
 
     if name == "gbsg2":
         X, y = datasets.load_gbsg2()
@@ -142,7 +143,7 @@ def simulated_features(n: int, seed: int = 0) -> pd.DataFrame:
     return df
 
 
-VALIDATION_TABLE = Path(__file__).resolve().parents[3] / "resources" / "validation" / "similarity_real.tsv"
+VALIDATION_TABLE = data_path("validation", "similarity_real.tsv")
 
 
 def shipped_validation(path: str | Path = VALIDATION_TABLE) -> list[list[str]]:

@@ -1,0 +1,7 @@
+"""The per-patient findings document (``results/findings/{patient}.json``): assembled from the
+analysis steps' outputs, checked against its schema, and the one thing every report reads.
+"""
+
+from seq2rx.findings.document import SCHEMA_VERSION, build, validate, write
+
+__all__ = ["SCHEMA_VERSION", "build", "validate", "write"]

@@ -1,0 +1,245 @@
+"""The per-patient findings document: the one thing every report renders.
+
+``results/findings/{patient}.json`` collects, per patient, the samples, their QC, their variant
+calls and the provenance of the run. Later stages (pharmacogenomics, actionability, predictions,
+similar patients) add sections; a section whose analysis has not run is present with
+``"status": "not run"`` so that a report can say so instead of silently omitting it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from pathlib import Path
+
+import pysam
+
+from seq2rx.core.bed import read_bed_named
+from seq2rx.core.data import data_path
+from seq2rx.core.io import atomic_output
+
+SCHEMA_VERSION = "0.1.0"
+#: which sample's PGx result speaks for the patient: germline DNA first, a tumour only if alone
+PGX_SOURCE_ORDER = ("germline", "normal", "tumor")
+
+
+def coverage_by_gene(table: str | Path) -> list[dict]:
+    """Length-weighted mean depth and fraction of bases at >= 20x per target gene."""
+    totals: dict[str, list[float]] = {}
+    with open(table) as fh:
+        cols = fh.readline().rstrip("\n").split("\t")
+        for line in fh:
+            row = dict(zip(cols, line.rstrip("\n").split("\t"), strict=True))
+            length = int(row["end"]) - int(row["start"])
+            for gene in row["name"].split(","):
+                t = totals.setdefault(gene, [0.0, 0.0, 0.0])
+                t[0] += length
+                t[1] += length * float(row["mean_depth"])
+                t[2] += length * float(row["pct_20x"])
+    return [
+        {"gene": g, "mean_depth": round(d / n, 1), "pct_20x": round(p / n, 4)}
+        for g, (n, d, p) in sorted(totals.items())
+        if n and g != "other"
+    ]
+
+
+def actionability_section(rows: list[dict], docs: dict[str, str | Path] | None) -> dict:
+    """Each tumour sample's tiered biomarkers, TMB and how its somatic calls were made."""
+    if not docs:
+        reason = "no tumour sample" if not any(r["type"] == "tumor" for r in rows) else "not run"
+        return {"status": "not run", "reason": reason}
+    samples = []
+    for sample in sorted(docs):
+        doc = json.loads(Path(docs[sample]).read_text())
+        samples.append({k: doc[k] for k in ("sample", "tumor_type", "tumor_type_name", "lineage", "build", "mode",
+                                             "annotated", "somatic_variants", "tmb", "tiers", "rows",
+                                             "knowledge_base")})  # fmt: skip
+    return {"status": "done", "samples": samples}
+
+
+def pgx_section(rows: list[dict], pgx: dict[str, str | Path] | None) -> dict:
+    """The patient's pharmacogenomics: the PGx result of the germline (or normal) sample."""
+    if not pgx:
+        return {"status": "not run", "reason": "no PGx result for this patient's samples"}
+    by_type = sorted(
+        (r for r in rows if r["sample"] in pgx), key=lambda r: (PGX_SOURCE_ORDER.index(r["type"]), r["sample"])
+    )
+    row = by_type[0]
+    doc = json.loads(Path(pgx[row["sample"]]).read_text())
+    keep = ("gene", "source", "status", "diplotypes", "phenotype", "activity_score", "missing_positions", "warnings")
+    genes = [{**{k: r[k] for k in keep}, "caveats": r.get("caveats", [])} for r in doc["genes"].values()]
+    return {
+        "status": "done",
+        "sample": row["sample"],
+        "sample_type": row["type"],
+        "genes": genes,
+        "recommendations": doc["recommendations"],
+        "drugs_without_guidance": doc["drugs_without_guidance"],
+        "warnings": doc["warnings"],
+        "knowledge_base": doc["knowledge_base"],
+    }
+
+
+def _targets(path: str | Path | None) -> dict[str, list[tuple[int, int, str]]]:
+    """Named target regions per contig, sorted, for :func:`_region_name`."""
+    out: dict[str, list[tuple[int, int, str]]] = {}
+    for chrom, start, end, name in read_bed_named(path) if path else ():
+        out.setdefault(chrom, []).append((start, end, name))
+    for v in out.values():
+        v.sort()
+    return out
+
+
+def _region_name(targets: dict[str, list[tuple[int, int, str]]], chrom: str, pos0: int) -> str:
+    iv = targets.get(chrom, [])
+    k = bisect.bisect_right(iv, (pos0, float("inf"), "")) - 1
+    if k >= 0 and iv[k][0] <= pos0 < iv[k][1]:
+        return iv[k][2]
+    return ""
+
+
+def read_variants(vcf: str | Path, sample: str, targets: str | Path | None = None) -> list[dict]:
+    """Variant records of one sample, with genotype, depth, allele depths and VAF."""
+    regions = _targets(targets)
+    out = []
+    with pysam.VariantFile(str(vcf)) as fh:
+        has_info_dp = "DP" in fh.header.info
+        samples = list(fh.header.samples)
+        name = sample if sample in samples else (samples[0] if samples else None)
+        for rec in fh:
+            call = rec.samples[name] if name else None
+            gt = call.get("GT") if call else None
+            ad = call.get("AD") if call and "AD" in call else None
+            dp = call.get("DP") if call and "DP" in call else (rec.info.get("DP") if has_info_dp else None)
+            alt = rec.alts[0] if rec.alts else "."
+            vaf = None
+            if ad and len(ad) > 1 and all(a is not None for a in ad) and sum(ad):
+                vaf = round(ad[1] / sum(ad), 4)
+            out.append(
+                {
+                    "chrom": rec.chrom,
+                    "pos": rec.pos,
+                    "ref": rec.ref,
+                    "alt": alt,
+                    "qual": None if rec.qual is None else round(float(rec.qual), 2),
+                    "filter": ";".join(rec.filter.keys()) or ".",
+                    "genotype": "/".join("." if a is None else str(a) for a in gt) if gt else ".",
+                    "depth": dp,
+                    "allele_depths": list(ad) if ad else None,
+                    "vaf": vaf,
+                    "region": _region_name(regions, rec.chrom, rec.pos - 1),
+                }
+            )
+    return out
+
+
+def read_consequences(table: str | Path) -> dict[tuple[str, int, str, str], list[dict]]:
+    """Coding consequences from a consequence table, keyed by (chrom, pos, ref, alt)."""
+    out: dict[tuple[str, int, str, str], list[dict]] = {}
+    with open(table) as fh:
+        cols = fh.readline().rstrip("\n").split("\t")
+        for line in fh:
+            row = dict(zip(cols, line.rstrip("\n").split("\t"), strict=True))
+            if row["gene"] == ".":
+                continue
+            out.setdefault((row["chrom"], int(row["pos"]), row["ref"], row["alt"]), []).append(
+                {
+                    "gene": row["gene"],
+                    "transcript": row["transcript"],
+                    "consequence": row["consequence"],
+                    "hgvs_p": None if row["hgvs_p"] == "." else row["hgvs_p"],
+                    "aa_change": None if row["aa_change_csq"] == "." else row["aa_change_csq"],
+                }
+            )
+    return out
+
+
+def patient_entry_section(patient: str, path: str | Path | None, reason: str) -> dict:
+    """The patient's entry of a per-patient JSON of the ML steps (predictions: response, benefit and
+    progression with intervals and contributions; or similar past patients), or why there is none."""
+    if path is not None:
+        entries = json.loads(Path(path).read_text())
+        if patient in entries:
+            return {"status": "ok", **entries[patient]}
+        reason = reason or "the prediction step did not include this patient"
+    return {"status": "not run", "reason": reason or "no prediction model is configured (ml.history)"}
+
+
+def build(
+    patient: str,
+    rows: list[dict],
+    qc: dict[str, dict],
+    vcfs: dict[str, str | Path],
+    build_name: str,
+    provenance: dict,
+    targets: str | Path | None = None,
+    consequences: dict[str, str | Path] | None = None,
+    pgx: dict[str, str | Path] | None = None,
+    actionability: dict[str, str | Path] | None = None,
+    coverage: dict[str, str | Path] | None = None,
+    predictions: str | Path | None = None,
+    predictions_reason: str = "",
+    similar: str | Path | None = None,
+) -> dict:
+    """Assemble the findings document of one patient from the per-sample outputs.
+
+    ``predictions`` is the ML step's ``patients.json``; without it (or without this patient in it)
+    the section says why, from ``predictions_reason``.
+    """
+    first = rows[0]
+    samples = []
+    for row in sorted(rows, key=lambda r: r["sample"]):
+        s = row["sample"]
+        variants = read_variants(vcfs[s], s, targets) if s in vcfs else []
+        if consequences and s in consequences:
+            csq = read_consequences(consequences[s])
+            for v in variants:
+                v["consequences"] = csq.get((v["chrom"], v["pos"], v["ref"], v["alt"]), [])
+        samples.append(
+            {
+                "sample": s,
+                "type": row["type"],
+                "started_from": row["stage"],
+                "qc": qc.get(s, {"status": "not run", "reason": "sample started from a VCF"}),
+                "variants": variants,
+                "n_pass": sum(v["filter"] == "PASS" for v in variants),
+                "coverage_by_gene": coverage_by_gene(coverage[s]) if coverage and s in coverage else [],
+            }
+        )
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "patient": patient,
+        "sex": first["sex"],
+        "tumor_type": first["tumor_type"],
+        "genome_build": build_name,
+        "samples": samples,
+        "provenance": provenance,
+        "pgx": pgx_section(rows, pgx),
+        "actionability": actionability_section(rows, actionability),
+        "predictions": patient_entry_section(patient, predictions, predictions_reason),
+        "similar_patients": patient_entry_section(patient, similar, predictions_reason),
+    }
+    return doc
+
+
+SCHEMA = data_path("schemas", "findings.schema.yaml")
+
+
+def validate(doc: dict, schema_path: str | Path = SCHEMA) -> None:
+    """Raise ValueError naming the first place where ``doc`` breaks the findings schema."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(doc), key=lambda e: list(e.path))
+    if errors:
+        e = errors[0]
+        # inside a oneOf, the branch that got furthest names the real problem
+        best = max(e.context, key=lambda x: len(x.absolute_path)) if e.context else e
+        where = "/".join(map(str, best.absolute_path)) or "(top)"
+        raise ValueError(f"findings document breaks {Path(schema_path).name} at {where}: {best.message[:300]}")
+
+
+def write(doc: dict, path: str | Path) -> None:
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")

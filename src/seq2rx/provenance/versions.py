@@ -1,0 +1,51 @@
+"""Versions of the tools a step ran, recorded beside its outputs (as nf-core modules do)."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from seq2rx.core.io import atomic_output
+
+_BUNDLED = {"samtools": "__samtools_version__", "bcftools": "__bcftools_version__", "htslib": "__htslib_version__"}
+
+
+def tool_version(name: str) -> str:
+    """Version of a Python package, or of samtools/bcftools/htslib as bundled in pysam."""
+    if name in _BUNDLED:
+        import pysam.version
+
+        return f"{getattr(pysam.version, _BUNDLED[name])} (pysam {pysam.version.__version__})"
+    if name == "seq2rx":
+        from seq2rx import __version__
+
+        return __version__
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def write_versions(path: str | Path, step: str, tools: list[str]) -> dict:
+    record = {"step": step, "tools": {t: tool_version(t) for t in sorted(tools)}}
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return record
+
+
+def merge(paths: list[str | Path]) -> dict[str, dict[str, str]]:
+    """Per-step version records as one {step: {tool: version}} mapping."""
+    merged: dict[str, dict[str, str]] = {}
+    for p in sorted(map(str, paths)):
+        rec = json.loads(Path(p).read_text())
+        merged.setdefault(rec["step"], {}).update(rec["tools"])
+    return merged
+
+
+def collect(paths: list[str | Path], out: str | Path) -> dict:
+    """Merge per-step version records into one {step: {tool: version}} document."""
+    merged = merge(paths)
+    with atomic_output(out) as tmp:
+        Path(tmp).write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+    return merged

@@ -1,0 +1,19 @@
+"""Variant calls: germline calling (bcftools), VCFs from elsewhere, somatic calling, consequences
+(bcftools csq and Biopython), truth comparison and confirmation primers.
+"""
+
+from seq2rx.variants.germline import CallParams, bcftools_stats, call_variants, subset_sample
+from seq2rx.variants.inputs import check_input_vcf, normalise_input
+from seq2rx.variants.somatic import SomaticParams, call_somatic, write_callable
+
+__all__ = [
+    "CallParams",
+    "SomaticParams",
+    "bcftools_stats",
+    "call_somatic",
+    "call_variants",
+    "check_input_vcf",
+    "normalise_input",
+    "subset_sample",
+    "write_callable",
+]

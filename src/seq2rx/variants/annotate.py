@@ -1,0 +1,661 @@
+"""Variant consequences: bcftools csq (through pysam) and an independent protein-level derivation.
+
+``run_csq`` annotates a normalised VCF against an Ensembl-style GFF3; ``consequence_rows`` turns
+its ``INFO/BCSQ`` into one row per variant x transcript. ``ProteinEffects`` rebuilds each coding
+sequence from the FASTA and the GFF3 with Biopython, applies the variant (or, for phased
+genotypes, every variant of the same haplotype in the same codons), translates both, and reports
+the amino-acid change in csq's notation and in HGVS, with BLOSUM62 and Grantham scores, so the
+two derivations can be checked against each other.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import NamedTuple
+
+import pysam
+from Bio.Data import CodonTable
+from Bio.Seq import Seq
+
+from seq2rx.core.errors import InputError
+from seq2rx.core.io import atomic_output
+from seq2rx.genome.protein import blosum62, csq_notation, grantham, hgvs_p
+from seq2rx.genome.sequence import revcomp
+
+CSQ_FIELDS = ("consequence", "gene", "transcript", "biotype", "strand", "aa_change_csq", "dna_change_csq")
+TABLE_COLUMNS = (
+    "chrom", "pos", "ref", "alt", "genotype", "gene", "transcript", "biotype", "strand", "consequence",
+    "aa_change_csq", "dna_change_csq", "aa_change", "hgvs_p", "protein_pos", "protein_length",
+    "blosum62", "grantham", "aa_change_agrees", "clinvar_significance", "clinvar_review", "bcsq",
+)  # fmt: skip
+
+_CSQ_CHILD = "import sys, pysam.bcftools; pysam.bcftools.csq(*sys.argv[1:], catch_stdout=False)"
+
+
+def phasing(vcf: str | Path, max_records: int = 2000) -> str:
+    """``sites`` (no genotypes), ``phased`` (some heterozygous call is phased) or ``unphased``."""
+    with pysam.VariantFile(str(vcf)) as fh:
+        samples = list(fh.header.samples)
+        if not samples or "GT" not in fh.header.formats:
+            return "sites"
+        for k, rec in enumerate(fh):
+            if k >= max_records:
+                break
+            for name in samples:
+                call = rec.samples[name]
+                gt = call.get("GT") or ()
+                if call.phased and len(set(gt)) > 1:
+                    return "phased"
+    return "unphased"
+
+
+def run_csq(vcf: str | Path, fasta: str | Path, gff3: str | Path, out_vcf: str | Path, mode: str | None = None) -> str:
+    """Run ``bcftools csq`` in a child process and write a bgzipped, indexed VCF.
+
+    ``mode`` (default: :func:`phasing` of the input) decides how variants combine:
+    ``phased`` and ``sites`` are annotated haplotype-aware (``-p a``: a sites-only VCF is one
+    haplotype); ``unphased`` calls are annotated one record at a time (``--local-csq``), because
+    putting every heterozygous call on one haplotype would merge unrelated variants into one
+    protein change. Returns the mode used.
+
+    pysam's bundled bcftools keeps csq's state between calls within one process (a second call
+    on another file fails as "not sorted"), so each call gets a fresh interpreter.
+    """
+    mode = mode or phasing(vcf)
+    out_vcf = Path(out_vcf)
+    with atomic_output(out_vcf) as tmp:
+        args = ["--no-version", "--force", "-f", str(fasta), "-g", str(gff3), "-p", "a", "-O", "z", "-o", str(tmp)]
+        args.append("--write-index=tbi")
+        if mode == "unphased":
+            args.append("--local-csq")
+        args.append(str(vcf))
+        # csq may warn once per record: keep its messages in a file, not in memory
+        with tempfile.TemporaryFile("w+") as err:
+            proc = subprocess.run([sys.executable, "-c", _CSQ_CHILD, *args], stdout=subprocess.DEVNULL, stderr=err)
+            err.seek(0)
+            tail = err.read()[-600:] if proc.returncode != 0 or not Path(tmp).exists() else ""
+        if tail or proc.returncode != 0:
+            raise InputError(str(vcf), f"bcftools csq failed: {tail.strip()}")
+        os.replace(str(tmp) + ".tbi", str(out_vcf) + ".tbi")
+    return mode
+
+
+def parse_bcsq(value: str) -> list[dict[str, str]]:
+    """Split one BCSQ entry (``consequence|gene|transcript|biotype|strand|aa|dna``) into fields.
+
+    A haplotype-aware reference such as ``@140753336`` (the consequence is reported at another
+    record of the same haplotype) gives ``{"consequence": "@140753336"}`` and empty fields.
+    """
+    parts = value.split("|")
+    return {k: (parts[i] if i < len(parts) else "") for i, k in enumerate(CSQ_FIELDS)}
+
+
+# --------------------------------------------------------------------------- transcript models
+
+
+@dataclass
+class Transcript:
+    """A coding transcript: CDS segments (0-based, half-open) in genomic order, with phases."""
+
+    id: str
+    gene: str
+    biotype: str
+    chrom: str
+    strand: str
+    cds: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, phase)
+    exons: list[tuple[int, int]] = field(default_factory=list)  # (start, end), genomic order
+
+    @property
+    def start(self) -> int:
+        return min(s for s, _e, _p in self.cds)
+
+    @property
+    def end(self) -> int:
+        return max(e for _s, e, _p in self.cds)
+
+
+def _attrs(text: str) -> dict[str, str]:
+    out = {}
+    for item in text.strip().split(";"):
+        if "=" in item:
+            k, v = item.split("=", 1)
+            out[k] = v
+    return out
+
+
+def load_transcripts(gff3: str | Path) -> dict[str, Transcript]:
+    """Coding transcripts of an Ensembl-style GFF3 (gene -> transcript/mRNA -> CDS)."""
+    genes: dict[str, tuple[str, str]] = {}
+    tx_parent: dict[str, tuple[str, str, str, str]] = {}
+    cds_rows: list[tuple[str, int, int, int, str]] = []
+    exon_rows: list[tuple[str, int, int]] = []
+    with open(gff3) as fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.startswith("#") or not line.strip():
+                continue
+            f = line.rstrip("\n").split("\t")
+            if len(f) != 9:
+                raise InputError(str(gff3), f"a GFF3 line needs 9 tab-separated columns, found {len(f)}", line=lineno)
+            a = _attrs(f[8])
+            if f[2] == "gene" and "ID" in a:
+                genes[a["ID"]] = (a.get("Name", a["ID"].removeprefix("gene:")), a.get("biotype", ""))
+            elif "ID" in a and a["ID"].startswith("transcript:"):
+                tx_parent[a["ID"]] = (a.get("Parent", ""), a.get("biotype", ""), f[0], f[6])
+            elif f[2] == "CDS" and "Parent" in a:
+                phase = int(f[7]) if f[7] in "012" else 0
+                cds_rows.append((a["Parent"], int(f[3]) - 1, int(f[4]), phase, f[0]))
+            elif f[2] == "exon" and "Parent" in a:
+                exon_rows.append((a["Parent"], int(f[3]) - 1, int(f[4])))
+    out: dict[str, Transcript] = {}
+    for parent, s, e, phase, _chrom in cds_rows:
+        if parent not in tx_parent:
+            continue
+        gene_id, biotype, chrom, strand = tx_parent[parent]
+        tid = parent.removeprefix("transcript:")
+        if tid not in out:
+            out[tid] = Transcript(tid, genes.get(gene_id, (gene_id, ""))[0], biotype, chrom, strand)
+        out[tid].cds.append((s, e, phase))
+    for parent, s, e in exon_rows:
+        tid = parent.removeprefix("transcript:")
+        if tid in out:
+            out[tid].exons.append((s, e))
+    for tx in out.values():
+        tx.cds.sort()
+        # a transcript without exon rows is its coding segments; exons never cut a CDS short
+        tx.exons = sorted(tx.exons) or [(s, e) for s, e, _p in tx.cds]
+    return out
+
+
+# --------------------------------------------------------------------------- protein effects
+
+
+@dataclass(frozen=True)
+class ProteinChange:
+    aa_change: str  # csq's notation, e.g. 600V>600E
+    hgvs_p: str
+    protein_pos: int
+    protein_length: int
+    blosum62: int | None
+    grantham: int | None
+
+
+@cache
+def _codon_table() -> dict[str, str]:
+    """Biopython's standard genetic code (NCBI table 1) as codon -> residue, stops as ``*``."""
+    table = CodonTable.unambiguous_dna_by_id[1]
+    return {**table.forward_table, **dict.fromkeys(table.stop_codons, "*")}
+
+
+def _translate(seq: str) -> str:
+    """Translate whole codons with Biopython's standard table; any other codon (N, IUPAC, lower
+    case) goes through ``Seq.translate``, so the result is exactly Biopython's."""
+    table = _codon_table()
+    usable = len(seq) - len(seq) % 3
+    out = []
+    for i in range(0, usable, 3):
+        codon = seq[i : i + 3]
+        aa = table.get(codon)
+        out.append(aa if aa is not None else str(Seq(codon).translate()))
+    return "".join(out)
+
+
+def _shifts_out_of_cds(seq: str, edit: tuple[int, int, str], cds0: int) -> bool:
+    """Whether a deletion of the first coding bases can slide, within a repeat, into the 5' UTR.
+
+    Deleting ``seq[a:a+n]`` equals deleting ``seq[a-1:a-1+n]`` when ``seq[a-1] == seq[a+n-1]``.
+    If the deletion can slide wholly into the UTR, the coding sequence is untouched (csq reports
+    the start codon as kept). Insertions are left where they are, as csq does.
+    """
+    a, n, new = edit
+    if not n or new or not a <= cds0 < a + n:
+        return False
+    while a > 0 and a + n > cds0 and seq[a - 1] == seq[a + n - 1]:
+        a -= 1
+    return a + n <= cds0
+
+
+def _translate_to_stop(seq: str, chunk: int = 120) -> str:
+    """Translate ``seq`` up to and including its first stop codon, a few codons at a time.
+
+    A shifted frame meets a stop within a few dozen codons, so this avoids translating the
+    whole rest of the transcript for every frameshift.
+    """
+    out = []
+    for k in range(0, len(seq) - len(seq) % 3, 3 * chunk):
+        piece = _translate(seq[k : k + 3 * chunk])
+        if "*" in piece:
+            out.append(piece[: piece.index("*") + 1])
+            break
+        out.append(piece)
+    return "".join(out)
+
+
+def trim_variant(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+    """Strip the bases REF and ALT share, prefix first (VCF's anchor), then suffix.
+
+    REF or ALT may become empty (a pure insertion or deletion).
+
+    >>> trim_variant(100, "CAT", "C")
+    (101, 'AT', '')
+    >>> trim_variant(100, "A", "AGG")
+    (101, '', 'GG')
+    """
+    while ref and alt and ref[0] == alt[0]:
+        ref, alt, pos = ref[1:], alt[1:], pos + 1
+    while ref and alt and ref[-1] == alt[-1]:
+        ref, alt = ref[:-1], alt[:-1]
+    return pos, ref, alt
+
+
+class ProteinEffects:
+    """Derive amino-acid changes from FASTA + GFF3 with Biopython, independently of csq.
+
+    The transcript's spliced sequence (exons, UTRs included) is rebuilt from the FASTA, the
+    variant applied to it, and both coding sequences translated: in frame, over the codons the
+    variant touches; for a frameshift, from the first touched codon to the first stop or the end
+    of the transcript. Reads through into the 3' UTR like csq does, so a deletion in the stop
+    codon shows the residues the UTR supplies.
+    """
+
+    def __init__(self, fasta: str | Path, gff3: str | Path) -> None:
+        self.fasta = pysam.FastaFile(str(fasta))
+        self.transcripts = load_transcripts(gff3)
+        self._cache: dict[str, tuple[str, int, int, list[tuple[int, int, int]]]] = {}
+        self._proteins: dict[str, str] = {}
+
+    def close(self) -> None:
+        self.fasta.close()
+
+    def _spliced(self, tx: Transcript) -> tuple[str, int, int, list[tuple[int, int, int]]]:
+        """(transcript sequence, CDS start in it, CDS length, exon map) in transcript order.
+
+        The exon map holds (genomic start, genomic end, offset in the transcript sequence).
+        The CDS start skips the first CDS segment's phase (an incomplete 5' codon).
+        """
+        if tx.id not in self._cache:
+            exons = tx.exons if tx.strand == "+" else tx.exons[::-1]
+            parts, layout, offset = [], [], 0
+            for s, e in exons:
+                seq = self.fasta.fetch(tx.chrom, s, e).upper()
+                parts.append(seq if tx.strand == "+" else revcomp(seq))
+                layout.append((s, e, offset))
+                offset += e - s
+            segs = tx.cds if tx.strand == "+" else tx.cds[::-1]
+            first_base = segs[0][0] if tx.strand == "+" else segs[0][1] - 1
+            start = self._tx_index(tx, layout, first_base)
+            start = (start or 0) + segs[0][2]
+            cds_len = sum(e - s for s, e, _p in tx.cds) - segs[0][2]
+            self._cache[tx.id] = ("".join(parts), start, cds_len, layout)
+        return self._cache[tx.id]
+
+    @staticmethod
+    def _tx_index(tx: Transcript, layout: list[tuple[int, int, int]], pos0: int) -> int | None:
+        for s, e, off in layout:
+            if s <= pos0 < e:
+                return off + (pos0 - s if tx.strand == "+" else e - 1 - pos0)
+        return None
+
+    def _edit(self, tx: Transcript, layout, pos: int, ref: str, alt: str) -> tuple[int, int, str] | None:
+        """(transcript index, bases replaced, new bases) of one variant, or None off the exons.
+
+        Shared bases are trimmed prefix first; if that places an insertion or deletion off the
+        transcript, the suffix-first placement (the other end of a repeat) is tried.
+        """
+        first = self._edit_at(tx, layout, *trim_variant(pos, ref.upper(), alt.upper()))
+        if first is not None:
+            return first
+        r, a, p = ref.upper(), alt.upper(), pos
+        while r and a and r[-1] == a[-1]:
+            r, a = r[:-1], a[:-1]
+        while r and a and r[0] == a[0]:
+            r, a, p = r[1:], a[1:], p + 1
+        return self._edit_at(tx, layout, p, r, a)
+
+    def _edit_at(self, tx: Transcript, layout, pos: int, ref: str, alt: str) -> tuple[int, int, str] | None:
+        p0 = pos - 1
+        if ref:
+            a = self._tx_index(tx, layout, p0)
+            b = self._tx_index(tx, layout, p0 + len(ref) - 1)
+            if a is None or b is None or abs(b - a) != len(ref) - 1:
+                return None
+            return (min(a, b), len(ref), alt if tx.strand == "+" else revcomp(alt))
+        # a pure insertion between genomic bases p0 - 1 and p0
+        left, right = self._tx_index(tx, layout, p0 - 1), self._tx_index(tx, layout, p0)
+        if left is None or right is None or abs(left - right) != 1:
+            return None
+        return (max(left, right), 0, alt if tx.strand == "+" else revcomp(alt))
+
+    def effect(
+        self, tx: Transcript, variant: tuple[int, str, str], cis: list[tuple[int, str, str]] = ()
+    ) -> ProteinChange | None:
+        """Amino-acid change of ``variant`` (1-based pos, ref, alt) on ``tx``.
+
+        ``cis`` are other variants on the same haplotype; those touching the same codons are
+        applied together with ``variant`` (two changes in one codon make one amino-acid change).
+        Returns None for a variant outside the coding sequence or across an exon boundary, or
+        whose REF disagrees with the FASTA.
+        """
+        pos, ref, alt = variant
+        # REF spans 1-based [pos, pos + len(ref) - 1]; a CDS segment spans [s + 1, e]
+        if not any(pos - 1 <= e and pos + len(ref) >= s for s, e, _p in tx.cds):
+            return None
+        seq, cds0, cds_len, layout = self._spliced(tx)
+        main = self._edit(tx, layout, pos, ref, alt)
+        if main is None or main[0] + main[1] <= cds0 or main[0] >= cds0 + cds_len:
+            return None
+        if self.fasta.fetch(tx.chrom, pos - 1, pos - 1 + len(ref)).upper() != ref.upper():
+            return None
+        if _shifts_out_of_cds(seq, main, cds0):
+            # e.g. deleting the A of ATG next to an A in the 5' UTR: the same deletion placed in
+            # the UTR leaves the start codon, and the protein, as they were
+            first = self._proteins.get(tx.id) or _translate(seq[cds0 : cds0 + 3])
+            return ProteinChange(csq_notation(1, first[0], first[0]), hgvs_p(1, first[0], first[0]), 1, 0, None, None)
+        # the codons touched, as csq counts them: over the whole REF, its anchor base included
+        ends = [self._tx_index(tx, layout, pos - 1), self._tx_index(tx, layout, pos - 2 + len(ref))]
+        lo, hi = (min(ends), max(ends) + 1) if None not in ends else (main[0], main[0] + max(1, main[1]))
+        c0 = max(0, lo - cds0) // 3
+        c1 = max(c0 + 1, -(-(hi - cds0) // 3))
+        edits = [main]
+        for v in cis:
+            e = self._edit(tx, layout, *v)
+            if e is not None and e != main and c0 <= (e[0] - cds0) // 3 < c1:
+                edits.append(e)
+        edits.sort()
+        out, cur, shift_before = [], 0, 0
+        for start, n, new in edits:
+            if start < cur:
+                return None  # overlapping edits
+            out.append(seq[cur:start])
+            out.append(new)
+            cur = start + n
+            if start + n <= cds0:
+                shift_before += len(new) - n
+        out.append(seq[cur:])
+        alt_seq = "".join(out)
+        delta = len(alt_seq) - len(seq) - shift_before
+        alt0 = cds0 + shift_before
+        ref_protein = self._proteins.get(tx.id)
+        if ref_protein is None:
+            ref_protein = self._proteins[tx.id] = _translate(seq[cds0 : cds0 + cds_len])
+        length = ref_protein.find("*") + 1 if "*" in ref_protein else len(ref_protein)
+        c1 = max(c1, -(-(max(s + n for s, n, _ in edits) - cds0) // 3))
+        n_codons = cds_len // 3
+        if delta % 3 == 0:
+            ref_aa = ref_protein[c0:c1]
+            alt_aa = _translate(alt_seq[alt0 + 3 * c0 : alt0 + 3 * c1 + delta])
+            if "*" in alt_aa[:-1]:
+                alt_aa = alt_aa[: alt_aa.find("*") + 1]
+            frameshift = False
+        else:
+            ref_aa = ref_protein[c0:length]
+            # csq's convention: translate the shifted frame over the coding sequence's length;
+            # only a change in the last codon borrows 3' UTR bases to complete that codon
+            end = alt0 + cds_len + delta
+            if c1 >= n_codons:
+                end += (-(end - alt0 - 3 * c0)) % 3
+            alt_aa = _translate_to_stop(alt_seq[alt0 + 3 * c0 : end])
+            frameshift = True
+        if not ref_aa:
+            return None
+        nxt = c0 + len(ref_aa)
+        single = len(ref_aa) == 1 and len(alt_aa) == 1
+        return ProteinChange(
+            aa_change=csq_notation(c0 + 1, ref_aa, alt_aa),
+            hgvs_p=hgvs_p(
+                c0 + 1,
+                ref_aa,
+                alt_aa,
+                frameshift=frameshift,
+                next_residue=ref_protein[nxt] if nxt < len(ref_protein) else None,
+            ),
+            protein_pos=c0 + 1,
+            protein_length=max(0, length - 1),
+            blosum62=blosum62(ref_aa, alt_aa) if single else None,
+            grantham=grantham(ref_aa, alt_aa) if single else None,
+        )
+
+
+# --------------------------------------------------------------------------- the table
+
+
+class _Call(NamedTuple):
+    """One record of the annotated VCF, as read from ``bcftools query``."""
+
+    chrom: str
+    pos: int
+    ref: str
+    alt: str
+    genotype: str  # as written, e.g. 0|1, 0/1, or . (no sample)
+    bcsq: str
+    clnsig: str
+    clnrevstat: str
+
+    @property
+    def gt(self) -> tuple[int, ...] | None:
+        if self.genotype in (".", ""):
+            return None
+        return tuple(int(a) if a.isdigit() else 0 for a in self.genotype.replace("|", "/").split("/"))
+
+    @property
+    def phased(self) -> bool:
+        return "|" in self.genotype
+
+
+_QUERY_CHILD = "import sys, pysam.bcftools; pysam.bcftools.query(*sys.argv[1:], catch_stdout=False)"
+
+
+def _query(vcf: str | Path, sample: str | None) -> Iterator[_Call]:
+    """Stream the fields the table needs through ``bcftools query`` in a child process.
+
+    Text lines from bcftools are far cheaper to read than pysam records, and the child writes
+    them into a pipe as it goes, so nothing is held in memory.
+    """
+    with pysam.VariantFile(str(vcf)) as fh:
+        info = set(fh.header.info)
+        samples = list(fh.header.samples)
+    name = sample if sample in samples else (samples[0] if samples else None)
+    tags = [f"%INFO/{t}" if t in info else "." for t in ("BCSQ", "CLNSIG", "CLNREVSTAT")]
+    fmt = "\t".join(["%CHROM", "%POS", "%REF", "%ALT", "[%GT]" if name else ".", *tags]) + "\n"
+    args = ["-f", fmt, "-o", "/dev/stdout"] + (["-s", name] if name else []) + [str(vcf)]
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _QUERY_CHILD, *args], stdout=subprocess.PIPE, stderr=err, text=True
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            f = line.rstrip("\n").split("\t")
+            yield _Call(f[0], int(f[1]), f[2], f[3].split(",")[0], f[4], f[5], f[6], f[7])
+        if proc.wait() != 0:
+            err.seek(0)
+            raise InputError(str(vcf), f"bcftools query failed: {err.read()[-600:].strip()}")
+
+
+def _clusters(records, span: int = 2):
+    """Group consecutive records within ``span`` bases of the group's first record (same contig).
+
+    A group spans at most one codon's width, so it stays a handful of records however dense
+    the VCF is.
+    """
+    cluster: list = []
+    for rec in records:
+        if cluster and (rec.chrom != cluster[0].chrom or rec.pos - cluster[0].pos > span):
+            yield cluster
+            cluster = []
+        cluster.append(rec)
+    if cluster:
+        yield cluster
+
+
+def _same_haplotype(a: tuple | None, b: tuple | None, a_phased: bool, b_phased: bool, mode: str) -> bool:
+    """Whether two calls put an alternate allele on a common haplotype, as csq decides it.
+
+    A sites-only VCF is one haplotype; unphased calls are never combined (csq runs with
+    ``--local-csq`` on them); phased calls combine where the same haplotype carries both.
+    """
+    if mode == "sites":
+        return True
+    if mode == "unphased" or a is None or b is None or not (a_phased and b_phased):
+        return False
+    return any(x and y for x, y in zip(a, b, strict=False))
+
+
+def _intergenic_line(call: _Call) -> str:
+    """The table line of a variant without consequences, formatted directly (the common case)."""
+    sig, rev = call.clnsig.replace(",", "|"), call.clnrevstat.replace(",", "|")
+    return (
+        f"{call.chrom}\t{call.pos}\t{call.ref}\t{call.alt}\t{call.genotype or '.'}\t.\t.\t.\t.\tintergenic"
+        f"\t.\t.\t.\t.\t.\t.\t.\t.\t.\t{sig}\t{rev}\t.\n"
+    )
+
+
+def consequence_rows(
+    annotated_vcf: str | Path,
+    fasta: str | Path,
+    gff3: str | Path,
+    sample: str | None = None,
+    mode: str | None = None,
+    _lines: bool = False,
+) -> Iterator[dict]:
+    """One row per variant x transcript from a csq-annotated VCF, streamed record by record.
+
+    Variants without a BCSQ entry are reported once as ``intergenic``. Variants within two
+    bases of each other on the same haplotype are combined when they touch the same codon, so
+    memory stays flat however large the VCF. (``_lines``, for :func:`write_table` only, yields
+    intergenic rows as ready table lines.)
+    """
+    mode = mode or phasing(annotated_vcf)
+    effects = ProteinEffects(fasta, gff3)
+    try:
+        for cluster in _clusters(_query(annotated_vcf, sample)):
+            for call in cluster:
+                if _lines and call.bcsq in (".", ""):
+                    yield _intergenic_line(call)
+                    continue
+                base = {
+                    "chrom": call.chrom,
+                    "pos": call.pos,
+                    "ref": call.ref,
+                    "alt": call.alt,
+                    "genotype": call.genotype or ".",
+                    "clinvar_significance": call.clnsig.replace(",", "|"),
+                    "clinvar_review": call.clnrevstat.replace(",", "|"),
+                }
+                if call.bcsq in (".", ""):
+                    row = dict(_INTERGENIC_ROW)
+                    row.update(base)
+                    yield row
+                    continue
+                usable = call.alt not in ("*", ".") and not call.alt.startswith("<")
+                cis = [
+                    (o.pos, o.ref, o.alt)
+                    for o in cluster
+                    if o is not call and _same_haplotype(call.gt, o.gt, call.phased, o.phased, mode)
+                ] if len(cluster) > 1 and mode != "unphased" else []  # fmt: skip
+                for raw in call.bcsq.split(","):
+                    fields = parse_bcsq(raw)
+                    tx = effects.transcripts.get(fields["transcript"])
+                    change = effects.effect(tx, (call.pos, call.ref, call.alt), cis) if tx and usable else None
+                    yield _row(base, fields, change, raw)
+    finally:
+        effects.close()
+
+
+_EMPTY_ROW = dict.fromkeys(TABLE_COLUMNS, ".")
+_INTERGENIC_ROW = {**_EMPTY_ROW, "consequence": "intergenic"}
+
+
+def _row(base: dict, fields: dict, change: ProteinChange | None, raw: str) -> dict:
+    """A table row with every column present; ``.`` marks an empty value."""
+    row = dict(_EMPTY_ROW)
+    row.update(base)
+    for k in CSQ_FIELDS:
+        row[k] = fields.get(k) or "."
+    if change is not None:
+        row.update(
+            aa_change=change.aa_change, hgvs_p=change.hgvs_p, protein_pos=change.protein_pos,
+            protein_length=change.protein_length,
+            blosum62="." if change.blosum62 is None else change.blosum62,
+            grantham="." if change.grantham is None else change.grantham,
+            aa_change_agrees="." if row["aa_change_csq"] == "." else str(change.aa_change == row["aa_change_csq"]).lower(),
+        )  # fmt: skip
+    for key in ("clinvar_significance", "clinvar_review", "genotype"):
+        if not row[key]:
+            row[key] = "."
+    row["bcsq"] = raw or "."
+    return row
+
+
+def write_table(rows, path: str | Path) -> int:
+    """Write rows (from :func:`consequence_rows`) as TSV in TABLE_COLUMNS order; returns their number."""
+    from operator import itemgetter
+
+    cells = itemgetter(*TABLE_COLUMNS)
+    n = 0
+    with atomic_output(path) as tmp, open(tmp, "w") as out:
+        out.write("\t".join(TABLE_COLUMNS) + "\n")
+        for row in rows:
+            out.write(row if isinstance(row, str) else "\t".join(map(str, cells(row))) + "\n")
+            n += 1
+    return n
+
+
+def annotate(
+    vcf: str | Path,
+    fasta: str | Path,
+    gff3: str | Path,
+    out_tsv: str | Path,
+    out_vcf: str | Path | None = None,
+    sample: str | None = None,
+    clinvar_vcf: str | Path | None = None,
+) -> int:
+    """csq + the independent protein derivation: the annotated VCF and the consequence table.
+
+    With ``clinvar_vcf`` (a local, bgzipped and indexed ClinVar VCF whose contig names match),
+    each variant also gets ClinVar's clinical significance and review status (bcftools annotate,
+    matching on position and alleles).
+    """
+    with tempfile.TemporaryDirectory() as td:
+        annotated = Path(out_vcf) if out_vcf else Path(td) / "annotated.vcf.gz"
+        if clinvar_vcf:
+            with_clinvar = Path(td) / "clinvar.vcf.gz"
+            add_clinvar(vcf, clinvar_vcf, with_clinvar)
+            vcf = with_clinvar
+        mode = run_csq(vcf, fasta, gff3, annotated)
+        return write_table(consequence_rows(annotated, fasta, gff3, sample, mode, _lines=True), out_tsv)
+
+
+def add_clinvar(vcf: str | Path, clinvar_vcf: str | Path, out_vcf: str | Path) -> None:
+    """Copy ClinVar's CLNSIG and CLNREVSTAT onto matching records (same position and alleles)."""
+    import pysam.bcftools  # noqa: F401  (pysam exposes bcftools only when imported)
+
+    if not Path(clinvar_vcf).exists() or not Path(str(clinvar_vcf) + ".tbi").exists():
+        raise InputError(
+            str(clinvar_vcf), "the ClinVar VCF must exist, bgzipped, with a .tbi index", field="annotation.clinvar_vcf"
+        )
+    with pysam.VariantFile(str(clinvar_vcf)) as fh:
+        missing = [t for t in ("CLNSIG", "CLNREVSTAT") if t not in fh.header.info]
+    if missing:
+        raise InputError(
+            str(clinvar_vcf), f"has no INFO/{missing[0]}; is it a ClinVar VCF?", field="annotation.clinvar_vcf"
+        )
+    with tempfile.TemporaryDirectory() as td:
+        if not (Path(str(vcf) + ".tbi").exists() or Path(str(vcf) + ".csi").exists()):
+            # bcftools annotate -a reads its target through an index
+            staged = Path(td) / "staged.vcf.gz"
+            pysam.bcftools.view(
+                "--no-version", "-O", "z", "-o", str(staged), "--write-index=tbi", str(vcf), catch_stdout=False
+            )
+            vcf = staged
+        with atomic_output(out_vcf) as tmp:
+            pysam.bcftools.annotate(
+                "--no-version", "-a", str(clinvar_vcf), "-c", "INFO/CLNSIG,INFO/CLNREVSTAT",
+                "-O", "z", "-o", str(tmp), "--write-index=tbi", str(vcf), catch_stdout=False,
+            )  # fmt: skip
+            os.replace(str(tmp) + ".tbi", str(out_vcf) + ".tbi")
