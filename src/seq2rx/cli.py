@@ -35,7 +35,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         query_sample=args.query_sample,
         pass_only=not args.all_filters,
     )
-    print(format_table(result))
+    table = format_table(result)
+    print(table)
+    if args.tsv:  # the SNV/indel rows; the genotype-concordance line is in the JSON
+        with atomic_output(args.tsv) as tmp:
+            Path(tmp).write_text("\n".join(table.splitlines()[:3]) + "\n")
     if args.json:
         with atomic_output(args.json) as tmp:
             Path(tmp).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
@@ -46,9 +50,9 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
     from seq2rx.variants.annotate import annotate
 
     n = annotate(
-        args.vcf, args.fasta, args.gff3, args.out, out_vcf=args.out_vcf, sample=args.sample, clinvar_vcf=args.clinvar
+        args.vcf, args.fasta, args.gff3, args.tsv, out_vcf=args.out_vcf, sample=args.sample, clinvar_vcf=args.clinvar
     )
-    print(f"{n} consequence rows written to {args.out}")
+    print(f"{n} consequence rows written to {args.tsv}")
     return 0
 
 
@@ -66,11 +70,11 @@ def _cmd_pgx_import(args: argparse.Namespace) -> int:
     if not files:
         raise InputError(str(folder), "holds no *_translation.json allele-definition files")
     defs = [import_translation(f) for f in files]
-    positions, alleles = write_kb(defs, args.out)
+    positions, alleles = write_kb(defs, args.outdir)
     if (folder / "exemptions.json").exists():
         tier1 = import_tier1(folder / "exemptions.json", {d.gene for d in defs}, defs[0].date)
         source = "AMP tier-1 alleles (exemptions.json) via PharmCAT " + defs[0].source.rsplit(" ", 1)[-1]
-        print(f"AMP tier-1 alleles of {len(tier1)} genes to {write_tier1(tier1, args.out, source, defs[0].date)}")
+        print(f"AMP tier-1 alleles of {len(tier1)} genes to {write_tier1(tier1, args.outdir, source, defs[0].date)}")
     print(
         f"{len(defs)} genes: {sum(len(d.positions) for d in defs)} positions to {positions}, "
         f"{sum(len(d.alleles) for d in defs)} alleles to {alleles}"
@@ -86,10 +90,10 @@ def _cmd_pgx_phenotypes(args: argparse.Namespace) -> int:
     if not files:
         raise InputError(str(folder), "holds no per-gene phenotype files (GENE.json)")
     genes = [import_phenotype_file(f) for f in files]
-    write_kb(genes, args.out)
+    write_kb(genes, args.outdir)
     print(
         f"{len(genes)} genes: {sum(len(g.functions) for g in genes)} allele functions, "
-        f"{sum(len(g.rules) for g in genes)} phenotype rules written to {args.out}"
+        f"{sum(len(g.rules) for g in genes)} phenotype rules written to {args.outdir}"
     )
     return 0
 
@@ -100,6 +104,12 @@ def _cmd_pgx_call(args: argparse.Namespace) -> int:
     if not args.vcf or not args.json:
         raise InputError(
             "seq2rx pgx", "needs --vcf and --json (or a subcommand: import-definitions, import-phenotypes)"
+        )
+    if args.build != "GRCh38":
+        raise InputError(
+            "seq2rx pgx",
+            f"--build {args.build}: the PGx knowledge base holds GRCh38 positions only",
+            hint="lift the VCF over to GRCh38 first, e.g. with bcftools +liftover",
         )
     kb = PgxKnowledge.load(args.kb)
     docs = call_vcf(kb, args.vcf, [args.sample] if args.sample else None, args.outside_calls, args.min_depth)
@@ -127,7 +137,7 @@ def _cmd_actionable(args: argparse.Namespace) -> int:
         consequences=args.consequences,
         callable_bases=int(args.callable_mb * 1e6) if args.callable_mb else None,
     )
-    actionability.write_table(doc["rows"], doc["sample"] or Path(args.vcf).name, args.out)
+    actionability.write_table(doc["rows"], doc["sample"] or Path(args.vcf).name, args.tsv)
     if args.json:
         actionability.write_json(doc, args.json)
     for r in doc["rows"]:
@@ -212,82 +222,163 @@ def _cmd_cohort_query(args: argparse.Namespace) -> int:
 
     values = dict(parse_param(p) for p in args.param)
     columns, rows = run_query(args.db, args.sql, values, source="seq2rx cohort query")
-    sys.stdout.write(to_tsv(columns, rows))
+    if args.tsv:
+        from seq2rx.core.io import atomic_output
+
+        with atomic_output(args.tsv) as tmp:
+            Path(tmp).write_text(to_tsv(columns, rows))
+        print(f"{len(rows)} rows written to {args.tsv}")
+    else:
+        sys.stdout.write(to_tsv(columns, rows))
     return 0
 
 
 def _cmd_cohort_export(args: argparse.Namespace) -> int:
     from seq2rx.cohort.privacy import export
 
-    result = export(args.db, args.out, args.key_file)
+    result = export(args.db, args.outdir, args.key_file)
     made = "created" if result["key_created"] else "used"
     print(
-        f"de-identified copy written to {args.out}/ ({sum(result['rows'].values())} rows in {len(result['rows'])} tables)"
+        f"de-identified copy written to {args.outdir}/ ({sum(result['rows'].values())} rows in {len(result['rows'])} tables)"
     )
     print(f"dropped free-text columns: {', '.join(result['dropped'])}")
     print(f"pseudonym key {made}: {result['key_file']} (keep it local and private; it is not in the export)")
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="seq2rx", description="From sequencing reads to treatment insight.")
+#: genome builds a command that matches coordinates against a shipped knowledge base accepts
+BUILDS = ("GRCh38", "GRCh37")
+#: the release in which the deprecated option spellings go away
+ALIASES_REMOVED_IN = "0.2"
+
+
+class _Renamed(argparse.Action):
+    """``store``, under the convention's name and the old spellings, which still work for one release.
+
+    An old spelling prints one line to stderr naming the new one; the help lists it as deprecated.
+    """
+
+    def __init__(self, option_strings, dest, old: tuple[str, ...] = (), **kwargs):
+        self.old = tuple(old)
+        if self.old:
+            kwargs["help"] = (
+                f"{kwargs.get('help', '')} [deprecated spelling: {', '.join(self.old)}; "
+                f"removed in seq2rx {ALIASES_REMOVED_IN}]"
+            )
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string in self.old:
+            print(
+                f"seq2rx: note: {option_string} is deprecated, use {self.option_strings[0]} "
+                f"(removed in seq2rx {ALIASES_REMOVED_IN})",
+                file=sys.stderr,
+            )
+        setattr(namespace, self.dest, values)
+
+
+def _renamed(p: argparse.ArgumentParser, new: str, *old: str, **kwargs) -> argparse.Action:
+    """Add option ``new``, also accepted as the deprecated spellings ``old``."""
+    return p.add_argument(new, *old, action=_Renamed, old=old, **kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole ``seq2rx`` command line (every command, subcommand and option, each with help)."""
+    parser = argparse.ArgumentParser(
+        prog="seq2rx",
+        description="From sequencing reads to treatment insight.",
+        epilog="Output options are named for what they write: --tsv FILE a command's main table, --json FILE "
+        "its whole result, --outdir DIR a folder of outputs. --build {GRCh38,GRCh37} is taken by the commands "
+        "that match coordinates against a shipped knowledge base (pgx, actionable).",
+    )
     parser.add_argument("--version", action="version", version=f"seq2rx {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("demo", help="simulate the demo data set (genome, reads, truth VCFs)")
-    p.add_argument("--outdir", default="demo")
+    p.add_argument("--outdir", default="demo", metavar="DIR", help="folder to write the data set to (default: demo)")
     p.add_argument("--seed", type=int, default=None, help="override the seed in the spec")
-    p.add_argument("--spec", default=str(data_path("demo", "demo.yaml")))
-    p.add_argument("--sites", default=str(data_path("kb", "pgx", "positions.tsv")))
+    p.add_argument(
+        "--spec",
+        default=str(data_path("demo", "demo.yaml")),
+        metavar="YAML",
+        help="data-set specification (default: the demo's, shipped with seq2rx)",
+    )
+    p.add_argument(
+        "--sites",
+        default=str(data_path("kb", "pgx", "positions.tsv")),
+        metavar="TSV",
+        help="PGx positions to plant variants at (default: the shipped knowledge base's positions.tsv)",
+    )
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("compare-vcf", help="SNV/indel precision, recall and F1 of a VCF against a truth VCF")
-    p.add_argument("--truth", required=True)
-    p.add_argument("--query", required=True)
-    p.add_argument("--regions", help="BED of regions to compare in (e.g. confident regions)")
-    p.add_argument("--reference", help="FASTA used to left-align indels on both sides")
-    p.add_argument("--truth-sample")
-    p.add_argument("--query-sample")
+    p.add_argument("--truth", required=True, metavar="VCF", help="truth VCF (bgzipped or plain)")
+    p.add_argument("--query", required=True, metavar="VCF", help="VCF to assess against the truth")
+    p.add_argument("--regions", metavar="BED", help="BED of regions to compare in (e.g. confident regions)")
+    p.add_argument("--reference", metavar="FASTA", help="FASTA used to left-align indels on both sides")
+    p.add_argument("--truth-sample", metavar="NAME", help="truth sample column (default: the first)")
+    p.add_argument("--query-sample", metavar="NAME", help="query sample column (default: the first)")
     p.add_argument("--all-filters", action="store_true", help="count query records that did not PASS")
-    p.add_argument("--json", help="also write the result as JSON here")
+    p.add_argument("--tsv", metavar="FILE", help="also write the SNV/indel table (as printed) here")
+    p.add_argument("--json", metavar="FILE", help="also write the whole result as JSON here")
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("annotate", help="consequences per variant x transcript (bcftools csq + Biopython)")
     p.add_argument("--vcf", required=True, help="normalised VCF (bgzipped or plain)")
-    p.add_argument("--fasta", required=True, help="reference FASTA with .fai")
-    p.add_argument("--gff3", required=True, help="Ensembl-style GFF3")
-    p.add_argument("--out", required=True, help="consequence table (TSV)")
-    p.add_argument("--out-vcf", help="also keep the csq-annotated VCF here (.vcf.gz)")
+    p.add_argument("--fasta", required=True, help="reference FASTA with .fai (its build is the annotation's)")
+    p.add_argument("--gff3", required=True, help="Ensembl-style GFF3 on the same build as --fasta")
+    _renamed(p, "--tsv", "--out", required=True, metavar="FILE", help="write the consequence table (TSV) here")
+    p.add_argument("--out-vcf", metavar="FILE", help="also keep the csq-annotated VCF here (.vcf.gz)")
     p.add_argument("--sample", help="sample whose genotypes are used (default: the first)")
-    p.add_argument("--clinvar", help="local ClinVar VCF (bgzipped, indexed) for significance and review status")
+    p.add_argument(
+        "--clinvar", metavar="VCF", help="local ClinVar VCF (bgzipped, indexed) for significance and review status"
+    )
     p.set_defaults(func=_cmd_annotate)
 
     p = sub.add_parser(
         "pgx",
         help="pharmacogenomics: diplotypes, phenotypes and drug guidance from a VCF",
         description="Call star alleles, phenotypes and CPIC guidance from a VCF "
-        "(seq2rx pgx --vcf V --json OUT), or import a newer knowledge-base release (subcommands).",
+        "(seq2rx pgx --vcf V --json OUT [--tsv GENES]), or import a newer knowledge-base release (subcommands).",
     )
     p.add_argument("--vcf", help="VCF with genotypes at the definition positions (reference calls included)")
+    p.add_argument(
+        "--build",
+        choices=BUILDS,
+        default="GRCh38",
+        help="genome build of --vcf (default GRCh38); the PGx knowledge base is GRCh38, so GRCh37 is refused",
+    )
     p.add_argument("--sample", help="sample to call (default: the only one)")
     p.add_argument("--all-samples", action="store_true", help="call every sample; the JSON holds a list")
-    p.add_argument("--outside-calls", help="TSV of GENE<TAB>DIPLOTYPE calls made elsewhere (CYP2D6, HLA-A, HLA-B)")
+    p.add_argument(
+        "--outside-calls", metavar="TSV", help="TSV of GENE<TAB>DIPLOTYPE calls made elsewhere (CYP2D6, HLA-A, HLA-B)"
+    )
     p.add_argument("--min-depth", type=int, default=0, help="FORMAT/DP below this makes a position missing")
-    p.add_argument("--json", help="write the result here")
-    p.add_argument("--tsv", help="also write one row per gene here")
-    p.add_argument("--drugs-tsv", help="also write one row per recommendation here (needs --tsv)")
-    p.add_argument("--kb", default=str(data_path("kb", "pgx")), help="knowledge-base folder")
+    p.add_argument("--json", metavar="FILE", help="write the whole result here (needed with --vcf)")
+    p.add_argument("--tsv", metavar="FILE", help="also write the gene table (one row per sample and gene) here")
+    p.add_argument("--drugs-tsv", metavar="FILE", help="also write one row per recommendation here (needs --tsv)")
+    p.add_argument(
+        "--kb",
+        default=str(data_path("kb", "pgx")),
+        metavar="DIR",
+        help="knowledge-base folder (default: the shipped one)",
+    )
     p.set_defaults(func=_cmd_pgx_call)
-    pgx_sub = p.add_subparsers(dest="pgx_command", required=False)
+    pgx_sub = p.add_subparsers(dest="pgx_command", required=False, metavar="SUBCOMMAND")
+    kb_out = (
+        "folder to write the knowledge-base tables to (default: resources/kb/pgx, relative to the working "
+        "folder, i.e. a checkout's own; an installed seq2rx never writes into its package: point --kb at "
+        "this folder to use the import)"
+    )
     q = pgx_sub.add_parser("import-definitions", help="import published allele definitions (*_translation.json)")
-    q.add_argument("--from", required=True, help="folder of *_translation.json files")
+    q.add_argument("--from", required=True, metavar="DIR", help="folder of *_translation.json files")
     q.add_argument("--genes", nargs="+", help="only these genes (default: every file)")
-    q.add_argument("--out", default="resources/kb/pgx")
+    _renamed(q, "--outdir", "--out", default="resources/kb/pgx", metavar="DIR", help=kb_out)
     q.set_defaults(func=_cmd_pgx_import)
     q = pgx_sub.add_parser("import-phenotypes", help="import published allele-function / phenotype files (GENE.json)")
-    q.add_argument("--from", required=True, help="folder of per-gene phenotype JSON files")
+    q.add_argument("--from", required=True, metavar="DIR", help="folder of per-gene phenotype JSON files")
     q.add_argument("--genes", nargs="+", help="only these genes (default: every file)")
-    q.add_argument("--out", default="resources/kb/pgx")
+    _renamed(q, "--outdir", "--out", default="resources/kb/pgx", metavar="DIR", help=kb_out)
     q.set_defaults(func=_cmd_pgx_phenotypes)
 
     p = sub.add_parser(
@@ -298,14 +389,27 @@ def main(argv: list[str] | None = None) -> int:
         "exon and truncating matches and TMB.",
     )
     p.add_argument("--vcf", required=True, help="somatic VCF (Mutect2/Strelka/PCGR-style or seq2rx's)")
-    p.add_argument("--build", required=True, choices=["GRCh38", "GRCh37"])
+    p.add_argument(
+        "--build",
+        required=True,
+        choices=BUILDS,
+        help="genome build of --vcf (required: the knowledge base holds both builds' coordinates, and a wrong "
+        "guess would silently miss matches)",
+    )
     p.add_argument("--tumor-type", required=True, help="OncoTree code, e.g. LUAD, COAD, BRCA")
-    p.add_argument("--out", required=True, help="tiered table (TSV)")
-    p.add_argument("--json", help="also write the whole result as JSON here")
+    _renamed(p, "--tsv", "--out", required=True, metavar="FILE", help="write the tiered table (TSV) here")
+    p.add_argument("--json", metavar="FILE", help="also write the whole result as JSON here")
     p.add_argument("--sample", help="tumour sample column (default: the first)")
-    p.add_argument("--consequences", help="seq2rx consequence table of the same VCF (seq2rx annotate)")
+    p.add_argument(
+        "--consequences", metavar="TSV", help="seq2rx consequence table of the same VCF (seq2rx annotate --tsv)"
+    )
     p.add_argument("--callable-mb", type=float, help="callable megabases, for TMB (with --consequences)")
-    p.add_argument("--kb", default=str(data_path("kb", "actionability")))
+    p.add_argument(
+        "--kb",
+        default=str(data_path("kb", "actionability")),
+        metavar="DIR",
+        help="actionability knowledge-base folder (default: the shipped one)",
+    )
     p.set_defaults(func=_cmd_actionable)
 
     p = sub.add_parser(
@@ -313,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         help="treatment-response models on a cohort table",
         description="Prediction models for a cohort table (one row per patient).",
     )
-    ml_sub = p.add_subparsers(dest="ml_command", required=True)
+    ml_sub = p.add_subparsers(dest="ml_command", required=True, metavar="SUBCOMMAND")
     q = ml_sub.add_parser(
         "cv",
         help="nested cross-validated metrics with bootstrap intervals (and a treatment's effect)",
@@ -327,12 +431,17 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--time", help="time to event or censoring (with --event)")
     q.add_argument("--event", help="0/1 event column: 1 = event at --time, 0 = censored")
     q.add_argument("--treatment", help="two-valued treatment column (also a feature)")
-    q.add_argument("--model", default="penalised", choices=["penalised", "forest"])
+    q.add_argument(
+        "--model",
+        default="penalised",
+        choices=["penalised", "forest"],
+        help="penalised regression (logistic / Cox) or a random (survival) forest (default: penalised)",
+    )
     q.add_argument("--folds", type=_at_least(2), default=5, help="outer folds (default 5)")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--seed", type=int, default=0, help="seed for folds, model and bootstrap (default 0)")
     q.add_argument("--exclude", nargs="+", default=[], metavar="COL", help="columns that are not features (IDs)")
     q.add_argument("--bootstrap", type=_at_least(200), default=1000, help="bootstrap replicates (default 1000)")
-    q.add_argument("--json", required=True, help="write the result here")
+    q.add_argument("--json", required=True, metavar="FILE", help="write the whole result here")
     q.set_defaults(func=_cmd_ml_cv)
 
     p = sub.add_parser(
@@ -341,14 +450,16 @@ def main(argv: list[str] | None = None) -> int:
         description="SQL over results/cohort.duckdb (read-only, parameters bound, never pasted into the SQL), "
         "and a de-identified export for collaborators.",
     )
-    cohort_sub = p.add_subparsers(dest="cohort_command", required=True)
+    cohort_sub = p.add_subparsers(dest="cohort_command", required=True, metavar="SUBCOMMAND")
+    db_help = "cohort database (DuckDB) written by the workflow (default: results/cohort.duckdb)"
     q = cohort_sub.add_parser("query", help="run one SELECT and print the result as TSV")
     q.add_argument("sql", help="one SELECT statement; use $name for values given with --param")
-    q.add_argument("--db", default="results/cohort.duckdb")
+    q.add_argument("--db", default="results/cohort.duckdb", help=db_help)
     q.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE",
         help="bind $NAME to VALUE (integers and decimals become numbers); repeatable",
     )  # fmt: skip
+    q.add_argument("--tsv", metavar="FILE", help="write the result table here instead of to standard output")
     q.set_defaults(func=_cmd_cohort_query)
     q = cohort_sub.add_parser(
         "export",
@@ -358,21 +469,33 @@ def main(argv: list[str] | None = None) -> int:
         "recorded as 90, free-text columns dropped. The key file is created (mode 600) when missing and never "
         "written into the export.",
     )
-    q.add_argument("--db", default="results/cohort.duckdb")
-    q.add_argument("--out", required=True, help="new folder for the export")
-    q.add_argument("--key-file", required=True, help="local key file (created if missing); keep it out of --out")
+    q.add_argument("--db", default="results/cohort.duckdb", help=db_help)
+    _renamed(q, "--outdir", "--out", required=True, metavar="DIR", help="new folder for the export")
+    q.add_argument("--key-file", required=True, help="local key file (created if missing); keep it out of --outdir")
     q.set_defaults(func=_cmd_cohort_export)
 
     p = sub.add_parser("verify", help="check results/ against its provenance record (edited, removed, added files)")
-    p.add_argument("results", nargs="?", default="results")
+    p.add_argument(
+        "results", nargs="?", default="results", help="results folder holding provenance.json (default: results)"
+    )
     p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("validate", help="check a configuration and its sample sheet")
-    p.add_argument("--configfile", default="config/config.yaml")
-    p.add_argument("--schemas", default=str(data_path("schemas")))
+    p.add_argument(
+        "--configfile", default="config/config.yaml", metavar="YAML", help="configuration (default: config/config.yaml)"
+    )
+    p.add_argument(
+        "--schemas",
+        default=str(data_path("schemas")),
+        metavar="DIR",
+        help="folder of config.schema.yaml and samples.schema.yaml (default: the shipped ones)",
+    )
     p.set_defaults(func=_cmd_validate)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except InputError as exc:
