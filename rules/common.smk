@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from seq2rx.inputs import config as s2c  # noqa: E402
 from seq2rx.sim import demo_layout, load_spec  # noqa: E402
 from seq2rx.inputs.clinical import read_clinical  # noqa: E402
+from seq2rx.cohort.schema import SHARD_TABLES  # noqa: E402
 from seq2rx.core.errors import InputError  # noqa: E402
 
 BASEDIR = Path(workflow.basedir)
@@ -294,14 +295,6 @@ def get_final_output():
 
 COHORT_SQL_DIR = Path(config["cohorts"]["sql_dir"])
 COHORTS = sorted(p.stem for p in COHORT_SQL_DIR.glob("*.sql"))
-COHORT_SHARD_TABLES = (
-    "samples",
-    "qc",
-    "variants",
-    "pgx_genes",
-    "pgx_drugs",
-    "actionable",
-)
 PREDICTIONS = "results/ml/predictions.tsv"
 
 
