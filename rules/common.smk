@@ -132,29 +132,55 @@ def get_patient_rows(patient):
     return list(PATIENT_ROWS.get(patient, ()))
 
 
+def findings_plan(patient):
+    """What the findings document of one patient is assembled from: its sample rows, the files
+    each sample contributes and the patient-level files (shape: ``seq2rx.findings.build``).
+    """
+    rows = get_patient_rows(patient)
+    files = {}
+    for r in rows:
+        s = r["sample"]
+        f = {"vcf": f"results/calls/{s}.vcf.gz", "pgx": f"results/pgx/{s}.json"}
+        if s in ALIGNED_SET:
+            f["qc"] = f"results/qc/summary/{s}.json"
+            f["coverage"] = f"results/qc/coverage/{s}.tsv"
+        if s in TUMOUR_SET:
+            f["actionability"] = f"results/actionability/{s}.json"
+        if config["reference"]["gff3"]:
+            f["consequences"] = f"results/annotate/{s}.consequences.tsv"
+        files[s] = f
+    ml = ML_ENABLED and patient in ML_PATIENTS
+    return {
+        "samples": rows,
+        "files": files,
+        "targets": get_targets() if ALIGNED_SAMPLES else None,
+        "predictions": "results/ml/patients.json" if ml else None,
+        "similarity": "results/similarity/patients.json" if ml else None,
+    }
+
+
 def get_patient_inputs(wildcards):
-    """Everything the findings document of one patient is assembled from."""
-    rows = get_patient_rows(wildcards.patient)
-    samples = [r["sample"] for r in rows]
-    aligned = [s for s in samples if s in ALIGNED_SET]
+    """The files of the patient's findings plan, and the version records of its steps."""
+    plan = FINDINGS_PLAN[wildcards.patient]
     out = {
-        "vcfs": [f"results/calls/{s}.vcf.gz" for s in samples],
-        "qc": [f"results/qc/summary/{s}.json" for s in aligned],
-        "coverage": [f"results/qc/coverage/{s}.tsv" for s in aligned],
-        "pgx": [f"results/pgx/{s}.json" for s in samples],
-        "actionability": [
-            f"results/actionability/{s}.json" for s in samples if s in TUMOUR_SET
-        ],
+        "files": [p for f in plan["files"].values() for p in f.values()],
         "versions": get_patient_version_files(wildcards.patient),
     }
-    if ML_ENABLED and wildcards.patient in ML_PATIENTS:
-        out["ml"] = "results/ml/patients.json"
-        out["similarity"] = "results/similarity/patients.json"
-    if config["reference"]["gff3"]:
-        out["consequences"] = [
-            f"results/annotate/{s}.consequences.tsv" for s in samples
-        ]
+    out.update(
+        {k: plan[k] for k in ("targets", "predictions", "similarity") if plan[k]}
+    )
     return out
+
+
+def findings_settings(patient):
+    """What the findings document takes from the configuration (``seq2rx.findings.build``)."""
+    return {
+        "genome_build": config["reference"]["build"],
+        "qc_thresholds": config["qc"],
+        "config_sha256": CONFIG_SHA256,
+        "analysis_date": config["report"]["date"],
+        "predictions_reason": predictions_reason(patient),
+    }
 
 
 def get_pgx_inputs(wildcards):
@@ -391,6 +417,7 @@ def ml_plan():
 
 
 ML_PLAN = ml_plan() if ML_ENABLED else {}
+FINDINGS_PLAN = {p: findings_plan(p) for p in PATIENTS}
 
 
 def predictions_reason(patient):
