@@ -250,47 +250,98 @@ def get_provenance_inputs(wildcards):
     return [p for p in get_final_output() if p != "results/provenance.json"]
 
 
-def get_version_files():
-    files = [f"results/versions/bcftools_call/{s}.json" for s in ALIGNED_SAMPLES]
-    files += [f"results/versions/cutadapt_trim/{s}.json" for s in READ_SAMPLES]
-    files += [f"results/versions/align_reads/{s}.json" for s in READ_SAMPLES]
-    files += [f"results/versions/samtools_markdup/{s}.json" for s in READ_SAMPLES]
-    files += [f"results/versions/samtools_stats/{s}.json" for s in ALIGNED_SAMPLES]
-    files += [
-        f"results/versions/pgx_genotype_positions/{s}.json" for s in ALIGNED_SAMPLES
-    ]
-    files += [f"results/versions/bcftools_norm_input/{s}.json" for s in VCF_SAMPLES]
-    files += [f"results/versions/pgx_call/{s}.json" for s in sorted(SAMPLES)]
-    files += [f"results/versions/somatic_call/{s}.json" for s in TUMOUR_ALIGNED]
-    files += [f"results/versions/actionability/{s}.json" for s in TUMOUR_SAMPLES]
-    files += [f"results/versions/bcftools_stats/{s}.json" for s in sorted(SAMPLES)]
-    if config["reference"]["gff3"]:
-        files += [f"results/versions/bcftools_csq/{s}.json" for s in sorted(SAMPLES)]
-        files += [f"results/versions/primer3_design/{p}.json" for p in PATIENTS]
-    if ML_ENABLED:
-        files.append("results/versions/ml_predict/ml.json")
-        files.append("results/versions/similarity/similarity.json")
-    if READ_SAMPLES:
-        files.append(f"results/versions/aligner_index/{ALIGNER}.json")
-    if ALIGNED_SAMPLES:
-        files.append("results/versions/multiqc_report/multiqc.json")
-    return files
+# --- version records: every rule with a named output `versions` writes one per job
+
+
+_VERSIONS = {}  # filled once, at DAG time, by version_records()
+
+
+def _producers(path):
+    """(rule, wildcards) of the rule whose job writes ``path``, chosen as Snakemake does (the
+    rules' wildcard constraints; a rule without wildcards first); none for a file the run does
+    not write."""
+    found = [(r, r.get_wildcards(path)) for r in workflow.rules if r.is_producer(path)]
+    return [(r, wc) for r, wc in found if not wc] or found
+
+
+def version_records():
+    """The version record of every job the final outputs need, from the rules themselves: the
+    jobs are found by walking back from get_final_output() through each rule's inputs, and a
+    job's record is its rule's ``versions`` output with the job's wildcards. Returns
+    ``{"run": [path, ...], "patients": {patient: [path, ...]}}``: a patient's records are those
+    of its own jobs (a wildcard naming one of its samples, or it) and of the run-wide jobs they
+    depend on (e.g. the aligner index), not those of jobs over the whole run (MultiQC, the models).
+    """
+    if _VERSIONS:
+        return _VERSIONS
+    _VERSIONS["walking"] = (
+        True  # the inputs of the jobs that take version records add no job
+    )
+    jobs, made_by = {}, {}  # job key -> [rule, wildcards, keys of the jobs it needs]
+
+    def keys_of(path):
+        if path not in made_by:
+            made_by[path] = []
+            for r, wc in _producers(path):
+                key = (r.name, tuple(sorted(wc.items())))
+                made_by[path].append(key)
+                if key not in jobs:
+                    jobs[key] = [r, wc, None]
+                    todo.append(key)
+        return made_by[path]
+
+    todo = []
+    for path in get_final_output():
+        keys_of(path)
+    while todo:
+        key = todo.pop()
+        r, wc, _ = jobs[key]
+        inputs = r.expand_input(wc)[0]
+        jobs[key][2] = {k for f in inputs for k in keys_of(str(f))}
+    record = {
+        key: str(r.expand_output(wc)[0].versions)
+        for key, (r, wc, _) in jobs.items()
+        if "versions" in r.output.keys()
+    }
+
+    runwide = (
+        {}
+    )  # job key -> the run-wide (wildcard-free) jobs with a record it depends on
+
+    def runwide_upstream(key):
+        if key not in runwide:
+            runwide[key] = set()
+            for k in jobs[key][2]:
+                runwide[key] |= runwide_upstream(k)
+                if k in record and not jobs[k][1]:
+                    runwide[key].add(k)
+        return runwide[key]
+
+    patients = {p: set() for p in PATIENTS}
+    for key in record:
+        wc = jobs[key][1]
+        patient = (
+            SAMPLES[wc["sample"]]["patient"] if "sample" in wc else wc.get("patient")
+        )
+        if patient in patients:
+            patients[patient] |= {key} | runwide_upstream(key)
+    _VERSIONS.update(
+        run=sorted(record.values()),
+        patients={p: sorted(record[k] for k in keys) for p, keys in patients.items()},
+    )
+    del _VERSIONS["walking"]
+    return _VERSIONS
+
+
+def get_version_files(wildcards):
+    """Input function: the version record of every job of the run."""
+    return [] if "walking" in _VERSIONS else version_records()["run"]
 
 
 def get_patient_version_files(patient):
     """The version records of the steps that made one patient's results. Not the run-wide
     versions.json: adding a sample must not redo every other patient's findings."""
-    samples = {r["sample"] for r in get_patient_rows(patient)}
-    own = []
-    for path in get_version_files():
-        step, name = Path(path).parent.name, Path(path).stem
-        if step == "multiqc_report":
-            continue
-        if step == "aligner_index" or (
-            name == patient if step == "primer3_design" else name in samples
-        ):
-            own.append(path)
-    return own
+    return [] if "walking" in _VERSIONS else version_records()["patients"][patient]
 
 
 def get_final_output():

@@ -3,7 +3,7 @@
 
 rule collect_versions:
     input:
-        get_version_files(),
+        get_version_files,
     output:
         json="results/versions.json",
     log:
