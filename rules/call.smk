@@ -1,11 +1,6 @@
 # Variant calling: bcftools mpileup | call, norm and soft filters; or the sheet's own VCF,
 # normalised the same way.
 
-CALL_PARAMS = {
-    k: config["calling"][k]
-    for k in ("min_mapq", "min_baseq", "max_depth", "min_qual", "min_depth")
-}
-
 if config["calling"]["joint"] and len(ALIGNED_SAMPLES) > 1:
 
     rule bcftools_call_joint:
@@ -27,7 +22,7 @@ if config["calling"]["joint"] and len(ALIGNED_SAMPLES) > 1:
             mem_mb=4000,
             runtime=240,
         params:
-            call=CALL_PARAMS,
+            calling=config["calling"],
             samples=ALIGNED_SAMPLES,
         script:
             "../scripts/bcftools_call.py"
@@ -77,7 +72,7 @@ else:
             mem_mb=4000,
             runtime=240,
         params:
-            call=CALL_PARAMS,
+            calling=config["calling"],
             samples=lambda wc: [wc.sample],
         script:
             "../scripts/bcftools_call.py"

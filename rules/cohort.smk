@@ -10,12 +10,8 @@ rule cohort_shard:
     input:
         unpack(get_cohort_shard_inputs),
     output:
-        samples="results/cohort/shards/{sample}/samples.parquet",
-        qc="results/cohort/shards/{sample}/qc.parquet",
-        variants="results/cohort/shards/{sample}/variants.parquet",
-        pgx_genes="results/cohort/shards/{sample}/pgx_genes.parquet",
-        pgx_drugs="results/cohort/shards/{sample}/pgx_drugs.parquet",
-        actionable="results/cohort/shards/{sample}/actionable.parquet",
+        # one Parquet shard per table the library writes per sample (seq2rx.cohort.schema)
+        **{t: f"results/cohort/shards/{{sample}}/{t}.parquet" for t in SHARD_TABLES},
     log:
         "logs/cohort_shard/{sample}.log",
     benchmark:
@@ -38,7 +34,7 @@ rule cohort_database:
         shards=expand(
             "results/cohort/shards/{sample}/{table}.parquet",
             sample=sorted(SAMPLES),
-            table=COHORT_SHARD_TABLES,
+            table=SHARD_TABLES,
         ),
         sheet=config["samples"],
         clinical=config["clinical"] or [],
@@ -58,7 +54,7 @@ rule cohort_database:
         runtime=30,
     params:
         rows=[SAMPLES[s] for s in sorted(SAMPLES)],
-        tables=COHORT_SHARD_TABLES,
+        tables=SHARD_TABLES,
     script:
         "../scripts/cohort_database.py"
 

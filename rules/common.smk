@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from seq2rx.inputs import config as s2c  # noqa: E402
 from seq2rx.sim import demo_layout, load_spec  # noqa: E402
 from seq2rx.inputs.clinical import read_clinical  # noqa: E402
+from seq2rx.cohort.schema import SHARD_TABLES  # noqa: E402
 from seq2rx.core.errors import InputError  # noqa: E402
 
 BASEDIR = Path(workflow.basedir)
@@ -131,29 +132,55 @@ def get_patient_rows(patient):
     return list(PATIENT_ROWS.get(patient, ()))
 
 
+def findings_plan(patient):
+    """What the findings document of one patient is assembled from: its sample rows, the files
+    each sample contributes and the patient-level files (shape: ``seq2rx.findings.build``).
+    """
+    rows = get_patient_rows(patient)
+    files = {}
+    for r in rows:
+        s = r["sample"]
+        f = {"vcf": f"results/calls/{s}.vcf.gz", "pgx": f"results/pgx/{s}.json"}
+        if s in ALIGNED_SET:
+            f["qc"] = f"results/qc/summary/{s}.json"
+            f["coverage"] = f"results/qc/coverage/{s}.tsv"
+        if s in TUMOUR_SET:
+            f["actionability"] = f"results/actionability/{s}.json"
+        if config["reference"]["gff3"]:
+            f["consequences"] = f"results/annotate/{s}.consequences.tsv"
+        files[s] = f
+    ml = ML_ENABLED and patient in ML_PATIENTS
+    return {
+        "samples": rows,
+        "files": files,
+        "targets": get_targets() if ALIGNED_SAMPLES else None,
+        "predictions": "results/ml/patients.json" if ml else None,
+        "similarity": "results/similarity/patients.json" if ml else None,
+    }
+
+
 def get_patient_inputs(wildcards):
-    """Everything the findings document of one patient is assembled from."""
-    rows = get_patient_rows(wildcards.patient)
-    samples = [r["sample"] for r in rows]
-    aligned = [s for s in samples if s in ALIGNED_SET]
+    """The files of the patient's findings plan, and the version records of its steps."""
+    plan = FINDINGS_PLAN[wildcards.patient]
     out = {
-        "vcfs": [f"results/calls/{s}.vcf.gz" for s in samples],
-        "qc": [f"results/qc/summary/{s}.json" for s in aligned],
-        "coverage": [f"results/qc/coverage/{s}.tsv" for s in aligned],
-        "pgx": [f"results/pgx/{s}.json" for s in samples],
-        "actionability": [
-            f"results/actionability/{s}.json" for s in samples if s in TUMOUR_SET
-        ],
+        "files": [p for f in plan["files"].values() for p in f.values()],
         "versions": get_patient_version_files(wildcards.patient),
     }
-    if ML_ENABLED and wildcards.patient in ML_PATIENTS:
-        out["ml"] = "results/ml/patients.json"
-        out["similarity"] = "results/similarity/patients.json"
-    if config["reference"]["gff3"]:
-        out["consequences"] = [
-            f"results/annotate/{s}.consequences.tsv" for s in samples
-        ]
+    out.update(
+        {k: plan[k] for k in ("targets", "predictions", "similarity") if plan[k]}
+    )
     return out
+
+
+def findings_settings(patient):
+    """What the findings document takes from the configuration (``seq2rx.findings.build``)."""
+    return {
+        "genome_build": config["reference"]["build"],
+        "qc_thresholds": config["qc"],
+        "config_sha256": CONFIG_SHA256,
+        "analysis_date": config["report"]["date"],
+        "predictions_reason": predictions_reason(patient),
+    }
 
 
 def get_pgx_inputs(wildcards):
@@ -223,47 +250,98 @@ def get_provenance_inputs(wildcards):
     return [p for p in get_final_output() if p != "results/provenance.json"]
 
 
-def get_version_files():
-    files = [f"results/versions/bcftools_call/{s}.json" for s in ALIGNED_SAMPLES]
-    files += [f"results/versions/cutadapt_trim/{s}.json" for s in READ_SAMPLES]
-    files += [f"results/versions/align_reads/{s}.json" for s in READ_SAMPLES]
-    files += [f"results/versions/samtools_markdup/{s}.json" for s in READ_SAMPLES]
-    files += [f"results/versions/samtools_stats/{s}.json" for s in ALIGNED_SAMPLES]
-    files += [
-        f"results/versions/pgx_genotype_positions/{s}.json" for s in ALIGNED_SAMPLES
-    ]
-    files += [f"results/versions/bcftools_norm_input/{s}.json" for s in VCF_SAMPLES]
-    files += [f"results/versions/pgx_call/{s}.json" for s in sorted(SAMPLES)]
-    files += [f"results/versions/somatic_call/{s}.json" for s in TUMOUR_ALIGNED]
-    files += [f"results/versions/actionability/{s}.json" for s in TUMOUR_SAMPLES]
-    files += [f"results/versions/bcftools_stats/{s}.json" for s in sorted(SAMPLES)]
-    if config["reference"]["gff3"]:
-        files += [f"results/versions/bcftools_csq/{s}.json" for s in sorted(SAMPLES)]
-        files += [f"results/versions/primer3_design/{p}.json" for p in PATIENTS]
-    if ML_ENABLED:
-        files.append("results/versions/ml_predict/ml.json")
-        files.append("results/versions/similarity/similarity.json")
-    if READ_SAMPLES:
-        files.append(f"results/versions/aligner_index/{ALIGNER}.json")
-    if ALIGNED_SAMPLES:
-        files.append("results/versions/multiqc_report/multiqc.json")
-    return files
+# --- version records: every rule with a named output `versions` writes one per job
+
+
+_VERSIONS = {}  # filled once, at DAG time, by version_records()
+
+
+def _producers(path):
+    """(rule, wildcards) of the rule whose job writes ``path``, chosen as Snakemake does (the
+    rules' wildcard constraints; a rule without wildcards first); none for a file the run does
+    not write."""
+    found = [(r, r.get_wildcards(path)) for r in workflow.rules if r.is_producer(path)]
+    return [(r, wc) for r, wc in found if not wc] or found
+
+
+def version_records():
+    """The version record of every job the final outputs need, from the rules themselves: the
+    jobs are found by walking back from get_final_output() through each rule's inputs, and a
+    job's record is its rule's ``versions`` output with the job's wildcards. Returns
+    ``{"run": [path, ...], "patients": {patient: [path, ...]}}``: a patient's records are those
+    of its own jobs (a wildcard naming one of its samples, or it) and of the run-wide jobs they
+    depend on (e.g. the aligner index), not those of jobs over the whole run (MultiQC, the models).
+    """
+    if _VERSIONS:
+        return _VERSIONS
+    _VERSIONS["walking"] = (
+        True  # the inputs of the jobs that take version records add no job
+    )
+    jobs, made_by = {}, {}  # job key -> [rule, wildcards, keys of the jobs it needs]
+
+    def keys_of(path):
+        if path not in made_by:
+            made_by[path] = []
+            for r, wc in _producers(path):
+                key = (r.name, tuple(sorted(wc.items())))
+                made_by[path].append(key)
+                if key not in jobs:
+                    jobs[key] = [r, wc, None]
+                    todo.append(key)
+        return made_by[path]
+
+    todo = []
+    for path in get_final_output():
+        keys_of(path)
+    while todo:
+        key = todo.pop()
+        r, wc, _ = jobs[key]
+        inputs = r.expand_input(wc)[0]
+        jobs[key][2] = {k for f in inputs for k in keys_of(str(f))}
+    record = {
+        key: str(r.expand_output(wc)[0].versions)
+        for key, (r, wc, _) in jobs.items()
+        if "versions" in r.output.keys()
+    }
+
+    runwide = (
+        {}
+    )  # job key -> the run-wide (wildcard-free) jobs with a record it depends on
+
+    def runwide_upstream(key):
+        if key not in runwide:
+            runwide[key] = set()
+            for k in jobs[key][2]:
+                runwide[key] |= runwide_upstream(k)
+                if k in record and not jobs[k][1]:
+                    runwide[key].add(k)
+        return runwide[key]
+
+    patients = {p: set() for p in PATIENTS}
+    for key in record:
+        wc = jobs[key][1]
+        patient = (
+            SAMPLES[wc["sample"]]["patient"] if "sample" in wc else wc.get("patient")
+        )
+        if patient in patients:
+            patients[patient] |= {key} | runwide_upstream(key)
+    _VERSIONS.update(
+        run=sorted(record.values()),
+        patients={p: sorted(record[k] for k in keys) for p, keys in patients.items()},
+    )
+    del _VERSIONS["walking"]
+    return _VERSIONS
+
+
+def get_version_files(wildcards):
+    """Input function: the version record of every job of the run."""
+    return [] if "walking" in _VERSIONS else version_records()["run"]
 
 
 def get_patient_version_files(patient):
     """The version records of the steps that made one patient's results. Not the run-wide
     versions.json: adding a sample must not redo every other patient's findings."""
-    samples = {r["sample"] for r in get_patient_rows(patient)}
-    own = []
-    for path in get_version_files():
-        step, name = Path(path).parent.name, Path(path).stem
-        if step == "multiqc_report":
-            continue
-        if step == "aligner_index" or (
-            name == patient if step == "primer3_design" else name in samples
-        ):
-            own.append(path)
-    return own
+    return [] if "walking" in _VERSIONS else version_records()["patients"][patient]
 
 
 def get_final_output():
@@ -294,14 +372,6 @@ def get_final_output():
 
 COHORT_SQL_DIR = Path(config["cohorts"]["sql_dir"])
 COHORTS = sorted(p.stem for p in COHORT_SQL_DIR.glob("*.sql"))
-COHORT_SHARD_TABLES = (
-    "samples",
-    "qc",
-    "variants",
-    "pgx_genes",
-    "pgx_drugs",
-    "actionable",
-)
 PREDICTIONS = "results/ml/predictions.tsv"
 
 
@@ -398,6 +468,7 @@ def ml_plan():
 
 
 ML_PLAN = ml_plan() if ML_ENABLED else {}
+FINDINGS_PLAN = {p: findings_plan(p) for p in PATIENTS}
 
 
 def predictions_reason(patient):

@@ -3,7 +3,7 @@
 
 rule collect_versions:
     input:
-        get_version_files(),
+        get_version_files,
     output:
         json="results/versions.json",
     log:
@@ -23,7 +23,6 @@ rule collect_versions:
 rule findings_patient:
     input:
         unpack(get_patient_inputs),
-        targets="results/qc/targets.bed" if ALIGNED_SAMPLES else [],
     output:
         json="results/findings/{patient}.json",
     log:
@@ -37,12 +36,8 @@ rule findings_patient:
         mem_mb=1000,
         runtime=10,
     params:
-        rows=lambda wc: get_patient_rows(wc.patient),
-        build=config["reference"]["build"],
-        config_sha256=CONFIG_SHA256,
-        qc_thresholds=config["qc"],
-        predictions_reason=lambda wc: predictions_reason(wc.patient),
-        analysis_date=config["report"]["date"],
+        plan=lambda wc: FINDINGS_PLAN[wc.patient],
+        settings=lambda wc: findings_settings(wc.patient),
     script:
         "../scripts/findings_patient.py"
 

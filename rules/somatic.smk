@@ -1,6 +1,8 @@
 # Tumour samples: somatic calls from reads (tumour-normal, or tumour-only with germline
 # filters), their consequences, and actionable biomarkers tiered for the tumour type.
 
+from seq2rx.variants.somatic import CALLING_KEYS as SOMATIC_CALLING_KEYS
+
 ACTIONABILITY_KB = BASEDIR / "resources" / "kb" / "actionability"
 ACTIONABILITY_KB_FILES = [
     ACTIONABILITY_KB / name for name in ("biomarkers.tsv", "oncotree.tsv", "exons.tsv")
@@ -31,9 +33,9 @@ rule somatic_call:
         mem_mb=2000,
         runtime=60,
     params:
-        options=config["somatic"],
-        min_mapq=config["calling"]["min_mapq"],
-        max_depth=config["calling"]["max_depth"],
+        somatic=config["somatic"],
+        # only the read filters it shares: another calling setting reruns no somatic job
+        calling={k: config["calling"][k] for k in SOMATIC_CALLING_KEYS},
         normal=lambda wc: matched_normal(wc.sample),
         build=config["reference"]["build"],
     script:

@@ -21,7 +21,7 @@ call_variants(
     bams,
     snakemake.input.fasta,
     snakemake.output.vcf,
-    CallParams(**snakemake.params.call),
+    CallParams.from_config(snakemake.params.calling),
     threads=snakemake.threads,
     samples=snakemake.params.samples,
 )

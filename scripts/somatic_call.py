@@ -12,14 +12,8 @@ from seq2rx import actionability as actionability
 from seq2rx.provenance.versions import write_versions
 from seq2rx.variants.somatic import SomaticParams, call_somatic, write_callable
 
-o, p = snakemake.params.options, snakemake.params
-params = SomaticParams(
-    min_mapq=p.min_mapq, min_baseq=o["min_baseq"], max_depth=p.max_depth, min_alt_reads=o["min_alt_reads"],
-    min_vaf=o["min_vaf"], min_depth=o["min_depth"], min_normal_depth=o["min_normal_depth"],
-    max_normal_alt_reads=o["max_normal_alt_reads"], max_normal_vaf=o["max_normal_vaf"],
-    max_fisher_p=o["max_fisher_p"], germline_p=o["germline_p"],
-    germline_hom_vaf=o["germline_hom_vaf"], max_population_af=o["max_population_af"],
-)  # fmt: skip
+p = snakemake.params
+params = SomaticParams.from_config(p.somatic, p.calling)
 kb = actionability.load(Path(snakemake.input.kb[0]).parent)
 counts = call_somatic(
     snakemake.input.tumour_bam,

@@ -421,7 +421,7 @@ def _call(work: Path, bam: Path) -> str:
         work,
         input={"bam": str(bam), "bai": str(bam) + ".bai", "fasta": str(ref)},
         output={"vcf": str(out / "S1.vcf.gz"), "tbi": str(out / "S1.vcf.gz.tbi"), "versions": str(out / "v.json")},
-        params={"call": {"min_mapq": 20, "min_baseq": 13, "max_depth": 1000, "min_qual": 20, "min_depth": 1},
+        params={"calling": {"min_mapq": 20, "min_baseq": 13, "max_depth": 1000, "min_qual": 20, "min_depth": 1},
                 "samples": ["S1"]},
     )  # fmt: skip
     assert code != 0

@@ -233,3 +233,19 @@ def test_id_constraint_matches_exactly_the_members():
     assert _matches(dotted, "S1") and not _matches(dotted, "S1.a")
     with pytest.raises(ValueError, match="not in the universe"):
         id_constraint(["X"], universe)
+
+
+def test_caller_parameters_come_from_their_config_sections():
+    """The callers' parameters are built from the validated config by ``from_config``, every field
+    from its section (the somatic caller's mapping-quality and depth caps from ``calling``)."""
+    from dataclasses import asdict
+
+    from seq2rx.variants.germline import CallParams
+    from seq2rx.variants.somatic import CALLING_KEYS, SomaticParams
+
+    cfg = validate_config(shipped_config(), CONFIG_SCHEMA, "config/config.yaml")
+    call = asdict(CallParams.from_config(cfg["calling"]))
+    assert call == {k: cfg["calling"][k] for k in call}
+    somatic = asdict(SomaticParams.from_config(cfg["somatic"], {k: cfg["calling"][k] for k in CALLING_KEYS}))
+    assert somatic == {k: (cfg["calling"] if k in CALLING_KEYS else cfg["somatic"])[k] for k in somatic}
+    assert somatic["min_baseq"] == cfg["somatic"]["min_baseq"] and somatic["max_depth"] == cfg["calling"]["max_depth"]

@@ -165,59 +165,91 @@ def patient_entry_section(patient: str, path: str | Path | None, reason: str) ->
     return {"status": "not run", "reason": reason or "no prediction model is configured (ml.history)"}
 
 
-def build(
-    patient: str,
-    rows: list[dict],
-    qc: dict[str, dict],
-    vcfs: dict[str, str | Path],
-    build_name: str,
-    provenance: dict,
-    targets: str | Path | None = None,
-    consequences: dict[str, str | Path] | None = None,
-    pgx: dict[str, str | Path] | None = None,
-    actionability: dict[str, str | Path] | None = None,
-    coverage: dict[str, str | Path] | None = None,
-    predictions: str | Path | None = None,
-    predictions_reason: str = "",
-    similar: str | Path | None = None,
-) -> dict:
-    """Assemble the findings document of one patient from the per-sample outputs.
+_FROM_VCF = "sample started from a VCF"
 
-    ``predictions`` is the ML step's ``patients.json``; without it (or without this patient in it)
-    the section says why, from ``predictions_reason``.
+
+def build(patient: str, plan: dict, *, settings: dict) -> dict:
+    """Assemble the findings document of one patient from the outputs its plan names.
+
+    ``plan`` is the patient's findings plan, computed once per patient by the workflow
+    (``findings_plan`` in ``rules/common.smk``; the findings job's inputs are its files)::
+
+        {
+            "samples": [row, ...],  # the patient's sample-sheet rows, by sample ID; the first
+                                    # one's sex and tumor_type speak for the patient
+            "files": {              # per sample ID: the outputs it contributes, a key only
+                "P7-T": {           # where its step runs for that sample
+                    "vcf": "results/calls/P7-T.vcf.gz",                    # every sample
+                    "pgx": "results/pgx/P7-T.json",                        # every sample
+                    "qc": "results/qc/summary/P7-T.json",                  # aligned samples
+                    "coverage": "results/qc/coverage/P7-T.tsv",            # aligned samples
+                    "actionability": "results/actionability/P7-T.json",    # tumour samples
+                    "consequences": "results/annotate/P7-T.consequences.tsv",  # with a GFF3
+                },
+            },
+            "targets": "results/qc/targets.bed",          # or None: names the variants' regions
+            "predictions": "results/ml/patients.json",     # or None: the ML step's patients
+            "similarity": "results/similarity/patients.json",  # or None: similar past patients
+        }
+
+    ``settings`` holds what is not a file: ``genome_build``; ``qc_thresholds``,
+    ``config_sha256``, ``analysis_date`` (empty or None when unset) and ``tools`` (the merged
+    version records, ``{step: {tool: version}}``) for the provenance section; and
+    ``predictions_reason``, why the patient has no predictions ("" when it has), which the
+    predictions and similar-patients sections give when the plan has no file for them or the
+    file has no entry for this patient.
     """
+    from seq2rx import __version__
+
+    rows = plan["samples"]
+    files = plan["files"]
+    targets = plan.get("targets")
+
+    def per_sample(key: str) -> dict[str, str | Path]:
+        return {s: f[key] for s, f in files.items() if key in f}
+
     first = rows[0]
     samples = []
     for row in sorted(rows, key=lambda r: r["sample"]):
         s = row["sample"]
-        variants = read_variants(vcfs[s], s, targets) if s in vcfs else []
-        if consequences and s in consequences:
-            csq = read_consequences(consequences[s])
+        f = files.get(s, {})
+        variants = read_variants(f["vcf"], s, targets) if "vcf" in f else []
+        if "consequences" in f:
+            csq = read_consequences(f["consequences"])
             for v in variants:
                 v["consequences"] = csq.get((v["chrom"], v["pos"], v["ref"], v["alt"]), [])
+        qc = json.loads(Path(f["qc"]).read_text()) if "qc" in f else {"status": "not run", "reason": _FROM_VCF}
         samples.append(
             {
                 "sample": s,
                 "type": row["type"],
                 "started_from": row["stage"],
-                "qc": qc.get(s, {"status": "not run", "reason": "sample started from a VCF"}),
+                "qc": qc,
                 "variants": variants,
                 "n_pass": sum(v["filter"] == "PASS" for v in variants),
-                "coverage_by_gene": coverage_by_gene(coverage[s]) if coverage and s in coverage else [],
+                "coverage_by_gene": coverage_by_gene(f["coverage"]) if "coverage" in f else [],
             }
         )
+    provenance = {
+        "thresholds": settings["qc_thresholds"],
+        "seq2rx_version": __version__,
+        "analysis_date": settings["analysis_date"] or None,
+        "config_sha256": settings["config_sha256"],
+        "tools": settings["tools"],
+    }
+    reason = settings["predictions_reason"]
     doc = {
         "schema_version": SCHEMA_VERSION,
         "patient": patient,
         "sex": first["sex"],
         "tumor_type": first["tumor_type"],
-        "genome_build": build_name,
+        "genome_build": settings["genome_build"],
         "samples": samples,
         "provenance": provenance,
-        "pgx": pgx_section(rows, pgx),
-        "actionability": actionability_section(rows, actionability),
-        "predictions": patient_entry_section(patient, predictions, predictions_reason),
-        "similar_patients": patient_entry_section(patient, similar, predictions_reason),
+        "pgx": pgx_section(rows, per_sample("pgx")),
+        "actionability": actionability_section(rows, per_sample("actionability")),
+        "predictions": patient_entry_section(patient, plan.get("predictions"), reason),
+        "similar_patients": patient_entry_section(patient, plan.get("similarity"), reason),
     }
     return doc
 

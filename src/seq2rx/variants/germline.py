@@ -7,7 +7,7 @@ inputs give the same bytes wherever the workflow runs.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pysam
@@ -27,7 +27,8 @@ class CallParams:
 
     @classmethod
     def from_config(cls, calling: dict) -> CallParams:
-        return cls(**{k: calling[k] for k in ("min_mapq", "min_baseq", "max_depth", "min_qual", "min_depth")})
+        """The parameters of the config's ``calling`` section (its other keys are not the caller's)."""
+        return cls(**{f.name: calling[f.name] for f in fields(cls)})
 
 
 def call_variants(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pysam
@@ -51,6 +51,16 @@ class SomaticParams:
     germline_p: float = 0.01
     germline_hom_vaf: float = 0.85
     max_population_af: float = 0.001
+
+    @classmethod
+    def from_config(cls, somatic: dict, calling: dict) -> SomaticParams:
+        """The parameters of the config's ``somatic`` section, with the read filters of
+        :data:`CALLING_KEYS` from its ``calling`` section (``calling`` may hold only those)."""
+        return cls(**{f.name: (calling if f.name in CALLING_KEYS else somatic)[f.name] for f in fields(cls)})
+
+
+#: the read filters somatic calling shares with germline calling (config section ``calling``)
+CALLING_KEYS = ("min_mapq", "max_depth")
 
 
 def _log_comb(n: int, k: int) -> float:
