@@ -351,6 +351,8 @@ def get_final_output():
         out += [f"results/primers/{p}.tsv" for p in PATIENTS]
     out += [f"results/pgx/{s}.positions.tsv" for s in ALIGNED_SAMPLES]
     out += [f"results/pgx/{s}.json" for s in sorted(SAMPLES)]
+    # every call set's bcftools stats, also in a run of VCFs alone (no MultiQC there to ask for them)
+    out += [f"results/qc/bcftools/{s}.bcftools_stats.txt" for s in sorted(SAMPLES)]
     out += [f"results/actionability/{s}.tsv" for s in TUMOUR_SAMPLES]
     if ML_ENABLED:
         out += ["results/ml/predictions.tsv", "results/ml/model_card.md"]
