@@ -98,6 +98,25 @@ rule provenance_record:
         "../scripts/provenance.py"
 
 
+rule cohort_summary:
+    input:
+        unpack(get_cohort_summary_inputs),
+    output:
+        json="results/cohort/summary.json",
+    log:
+        "logs/cohort_summary/cohort.log",
+    benchmark:
+        "logs/benchmarks/cohort_summary/cohort.tsv"
+    conda:
+        "../envs/seq2rx.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/cohort_summary.py"
+
+
 rule report_cohort:
     input:
         unpack(get_cohort_report_inputs),
