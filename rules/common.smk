@@ -415,6 +415,13 @@ def ml_history(name):
     return str(Path(config["ml"]["history"]) / name)
 
 
+def get_contribution_plot(wildcards):
+    """The ML step's contribution plot of a tumour patient, for its report; none without predictions."""
+    if ML_ENABLED and wildcards.patient in ML_PATIENTS:
+        return f"results/ml/contributions/{wildcards.patient}.svg"
+    return []
+
+
 def get_cohort_summary_inputs(wildcards):
     """The findings of every patient and the run-level outputs the cohort report shows."""
     out = {"findings": [f"results/findings/{p}.json" for p in PATIENTS]}

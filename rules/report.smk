@@ -50,6 +50,7 @@ rule findings_patient:
 rule report_patient:
     input:
         json="results/findings/{patient}.json",
+        contributions=get_contribution_plot,
     output:
         html=report(
             "results/reports/{patient}.html",
