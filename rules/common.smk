@@ -488,7 +488,14 @@ def ml_history(name):
     return str(Path(config["ml"]["history"]) / name)
 
 
-def get_cohort_report_inputs(wildcards):
+def get_contribution_plot(wildcards):
+    """The ML step's contribution plot of a tumour patient, for its report; none without predictions."""
+    if ML_ENABLED and wildcards.patient in ML_PATIENTS:
+        return f"results/ml/contributions/{wildcards.patient}.svg"
+    return []
+
+
+def get_cohort_summary_inputs(wildcards):
     """The findings of every patient and the run-level outputs the cohort report shows."""
     out = {"findings": [f"results/findings/{p}.json" for p in PATIENTS]}
     if ML_ENABLED:
@@ -504,3 +511,10 @@ def get_cohort_report_inputs(wildcards):
     out["cohorts"] = [f"results/cohorts/{name}/summary.tsv" for name in COHORTS]
     out["km"] = [f"results/cohorts/{name}/km.svg" for name in COHORTS]
     return out
+
+
+def get_cohort_report_inputs(wildcards):
+    """The cohort summary and the SVG figures it names."""
+    inputs = get_cohort_summary_inputs(wildcards)
+    figures = [*inputs.get("ml_plots", []), *inputs.get("sim_plots", []), *inputs["km"]]
+    return {"summary": "results/cohort/summary.json", "figures": figures}

@@ -40,6 +40,9 @@ if ML_ENABLED:
             contributions="results/ml/contributions.tsv",
             metrics="results/ml/metrics.json",
             patients="results/ml/patients.json",
+            contribution_plots=expand(
+                "results/ml/contributions/{patient}.svg", patient=ML_PATIENTS
+            ),
             card="results/ml/model_card.md",
             models=multiext("results/ml/", "response.skops", "survival.skops"),
             plots=multiext(

@@ -45,6 +45,7 @@ rule findings_patient:
 rule report_patient:
     input:
         json="results/findings/{patient}.json",
+        contributions=get_contribution_plot,
     output:
         html=report(
             "results/reports/{patient}.html",
@@ -91,6 +92,25 @@ rule provenance_record:
         inputs=lambda wc: sample_sheet_inputs(),
     script:
         "../scripts/provenance.py"
+
+
+rule cohort_summary:
+    input:
+        unpack(get_cohort_summary_inputs),
+    output:
+        json="results/cohort/summary.json",
+    log:
+        "logs/cohort_summary/cohort.log",
+    benchmark:
+        "logs/benchmarks/cohort_summary/cohort.tsv"
+    conda:
+        "../envs/seq2rx.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/cohort_summary.py"
 
 
 rule report_cohort:

@@ -34,6 +34,7 @@ O.write_table(O.PREDICTION_COLUMNS, O.prediction_rows(doc), out.predictions)
 O.write_table(["patient", "treatment", "feature", "value", "log_odds"], O.contribution_rows(doc), out.contributions)
 O.write_metrics(doc, out.metrics)
 O.write_patients(doc, out.patients)
+O.write_contribution_plots(doc, {Path(p).stem: p for p in out.contribution_plots})
 O.save_models(models, Path(out.models[0]).parent)
 versions = {name: tool_version(name) for name in TOOLS}
 with atomic_output(out.card) as tmp:

@@ -1,4 +1,4 @@
-"""Snakemake adapter: the cohort HTML report."""
+"""Snakemake adapter: the cohort HTML report, from the cohort summary and the SVG files it names."""
 
 import sys
 from pathlib import Path
@@ -12,11 +12,6 @@ import json
 
 from seq2rx.report import cohort as R
 
-inp = snakemake.input
-docs = [json.loads(Path(p).read_text()) for p in inp.findings]
-metrics = json.loads(Path(inp.metrics).read_text()) if inp.get("metrics") else None
-ml_plots = {Path(p).stem: Path(p).read_text() for p in inp.get("ml_plots", [])}
-network = json.loads(Path(inp.network).read_text()) if inp.get("network") else None
-sim_plots = {Path(p).stem: Path(p).read_text() for p in inp.get("sim_plots", [])}
-cohorts = [R.read_cohort(Path(p).parent) for p in inp.get("cohorts", [])]
-R.write(R.render(docs, metrics, ml_plots, network, sim_plots, cohorts), snakemake.output.html)
+summary = json.loads(Path(snakemake.input.summary).read_text())
+svgs = {str(p): Path(p).read_text() for p in snakemake.input.get("figures", [])}
+R.write(R.render(summary, svgs), snakemake.output.html)

@@ -1,4 +1,5 @@
-"""Snakemake adapter: render one patient's HTML report from the findings document."""
+"""Snakemake adapter: render one patient's HTML report from the findings document (and the ML
+step's contribution plot of the patient, when it has predictions)."""
 
 import sys
 from pathlib import Path
@@ -12,4 +13,9 @@ import json
 
 from seq2rx.report import patient as report
 
-report.write(json.loads(Path(snakemake.input.json).read_text()), snakemake.output.html)
+plot = snakemake.input.get("contributions")
+report.write(
+    json.loads(Path(snakemake.input.json).read_text()),
+    snakemake.output.html,
+    contributions_svg=Path(plot).read_text() if plot else None,
+)

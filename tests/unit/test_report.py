@@ -146,3 +146,81 @@ def test_our_own_figures_pass_the_svg_check():
     fig = figures.figure(2, 2)
     fig.subplots().plot([0, 1], [0, 1])
     assert safe_svg(figures.svg(fig, "t")).startswith("<svg")
+
+
+# --------------------------------------------------------------------------- templates and layers
+
+SCRIPT = '<script>alert("x")</script>'
+
+
+def test_patient_report_escapes_script_and_quotes_through_the_template():
+    d = doc(SCRIPT)
+    d["pgx"] = {"status": "not run", "reason": 'it\'s "missing"'}
+    html = render(d)
+    assert SCRIPT not in html and '"x"' not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "Not available: it&#x27;s &quot;missing&quot;." in html  # html.escape's entities, as before Jinja2
+    assert html.count("<script>") == 1  # the sort script, allowed by its hash
+
+
+def test_cohort_report_escapes_script_and_quotes_through_the_template():
+    from seq2rx.findings.cohort import build
+    from seq2rx.report.cohort import render as render_cohort
+
+    d = doc(SCRIPT)
+    d["samples"][0]["sample"] = 'S"1'
+    html = render_cohort(build([d]))
+    assert SCRIPT not in html and '"x"' not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "<td>S&quot;1</td>" in html
+    assert html.count("<script>") == 1
+    assert '<td><span class="warn">warn</span></td>' in html
+
+
+def test_the_contribution_plot_is_read_not_drawn():
+    d = doc()
+    d["predictions"] = {
+        "status": "ok",
+        "model_summary": {
+            "task": {"treated": "targeted", "reference": "chemotherapy", "interval": 0.9, "horizon_months": 12},
+            "history_patients": 500,
+            "model": "penalised",
+            "roc_auc": {"estimate": 0.7, "ci95": [0.6, 0.8]},
+            "c_index": {"estimate": 0.65},
+        },
+        "values": {
+            k: {"estimate": 0.5, "lower": 0.4, "upper": 0.6}
+            for k in ("response_treated", "response_reference", "pfs_treated", "pfs_reference", "benefit")
+        },
+        "favours": "targeted",
+        "contributions": {"treated": {"baseline": 0.0, "contributions": {"age": 0.1}}},
+    }
+    plot = '<svg xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></svg>\n'
+    html = render(d, contributions_svg=plot)
+    assert "What moves P(response to targeted)" in html and plot in html
+    assert "results/ml/contributions.tsv" in render(d)  # contributions, but no plot given
+    del d["predictions"]["contributions"]
+    assert "computed for the penalised model only" in render(d, contributions_svg=plot)
+    with pytest.raises(ValueError):
+        render({**d, "predictions": {**d["predictions"], "contributions": {"x": 1}}}, "<svg><script/></svg>")
+
+
+def test_the_report_layer_imports_no_analysis_layer():
+    import ast
+    from pathlib import Path
+
+    import seq2rx.report
+
+    folder = Path(seq2rx.report.__file__).parent
+    forbidden = ("seq2rx.ml", "seq2rx.similarity", "seq2rx.pgx", "seq2rx.actionability")
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith(forbidden), f"{path.name} imports {name}"
+    assert {"base.html", "macros.html", "patient.html", "cohort.html"} <= {p.name for p in folder.glob("templates/*")}

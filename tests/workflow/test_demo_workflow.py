@@ -411,9 +411,10 @@ def test_user_text_is_escaped_in_the_report(demo_run, tmp_path):
     doc["samples"][0]["sample"] = evil
     html = report.render(doc)
     assert evil not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    from seq2rx.findings.cohort import build as cohort_summary
     from seq2rx.report import cohort as cohort_report
 
-    html = cohort_report.render([doc], None, {}, None, {}, [])
+    html = cohort_report.render(cohort_summary([doc]))
     assert evil not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
@@ -601,7 +602,7 @@ COHORT = {
     ("all", ""),
     ("cohort_database", ""),
 }
-COHORT |= {("report_cohort", "")}
+COHORT |= {("cohort_summary", ""), ("report_cohort", "")}
 COHORT |= {("cohort_members", f"cohort={c}") for c in ("cyp2c19_clopidogrel", "elderly_renal", "kras_colorectal")}
 #: the tumour patients' feature matrix, the models trained on the history and the similarity network
 TUMOUR_COHORT = {("ml_features", ""), ("ml_predict", ""), ("snf_similarity", "")}
@@ -654,7 +655,7 @@ def test_changing_a_variant_filter_reruns_only_what_depends_on_it(demo_run, tmp_
     expected |= {(rule, f"patient={p}") for rule in per_patient for p in PATIENTS}
     expected |= COHORT | TUMOUR_COHORT | {("demo_truth_summary", "")}
     assert _planned(work) == expected
-    assert len(expected) == 5 * 10 + 3 * 9 + 10 + 3
+    assert len(expected) == 5 * 10 + 3 * 9 + 11 + 3
 
 
 def test_adding_a_sample_reruns_only_its_jobs_and_the_cohort_ones(demo_run, tmp_path):

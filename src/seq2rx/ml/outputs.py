@@ -325,8 +325,8 @@ def write_metrics(doc: dict, path: str | Path) -> None:
     _atomic_json(metrics_doc(doc), path, allow_nan=False)
 
 
-def write_patients(doc: dict, path: str | Path) -> None:
-    """``patients.json``: {patient: what the findings document shows}, with the model's summary."""
+def patient_entries(doc: dict) -> dict:
+    """{patient: what the findings document shows}, with the model's summary (``patients.json``)."""
     cv = doc["cross_validation"]
     summary = {
         "model": doc["model"],
@@ -336,5 +336,27 @@ def write_patients(doc: dict, path: str | Path) -> None:
         "brier": cv["response"]["brier"],
         "c_index": cv["survival"]["c_index"],
     }
-    entries = {p["patient"]: {**p, "model_summary": summary} for p in doc["patients"]}
-    _atomic_json(_clean(entries), path, allow_nan=False)
+    return _clean({p["patient"]: {**p, "model_summary": summary} for p in doc["patients"]})
+
+
+def write_patients(doc: dict, path: str | Path) -> None:
+    """``patients.json``: :func:`patient_entries`."""
+    _atomic_json(patient_entries(doc), path, allow_nan=False)
+
+
+def contribution_plot(entry: dict | None) -> str:
+    """The patient report's plot of what moves the patient's response to the treatment the model
+    favours, from the patient's entry of ``patients.json`` (values as the findings document holds
+    them); empty when the model gave no contributions (only the penalised model does)."""
+    if not entry or not entry.get("contributions"):
+        return ""
+    arm = "treated" if entry["favours"] == entry["model_summary"]["task"]["treated"] else "reference"
+    return contributions_svg(entry, arm, f"P(response to {entry['favours']})")
+
+
+def write_contribution_plots(doc: dict, paths: dict[str, str | Path]) -> None:
+    """{patient: path}: each patient's :func:`contribution_plot` as an SVG file (empty without one)."""
+    entries = patient_entries(doc)
+    for patient, path in sorted(paths.items()):
+        with atomic_output(path) as tmp:
+            Path(tmp).write_text(contribution_plot(entries.get(patient)))

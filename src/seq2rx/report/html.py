@@ -1,0 +1,106 @@
+"""What the HTML reports share: the style sheet, the sort script and its hash for the
+Content-Security-Policy, and the Jinja2 environment their templates render in.
+
+Every ``{{ value }}`` of a template is escaped automatically (autoescape on): the environment's
+``finalize`` escapes it like :func:`html.escape` (``&quot;``/``&#x27;`` for quotes) and shows
+``None`` as an empty string; markup built by the templates themselves (macros) passes through.
+Markup from elsewhere (an SVG file) is inlined only through :func:`svg`, which checks it first.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from seq2rx.core.figures import safe_svg
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:72rem;
+color:#1b1b1b;line-height:1.45;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;border-bottom:2px solid #0072B2;padding-bottom:.2rem;margin-top:2rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
+th,td{border:1px solid #c8c8c8;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#eef3f8}
+.pass{color:#fff;background:#009E73;padding:.1rem .45rem;border-radius:.3rem}
+.warn{color:#000;background:#E69F00;padding:.1rem .45rem;border-radius:.3rem}
+.fail{color:#fff;background:#D55E00;padding:.1rem .45rem;border-radius:.3rem}
+th{cursor:pointer}.note{border-left:4px solid #E69F00;padding:.2rem .6rem}.muted{color:#555}.disclaimer{border:1px solid #999;background:#f7f7f7;padding:.6rem 1rem;margin-top:2rem}
+dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}
+@media print{body{margin:0;max-width:none}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}
+"""
+
+#: click a column header to sort the table by it (numbers numerically); allowed by its hash in
+#: the page's Content-Security-Policy, so no other script can run
+SORT_JS = (
+    "document.querySelectorAll('table').forEach(function(t){t.querySelectorAll('th').forEach(function(th,i){"
+    "th.addEventListener('click',function(){var b=t.tBodies[0];if(!b)return;var rows=Array.from(b.rows);"
+    "var asc=th.getAttribute('aria-sort')!=='ascending';rows.sort(function(x,y){"
+    "var a=x.cells[i]?x.cells[i].textContent:'',c=y.cells[i]?y.cells[i].textContent:'';"
+    "var num=/^\\s*-?\\d+(\\.\\d+)?(e[-+]?\\d+)?\\s*$/i;"
+    "var r=(num.test(a)&&num.test(c))?Number(a)-Number(c):(num.test(a)?-1:(num.test(c)?1:a.localeCompare(c)));"
+    "return asc?r:-r;});rows.forEach(function(r){b.appendChild(r);});"
+    "t.querySelectorAll('th').forEach(function(h){h.removeAttribute('aria-sort');});"
+    "th.setAttribute('aria-sort',asc?'ascending':'descending');});});});"
+)
+SORT_JS_HASH = base64.b64encode(hashlib.sha256(SORT_JS.encode()).digest()).decode()
+
+#: no requests leave the page; inline style and data: images only; the one script is the sort script
+CSP = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{SORT_JS_HASH}'"
+
+#: the verdicts that get a coloured badge
+VERDICTS = ("pass", "warn", "fail")
+
+
+def escape(value: object) -> Markup:
+    """``value`` as HTML text: ``None`` empty, everything else :func:`html.escape`-d (quotes too)."""
+    if isinstance(value, Markup):
+        return value
+    return Markup(html.escape("" if value is None else str(value), quote=True))  # noqa: S704 (escaped here)
+
+
+def svg(text: str | None, as_written: bool = False) -> Markup:
+    """One SVG image to inline, checked first (:func:`seq2rx.core.figures.safe_svg`); empty for none.
+
+    Inlined as the check returns it (surrounding white space cut), or ``as_written``.
+    """
+    if not text:
+        return Markup("")
+    checked = safe_svg(text)
+    return Markup(text if as_written else checked)  # noqa: S704 (checked: drawing elements only)
+
+
+def fmt(value: object, spec: str) -> str:
+    """``format(value, spec)``, the template's way to write ``f"{value:spec}"``."""
+    return format(value, spec)
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The reports' Jinja2 environment: templates from ``report/templates``, autoescape on."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        finalize=escape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    # the page's own constants, written by this module, are markup
+    own = {"CSS": CSS, "SORT_JS": SORT_JS, "CSP": CSP}
+    env.globals.update({k: Markup(v) for k, v in own.items()}, VERDICTS=VERDICTS)  # noqa: S704
+    env.filters["fmt"] = fmt
+    return env
+
+
+def render(template: str, **context: object) -> str:
+    """The text of ``template`` rendered with ``context``."""
+    return environment().get_template(template).render(**context)
