@@ -32,6 +32,8 @@ IN_THE_WHEEL = [
     "seq2rx/data/schemas/samples.schema.yaml",
     "seq2rx/data/validation/similarity_real.tsv",
     "seq2rx/data/demo/demo.yaml",
+    "seq2rx/report/templates/patient.html",
+    "seq2rx/report/templates/cohort.html",
 ]
 NO_NETWORK = (
     "Could not find a version that satisfies the requirement",

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import html
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
 import jinja2
@@ -20,7 +21,8 @@ from markupsafe import Markup
 
 from seq2rx.core.figures import safe_svg
 
-TEMPLATES = Path(__file__).parent / "templates"
+#: the templates ship as package data
+TEMPLATES = Path(str(files("seq2rx.report").joinpath("templates")))
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:72rem;
