@@ -139,13 +139,13 @@ def test_cli_actionable_by_coordinates(tmp_path, capsys):
         "7\t140753336\t.\tA\tT\t.\tPASS\t.\tGT:AD\t0/1:30,10\n"
     )
     out = tmp_path / "a.tsv"
-    assert main(["actionable", "--vcf", str(vcf), "--build", "GRCh38", "--tumor-type", "COAD", "--out", str(out)]) == 0
+    assert main(["actionable", "--vcf", str(vcf), "--build", "GRCh38", "--tumor-type", "COAD", "--tsv", str(out)]) == 0
     lines = out.read_text().splitlines()
     header = lines[0].split("\t")
     first = dict(zip(header, lines[1].split("\t"), strict=True))
     assert first["tier"] == "I-A" and first["gene"] == "BRAF" and first["vaf"] == "0.25"
     assert "encorafenib + cetuximab" in capsys.readouterr().out
-    assert main(["actionable", "--vcf", str(vcf), "--build", "GRCh38", "--tumor-type", "XYZ", "--out", str(out)]) == 2
+    assert main(["actionable", "--vcf", str(vcf), "--build", "GRCh38", "--tumor-type", "XYZ", "--tsv", str(out)]) == 2
 
 
 def test_tmb_needs_a_megabase():

@@ -110,7 +110,7 @@ def test_cli(small_demo, tmp_path, capsys):
         str(small_demo / "genome.fa.gz"),
         "--gff3",
         str(small_demo / "genes.gff3"),
-        "--out",
+        "--tsv",
         str(out),
     ]
     assert main(args) == 0

@@ -571,7 +571,7 @@ def test_D1_actionability_row_fails_its_schema(tmp_path, capsys):
     vcf = _vcf(tmp_path / "t.vcf", [_snv(10)])
     out = tmp_path / "out"
     code, err = cli(capsys, "actionable", "--vcf", vcf, "--build", "GRCh38", "--tumor-type", "LUAD",
-                    "--out", out / "t.tsv", "--json", out / "t.json", "--kb", kb)  # fmt: skip
+                    "--tsv", out / "t.tsv", "--json", out / "t.json", "--kb", kb)  # fmt: skip
     assert code == 2
     assert_nothing_left(out)
     assert_clear(err, file=kb / "biomarkers.tsv", where="line 5, field 'evidence'",

@@ -65,7 +65,7 @@ def test_importer_reads_the_published_format(tmp_path, capsys):
     (src / "TOY1_translation.json").write_text(json.dumps(definition))
     d = import_translation(src / "TOY1_translation.json")
     assert d.reference_allele == "*1" and d.alleles["*2"] == {0: "G"} and d.date == "2026-01-02"
-    assert main(["pgx", "import-definitions", "--from", str(src), "--out", str(tmp_path / "kb")]) == 0
+    assert main(["pgx", "import-definitions", "--from", str(src), "--outdir", str(tmp_path / "kb")]) == 0
     kb = read_kb(tmp_path / "kb")
     assert kb["TOY1"].positions[1].rsid == "." and kb["TOY1"].alleles["*1"] == {0: "A", 1: "C"}
     assert "1 genes: 2 positions" in capsys.readouterr().out

@@ -71,7 +71,7 @@ def test_import_phenotypes_cli(tmp_path, capsys):
             {"diplotypekey": {"*2": 2}, "phenotype": "Poor Metabolizer", "activityScore": None},
         ],
     }))  # fmt: skip
-    assert main(["pgx", "import-phenotypes", "--from", str(src), "--out", str(tmp_path / "kb")]) == 0
+    assert main(["pgx", "import-phenotypes", "--from", str(src), "--outdir", str(tmp_path / "kb")]) == 0
     assert "1 genes: 2 allele functions, 3 phenotype rules" in capsys.readouterr().out
     toy = read_kb(tmp_path / "kb")["TOY1"]
     assert toy.phenotype("*2", "*1") == ("Intermediate Metabolizer", None)

@@ -133,7 +133,7 @@ def test_protein_altering_variants_come_first_and_tumours_carry_a_caveat():
     ],
 )
 def test_inlined_svg_is_checked_not_trusted(bad):
-    from seq2rx.core.figures import safe_svg
+    from seq2rx.core.svg import safe_svg
 
     with pytest.raises(ValueError):
         safe_svg(bad)
@@ -141,7 +141,7 @@ def test_inlined_svg_is_checked_not_trusted(bad):
 
 def test_our_own_figures_pass_the_svg_check():
     from seq2rx.core import figures
-    from seq2rx.core.figures import safe_svg
+    from seq2rx.core.svg import safe_svg
 
     fig = figures.figure(2, 2)
     fig.subplots().plot([0, 1], [0, 1])
@@ -224,3 +224,25 @@ def test_the_report_layer_imports_no_analysis_layer():
             for name in names:
                 assert not name.startswith(forbidden), f"{path.name} imports {name}"
     assert {"base.html", "macros.html", "patient.html", "cohort.html"} <= {p.name for p in folder.glob("templates/*")}
+
+
+def test_an_svg_file_is_inlined_only_as_checked():
+    """A plot read from a results file is inlined as written only when it is exactly what passed
+    the check: markup hidden in a prolog before <svg> (which the check cuts) never reaches the page."""
+    from seq2rx.report.html import svg
+
+    plot = '<svg xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></svg>'
+    assert str(svg(plot + "\n", as_written=True)) == plot + "\n"
+    hidden = '<?xml version="1.0"?><form action="https://evil.example/">x</form>' + plot
+    assert str(svg(hidden, as_written=True)) == plot
+    assert "<form" not in str(svg(hidden))
+
+
+def test_rendering_a_report_imports_no_plotting_or_model_library():
+    """The reports render documents: importing them loads neither matplotlib nor scikit-learn."""
+    import subprocess
+    import sys
+
+    code = "import sys, seq2rx.report.patient, seq2rx.report.cohort; print(sorted(m for m in ('matplotlib', 'sklearn') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -19,7 +19,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from seq2rx.core.figures import safe_svg
+from seq2rx.core.svg import safe_svg
 
 #: the templates ship as package data
 TEMPLATES = Path(str(files("seq2rx.report").joinpath("templates")))
@@ -69,14 +69,17 @@ def escape(value: object) -> Markup:
 
 
 def svg(text: str | None, as_written: bool = False) -> Markup:
-    """One SVG image to inline, checked first (:func:`seq2rx.core.figures.safe_svg`); empty for none.
+    """One SVG image to inline, checked first (:func:`seq2rx.core.svg.safe_svg`); empty for none.
 
-    Inlined as the check returns it (surrounding white space cut), or ``as_written``.
+    Inlined as the check returns it (surrounding white space cut), or ``as_written`` when the
+    text differs from what was checked by that white space alone: a prolog that the check cuts
+    (``<?xml ...?>`` and whatever follows it before ``<svg``) is never inlined unchecked.
     """
     if not text:
         return Markup("")
     checked = safe_svg(text)
-    return Markup(text if as_written else checked)  # noqa: S704 (checked: drawing elements only)
+    keep = as_written and text.strip() == checked
+    return Markup(text if keep else checked)  # noqa: S704 (checked: drawing elements only)
 
 
 def fmt(value: object, spec: str) -> str:
