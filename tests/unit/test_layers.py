@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "seq2rx"
 FOUNDATION = {"core"}
 BASE = FOUNDATION | {"genome", "inputs", "provenance"}
 READS_VARIANTS = BASE | {"reads", "variants"}
-ANALYSIS = READS_VARIANTS | {"pgx", "actionability", "ml", "similarity", "cohort"}
+ANALYSIS = READS_VARIANTS | {"tumour", "pgx", "actionability", "ml", "similarity", "cohort"}
 #: layer -> the layers it may import (besides itself); docs/architecture.md says the same in prose
 ALLOWED = {
     "core": set(),
@@ -21,9 +21,10 @@ ALLOWED = {
     "provenance": FOUNDATION,
     "reads": BASE,
     "variants": BASE | {"reads"},
+    "tumour": READS_VARIANTS,
     "pgx": READS_VARIANTS,
-    "actionability": READS_VARIANTS,
-    "ml": READS_VARIANTS | {"pgx", "actionability"},
+    "actionability": READS_VARIANTS | {"tumour"},
+    "ml": READS_VARIANTS | {"tumour", "pgx", "actionability"},
     "similarity": READS_VARIANTS | {"ml"},
     "cohort": BASE,
     "findings": ANALYSIS,
