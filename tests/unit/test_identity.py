@@ -30,6 +30,7 @@ from seq2rx.tumour.identity import (
     identity_qc,
     infer_sex,
     read_sites,
+    sample_identity,
     without_par,
     write_json,
 )
@@ -143,6 +144,10 @@ def test_a_bed_of_targets_gives_the_same_call(sex_data, tmp_path):
     out = infer_sex(sex_data["male"], regions=no_y)
     assert out["status"] == "not assessed" and out["sex"] is None
     assert out["reason"] == "no callable base on chrY in the regions given"
+    # on GRCh38, chrX and chrY from base 10,001 on are pseudo-autosomal: cut out, they leave no chrY
+    par = infer_sex(sex_data["male"], regions=bed, build="GRCh38")
+    assert par["par_excluded"] is True and par["x_bases"] == 10000 and par["y_bases"] == 0
+    assert par["reason"] == "no callable base on chrY in the regions given"
 
 
 def test_sheet_female_but_data_male_is_a_fail(sex_data):
@@ -226,9 +231,10 @@ def fp_data(tmp_path_factory) -> dict:
         "A_tumour": {s: tumour_af[i] for i, s in enumerate(sites)},
         "B_normal": {s: g / 2 for s, g in zip(sites, b, strict=True)},
     }
+    write_fasta(seqs, tmp / "ref.fa")
     bams = {name: write_bam(tmp / f"{name}.bam", seqs, rng, depth=30, afs=af) for name, af in afs.items()}
     bams["A_tumour_shallow"] = write_bam(tmp / "shallow.bam", seqs, rng, depth=4, afs=afs["A_tumour"])
-    return {"sites": read_sites(tsv), "bams": bams, "a": a, "b": b, "tumour_gt": tumour_gt}
+    return {"sites": read_sites(tsv), "tsv": tsv, "fasta": tmp / "ref.fa", "bams": bams, "b": b, "tumour_gt": tumour_gt}
 
 
 def test_a_tumour_and_its_normal_are_one_person(fp_data):
@@ -258,6 +264,20 @@ def test_a_swapped_normal_is_a_fail(fp_data):
     assert out["reason"].startswith("P9-T and P9-N are not from the same person: homozygous-site concordance 0.")
     qc = identity_qc("P9-T", fingerprint=out)
     assert qc["verdict"] == "fail" and qc["reasons"] == [out["reason"]]
+
+
+def test_one_call_gives_a_samples_identity_qc(fp_data):
+    bams = fp_data["bams"]
+    qc = sample_identity("P9-T", bams["A_tumour"], sheet_sex="female", fasta=fp_data["fasta"],
+                         normal_bam=bams["B_normal"], normal="P9-N", sites=fp_data["tsv"])  # fmt: skip
+    assert qc["verdict"] == "fail" and qc["fingerprint"]["same_person"] is False
+    # the toy genome has no sex chromosomes: said, not failed
+    assert qc["sex"]["verdict"] == "not assessed" and qc["sex"]["inference"]["sex"] is None
+    assert qc["reasons"][0] == "sex not assessed: the reference has no chrX and no chrY"
+    assert qc["reasons"][1].startswith("P9-T and P9-N are not from the same person")
+    alone = sample_identity("P9-N", bams["A_normal"], sheet_sex="unknown", fasta=fp_data["fasta"])
+    assert alone["fingerprint"] is None and alone["verdict"] == "not assessed"
+    json.dumps(qc)
 
 
 def test_too_few_sites_with_depth_give_no_verdict(fp_data):

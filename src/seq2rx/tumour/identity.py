@@ -602,6 +602,32 @@ def identity_qc(sample: str, *, sex: dict | None = None, fingerprint: dict | Non
             "sex": sex, "fingerprint": fingerprint}  # fmt: skip
 
 
+def sample_identity(
+    sample: str,
+    bam: str | Path,
+    *,
+    sheet_sex: str,
+    fasta: str | Path,
+    regions: str | Path | None = None,
+    build: str | None = None,
+    normal_bam: str | Path | None = None,
+    normal: str = "normal",
+    sites: str | Path | None = None,
+    params: IdentityParams | None = None,
+) -> dict:
+    """One sample's identity QC (:func:`identity_qc`): its sex against the sheet's, and, for a tumour
+    with ``normal_bam`` and a ``sites`` file, the fingerprint against its normal. The sex part keeps
+    the inference (depths, ratios) under ``inference``."""
+    params = params or IdentityParams()
+    inferred = infer_sex(bam, regions=regions, fasta=fasta, build=build, params=params)
+    sex = {**check_sex(inferred, sheet_sex), "inference": inferred}
+    pair = None
+    if normal_bam is not None and sites is not None:
+        panel = read_sites(sites, fasta)
+        pair = fingerprint(normal_bam, bam, panel, params=params, normal=normal, tumour=sample)
+    return identity_qc(sample, sex=sex, fingerprint=pair)
+
+
 def write_json(obj: dict, path: str | Path) -> None:
     """Write a result as indented JSON, atomically."""
     _atomic_json(obj, path)
