@@ -330,9 +330,10 @@ def infer_sex(
     depth = {k: counts[k]["aligned"] / counts[k]["bases"] for k in counts}
     out.update({"autosomal_depth": round(depth["autosomes"], 3), "x_depth": round(depth["X"], 3),
                 "y_depth": round(depth["Y"], 3)})  # fmt: skip
-    read_length = counts["autosomes"]["aligned"] / counts["autosomes"]["reads"] if counts["autosomes"]["reads"] else 0
+    # one copy of chrX or chrY holds half the autosomes' reads per base
+    per_base = counts["autosomes"]["reads"] / counts["autosomes"]["bases"]
     for kind in ("X", "Y"):
-        expected = depth["autosomes"] / 2 * counts[kind]["bases"] / read_length if read_length else 0.0
+        expected = per_base / 2 * counts[kind]["bases"]
         if expected < params.min_expected_reads:
             out["reason"] = (
                 f"depth too low: autosomal depth {depth['autosomes']:.2f} over {counts[kind]['bases']} bases of "
