@@ -14,7 +14,8 @@ near 0.5, none near 0. The calls (:func:`call_sex`, cutoffs in :class:`IdentityP
   0.2 of the autosomes' depth; the Poseidon/Sex.DetERRmine ranges are XX: X 0.7-1.2, Y < 0.1 and
   XY: X 0.2-0.6, Y 0.3-0.6);
 * ambiguous otherwise, with what the ratios suggest: one X without a Y is how a man's tumour looks
-  after it lost chrY (common; PureCN warns of it) or 45,X; two X with a Y is 47,XXY or two people.
+  after it lost chrY (common; PureCN warns of it), a woman's after it lost an X, or 45,X; two X with
+  a Y is 47,XXY or two people's reads. Ambiguous is a QC warning, never a mismatch.
 
 Sex is *not assessed*, with the reason, when the reference has no chrX or no chrY, when the regions
 measured hold none of one of them, or when fewer than ``min_expected_reads`` reads would fall on one
@@ -263,7 +264,7 @@ def call_sex(x_ratio: float, y_ratio: float, params: IdentityParams) -> tuple[st
         return "male", None
     ratios = f"X ratio {x_ratio:.2f}, Y ratio {y_ratio:.2f}"
     if x_ratio <= params.male_max_x_ratio and y_ratio <= params.female_max_y_ratio:
-        why = f"one X without a Y ({ratios}): a man's tumour that lost chrY, or 45,X"
+        why = f"one X without a Y ({ratios}): a tumour that lost chrY (common in men's tumours) or an X, or 45,X"
     elif x_ratio >= params.female_min_x_ratio and y_ratio >= params.male_min_y_ratio:
         why = f"two X with a Y ({ratios}): 47,XXY, or reads of two people"
     else:
