@@ -17,3 +17,22 @@ GRCH38_LENGTHS = {
 
 #: per build, the lengths of the contigs that tell the two apart
 BUILD_LENGTHS = {"GRCh37": {**GRCH37_LENGTHS, "3": 198022430}, "GRCh38": GRCH38_LENGTHS}
+
+
+#: the sex chromosomes' lengths per build (GRC assembly reports), so that a BAM's header tells the
+#: build whose pseudo-autosomal regions apply
+SEX_CHROMOSOME_LENGTHS = {
+    "GRCh37": {"X": 155270560, "Y": 59373566},
+    "GRCh38": {"X": 156040895, "Y": 57227415},
+}
+
+#: the pseudo-autosomal regions (PAR1, PAR2) per build and sex chromosome, as 0-based half-open
+#: intervals. X and Y are identical there, so reads in them say nothing about sex. Source: the
+#: Genome Reference Consortium's assembly definitions (GRCh38: X and Y 10,001-2,781,479;
+#: X 155,701,383-156,030,895 and Y 56,887,903-57,217,415. GRCh37: X 60,001-2,699,520 and
+#: Y 10,001-2,649,520; X 154,931,044-155,260,560 and Y 59,034,050-59,363,566; 1-based,
+#: inclusive), as Ensembl lists them (https://www.ensembl.org/info/genome/genebuild/human_PARS.html).
+PSEUDOAUTOSOMAL = {
+    "GRCh37": {"X": ((60000, 2699520), (154931043, 155260560)), "Y": ((10000, 2649520), (59034049, 59363566))},
+    "GRCh38": {"X": ((10000, 2781479), (155701382, 156030895)), "Y": ((10000, 2781479), (56887902, 57217415))},
+}

@@ -4,3 +4,23 @@ gene fusions, microsatellite instability, and sample identity (sex, tumour/norma
 Each module reads BAMs, the reference and the GFF3 (or another caller's file) and returns data;
 the workflow wires them, and :mod:`seq2rx.actionability` tiers what they find.
 """
+
+from seq2rx.tumour.identity import (
+    IdentityParams,
+    check_sex,
+    fingerprint,
+    identity_qc,
+    infer_sex,
+    read_sites,
+    sample_identity,
+)
+
+__all__ = [
+    "IdentityParams",
+    "check_sex",
+    "fingerprint",
+    "identity_qc",
+    "infer_sex",
+    "read_sites",
+    "sample_identity",
+]
