@@ -4,3 +4,35 @@ gene fusions, microsatellite instability, and sample identity (sex, tumour/norma
 Each module reads BAMs, the reference and the GFF3 (or another caller's file) and returns data;
 the workflow wires them, and :mod:`seq2rx.actionability` tiers what they find.
 """
+
+from seq2rx.tumour.msi import (
+    BaselineSite,
+    Microsatellite,
+    MsiParams,
+    build_baseline,
+    find_microsatellites,
+    msi_baseline,
+    msi_from_vcf,
+    msi_paired,
+    read_baseline,
+    read_microsatellites,
+    repeat_length_distribution,
+    write_baseline,
+    write_microsatellites,
+)
+
+__all__ = [
+    "BaselineSite",
+    "Microsatellite",
+    "MsiParams",
+    "build_baseline",
+    "find_microsatellites",
+    "msi_baseline",
+    "msi_from_vcf",
+    "msi_paired",
+    "read_baseline",
+    "read_microsatellites",
+    "repeat_length_distribution",
+    "write_baseline",
+    "write_microsatellites",
+]
