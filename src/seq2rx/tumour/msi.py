@@ -51,6 +51,8 @@ few sites a score moves in coarse steps (1 of 30 sites is 3.3%).
 
 from __future__ import annotations
 
+import bisect
+import math
 import os
 import re
 from collections import Counter
@@ -348,7 +350,7 @@ def repeat_length_distribution(bam: str | Path | pysam.AlignmentFile, site: Micr
             if read.reference_start > site.start - flank or read.reference_end < site.end + flank:
                 continue
             q_left, q_right = _query_positions(read, (site.start - 1, site.end))
-            if q_left is None or q_right is None:
+            if q_left is None or q_right is None or q_left + 1 < flank:
                 continue
             seq = read.query_sequence
             if (seq[q_left - flank + 1 : q_left + 1].upper() != left_flank
@@ -597,6 +599,13 @@ def _in_local_repeat(fa: pysam.FastaFile, chrom: str, pos0: int, changed: str, p
     return right - left >= params.min_homopolymer if k == 1 else copies >= params.min_repeat_units
 
 
+def _near_site(tracts: list[tuple[int, int]], pos0: int) -> bool:
+    """Whether 0-based ``pos0`` lies in one of the sorted, disjoint ``[start, end)`` tracts or on
+    the base either side of it (where a caller puts an indel it aligned left or right)."""
+    i = bisect.bisect_right(tracts, (pos0 + 1, math.inf)) - 1
+    return i >= 0 and pos0 <= tracts[i][1]
+
+
 def vcf_criterion(params: MsiParams) -> str:
     base = ("PCGR-style somatic indel profile: the fraction of PASS indels in microsatellites (weaker than read "
             "length distributions; PCGR itself uses a classifier trained on TCGA exomes)")  # fmt: skip
@@ -626,7 +635,7 @@ def msi_from_vcf(vcf: str | Path, *, sites: Sequence[Microsatellite] | None = No
         raise InputError(str(vcf), f"cannot be read as a VCF ({exc})") from None
     fa = _open_fasta(fasta) if fasta is not None else None
     by_chrom: dict[str, list[tuple[int, int]]] = {}
-    for s in sites or ():
+    for s in sorted(sites or ()):
         by_chrom.setdefault(s.chrom, []).append((s.start, s.end))
     indels = in_repeat = 0
     try:
@@ -644,7 +653,7 @@ def msi_from_vcf(vcf: str | Path, *, sites: Sequence[Microsatellite] | None = No
             alt = alts[0]
             indels += 1
             changed = (rec.ref[1:] if len(rec.ref) > len(alt) else alt[1:]).upper()
-            hit = any(s - 1 <= rec.start + 1 <= e for s, e in by_chrom.get(rec.chrom, ()))
+            hit = _near_site(by_chrom.get(rec.chrom, []), rec.start + 1)
             if not hit and fa is not None and rec.chrom in fa.references and changed:
                 hit = _in_local_repeat(fa, rec.chrom, rec.start, changed, params)
             in_repeat += hit
