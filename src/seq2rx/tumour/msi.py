@@ -186,10 +186,18 @@ def _open_bam(bam: str | Path, sites: Sequence[Microsatellite]) -> pysam.Alignme
     return fh
 
 
+#: sites are sought in windows of this many bases, so that memory stays flat on a whole genome
+WINDOW = 1_000_000
+
+
 def _regions(regions, fasta: pysam.FastaFile) -> list[tuple[str, int, int]]:
+    """The regions to scan, cut into windows of :data:`WINDOW`; by default the reference's runs of
+    non-N sequence (a genome padded with N, as the demo's, is not read base by base)."""
     if regions is None:
-        return [(c, 0, n) for c, n in zip(fasta.references, fasta.lengths, strict=True)]
-    if isinstance(regions, str | Path):
+        from seq2rx.genome.reference import find_islands
+
+        regions = find_islands(fasta.filename.decode())
+    elif isinstance(regions, str | Path):
         from seq2rx.core.bed import read_bed_named
 
         regions = [(c, s, e) for c, s, e, _ in read_bed_named(regions)]
@@ -199,7 +207,8 @@ def _regions(regions, fasta: pysam.FastaFile) -> list[tuple[str, int, int]]:
         if chrom not in lengths:
             raise InputError(fasta.filename.decode(), f"has no contig {chrom!r} named by the regions",
                              hint="use regions on the same reference")  # fmt: skip
-        out.append((chrom, max(0, int(start)), min(int(end), lengths[chrom])))
+        start, end = max(0, int(start)), min(int(end), lengths[chrom])
+        out += [(chrom, w, min(w + WINDOW, end)) for w in range(start, end, WINDOW)]
     return sorted(set(out))
 
 
