@@ -19,11 +19,12 @@ Three steps, each usable alone:
      using Pearson's Chi-Squared Test"); p-values corrected by Benjamini-Hochberg over the
      evaluable sites; a site is unstable when q < ``fdr`` (MSIsensor's ``-f``, default 0.05; its
      ``-c`` depth default for exomes is 20). Score = % unstable of evaluable sites; **MSI-H when
-     score >= 3.5** (``msi_h_score``), the cutoff of Niu et al., MSIsensor: microsatellite
-     instability detection using paired tumor-normal sequence data, Bioinformatics 30:1015-1016
-     (2014), PMID 24371154, set on TCGA endometrial exomes against MSI-PCR. Clinical pipelines
-     differ: MSK-IMPACT reads MSIsensor >= 10 as MSI-H and 3-10 as indeterminate (Middha et al.,
-     JCO Precis Oncol 2017); the cutoff is in the config for that reason.
+     score >= 3.5** (``msi_h_score``), the cutoff published with MSIsensor: Niu et al.,
+     MSIsensor: microsatellite instability detection using paired tumor-normal sequence data,
+     Bioinformatics 30:1015-1016 (2014), PMID 24371154 (MSIsensor's README, github.com/ding-lab/
+     msisensor, documents the test and the defaults above but states no cutoff). Clinical
+     pipelines differ: MSK-IMPACT reads MSIsensor >= 10 as MSI-H and 3-10 as indeterminate
+     (Middha et al., JCO Precis Oncol 2017); the cutoff is in the config for that reason.
    * ``msisensor-baseline`` (:func:`build_baseline`, :func:`msi_baseline`): tumour-only, against a
      baseline from the run's normal samples, in the spirit of MSIsensor2 and MSIsensor-pro. The
      baseline keeps, per site, the lengths that make up >= ``baseline_allele_fraction`` of the
@@ -32,9 +33,10 @@ Three steps, each usable alone:
      per-site rule is seq2rx's own (MSIsensor2 uses trained per-site models, MSIsensor-pro a
      multinomial slippage model), chosen to be explainable. **MSI-H when score >= 20**
      (``baseline_msi_h_score``): the cutoff MSIsensor2's README recommends for tumour-only data
-     ("msi high: msi score >= 20%"), the same as Illumina TruSight Oncology 500's; MSIsensor-pro
-     itself publishes no cutoff and asks for >= 20 normals in a baseline, so the number of normals
-     used is reported.
+     ("msi high: msi score >= 20%", github.com/niu-lab/msisensor2), the same as Illumina
+     TruSight Oncology 500's; MSIsensor-pro itself publishes no cutoff ("the cut-off will be
+     different for different sequencing panel", its wiki's FAQ) and asks for >= 20 normals in a
+     baseline, so the number of normals used is reported.
    * ``vcf-indel-profile`` (:func:`msi_from_vcf`): when only a VCF is given, the fraction of PASS
      somatic indels that lie in microsatellites (PCGR's idea: MSI-H tumours carry many indels in
      repeats). PCGR classifies with a statistical model trained on TCGA exomes
@@ -45,7 +47,7 @@ Three steps, each usable alone:
 
 Every result says how it was reached (``method``, ``criterion``) and, when fewer than ``min_sites``
 sites could be evaluated, is ``not assessed`` with the reason: a missing answer is never MSS. The
-default ``min_sites`` (30) follows MSIsensor-ct's advice of at least 30 valid microsatellites; with
+default ``min_sites`` (30) follows MSIsensor-ct's README (at least 30 valid microsatellites); with
 few sites a score moves in coarse steps (1 of 30 sites is 3.3%).
 """
 
