@@ -209,6 +209,38 @@ def test_tract_length_per_read(genome, sites, tmp_path):
     assert M.repeat_length_distribution(bam, s, min_mapq=0) == Counter({10: 4, 8: 1, 11: 1, 9: 1})
 
 
+def test_tract_lengths_after_bwa(genome, sites, tmp_path):
+    """Real alignments: BWA places the indels (left-aligned, or wherever it likes) and the
+    tract length per read is still the planted one, one unit shorter or longer."""
+    import gzip
+
+    from seq2rx.reads.align import align_unsorted, build_index, sort_markdup
+
+    ref, rng = genome["seq"]["chr1"], random.Random(11)
+    comp = str.maketrans("ACGT", "TGCA")
+    fq1, fq2, expected = [], [], {}
+    for i, s in enumerate(sites[:8]):  # every kind of plant: A10, CA5, T12, AG6, C11, CAG5, G14, GT8
+        k, length = len(s.unit), s.end - s.start
+        expected[s] = Counter({length - k: 10, length + k: 10})
+        for r, left_len in enumerate(rng.sample(range(20, READ_LEN - length - 20 - k), 20)):
+            delta = -k if r < 10 else k
+            read1 = ref[s.start - left_len : s.start] + s.unit * ((length + delta) // k)
+            read1 += ref[s.end : s.end + READ_LEN - len(read1)]
+            mate_end = s.start - left_len + 250 + r  # the mate stops short of the next site
+            read2 = ref[mate_end - READ_LEN : mate_end].translate(comp)[::-1]
+            fq1.append(f"@p{i}_{r}\n{read1}\n+\n{'I' * len(read1)}\n")
+            fq2.append(f"@p{i}_{r}\n{read2}\n+\n{'I' * len(read2)}\n")
+    for name, recs in (("r1.fq.gz", fq1), ("r2.fq.gz", fq2)):
+        with gzip.open(tmp_path / name, "wt") as fh:
+            fh.write("".join(recs))
+    index = build_index(genome["fasta"], tmp_path / "index", "bwa")
+    align_unsorted(tmp_path / "r1.fq.gz", tmp_path / "r2.fq.gz", index, tmp_path / "u.bam", "T")
+    sort_markdup(tmp_path / "u.bam", tmp_path / "t.bam", tmp_path / "md.txt")
+    with pysam.AlignmentFile(str(tmp_path / "t.bam")) as bam:
+        for s, want in expected.items():
+            assert M.repeat_length_distribution(bam, s) == want, (s.unit, s.repeat_count)
+
+
 # -- statistics -------------------------------------------------------------------------------
 
 
