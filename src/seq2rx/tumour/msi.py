@@ -263,7 +263,7 @@ def find_microsatellites(fasta: str | Path, regions=None, *, params: MsiParams |
                 if left < lo or right > hi:
                     continue
                 neighbours = runs[max(0, i - 8) : i] + runs[i + 1 : i + 9]
-                if any(os < right and oe > left for os, oe, _ in neighbours):
+                if any(ns < right and ne > left for ns, ne, _ in neighbours):
                     continue
                 lf, rf = seq[left - lo : s - lo], seq[e - lo : right - lo]
                 if not re.fullmatch("[ACGT]+", lf + rf):
