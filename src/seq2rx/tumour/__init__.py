@@ -4,3 +4,13 @@ gene fusions, microsatellite instability, and sample identity (sex, tumour/norma
 Each module reads BAMs, the reference and the GFF3 (or another caller's file) and returns data;
 the workflow wires them, and :mod:`seq2rx.actionability` tiers what they find.
 """
+
+from seq2rx.tumour.fusions import (
+    FusionCalls,
+    FusionParams,
+    call_fusions,
+    read_kinase_domains,
+    write_fusions,
+)
+
+__all__ = ["FusionCalls", "FusionParams", "call_fusions", "read_kinase_domains", "write_fusions"]
