@@ -20,12 +20,14 @@ from __future__ import annotations
 import gzip
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pysam
 import pytest
 
+from seq2rx.core.errors import InputError
 from seq2rx.genome.sequence import revcomp
 from seq2rx.reads.align import align_unsorted, build_index, sort_markdup
 from seq2rx.sim.genome import Genome, write_fasta, write_gff3
@@ -38,6 +40,7 @@ from seq2rx.tumour.fusions import (
     call_fusions,
     cluster_evidence,
     partners,
+    read_kinase_domains,
     write_fusions,
 )
 
@@ -300,3 +303,49 @@ def test_params_are_checked():
         FusionParams(include_duplicates="yes")
     section = {f: v for f, v in FusionParams().__dict__.items()} | {"other": 1}
     assert FusionParams.from_config(section) == FusionParams()
+
+
+def test_filters_drop_evidence(world):
+    d = world["dir"]
+    # BWA's MAPQ tops out at 60: nothing passes a filter of 61
+    calls = call_fusions(world["bams"]["tumour"], d / "ref.fa.gz", d / "genes.gff3", GENES,
+                         params=replace(FusionParams(), min_mapq=61), kinase_domains=d / "kinases.tsv")  # fmt: skip
+    assert calls.fusions == []
+
+
+def test_kinase_domain_needs_the_tables_isoform(world, tmp_path):
+    d = world["dir"]
+    text = (d / "kinases.tsv").read_text().replace("ENST_ALK\t343\t", "ENST_ALK\t400\t")
+    (tmp_path / "k.tsv").write_text(text)
+    calls = call_fusions(world["bams"]["tumour"], d / "ref.fa.gz", d / "genes.gff3", GENES,
+                         kinase_domains=tmp_path / "k.tsv")  # fmt: skip
+    f = _one(calls, "EML4", "ALK")
+    assert f.kinase_domain_retained is None and f.in_frame is True
+    assert "describes ENST_ALK (400 residues), the GFF3 gives ENST_ALK (343 residues)" in f.notes[0]
+
+
+def test_packaged_kinase_domains():
+    table = read_kinase_domains()
+    assert sorted(table) == ["ABL1", "ALK", "BRAF", "FGFR2", "FGFR3", "NTRK1", "NTRK2", "NTRK3", "RET", "ROS1"]
+    alk = table["ALK"]
+    assert (alk.transcript, alk.protein_length, alk.first_codon, alk.last_codon) == (
+        "ENST00000389048",
+        1620,
+        1116,
+        1392,
+    )
+    assert (table["BRAF"].first_codon, table["BRAF"].last_codon) == (457, 717)
+    assert (table["ABL1"].first_codon, table["ABL1"].last_codon) == (242, 493)
+
+
+def test_bad_kinase_tables(tmp_path):
+    head = "gene\ttranscript\tprotein_length\tfirst_codon\tlast_codon\tsource\trelease\tdate\n"
+    (tmp_path / "a.tsv").write_text("gene\ttranscript\n")
+    with pytest.raises(InputError, match=r"a.tsv, line 1: missing column\(s\) \['protein_length'"):
+        read_kinase_domains(tmp_path / "a.tsv")
+    (tmp_path / "b.tsv").write_text(head + "ALK\tENST1\t100\t90\t80\tx\t-\t-\n")
+    with pytest.raises(InputError, match="b.tsv, line 2: needs 1 <= first_codon <= last_codon"):
+        read_kinase_domains(tmp_path / "b.tsv")
+    (tmp_path / "c.tsv").write_text(head + "ALK\tENST1\tmany\t90\t80\tx\t-\t-\n")
+    with pytest.raises(InputError, match="c.tsv, line 2: not a whole number"):
+        read_kinase_domains(tmp_path / "c.tsv")

@@ -224,20 +224,38 @@ class _Gene:
     tx: Transcript  # the transcript the fusion is read on
 
 
+def _canonical(gff3: str | Path) -> set[str]:
+    """Transcripts the GFF3 tags ``Ensembl_canonical`` or ``MANE_Select`` (ids without ``transcript:``)."""
+    out = set()
+    with open(gff3) as fh:
+        for line in fh:
+            if "Ensembl_canonical" not in line and "MANE_Select" not in line:
+                continue
+            f = line.rstrip("\n").split("\t")
+            if len(f) == 9:
+                attrs = dict(item.split("=", 1) for item in f[8].split(";") if "=" in item)
+                tags = attrs.get("tag", "").split(",")
+                if "Ensembl_canonical" in tags or "MANE_Select" in tags:
+                    out.add(attrs.get("ID", "").removeprefix("transcript:"))
+    return out
+
+
 def _genes(gff3: str | Path, kinases: dict[str, KinaseDomain]) -> dict[str, _Gene]:
     """Coding genes of the GFF3, each read on one transcript: the kinase table's, else the one
-    with the longest coding sequence (ties: the smallest identifier)."""
+    tagged ``Ensembl_canonical`` or ``MANE_Select``, else the one with the longest coding sequence
+    (ties: the smallest identifier). A gene's span covers its coding transcripts on that contig."""
     by_gene: dict[str, list[Transcript]] = defaultdict(list)
     for tx in load_transcripts(gff3).values():
         by_gene[tx.gene].append(tx)
+    canonical = _canonical(gff3)
     out = {}
     for name, txs in by_gene.items():
         wanted = kinases[name].transcript if name in kinases else None
         chosen = next((t for t in txs if t.id.split(".")[0] == wanted), None)
-        if chosen is None:
-            chosen = min(txs, key=lambda t: (-sum(e - s for s, e, _p in t.cds), t.id))
-        start = min(min(s for s, _e in t.exons) for t in txs)
-        end = max(max(e for _s, e in t.exons) for t in txs)
+        chosen = chosen or min(txs, key=lambda t: (t.id not in canonical, -sum(e - s for s, e, _p in t.cds), t.id))
+        same = [t for t in txs if t.chrom == chosen.chrom]
+        start = min(min(s for s, _e in t.exons) for t in same)
+        end = max(max(e for _s, e in t.exons) for t in same)
         out[name] = _Gene(name, chosen.chrom, chosen.strand, start, end, chosen)
     return out
 
@@ -624,6 +642,12 @@ def _frame(fusion: Fusion, g5: _Gene, e5: Breakend, g3: _Gene, e3: Breakend, fa:
     seq5 = _cds_seq(fa, g5.tx, kept5)[phase0:]
     seq3 = _cds_seq(fa, g3.tx, kept3)
     phase3 = kept3[0][2]
+    before = sum(e - s for s, e, _p in segs3[: len(segs3) - len(kept3)]) - segs3[0][2]
+    if phase3 != (3 - before % 3) % 3:
+        fusion.notes.append(
+            f"{g3.name}: the GFF3 gives CDS phase {phase3} at the first kept exon, but {before} coding "
+            f"bases come before it (phase {(3 - before % 3) % 3}); the GFF3's phase is used"
+        )
     frame_ok = (len(seq5) + phase3) % 3 == 0
     protein = _translate(seq5 + seq3)
     j = len(seq5) // 3  # the codon holding the first 3′ base (or the first 3′ codon)
