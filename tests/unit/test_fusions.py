@@ -349,3 +349,15 @@ def test_bad_kinase_tables(tmp_path):
     (tmp_path / "c.tsv").write_text(head + "ALK\tENST1\tmany\t90\t80\tx\t-\t-\n")
     with pytest.raises(InputError, match="c.tsv, line 2: not a whole number"):
         read_kinase_domains(tmp_path / "c.tsv")
+
+
+def test_bam_without_index_or_with_other_contig_names(world, tmp_path):
+    d = world["dir"]
+    bare = tmp_path / "bare.bam"
+    bare.write_bytes(world["bams"]["tumour"].read_bytes())
+    with pytest.raises(InputError, match=r"bare.bam: has no index \(.bai or .csi\) \(run samtools index on it\)"):
+        call_fusions(bare, d / "ref.fa.gz", d / "genes.gff3", GENES, kinase_domains=d / "kinases.tsv")
+    renamed = tmp_path / "genes.gff3"
+    renamed.write_text((d / "genes.gff3").read_text().replace("chr", ""))
+    with pytest.raises(InputError, match=r"none of the genes' contigs \['10', '2', '6'\] is in the BAM header"):
+        call_fusions(world["bams"]["tumour"], d / "ref.fa.gz", renamed, GENES, kinase_domains=d / "kinases.tsv")

@@ -326,7 +326,9 @@ def collect_evidence(bam: str | Path, regions: list[tuple[str, int, int]], param
     """Scan ``regions`` of a coordinate-sorted, indexed BAM for split reads and spanning pairs.
 
     Skipped: unmapped, secondary, QC-failed and (unless ``include_duplicates``) duplicate records,
-    and any alignment below ``min_mapq``. A read or pair seen from two regions counts once.
+    and any alignment below ``min_mapq``. A read or pair seen from two regions counts once. A region
+    on a contig the BAM lacks is skipped; a BAM without an index, or one that has none of the
+    regions' contigs (chr2 vs 2 naming), is an :class:`InputError`.
     """
     splits, pairs = [], []
     seen_reads: set[tuple[str, bool]] = set()
@@ -334,6 +336,16 @@ def collect_evidence(bam: str | Path, regions: list[tuple[str, int, int]], param
     skip = 0x4 | 0x100 | 0x200 | (0 if params.include_duplicates else 0x400)
     with pysam.AlignmentFile(str(bam), "rb") as fh:
         order = {name: k for k, name in enumerate(fh.references)}
+        if not fh.has_index():
+            raise InputError(str(bam), "has no index (.bai or .csi)", hint="run samtools index on it")
+        if regions and not any(chrom in order for chrom, _s, _e in regions):
+            contigs = sorted({chrom for chrom, _s, _e in regions})
+            raise InputError(
+                str(bam),
+                f"none of the genes' contigs {contigs} is in the BAM header",
+                field="@SQ SN",
+                hint="the GFF3 and the BAM name contigs differently (chr2 vs 2?)",
+            )
 
         def ordered(x: Breakend, y: Breakend) -> tuple[Breakend, Breakend]:
             return (x, y) if (order[x.chrom], x.pos) <= (order[y.chrom], y.pos) else (y, x)
