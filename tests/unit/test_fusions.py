@@ -361,3 +361,20 @@ def test_bam_without_index_or_with_other_contig_names(world, tmp_path):
     renamed.write_text((d / "genes.gff3").read_text().replace("chr", ""))
     with pytest.raises(InputError, match=r"none of the genes' contigs \['10', '2', '6'\] is in the BAM header"):
         call_fusions(world["bams"]["tumour"], d / "ref.fa.gz", renamed, GENES, kinase_domains=d / "kinases.tsv")
+
+
+def test_scattered_chimeras_stay_apart():
+    """40,000 random junctions and pairs over 3 Mb (library chimeras) cluster quickly into singletons."""
+    rng = np.random.default_rng(7)
+
+    def ends(n):
+        chrom, pos, side = rng.choice(["c1", "c2"], n), rng.integers(1, 3_000_000, n), rng.choice(["+", "-"], n)
+        return [Breakend(str(c), int(p), str(s)) for c, p, s in zip(chrom, pos, side, strict=True)]
+
+    splits = [tuple(sorted(p)) for p in zip(ends(20_000), ends(20_000), strict=True)]
+    pairs = [tuple(sorted(p)) for p in zip(ends(20_000), ends(20_000), strict=True)]
+    start = time.perf_counter()
+    found = cluster_evidence(Evidence(splits, pairs), FusionParams())
+    assert time.perf_counter() - start < 5
+    assert max(bp.split_reads for bp in found) == 1
+    assert sum(bp.split_reads >= 2 or bp.spanning_pairs >= 2 for bp in found) < 20

@@ -32,6 +32,7 @@ Memory grows with the abnormal reads inside the scanned genes, never with the BA
 
 from __future__ import annotations
 
+import bisect
 import csv
 import re
 from collections import Counter, defaultdict
@@ -407,16 +408,35 @@ def _spanning_pair(rec: pysam.AlignedSegment, params: FusionParams) -> tuple[Bre
 # --------------------------------------------------------------------------- clustering
 
 
-def _near(x: Breakend, y: Breakend, tol: int) -> bool:
-    return x.chrom == y.chrom and x.side == y.side and abs(x.pos - y.pos) <= tol
-
-
 def _holds(end: Breakend, mate: Breakend, params: FusionParams) -> bool:
     """Whether a spanning mate lies on the kept side of ``end``, within ``max_insert``."""
     if end.chrom != mate.chrom or end.side != mate.side:
         return False
     gap = end.pos - mate.pos if end.side == "+" else mate.pos - end.pos
     return -params.tolerance <= gap <= params.max_insert
+
+
+def _group(items: list[tuple[Breakend, Breakend]], tol: int) -> list[list[tuple[Breakend, Breakend]]]:
+    """Group breakend pairs whose two ends lie within ``tol`` of a group's first pair (same
+    contigs and sides). Sorted input means only the latest groups can still be near, so each item
+    looks back only over groups whose first end is within ``tol``."""
+    groups: list[list[tuple[Breakend, Breakend]]] = []
+    open_groups: dict[tuple[str, str, str, str], list[list[tuple[Breakend, Breakend]]]] = defaultdict(list)
+    for x, y in sorted(items):
+        candidates = open_groups[(x.chrom, x.side, y.chrom, y.side)]
+        home = None
+        for g in reversed(candidates):
+            if x.pos - g[0][0].pos > tol:
+                break
+            if abs(y.pos - g[0][1].pos) <= tol:
+                home = g
+                break
+        if home is None:
+            home = []
+            candidates.append(home)
+            groups.append(home)
+        home.append((x, y))
+    return groups
 
 
 def cluster_evidence(evidence: Evidence, params: FusionParams) -> list[BreakpointPair]:
@@ -428,36 +448,31 @@ def cluster_evidence(evidence: Evidence, params: FusionParams) -> list[Breakpoin
     within ``max_insert``; those are imprecise, placed at the mates' innermost ends. Empty
     evidence gives an empty list.
     """
-    groups: list[list[tuple[Breakend, Breakend]]] = []
-    for x, y in sorted(evidence.splits):
-        for g in groups[::-1]:
-            if _near(g[0][0], x, params.tolerance) and _near(g[0][1], y, params.tolerance):
-                g.append((x, y))
-                break
-        else:
-            groups.append([(x, y)])
     out = []
-    for g in groups:
+    for g in _group(evidence.splits, params.tolerance):
         (a, b), _n = min(Counter(g).items(), key=lambda kv: (-kv[1], kv[0][0].pos, kv[0][1].pos))
         out.append(BreakpointPair(a, b, split_reads=len(g)))
-    loose: list[list[tuple[Breakend, Breakend]]] = []
+    index: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)  # (chrom, side) of a -> (pos, k)
+    for k, bp in enumerate(out):
+        index[(bp.a.chrom, bp.a.side)].append((bp.a.pos, k))
+    for entries in index.values():
+        entries.sort()
+    loose = []
     for x, y in evidence.pairs:
-        fits = [
-            bp
-            for bp in out
-            if bp.precise and ((_holds(bp.a, x, params) and _holds(bp.b, y, params))
-                               or (_holds(bp.a, y, params) and _holds(bp.b, x, params)))
-        ]  # fmt: skip
+        fits = []
+        for first, second in ((x, y), (y, x)):
+            entries = index.get((first.chrom, first.side), [])
+            lo = bisect.bisect_left(entries, (first.pos - params.max_insert, -1))
+            hi = bisect.bisect_right(entries, (first.pos + params.max_insert, len(out)))
+            for _pos, k in entries[lo:hi]:
+                bp = out[k]
+                if _holds(bp.a, first, params) and _holds(bp.b, second, params):
+                    fits.append((abs(bp.a.pos - first.pos) + abs(bp.b.pos - second.pos), k))
         if fits:
-            min(fits, key=lambda bp: abs(bp.a.pos - x.pos) + abs(bp.b.pos - y.pos)).spanning_pairs += 1
-            continue
-        for g in loose:
-            if _near(g[0][0], x, params.max_insert) and _near(g[0][1], y, params.max_insert):
-                g.append((x, y))
-                break
+            out[min(fits)[1]].spanning_pairs += 1
         else:
-            loose.append([(x, y)])
-    for g in loose:
+            loose.append((x, y))
+    for g in _group(loose, params.max_insert):
 
         def inner(ends: list[Breakend]) -> Breakend:
             pick = max if ends[0].side == "+" else min
