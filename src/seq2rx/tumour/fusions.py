@@ -594,7 +594,7 @@ def describe(
         breakends=[f"{e.chrom}:{e.pos}:{e.side}" for e in ends],
         genes=sorted({g.name for g in genes_at[0] + genes_at[1]}),
     )
-    if g3 is not None and g3.name in kinases and fusion.kinase_domain is None:
+    if g3 is not None and g3.name in kinases:
         dom = kinases[g3.name]
         fusion.kinase_domain = f"{dom.first_codon}-{dom.last_codon} ({dom.source})"
     if not bp.precise:
