@@ -12,7 +12,7 @@ intron. The tumour holds three derivative chromosomes beside the reference ones:
   exons 3-8 (110 + 140 = 250 lost, % 3 = 1): out of frame;
 - chr10, a deletion: CCDC6 (+) exon 1 (121, % 3 = 1) joined to RET (+) exons 5-7 (100 + 110 +
   140 + 152 = 502 lost, % 3 = 1): in frame, but RET's first whole codon (502 // 3 + 2 = 169)
-  comes after its kinase domain's first codon (100): the domain is not retained.
+  comes after its (test) kinase domain at codons 100-150: the domain is not retained.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def world(tmp_path_factory):
         "gene\ttranscript\tprotein_length\tfirst_codon\tlast_codon\tsource\trelease\tdate\n"
         f"ALK\tENST_ALK\t{protein['ALK']}\t150\t300\ttest\t-\t-\n"
         f"ROS1\tENST_ROS1\t{protein['ROS1']}\t150\t300\ttest\t-\t-\n"
-        f"RET\tENST_RET\t{protein['RET']}\t100\t250\ttest\t-\t-\n"
+        f"RET\tENST_RET\t{protein['RET']}\t100\t150\ttest\t-\t-\n"
     )
     cut = {
         "EML4": _cut_after(genes["EML4"], 2), "ALK": _cut_after(genes["ALK"], 3),
