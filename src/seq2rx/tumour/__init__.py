@@ -5,6 +5,7 @@ Each module reads BAMs, the reference and the GFF3 (or another caller's file) an
 the workflow wires them, and :mod:`seq2rx.actionability` tiers what they find.
 """
 
+from seq2rx.tumour.fusions import FusionCalls, FusionParams, call_fusions, read_kinase_domains, write_fusions
 from seq2rx.tumour.identity import (
     IdentityParams,
     check_sex,
@@ -32,10 +33,13 @@ from seq2rx.tumour.msi import (
 
 __all__ = [
     "BaselineSite",
+    "FusionCalls",
+    "FusionParams",
     "IdentityParams",
     "Microsatellite",
     "MsiParams",
     "build_baseline",
+    "call_fusions",
     "check_sex",
     "find_microsatellites",
     "fingerprint",
@@ -45,10 +49,12 @@ __all__ = [
     "msi_from_vcf",
     "msi_paired",
     "read_baseline",
+    "read_kinase_domains",
     "read_microsatellites",
     "read_sites",
     "repeat_length_distribution",
     "sample_identity",
     "write_baseline",
+    "write_fusions",
     "write_microsatellites",
 ]
