@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -326,3 +327,28 @@ def test_the_document_says_what_was_assessed_only_when_asked(kb, tmp_path):
     assert "EGFR" in doc["copy_number"]["genes_without_call"] and doc["fusions"] is None and doc["msi"] is None
     # five HER2 therapies, and BRAF V600E's tumour-agnostic dabrafenib + trametinib
     assert doc["tiers"]["I-A"] == 6 and sum(r["gene"] == "ERBB2" and r["tier"] == "I-A" for r in doc["rows"]) == 5
+
+
+def test_cli_actionable_with_copy_number_fusions_and_msi(tmp_path, capsys):
+    cna = tmp_path / "t.cna.tsv"
+    cna.write_text("Chromosome\tStart\tEnd\tnMajor\tnMinor\n17\t39600010\t40000000\t3\t2\n")
+    fusions = tmp_path / "t.fusions.tsv"
+    fusions.write_text(
+        "FusionGene\tLeftBreakpoint\tRightBreakpoint\tSplitReads\nEML4--ALK\t2:42295554\t2:29223528\t100\n"
+    )
+    out, doc = tmp_path / "a.tsv", tmp_path / "a.json"
+    args = ["actionable", "--vcf", str(_small_vcf(tmp_path)), "--build", "GRCh38", "--tumor-type", "LUAD",
+            "--tsv", str(out), "--json", str(doc), "--cna", str(cna), "--fusions", str(fusions),
+            "--msi-status", "MSI-H", "--msi-score", "31.2", "--msi-method", "MSIsensor-pro"]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "I-A\tALK\tEML4::ALK fusion\talectinib" in printed and "I-A\tMSI\tMSI-H\tpembrolizumab" in printed
+    assert "ERBB2" not in printed  # 5 copies: below PCGR's 6
+    assert main([*args, "--cna-amp-copies", "5"]) == 0
+    assert "I-A\tERBB2" not in capsys.readouterr().out  # amplified, but the HER2 rules are not for lung: II-C
+    rows = out.read_text().splitlines()
+    assert any(r.split("\t")[5:7] == ["ERBB2", "amplification (5 copies)"] for r in rows)
+    written = json.loads(doc.read_text())
+    assert [m["status"] for m in written["modalities"]] == ["assessed"] * 4 + ["not assessed"]
+    assert written["fusions"]["calls"][0]["fusion"] == "EML4::ALK"
+    assert written["msi"] == {"status": "MSI-H", "score": 31.2, "method": "MSIsensor-pro"}
