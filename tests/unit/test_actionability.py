@@ -352,3 +352,15 @@ def test_cli_actionable_with_copy_number_fusions_and_msi(tmp_path, capsys):
     assert [m["status"] for m in written["modalities"]] == ["assessed"] * 4 + ["not assessed"]
     assert written["fusions"]["calls"][0]["fusion"] == "EML4::ALK"
     assert written["msi"] == {"status": "MSI-H", "score": 31.2, "method": "MSIsensor-pro"}
+
+
+def test_calls_made_upstream_are_taken_as_they_are(kb, tmp_path):
+    """The CNVkit and fusion engines hand over calls, not files: their own thresholds stand."""
+    doc = A.run(kb, _small_vcf(tmp_path), None, "BRCA", "GRCh38", cna=[cn("ERBB2", 7, "amplification")],
+                fusions=[fusion("EML4", "ALK")], msi={"status": "MSS", "score": 0.5, "method": "MSIsensor-pro"})  # fmt: skip
+    assert (doc["copy_number"]["source"], doc["copy_number"]["thresholds"], doc["copy_number"]["segments"]) == (
+        "test", None, None)  # fmt: skip
+    assert "ERBB2" not in doc["copy_number"]["genes_without_call"] and "MET" in doc["copy_number"]["genes_without_call"]
+    assert doc["fusions"]["calls"][0]["knowledge_base_genes"] == ["EML4", "ALK"]
+    assert {m["modality"]: m["source"] for m in doc["modalities"]}["MSI"] == "MSIsensor-pro"
+    assert not [r for r in doc["rows"] if r["gene"] == "MSI"]  # MSS: assessed, nothing to act on

@@ -759,52 +759,66 @@ def run(
     }
 
 
-def _other_modalities(kb, tumor_type, build, cna, fusions, msi, thresholds) -> tuple[dict, list[dict]]:
+def _other_modalities(
+    kb: Knowledge,
+    tumor_type: str,
+    build: str,
+    cna: str | Path | list[GeneCopyNumber] | None,
+    fusions: str | Path | list[FusionCall] | None,
+    msi: dict | None,
+    thresholds: CopyNumberThresholds | None,
+) -> tuple[dict, list[dict]]:
     """The ``copy_number``, ``fusions`` and ``msi`` sections (``None`` where not given) and their rows."""
     sections: dict = {"copy_number": None, "fusions": None, "msi": msi}
     rows: list[dict] = []
     if cna is not None:
-        thresholds = thresholds or CopyNumberThresholds()
-        genes = copy_number_genes(kb, build)
-        if isinstance(cna, list):
-            calls, segments, source = cna, None, sorted({c.source for c in cna}) or ["gene-level calls"]
-            called = {c.gene for c in cna}
-            uncalled = [g.name for g in genes if g.name not in called]
-            source = "; ".join(source)
-        else:
-            calls, uncalled, segments = gene_calls(cna, genes, thresholds)
-            source = Path(cna).name
-        sections["copy_number"] = {
-            "source": source,
-            "segments": segments,
-            "thresholds": asdict(thresholds),
-            "calls": [asdict(c) for c in calls],
-            "genes_without_call": uncalled,
-        }
+        sections["copy_number"], calls = _copy_number_section(kb, build, cna, thresholds or CopyNumberThresholds())
         rows += match_copy_number(kb, calls, tumor_type)
     if fusions is not None:
         calls = fusions if isinstance(fusions, list) else read_fusions(fusions)
-        sections["fusions"] = {
-            "source": "; ".join(sorted({f.source for f in calls})) if isinstance(fusions, list) else Path(fusions).name,
-            "calls": [
-                {"fusion": f.name, "five_prime": f.five_prime, "three_prime": f.three_prime,
-                 "five_prime_breakpoint": "{}:{}".format(*f.five_prime_breakpoint),
-                 "three_prime_breakpoint": "{}:{}".format(*f.three_prime_breakpoint),
-                 "split_reads": f.split_reads,
-                 "knowledge_base_genes": [g for g in f.genes if g in kb.by_gene or g in kb.genes]}
-                for f in calls
-            ],
-        }  # fmt: skip
+        source = "; ".join(sorted({f.source for f in calls})) if isinstance(fusions, list) else Path(fusions).name
+        sections["fusions"] = {"source": source, "calls": [_fusion_entry(kb, f) for f in calls]}
         rows += match_fusions(kb, calls, tumor_type, build)
     if msi is not None:
         rows += match_msi(kb, msi, tumor_type)
     return sections, rows
 
 
-def _modalities(vcf, n_variants: int, burden: dict, sections: dict, msi: dict | None) -> list[dict]:
+def _copy_number_section(
+    kb: Knowledge, build: str, cna: str | Path | list[GeneCopyNumber], thresholds: CopyNumberThresholds
+) -> tuple[dict, list[GeneCopyNumber]]:
+    """What was read and called. Calls made upstream (a list, e.g. the CNVkit engine's) keep their
+    own thresholds, so none are stated for them."""
+    genes = copy_number_genes(kb, build)
+    if isinstance(cna, list):
+        called = {c.gene for c in cna}
+        calls, segments, used = cna, None, None
+        uncalled = [g.name for g in genes if g.name not in called]
+        source = "; ".join(sorted({c.source for c in cna})) or "gene-level calls"
+    else:
+        calls, uncalled, segments = gene_calls(cna, genes, thresholds)
+        source, used = Path(cna).name, asdict(thresholds)
+    section = {"source": source, "segments": segments, "thresholds": used, "calls": [asdict(c) for c in calls],
+               "genes_without_call": uncalled}  # fmt: skip
+    return section, calls
+
+
+def _fusion_entry(kb: Knowledge, f: FusionCall) -> dict:
+    return {
+        "fusion": f.name,
+        "five_prime": f.five_prime,
+        "three_prime": f.three_prime,
+        "five_prime_breakpoint": "{}:{}".format(*f.five_prime_breakpoint),
+        "three_prime_breakpoint": "{}:{}".format(*f.three_prime_breakpoint),
+        "split_reads": f.split_reads,
+        "knowledge_base_genes": [g for g in f.genes if g in kb.by_gene or g in kb.genes],
+    }
+
+
+def _modalities(vcf: str | Path, n_variants: int, burden: dict, sections: dict, msi: dict | None) -> list[dict]:
     """Each modality, assessed or not, with the reason: a negative statement names what it covers."""
 
-    def entry(modality: str, source, reason: str | None = None) -> dict:
+    def entry(modality: str, source: str | None, reason: str | None = None) -> dict:
         status = "not assessed" if reason else "assessed"
         return {"modality": modality, "status": status, "source": source, "reason": reason}
 
