@@ -442,7 +442,7 @@ def _matches(b: Biomarker, effect: tuple[frozenset[str], str | None, int | None]
         return bool(classes & TRUNCATING)
     if b.kind == "oncogenic_mutation":
         return bool(classes & PROTEIN_ALTERING)
-    return False  # amplification, fusion, signature: not from a VCF of small variants
+    return False  # amplification, deletion, fusion, signature: matched from their own inputs (run)
 
 
 def match(
