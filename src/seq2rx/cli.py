@@ -126,7 +126,18 @@ def _cmd_pgx_call(args: argparse.Namespace) -> int:
 
 def _cmd_actionable(args: argparse.Namespace) -> int:
     from seq2rx import actionability as actionability
+    from seq2rx.tumour import CopyNumberThresholds
 
+    msi = None
+    if args.msi_status:
+        msi = {"status": args.msi_status, "score": args.msi_score, "method": args.msi_method}
+    elif args.msi_score is not None:
+        raise InputError("--msi-score", "needs --msi-status (MSI-H or MSS): the status is the method's call")
+    try:
+        thresholds = CopyNumberThresholds(amplification_min_copies=args.cna_amp_copies,
+                                          min_gene_overlap=args.cna_min_overlap)  # fmt: skip
+    except ValueError as exc:
+        raise InputError("--cna-amp-copies/--cna-min-overlap", str(exc)) from None
     kb = actionability.load(args.kb)
     doc = actionability.run(
         kb,
@@ -136,6 +147,10 @@ def _cmd_actionable(args: argparse.Namespace) -> int:
         args.build,
         consequences=args.consequences,
         callable_bases=int(args.callable_mb * 1e6) if args.callable_mb else None,
+        cna=args.cna,
+        fusions=args.fusions,
+        msi=msi,
+        cna_thresholds=thresholds,
     )
     actionability.write_table(doc["rows"], doc["sample"] or Path(args.vcf).name, args.tsv)
     if args.json:
@@ -386,7 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="actionable tumour biomarkers with AMP/ASCO/CAP tiers from a somatic VCF",
         description="Match a tumour's somatic variants to the actionability knowledge base and tier them for "
         "the tumour type. Works on an unannotated VCF by coordinates; --consequences adds protein, codon, "
-        "exon and truncating matches and TMB.",
+        "exon and truncating matches and TMB. --cna, --fusions and --msi-status add copy number, fusions and "
+        "MSI from other callers; with any of them the JSON lists each modality as assessed or not, with why.",
     )
     p.add_argument("--vcf", required=True, help="somatic VCF (Mutect2/Strelka/PCGR-style or seq2rx's)")
     p.add_argument(
@@ -404,6 +420,44 @@ def build_parser() -> argparse.ArgumentParser:
         "--consequences", metavar="TSV", help="seq2rx consequence table of the same VCF (seq2rx annotate --tsv)"
     )
     p.add_argument("--callable-mb", type=float, help="callable megabases, for TMB (with --consequences)")
+    p.add_argument(
+        "--cna",
+        metavar="TSV",
+        help="copy-number segments in PCGR's format (Chromosome Start End nMajor nMinor) on --build; the "
+        "knowledge base's genes are called amplified, deleted or neutral and matched to its rules",
+    )
+    p.add_argument(
+        "--cna-amp-copies",
+        type=int,
+        default=6,
+        metavar="N",
+        help="total copies at or above which a gene is amplified (default: 6, PCGR's --n_copy_gain)",
+    )
+    p.add_argument(
+        "--cna-min-overlap",
+        type=float,
+        default=0.5,
+        metavar="FRACTION",
+        help="share of a gene one segment must cover to call it (default: 0.5, PCGR's --cna_overlap_pct 50)",
+    )
+    p.add_argument(
+        "--fusions",
+        metavar="TSV",
+        help="gene fusions in PCGR's format (FusionGene as 5'--3', LeftBreakpoint, RightBreakpoint, "
+        "SplitReads) on --build, matched to the knowledge base's fusion rules",
+    )
+    p.add_argument(
+        "--msi-status",
+        choices=("MSI-H", "MSS"),  # actionability.MSI_STATUSES (not imported: the command line starts fast)
+        help="the tumour's MSI status from an MSI caller; MSI-H fires the knowledge base's MSI-H rules",
+    )
+    p.add_argument("--msi-score", type=float, metavar="SCORE", help="the MSI caller's score (with --msi-status)")
+    p.add_argument(
+        "--msi-method",
+        default="given on the command line",
+        metavar="TEXT",
+        help="how the MSI status was found, e.g. 'MSIsensor-pro' (with --msi-status; shown in the rows' note)",
+    )
     p.add_argument(
         "--kb",
         default=str(data_path("kb", "actionability")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from seq2rx import actionability as A
 from seq2rx.cli import main
 from seq2rx.core.errors import InputError
+from seq2rx.tumour import FusionCall, GeneCopyNumber
 from seq2rx.variants.somatic import binomial_two_sided, fisher_greater
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,7 +131,8 @@ def test_unknown_tumour_type_is_an_error(kb):
         A.match(kb, [], "LUNGCANCER", "GRCh38")
 
 
-def test_cli_actionable_by_coordinates(tmp_path, capsys):
+def _small_vcf(tmp_path) -> Path:
+    """BRAF V600E (GRCh38 7:140753336 A>T) at VAF 0.25."""
     vcf = tmp_path / "t.vcf"
     vcf.write_text(
         "##fileformat=VCFv4.2\n##contig=<ID=7>\n"
@@ -138,6 +141,11 @@ def test_cli_actionable_by_coordinates(tmp_path, capsys):
         "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tT\n"
         "7\t140753336\t.\tA\tT\t.\tPASS\t.\tGT:AD\t0/1:30,10\n"
     )
+    return vcf
+
+
+def test_cli_actionable_by_coordinates(tmp_path, capsys):
+    vcf = _small_vcf(tmp_path)
     out = tmp_path / "a.tsv"
     assert main(["actionable", "--vcf", str(vcf), "--build", "GRCh38", "--tumor-type", "COAD", "--tsv", str(out)]) == 0
     lines = out.read_text().splitlines()
@@ -182,3 +190,177 @@ def test_tumour_vcfs_from_other_callers(tmp_path):
     )
     (v,) = A.read_variants(strelka)
     assert (v.vaf, v.depth) == (0.25, 40)
+
+
+# --------------------------------------------------------------------------- copy number, fusions, MSI
+
+
+def test_every_copy_number_and_fusion_gene_has_coordinates_on_both_builds(kb):
+    named = {b.gene for b in kb.biomarkers if b.kind in ("amplification", "deletion", "fusion")}
+    named |= {g for b in kb.biomarkers if b.kind == "fusion" for g in b.alteration.removesuffix(" fusion").split("::")}
+    named.discard("fusion")
+    assert named <= set(kb.genes), sorted(named - set(kb.genes))
+    for gene in named | set(kb.genes):
+        record = kb.genes[gene]
+        for build in ("GRCh38", "GRCh37"):
+            chrom, start, end = record.coords[build]
+            assert chrom in {str(c) for c in range(1, 23)} and 0 < start < end, (gene, build)
+    # the kinase is kept at the 3' end of ALK, RET, NTRK1 ... and at the 5' end of FGFR2/3
+    fusion_genes = {b.gene for b in kb.biomarkers if b.kind == "fusion"}
+    assert {kb.genes[g].fusion_end for g in fusion_genes - {"FGFR2", "FGFR3"}} == {"3prime"}
+    assert kb.genes["FGFR3"].fusion_end == kb.genes["FGFR2"].fusion_end == "5prime"
+    assert kb.genes["ERBB2"].coords == {"GRCh38": ("17", 39687914, 39730426), "GRCh37": ("17", 37844167, 37886679)}
+    assert {g.name for g in A.copy_number_genes(kb, "GRCh38")} >= {"ERBB2", "MET", "EGFR", "MYC", "CDKN2A"}
+
+
+def cn(gene: str, total: int, call: str) -> GeneCopyNumber:
+    return GeneCopyNumber(gene, "17", 39600010, 40000000, total, call, "test")
+
+
+def test_copy_number_calls_are_tiered_for_the_tumour_type(kb):
+    rows = A.match_copy_number(kb, [cn("ERBB2", 9, "amplification")], "BRCA")
+    assert {r["therapies"] for r in rows if r["tier"] == "I-A"} == {
+        "trastuzumab", "pertuzumab + trastuzumab", "trastuzumab emtansine", "trastuzumab deruxtecan",
+        "tucatinib + trastuzumab + capecitabine"}  # fmt: skip
+    assert {(r["alteration"], r["chrom"], r["pos"], r["ref"]) for r in rows} == {
+        ("amplification (9 copies)", "17", 39600010, ".")}  # fmt: skip
+    stomach = A.match_copy_number(kb, [cn("ERBB2", 9, "amplification")], "STAD")
+    assert {r["therapies"] for r in stomach if r["tier"] == "I-A"} == {"trastuzumab", "trastuzumab deruxtecan"}
+    lung = A.match_copy_number(kb, [cn("ERBB2", 9, "amplification")], "LUAD")
+    assert rows and not [r for r in lung if r["tier"] == "I-A"]
+    # a loss without a rule is reported, with no therapy invented; a neutral gene gives no row
+    (cdkn2a,) = A.match_copy_number(kb, [cn("CDKN2A", 0, "deletion"), cn("MYC", 4, "neutral")], "GB")
+    assert (cdkn2a["tier"], cdkn2a["alteration"], cdkn2a["therapies"]) == ("III", "deletion (0 copies)", ".")
+
+
+def fusion(five: str | None, three: str | None, at5=("2", 42295554), at3=("2", 29223528)) -> FusionCall:
+    return FusionCall(five, three, at5, at3, 50, "test")
+
+
+def test_alk_fusion_is_tier_one_only_in_lung(kb):
+    eml4_alk = fusion("EML4", "ALK")
+    lung = A.match_fusions(kb, [eml4_alk], "LUAD", "GRCh38")
+    assert {r["therapies"] for r in lung if r["tier"] == "I-A"} >= {"alectinib", "lorlatinib"}
+    assert {(r["gene"], r["alteration"], r["chrom"], r["pos"], r["note"]) for r in lung} == {
+        ("ALK", "EML4::ALK fusion", "2", 29223528, ".")}  # fmt: skip
+    breast = A.match_fusions(kb, [eml4_alk], "BRCA", "GRCh38")
+    assert breast and {r["tier"] for r in breast} == {"II-C"}
+
+
+def test_fusion_notes_say_what_to_confirm(kb):
+    (reversed_,) = {r["note"] for r in A.match_fusions(kb, [fusion("ALK", "EML4", ("2", 29223528), ("2", 42295554))],
+                                                       "LUAD", "GRCh38")}  # fmt: skip
+    assert "ALK keeps its kinase (signalling) domain as the 3' gene (EML4::ALK): confirm that product" in reversed_
+    fgfr3 = A.match_fusions(kb, [fusion("FGFR3", "TACC3", ("4", 1806166), ("4", 1745000))], "BLCA", "GRCh38")
+    assert [(r["tier"], r["therapies"], r["note"]) for r in fgfr3] == [("I-A", "erdafitinib", ".")]
+    (unnamed,) = {r["note"] for r in A.match_fusions(kb, [fusion(None, "ALK")], "LUAD", "GRCh38")}
+    assert unnamed == "the 5' partner is not named"
+    (elsewhere,) = {r["note"] for r in A.match_fusions(kb, [fusion("EML4", "ALK")], "LUAD", "GRCh37")}
+    assert "ALK breakpoint 2:29223528 lies outside ALK (2:29415640-30144432 on GRCh37)" in elsewhere
+    # a fusion of genes without rules: tier III for the knowledge-base gene, nothing for the others
+    braf = A.match_fusions(kb, [fusion("KIAA1549", "BRAF", ("7", 138865254), ("7", 140749200))], "PAAD", "GRCh38")
+    assert [(r["tier"], r["gene"], r["note"]) for r in braf] == [("III", "BRAF", ".")]
+    assert A.match_fusions(kb, [fusion("TMPRSS2", "ERG", ("21", 41464551), ("21", 38366039))], "PRAD", "GRCh38") == []
+
+
+def test_ntrk_and_ret_fusions_are_tumour_agnostic(kb):
+    ret = A.match_fusions(kb, [fusion("CCDC6", "RET", ("10", 59798614), ("10", 43116592))], "BRCA", "GRCh38")
+    assert [(r["therapies"], r["rule_tumor_type"]) for r in ret if r["tier"] == "I-A"] == [("selpercatinib", "TISSUE")]
+    ntrk = A.match_fusions(kb, [fusion("TPM3", "NTRK1", ("1", 154169959), ("1", 156875154))], "PAAD", "GRCh38")
+    assert {r["therapies"] for r in ntrk if r["tier"] == "I-A" and r["rule_tumor_type"] == "TISSUE"} == {
+        "larotrectinib", "entrectinib", "repotrectinib"}  # fmt: skip
+    # in NSCLC the lineage's own RET rows stand and the tumour-agnostic one gives way
+    lung = A.match_fusions(kb, [fusion("KIF5B", "RET", ("10", 32017000), ("10", 43116592))], "LUAD", "GRCh38")
+    assert {r["rule_tumor_type"] for r in lung if r["tier"] == "I-A"} == {"NSCLC"}
+
+
+def test_a_pair_rule_matches_only_its_pair(tmp_path):
+    shutil.copytree(KB, tmp_path / "kb")
+    path = tmp_path / "kb/biomarkers.tsv"
+    row = ["A900", "FGFR3", "fusion", "FGFR3::TACC3 fusion", ".", ".", ".", "GB", "erdafitinib", "sensitive",
+           "clinical trial", "An invented pair rule for the test.", "test", "2024-01"]  # fmt: skip
+    path.write_text(path.read_text() + "\t".join(row) + "\n")
+    kb = A.load(tmp_path / "kb")
+    pair = A.match_fusions(kb, [fusion("FGFR3", "TACC3", ("4", 1806166), ("4", 1740000))], "GB", "GRCh38")
+    assert [(r["rule"], r["tier"]) for r in pair if r["rule"] == "A900"] == [("A900", "II-C")]
+    other = A.match_fusions(kb, [fusion("FGFR3", "BAIAP2L1", ("4", 1806166), ("7", 98300000))], "GB", "GRCh38")
+    assert other and "A900" not in {r["rule"] for r in other}
+    path.write_text(path.read_text().replace("FGFR3::TACC3 fusion", "FGFR3-TACC3 fusion"))
+    with pytest.raises(InputError, match=r"line \d+, field 'alteration': 'FGFR3-TACC3 fusion' is not 'fusion'"):
+        A.load(tmp_path / "kb")
+
+
+def test_msi_high_fires_its_rules(kb):
+    msi = A.check_msi({"status": "MSI-H", "score": 23.5, "method": "MSIsensor-pro"})
+    crc = A.match_msi(kb, msi, "COAD")
+    assert {(r["therapies"], r["rule_tumor_type"], r["tier"]) for r in crc} == {
+        ("pembrolizumab", "TISSUE", "I-A"), ("dostarlimab", "TISSUE", "I-A"),
+        ("pembrolizumab", "COADREAD", "I-A"), ("nivolumab + ipilimumab", "COADREAD", "I-A")}  # fmt: skip
+    assert {(r["gene"], r["alteration"], r["note"]) for r in crc} == {
+        ("MSI", "MSI-H", "MSI score 23.5 (MSIsensor-pro)")
+    }
+    stomach = A.match_msi(kb, msi, "STAD")  # the colorectal rows are tier II-C there
+    assert {r["therapies"] for r in stomach if r["tier"] == "I-A"} == {"pembrolizumab", "dostarlimab"}
+    with pytest.raises(InputError, match="'UCEC' is not an OncoTree code"):
+        A.match_msi(kb, msi, "UCEC")
+    assert A.match_msi(kb, A.check_msi({"status": "MSS", "score": 0.4, "method": "x"}), "COAD") == []
+    with pytest.raises(InputError, match="status must be one of MSI-H, MSS, got 'MSI-L'"):
+        A.check_msi({"status": "MSI-L", "score": 5.0, "method": "x"})
+
+
+def test_the_document_says_what_was_assessed_only_when_asked(kb, tmp_path):
+    vcf = _small_vcf(tmp_path)
+    plain = A.run(kb, vcf, None, "BRCA", "GRCh38")
+    assert list(plain)[-1] == "knowledge_base" and "modalities" not in plain  # the demo's documents do not change
+    cna = tmp_path / "t.cna.tsv"
+    cna.write_text("Chromosome\tStart\tEnd\tnMajor\tnMinor\n17\t39600010\t40000000\t8\t1\n")
+    doc = A.run(kb, vcf, None, "BRCA", "GRCh38", cna=cna)
+    assert list(doc)[: len(plain)] == list(plain)
+    status = {m["modality"]: (m["status"], m["reason"]) for m in doc["modalities"]}
+    assert status == {
+        "small variants": ("assessed", None), "copy number": ("assessed", None),
+        "fusions": ("not assessed", "no fusion input"), "MSI": ("not assessed", "no MSI result"),
+        "TMB": ("not assessed", "no consequences: coding variants not known, TMB not computed")}  # fmt: skip
+    erbb2 = [c for c in doc["copy_number"]["calls"] if c["gene"] == "ERBB2"]
+    assert erbb2 == [{"gene": "ERBB2", "chrom": "17", "start": 39600010, "end": 40000000, "total_cn": 9,
+                      "call": "amplification", "source": "PCGR segments: t.cna.tsv", "overlap": 1.0}]  # fmt: skip
+    assert "EGFR" in doc["copy_number"]["genes_without_call"] and doc["fusions"] is None and doc["msi"] is None
+    # five HER2 therapies, and BRAF V600E's tumour-agnostic dabrafenib + trametinib
+    assert doc["tiers"]["I-A"] == 6 and sum(r["gene"] == "ERBB2" and r["tier"] == "I-A" for r in doc["rows"]) == 5
+
+
+def test_cli_actionable_with_copy_number_fusions_and_msi(tmp_path, capsys):
+    cna = tmp_path / "t.cna.tsv"
+    cna.write_text("Chromosome\tStart\tEnd\tnMajor\tnMinor\n17\t39600010\t40000000\t3\t2\n")
+    fusions = tmp_path / "t.fusions.tsv"
+    fusions.write_text(
+        "FusionGene\tLeftBreakpoint\tRightBreakpoint\tSplitReads\nEML4--ALK\t2:42295554\t2:29223528\t100\n"
+    )
+    out, doc = tmp_path / "a.tsv", tmp_path / "a.json"
+    args = ["actionable", "--vcf", str(_small_vcf(tmp_path)), "--build", "GRCh38", "--tumor-type", "LUAD",
+            "--tsv", str(out), "--json", str(doc), "--cna", str(cna), "--fusions", str(fusions),
+            "--msi-status", "MSI-H", "--msi-score", "31.2", "--msi-method", "MSIsensor-pro"]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "I-A\tALK\tEML4::ALK fusion\talectinib" in printed and "I-A\tMSI\tMSI-H\tpembrolizumab" in printed
+    assert "ERBB2" not in printed  # 5 copies: below PCGR's 6
+    assert main([*args, "--cna-amp-copies", "5"]) == 0
+    assert "I-A\tERBB2" not in capsys.readouterr().out  # amplified, but the HER2 rules are not for lung: II-C
+    rows = out.read_text().splitlines()
+    assert any(r.split("\t")[5:7] == ["ERBB2", "amplification (5 copies)"] for r in rows)
+    written = json.loads(doc.read_text())
+    assert [m["status"] for m in written["modalities"]] == ["assessed"] * 4 + ["not assessed"]
+    assert written["fusions"]["calls"][0]["fusion"] == "EML4::ALK"
+    assert written["msi"] == {"status": "MSI-H", "score": 31.2, "method": "MSIsensor-pro"}
+
+
+def test_calls_made_upstream_are_taken_as_they_are(kb, tmp_path):
+    """The CNVkit and fusion engines hand over calls, not files: their own thresholds stand."""
+    doc = A.run(kb, _small_vcf(tmp_path), None, "BRCA", "GRCh38", cna=[cn("ERBB2", 7, "amplification")],
+                fusions=[fusion("EML4", "ALK")], msi={"status": "MSS", "score": 0.5, "method": "MSIsensor-pro"})  # fmt: skip
+    assert (doc["copy_number"]["source"], doc["copy_number"]["thresholds"], doc["copy_number"]["segments"]) == (
+        "test", None, None)  # fmt: skip
+    assert "ERBB2" not in doc["copy_number"]["genes_without_call"] and "MET" in doc["copy_number"]["genes_without_call"]
+    assert doc["fusions"]["calls"][0]["knowledge_base_genes"] == ["EML4", "ALK"]
+    assert {m["modality"]: m["source"] for m in doc["modalities"]}["MSI"] == "MSIsensor-pro"
+    assert not [r for r in doc["rows"] if r["gene"] == "MSI"]  # MSS: assessed, nothing to act on

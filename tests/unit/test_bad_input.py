@@ -63,6 +63,8 @@ CASES = {
     "D1": "actionability knowledge-base row with an unknown evidence level",
     "D2": "PGx knowledge-base row with a non-numeric position",
     "D3": "outside PGx call that is not a diplotype",
+    "A1": "copy-number segments with a fractional copy number",
+    "A2": "fusion file with a breakpoint that is not chrom:pos",
 }
 
 
@@ -600,6 +602,35 @@ def test_D3_outside_call_that_is_not_a_diplotype(tmp_path, capsys):
     assert_nothing_left(out)
     assert_clear(err, file=outside, where="line 2, field 'diplotype'", what="'*57:01+*07:02' is not ALLELE/ALLELE",
                  todo="e.g. *1/*4")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- other callers' tumour files
+
+
+def _actionable(capsys, tmp_path: Path, option: str, path: Path) -> str:
+    vcf = _vcf(tmp_path / "t.vcf", [_snv(10)])
+    out = tmp_path / "out"
+    code, err = cli(capsys, "actionable", "--vcf", vcf, "--build", "GRCh38", "--tumor-type", "BRCA",
+                    "--tsv", out / "t.tsv", "--json", out / "t.json", option, path)  # fmt: skip
+    assert code == 2
+    assert_nothing_left(out)
+    return err
+
+
+def test_A1_copy_number_segments_with_a_fractional_copy_number(tmp_path, capsys):
+    cna = tmp_path / "t.cna.tsv"
+    cna.write_text("Chromosome\tStart\tEnd\tnMajor\tnMinor\n17\t39600010\t40000000\t8.6\t1\n")
+    assert_clear(_actionable(capsys, tmp_path, "--cna", cna), file=cna, where="line 2, field 'nMajor'",
+                 what="'8.6' is not a whole number", todo="round a caller's fractional copy numbers")  # fmt: skip
+
+
+def test_A2_fusion_file_with_a_breakpoint_that_is_not_chrom_pos(tmp_path, capsys):
+    fusions = tmp_path / "t.fusions.tsv"
+    fusions.write_text("FusionGene\tLeftBreakpoint\tRightBreakpoint\tSplitReads\n"
+                       "EML4--ALK\t2:42295554\t2p23\t100\n")  # fmt: skip
+    assert_clear(_actionable(capsys, tmp_path, "--fusions", fusions), file=fusions,
+                 where="line 2, field 'RightBreakpoint'", what="'2p23' is not chrom:position",
+                 todo="e.g. 2:29223528")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the catalogue itself

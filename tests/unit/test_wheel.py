@@ -27,6 +27,8 @@ IN_THE_WHEEL = [
     "seq2rx/data/kb/pgx/allele_definitions.tsv",
     "seq2rx/data/kb/pgx/positions.tsv",
     "seq2rx/data/kb/actionability/biomarkers.tsv",
+    "seq2rx/data/kb/actionability/genes.tsv",
+    "seq2rx/data/kb/actionability/kinase_domains.tsv",
     "seq2rx/data/schemas/findings.schema.yaml",
     "seq2rx/data/schemas/config.schema.yaml",
     "seq2rx/data/schemas/samples.schema.yaml",

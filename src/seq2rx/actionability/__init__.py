@@ -1,16 +1,24 @@
 """Tumour actionability: somatic alterations matched to the biomarker knowledge base and tiered
-(AMP/ASCO/CAP 2017) for the tumour type, with TMB. See :mod:`.tiers`.
+(AMP/ASCO/CAP 2017) for the tumour type, with TMB; gene-level copy number, fusions and MSI from
+other callers' files. See :mod:`.tiers`.
 """
 
 from seq2rx.actionability.tiers import (
+    MSI_STATUSES,
     TABLE_COLUMNS,
     TIER_ORDER,
     Biomarker,
+    GeneRecord,
     Knowledge,
     SomaticVariant,
     add_consequences,
+    check_msi,
+    copy_number_genes,
     load,
     match,
+    match_copy_number,
+    match_fusions,
+    match_msi,
     read_variants,
     run,
     short_protein,
@@ -23,13 +31,20 @@ from seq2rx.actionability.tiers import (
 
 __all__ = [
     "Biomarker",
+    "GeneRecord",
     "Knowledge",
+    "MSI_STATUSES",
     "SomaticVariant",
     "TABLE_COLUMNS",
     "TIER_ORDER",
     "add_consequences",
+    "check_msi",
+    "copy_number_genes",
     "load",
     "match",
+    "match_copy_number",
+    "match_fusions",
+    "match_msi",
     "read_variants",
     "run",
     "short_protein",

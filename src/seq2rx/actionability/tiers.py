@@ -12,6 +12,13 @@ applies to a ``LUAD`` tumour. A variant matches a row
   any truncating or any protein-altering variant of the gene;
 * by tumour mutational burden for ``TMB>=10`` rows.
 
+Beyond small variants (:func:`run` with ``cna``, ``fusions``, ``msi``): a gene-level copy-number
+call matches ``amplification`` / ``deletion`` rows (genes and their coordinates in ``genes.tsv``);
+a fusion matches ``fusion`` rows of either partner, or a pair row, with a note where the gene is
+named at the end that loses its kinase, a partner is unnamed, or a breakpoint lies outside the gene
+on this build; an MSI-H result matches the ``MSI-H`` rows. The knowledge base's README says which
+criterion each signature rule uses.
+
 Tiers follow AMP/ASCO/CAP 2017 (Li et al., J Mol Diagn 2017): level A evidence (FDA-approved or
 guideline) in the patient's tumour type (the same OncoTree code or an ancestor) is tier I-A; the
 same evidence in another tumour type, and investigational (clinical-trial) evidence in the
@@ -24,7 +31,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pysam
@@ -32,9 +39,17 @@ import pysam
 from seq2rx.core.errors import InputError
 from seq2rx.core.io import atomic_output
 from seq2rx.core.io import write_json as _atomic_json
+from seq2rx.tumour.copynumber_io import CopyNumberThresholds, Gene, GeneCopyNumber, gene_calls
+from seq2rx.tumour.fusions_io import FusionCall, read_fusions
 
 KINDS = ("protein", "codon", "exon_deletion", "exon_insertion", "truncating", "oncogenic_mutation",
-         "amplification", "fusion", "signature")  # fmt: skip
+         "amplification", "deletion", "fusion", "signature")  # fmt: skip
+GENE_COLUMNS = ("gene", "uses", "fusion_end", "grch38_chrom", "grch38_start", "grch38_end", "grch37_chrom",
+                "grch37_start", "grch37_end", "source", "date")  # fmt: skip
+GENE_USES = ("copy_number", "fusion", "fusion_partner")
+FUSION_ENDS = ("3prime", "5prime", ".")
+#: a fusion rule names the gene (``fusion``) or one pair, 5' gene first (``EML4::ALK fusion``)
+_PAIR = re.compile(r"^([A-Za-z0-9._-]+)::([A-Za-z0-9._-]+) fusion$")
 EVIDENCE = ("FDA-approved", "guideline", "clinical trial", "case report", "preclinical")
 RESPONSES = ("sensitive", "resistant")
 TIER_ORDER = ("I-A", "I-B", "II-C", "II-D", "III", "IV")
@@ -64,6 +79,19 @@ class Biomarker:
     date: str
 
 
+@dataclass(frozen=True)
+class GeneRecord:
+    """A gene of ``genes.tsv``: what it is listed for, which end a kinase fusion keeps, where it lies."""
+
+    name: str
+    uses: frozenset[str]
+    #: ``3prime``: the gene's 3' part (with its kinase) is kept, as ALK's in EML4::ALK; ``5prime``: its
+    #: 5' part, as FGFR3's in FGFR3::TACC3; ``.``: not a fusion driver of the knowledge base
+    fusion_end: str
+    #: build -> (chrom, first base, last base), one-based
+    coords: dict[str, tuple[str, int, int]]
+
+
 @dataclass
 class Knowledge:
     biomarkers: list[Biomarker]
@@ -71,6 +99,8 @@ class Knowledge:
     names: dict[str, str]
     #: (gene, exon) -> (first codon, last codon)
     exons: dict[tuple[str, int], tuple[int, int]]
+    #: the genes of ``genes.tsv``: coordinates for copy-number calls and fusion checks
+    genes: dict[str, GeneRecord] = field(default_factory=dict)
     by_gene: dict[str, list[Biomarker]] = field(default_factory=dict)
     by_coord: dict[str, dict[tuple[str, int, str, str], list[Biomarker]]] = field(default_factory=dict)
 
@@ -159,6 +189,7 @@ def load(kb_dir: str | Path) -> Knowledge:
                 exons[(row["gene"], int(row["exon"]))] = (int(row["first_codon"]), int(row["last_codon"]))
             except ValueError:
                 raise InputError(str(kb_dir / "exons.tsv"), "exon and codons must be integers", line=lineno) from None
+    genes = _load_genes(kb_dir / "genes.tsv") if (kb_dir / "genes.tsv").exists() else {}
     path = kb_dir / "biomarkers.tsv"
     biomarkers = []
     seen = set()
@@ -185,6 +216,13 @@ def load(kb_dir: str | Path) -> Knowledge:
                 str(path), f"id {row['id']} appears twice", line=lineno, field="id", hint="give each row its own id"
             )
         seen.add(row["id"])
+        pair = _PAIR.match(row["alteration"])
+        if row["kind"] == "fusion" and row["alteration"] != "fusion" and not (pair and row["gene"] in pair.groups()):
+            raise InputError(str(path), f"{row['alteration']!r} is not 'fusion' or '5GENE::3GENE fusion' naming "
+                             f"{row['gene']}", line=lineno, field="alteration", hint=_kb_fix(path))  # fmt: skip
+        if row["kind"] in ("amplification", "deletion") and row["alteration"] != row["kind"]:
+            raise InputError(str(path), f"a {row['kind']} rule's alteration is {row['kind']!r}", line=lineno,
+                             field="alteration", hint=_kb_fix(path))  # fmt: skip
         exon = None
         if row["kind"] in ("exon_deletion", "exon_insertion"):
             try:
@@ -202,7 +240,29 @@ def load(kb_dir: str | Path) -> Knowledge:
                 row["citation"], row["date"],
             )
         )  # fmt: skip
-    return Knowledge(biomarkers, parents, names, exons)
+    return Knowledge(biomarkers, parents, names, exons, genes)
+
+
+def _load_genes(path: Path) -> dict[str, GeneRecord]:
+    genes = {}
+    for lineno, row in _read_tsv(path, GENE_COLUMNS):
+        uses = frozenset(row["uses"].split(","))
+        if not uses <= set(GENE_USES) or row["fusion_end"] not in FUSION_ENDS:
+            raise InputError(str(path), f"uses must be among {', '.join(GENE_USES)} and fusion_end one of "
+                             f"{', '.join(FUSION_ENDS)}", line=lineno, field="uses", hint=_kb_fix(path))  # fmt: skip
+        if row["gene"] in genes:
+            raise InputError(str(path), f"gene {row['gene']} appears twice", line=lineno, field="gene")
+        coords = {}
+        for build in ("GRCh38", "GRCh37"):
+            b = build.lower()
+            try:
+                start, end = int(row[f"{b}_start"]), int(row[f"{b}_end"])
+            except ValueError:
+                raise InputError(str(path), "start and end must be integers", line=lineno, field=f"{b}_start",
+                                 hint=_kb_fix(path)) from None  # fmt: skip
+            coords[build] = (row[f"{b}_chrom"].removeprefix("chr"), start, end)
+        genes[row["gene"]] = GeneRecord(row["gene"], uses, row["fusion_end"], coords)
+    return genes
 
 
 # --------------------------------------------------------------------------- variants
@@ -382,36 +442,26 @@ def _matches(b: Biomarker, effect: tuple[frozenset[str], str | None, int | None]
         return bool(classes & TRUNCATING)
     if b.kind == "oncogenic_mutation":
         return bool(classes & PROTEIN_ALTERING)
-    return False  # amplification, fusion, signature: not from a VCF of small variants
+    return False  # amplification, deletion, fusion, signature: matched from their own inputs (run)
 
 
 def match(
     kb: Knowledge, variants: list[SomaticVariant], tumor_type: str, build: str, tmb: float | None = None
 ) -> list[dict]:
     """One row per (variant, matching rule), plus tier III rows; best tier first."""
-    if tumor_type not in kb.parents:
-        raise InputError("tumour type", f"{tumor_type!r} is not an OncoTree code the knowledge base knows")
+    _check_tumour_type(kb, tumor_type)
     rows = []
     by_coord = kb.by_coord.get(build, {})
     for v in variants:
-        hits: dict[str, tuple[str, str]] = {}  # rule id -> (gene, alteration)
+        hits: dict[str, tuple[Biomarker, str, str]] = {}  # rule id -> (rule, gene, alteration)
         for gene, effect in sorted(v.effects.items()):
             for b in kb.by_gene.get(gene, []):
                 if _matches(b, effect, kb):
                     hits[b.id] = (b, gene, effect[1] or b.alteration)
         for b in by_coord.get(v.key, []):  # an unannotated VCF, or a change the annotation names otherwise
             hits.setdefault(b.id, (b, b.gene, b.alteration))
-        matched = list(hits.values())
-        # a tumour-agnostic row gives way where the patient's own tumour lineage has rows for the
-        # same gene (BRAF V600E in colorectal cancer is encorafenib + cetuximab, and the
-        # tumour-agnostic approval excludes it)
-        lineage = {(b.gene) for b, _g, _a in matched if b.tumor_type != "TISSUE"
-                   and kb.relation(b.tumor_type, tumor_type) in ("exact", "ancestor")}  # fmt: skip
-        for b, gene, alteration in matched:
-            if b.tumor_type == "TISSUE" and b.gene in lineage:
-                continue
-            relation = kb.relation(b.tumor_type, tumor_type)
-            tier_ = tier(b.evidence, relation)
+        for b, relation, tier_ in _tiered(kb, [b for b, _g, _a in hits.values()], tumor_type):
+            _b, gene, alteration = hits[b.id]
             if b.kind == "oncogenic_mutation" and tier_ == "I-A":
                 tier_ = "II-C"  # "any mutation" of the gene is broader than the approved alteration
             rows.append(_row(v, gene, alteration, tier_, b, relation))
@@ -425,8 +475,36 @@ def match(
             if b.kind == "signature" and b.gene == "TMB" and tmb >= _threshold(b.alteration):
                 relation = kb.relation(b.tumor_type, tumor_type)
                 rows.append(_row(None, "TMB", f"TMB {tmb:.1f}/Mb", tier(b.evidence, relation), b, relation))
-    rows.sort(key=lambda r: (TIER_ORDER.index(r["tier"]), r["gene"], r["alteration"], r["therapies"], r["rule"]))
-    return rows
+    return _best_first(rows)
+
+
+def _check_tumour_type(kb: Knowledge, tumor_type: str) -> None:
+    if tumor_type not in kb.parents:
+        raise InputError("tumour type", f"{tumor_type!r} is not an OncoTree code the knowledge base knows")
+
+
+def _best_first(rows: list[dict]) -> list[dict]:
+    return sorted(
+        rows, key=lambda r: (TIER_ORDER.index(r["tier"]), r["gene"], r["alteration"], r["therapies"], r["rule"])
+    )
+
+
+def _tiered(kb: Knowledge, rules: list[Biomarker], tumor_type: str) -> list[tuple[Biomarker, str, str]]:
+    """(rule, tumour-type relation, tier) of the matched rules that stand.
+
+    A tumour-agnostic row gives way where the patient's own tumour lineage has rows for the same
+    gene (BRAF V600E in colorectal cancer is encorafenib + cetuximab, and the tumour-agnostic
+    approval excludes it).
+    """
+    lineage = {b.gene for b in rules if b.tumor_type != "TISSUE"
+               and kb.relation(b.tumor_type, tumor_type) in ("exact", "ancestor")}  # fmt: skip
+    out = []
+    for b in rules:
+        if b.tumor_type == "TISSUE" and b.gene in lineage:
+            continue
+        relation = kb.relation(b.tumor_type, tumor_type)
+        out.append((b, relation, tier(b.evidence, relation)))
+    return out
 
 
 def _threshold(alteration: str) -> float:
@@ -460,6 +538,133 @@ def _class_note(b: Biomarker | None) -> str:
     if b is not None and b.kind == "oncogenic_mutation":
         return f"rule covers only the {b.gene} alterations its source names; this variant needs confirming"
     return ""
+
+
+# --------------------------------------------------------------------------- copy number, fusions, MSI
+
+
+def _event_row(where: tuple, gene: str, alteration: str, tier_: str, b: Biomarker | None, relation: str,
+               note: str = "") -> dict:  # fmt: skip
+    """A row for an alteration that is not a small variant: chrom/pos of its segment or breakpoint."""
+    row = _row(None, gene, alteration, tier_, b, relation)
+    row["chrom"], row["pos"] = where
+    row["note"] = note or "."
+    return row
+
+
+def copy_number_genes(kb: Knowledge, build: str) -> list[Gene]:
+    """The genes ``genes.tsv`` lists for copy number, with their coordinates on ``build``."""
+    return [Gene(g.name, *g.coords[build]) for g in kb.genes.values() if "copy_number" in g.uses]
+
+
+def match_copy_number(kb: Knowledge, calls: list[GeneCopyNumber], tumor_type: str) -> list[dict]:
+    """Rows for amplified and deleted genes: each matching ``amplification`` / ``deletion`` rule,
+    else tier III (no therapy is inferred for a loss the knowledge base has no rule for, e.g. CDKN2A).
+    Neutral genes give no row."""
+    _check_tumour_type(kb, tumor_type)
+    rows = []
+    for c in calls:
+        if c.call not in ("amplification", "deletion"):
+            continue
+        label = f"{c.call} ({c.total_cn} {'copy' if c.total_cn == 1 else 'copies'})"
+        tiered = _tiered(kb, [b for b in kb.by_gene.get(c.gene, []) if b.kind == c.call], tumor_type)
+        for b, relation, tier_ in tiered:
+            rows.append(_event_row((c.chrom, c.start), c.gene, label, tier_, b, relation))
+        if not tiered:
+            rows.append(_event_row((c.chrom, c.start), c.gene, label, "III", None, "."))
+    return rows
+
+
+def _fusion_rules(kb: Knowledge, f: FusionCall) -> list[Biomarker]:
+    """The fusion rules of either partner: a gene rule (``fusion``) matches the gene in either place;
+    a pair rule (``EML4::ALK fusion``) matches those two genes."""
+    rules = []
+    for gene in dict.fromkeys(f.genes):
+        for b in kb.by_gene.get(gene, []):
+            pair = _PAIR.match(b.alteration)
+            if b.kind == "fusion" and (pair is None or set(pair.groups()) == set(f.genes)):
+                rules.append(b)
+    return rules
+
+
+def _fusion_note(kb: Knowledge, f: FusionCall, gene: str, build: str, b: Biomarker | None) -> str:
+    """What to check before acting on ``gene``'s part in ``f``: its place against the end its kinase
+    sits at, an unnamed partner, a breakpoint outside the gene on this build."""
+    notes = []
+    here = "5'" if gene == f.five_prime else "3'"
+    other = f.three_prime if here == "5'" else f.five_prime
+    if other is None:
+        notes.append("the 3' partner is not named" if here == "5'" else "the 5' partner is not named")
+    pair = _PAIR.match(b.alteration) if b else None
+    record = kb.genes.get(gene)
+    keep = None
+    if pair:
+        keep = "5'" if gene == pair.group(1) else "3'"
+    elif record and record.fusion_end != ".":
+        keep = "3'" if record.fusion_end == "3prime" else "5'"
+    if keep and keep != here:
+        product = f"{other or '?'}::{gene}" if keep == "3'" else f"{gene}::{other or '?'}"
+        notes.append(f"named {f.name}, {gene} as the {here} gene; {gene} keeps its kinase (signalling) domain "
+                     f"as the {keep} gene ({product}): confirm that product (RNA, or the reciprocal junction) "
+                     "before treating")  # fmt: skip
+    if record and build in record.coords:
+        chrom, start, end = record.coords[build]
+        at_chrom, at = f.breakpoint_of(gene)
+        if at_chrom != chrom or not start <= at <= end:
+            notes.append(f"the {gene} breakpoint {at_chrom}:{at} lies outside {gene} ({chrom}:{start}-{end} on "
+                         f"{build}): check the file's build and gene names")  # fmt: skip
+    return "; ".join(notes)
+
+
+def match_fusions(kb: Knowledge, fusions: list[FusionCall], tumor_type: str, build: str) -> list[dict]:
+    """Rows for fusions with a knowledge-base gene: each matching fusion rule, else tier III for the
+    first partner the knowledge base knows. Fusions of other genes give no row (the JSON lists them)."""
+    _check_tumour_type(kb, tumor_type)
+    rows = []
+    for f in fusions:
+        label = f"{f.name} fusion"
+        tiered = _tiered(kb, _fusion_rules(kb, f), tumor_type)
+        for b, relation, tier_ in tiered:
+            note = _fusion_note(kb, f, b.gene, build, b)
+            rows.append(_event_row(f.breakpoint_of(b.gene), b.gene, label, tier_, b, relation, note))
+        if tiered:
+            continue
+        known = [g for g in f.genes if g in kb.by_gene or "fusion" in getattr(kb.genes.get(g), "uses", ())]
+        if known:
+            note = _fusion_note(kb, f, known[0], build, None)
+            rows.append(_event_row(f.breakpoint_of(known[0]), known[0], label, "III", None, ".", note))
+    return rows
+
+
+MSI_STATUSES = ("MSI-H", "MSS")
+
+
+def check_msi(msi: dict) -> dict:
+    """An MSI result ``{"status": "MSI-H" | "MSS", "score": float | None, "method": str}``, checked."""
+    if not isinstance(msi, dict) or msi.get("status") not in MSI_STATUSES:
+        got = msi.get("status") if isinstance(msi, dict) else msi
+        raise InputError("MSI result", f"status must be one of {', '.join(MSI_STATUSES)}, got {got!r}")
+    score = msi.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+        raise InputError("MSI result", f"score must be a number or null, got {score!r}")
+    if not isinstance(msi.get("method"), str) or not msi["method"].strip():
+        raise InputError("MSI result", "method must name how the status was found (e.g. MSIsensor-pro)")
+    return {"status": msi["status"], "score": score, "method": msi["method"]}
+
+
+def match_msi(kb: Knowledge, msi: dict, tumor_type: str) -> list[dict]:
+    """Rows for an MSI-H tumour: every ``MSI-H`` signature rule (none for MSS). Tumour-agnostic rows
+    stand beside the lineage's own: pembrolizumab's MSI-H approval does not exclude any tumour type."""
+    _check_tumour_type(kb, tumor_type)
+    if msi["status"] != "MSI-H":
+        return []
+    note = f"MSI score {msi['score']:g} ({msi['method']})" if msi["score"] is not None else f"MSI by {msi['method']}"
+    rows = []
+    for b in kb.biomarkers:
+        if b.kind == "signature" and b.gene == "MSI" and b.alteration == "MSI-H":
+            relation = kb.relation(b.tumor_type, tumor_type)
+            rows.append(_event_row((".", "."), "MSI", "MSI-H", tier(b.evidence, relation), b, relation, note))
+    return rows
 
 
 #: below this many callable megabases a TMB is too noisy to act on (panels used for the FDA TMB
@@ -504,10 +709,22 @@ def run(
     consequences: str | Path | None = None,
     callable_bases: int | None = None,
     mode: str = "VCF from elsewhere",
+    *,
+    cna: str | Path | list[GeneCopyNumber] | None = None,
+    fusions: str | Path | list[FusionCall] | None = None,
+    msi: dict | None = None,
+    cna_thresholds: CopyNumberThresholds | None = None,
 ) -> dict:
-    """The actionability document of one tumour: tiered rows, TMB and what they rest on."""
+    """The actionability document of one tumour: tiered rows, TMB and what they rest on.
+
+    ``cna`` is a PCGR-format segment file (or gene-level calls already made), ``fusions`` a
+    PCGR-format fusion file (or fusion calls), ``msi`` an MSI result (:func:`check_msi`). With any of
+    them the document also lists each modality as assessed or not (with the reason) and the calls
+    read; without them it is exactly what it was before these inputs existed.
+    """
     if build not in ("GRCh38", "GRCh37"):
         raise InputError("build", f"must be GRCh38 or GRCh37, got {build!r}")
+    msi = check_msi(msi) if msi is not None else None
     variants = read_variants(vcf, sample)
     if consequences:
         add_consequences(variants, consequences)
@@ -516,6 +733,11 @@ def run(
         "note": "no consequences: coding variants not known, TMB not computed",
     }  # fmt: skip
     rows = match(kb, variants, tumor_type, build, burden["tmb_per_mb"] if burden["reliable"] else None)
+    extra: dict = {}
+    if cna is not None or fusions is not None or msi is not None:
+        extra, more = _other_modalities(kb, tumor_type, build, cna, fusions, msi, cna_thresholds)
+        extra = {"modalities": _modalities(vcf, len(variants), burden, extra, msi), **extra}
+        rows = _best_first(rows + more)
     tiers = {t: sum(r["tier"] == t for r in rows) for t in TIER_ORDER}
     return {
         "sample": sample,
@@ -533,7 +755,81 @@ def run(
             "rows": len(kb.biomarkers),
             "latest_date": max(b.date for b in kb.biomarkers),
         },
+        **extra,
     }
+
+
+def _other_modalities(
+    kb: Knowledge,
+    tumor_type: str,
+    build: str,
+    cna: str | Path | list[GeneCopyNumber] | None,
+    fusions: str | Path | list[FusionCall] | None,
+    msi: dict | None,
+    thresholds: CopyNumberThresholds | None,
+) -> tuple[dict, list[dict]]:
+    """The ``copy_number``, ``fusions`` and ``msi`` sections (``None`` where not given) and their rows."""
+    sections: dict = {"copy_number": None, "fusions": None, "msi": msi}
+    rows: list[dict] = []
+    if cna is not None:
+        sections["copy_number"], calls = _copy_number_section(kb, build, cna, thresholds or CopyNumberThresholds())
+        rows += match_copy_number(kb, calls, tumor_type)
+    if fusions is not None:
+        calls = fusions if isinstance(fusions, list) else read_fusions(fusions)
+        source = "; ".join(sorted({f.source for f in calls})) if isinstance(fusions, list) else Path(fusions).name
+        sections["fusions"] = {"source": source, "calls": [_fusion_entry(kb, f) for f in calls]}
+        rows += match_fusions(kb, calls, tumor_type, build)
+    if msi is not None:
+        rows += match_msi(kb, msi, tumor_type)
+    return sections, rows
+
+
+def _copy_number_section(
+    kb: Knowledge, build: str, cna: str | Path | list[GeneCopyNumber], thresholds: CopyNumberThresholds
+) -> tuple[dict, list[GeneCopyNumber]]:
+    """What was read and called. Calls made upstream (a list, e.g. the CNVkit engine's) keep their
+    own thresholds, so none are stated for them."""
+    genes = copy_number_genes(kb, build)
+    if isinstance(cna, list):
+        called = {c.gene for c in cna}
+        calls, segments, used = cna, None, None
+        uncalled = [g.name for g in genes if g.name not in called]
+        source = "; ".join(sorted({c.source for c in cna})) or "gene-level calls"
+    else:
+        calls, uncalled, segments = gene_calls(cna, genes, thresholds)
+        source, used = Path(cna).name, asdict(thresholds)
+    section = {"source": source, "segments": segments, "thresholds": used, "calls": [asdict(c) for c in calls],
+               "genes_without_call": uncalled}  # fmt: skip
+    return section, calls
+
+
+def _fusion_entry(kb: Knowledge, f: FusionCall) -> dict:
+    return {
+        "fusion": f.name,
+        "five_prime": f.five_prime,
+        "three_prime": f.three_prime,
+        "five_prime_breakpoint": "{}:{}".format(*f.five_prime_breakpoint),
+        "three_prime_breakpoint": "{}:{}".format(*f.three_prime_breakpoint),
+        "split_reads": f.split_reads,
+        "knowledge_base_genes": [g for g in f.genes if g in kb.by_gene or g in kb.genes],
+    }
+
+
+def _modalities(vcf: str | Path, n_variants: int, burden: dict, sections: dict, msi: dict | None) -> list[dict]:
+    """Each modality, assessed or not, with the reason: a negative statement names what it covers."""
+
+    def entry(modality: str, source: str | None, reason: str | None = None) -> dict:
+        status = "not assessed" if reason else "assessed"
+        return {"modality": modality, "status": status, "source": source, "reason": reason}
+
+    cn, fu = sections["copy_number"], sections["fusions"]
+    return [
+        entry("small variants", f"{Path(vcf).name}: {n_variants} somatic variants"),
+        entry("copy number", cn and cn["source"], None if cn else "no copy-number input"),
+        entry("fusions", fu and fu["source"], None if fu else "no fusion input"),
+        entry("MSI", msi and msi["method"], None if msi else "no MSI result"),
+        entry("TMB", "coding somatic variants per callable megabase", None if burden["reliable"] else burden["note"]),
+    ]
 
 
 def write_json(doc: dict, path: str | Path) -> None:

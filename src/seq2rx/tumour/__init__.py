@@ -5,7 +5,18 @@ Each module reads BAMs, the reference and the GFF3 (or another caller's file) an
 the workflow wires them, and :mod:`seq2rx.actionability` tiers what they find.
 """
 
+from seq2rx.tumour.copynumber_io import (
+    CALLS,
+    CopyNumberThresholds,
+    Gene,
+    GeneCopyNumber,
+    Segment,
+    call_genes,
+    gene_calls,
+    read_segments,
+)
 from seq2rx.tumour.fusions import FusionCalls, FusionParams, call_fusions, read_kinase_domains, write_fusions
+from seq2rx.tumour.fusions_io import FusionCall, read_fusions
 from seq2rx.tumour.identity import (
     IdentityParams,
     check_sex,
@@ -33,24 +44,34 @@ from seq2rx.tumour.msi import (
 
 __all__ = [
     "BaselineSite",
+    "CALLS",
+    "CopyNumberThresholds",
+    "FusionCall",
     "FusionCalls",
     "FusionParams",
+    "Gene",
+    "GeneCopyNumber",
     "IdentityParams",
     "Microsatellite",
     "MsiParams",
+    "Segment",
     "build_baseline",
     "call_fusions",
+    "call_genes",
     "check_sex",
     "find_microsatellites",
     "fingerprint",
+    "gene_calls",
     "identity_qc",
     "infer_sex",
     "msi_baseline",
     "msi_from_vcf",
     "msi_paired",
     "read_baseline",
+    "read_fusions",
     "read_kinase_domains",
     "read_microsatellites",
+    "read_segments",
     "read_sites",
     "repeat_length_distribution",
     "sample_identity",
