@@ -36,7 +36,7 @@ DEPTH = 30
 
 def _genome(out: Path, rng: np.random.Generator) -> dict[str, str]:
     seqs = {}
-    for chrom in ("chr1", "chr2"):
+    for chrom in sorted({c for c, _s in GENES.values()}):
         buf = bytearray(b"N" * CONTIG)
         for _gene, (c, s) in GENES.items():
             if c == chrom:
@@ -162,6 +162,16 @@ def test_without_targets_bins_cover_the_islands(data, tmp_path):
     assert doc["protocol"] == "wgs"
     calls = {g.gene: g.call for g in read_genes(tmp_path / "T.genes.tsv")}
     assert calls["AMPG"] == "amplification" and calls["DELG"] == "deletion"
+
+
+def test_a_configured_purity_rescales_the_copy_number(data, tmp_path):
+    doc = _run(data, tmp_path, ["N0.bam"], True, sex="female", params=CopyNumberParams(purity=0.5))
+    assert doc["purity"] == 0.5 and doc["purity_assumed"] is True and doc["sex"] == "female (sample sheet)"
+    calls = {g.gene: g for g in read_genes(tmp_path / "T.genes.tsv")}
+    # 4.5x the normal's depth at purity 0.5: (2 * 4.5 - 2 * 0.5) / 0.5 = 16 copies
+    assert calls["AMPG"].copy_number == pytest.approx(16, abs=2) and calls["AMPG"].total_cn >= 14
+    assert calls["AMPG"].log2 == pytest.approx(np.log2(4.5), abs=0.15)  # the observed ratio, not rescaled
+    assert calls["DELG"].total_cn == 0 and calls["GENEA"].total_cn == 2
 
 
 def test_gene_call_thresholds():

@@ -4,3 +4,7 @@ gene fusions, microsatellite instability, and sample identity (sex, tumour/norma
 Each module reads BAMs, the reference and the GFF3 (or another caller's file) and returns data;
 the workflow wires them, and :mod:`seq2rx.actionability` tiers what they find.
 """
+
+from seq2rx.tumour.copynumber import CopyNumberParams, GeneCopyNumber, copy_number, read_genes
+
+__all__ = ["CopyNumberParams", "GeneCopyNumber", "copy_number", "read_genes"]

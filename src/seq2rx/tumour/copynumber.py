@@ -230,12 +230,15 @@ def copy_number(
     prefix: str | Path,
     targets: str | Path | None = None,
     matched: bool = False,
+    sex: str | None = None,
     params: CopyNumberParams = CopyNumberParams(),
 ) -> dict:
     """Call copy number in ``tumour_bam`` against ``normal_bams`` and write ``{prefix}.*``.
 
     ``normal_bams`` is the matched normal (``matched=True``, one BAM) or the samples to pool into a
-    reference; ``targets`` the capture BED, or ``None`` for bins over the reference's non-N islands.
+    reference; ``targets`` the capture BED, or ``None`` for bins over the reference's non-N islands;
+    ``sex`` the sample sheet's (``female`` or ``male``; anything else, e.g. ``unknown``, lets CNVkit
+    infer it from chrX/chrY coverage, taking female when it cannot tell).
     Returns the JSON document (also written to ``{prefix}.json``).
     """
     import cnvlib
@@ -266,7 +269,7 @@ def copy_number(
         raw_tgt = _coverage(tgt_bed, tumour, fasta, params)
         raw_anti = _coverage(anti_bed, tumour, fasta, params)
     cnr = fix.do_fix(raw_tgt, raw_anti, ref, do_gc=True, do_edge=method == "hybrid", do_rmask=True, do_cluster=False)
-    female = verify_sample_sex(cnr, None, False, None)
+    female = verify_sample_sex(cnr, sex if sex in ("female", "male") else None, False, None)
     segs = segmentation.do_segmentation(
         cnr, params.segmentation, threshold=params.segment_threshold if params.segmentation == "haar" else None,
         processes=1,
@@ -276,11 +279,12 @@ def copy_number(
     segs = segmetrics.do_segmetrics(cnr, segs, interval_stats=["ci"], alpha=0.5, smoothed=True)
     segs = call.do_call(segs, method="none", filters=["ci"], is_sample_female=female)
     segs.center_all("median")
+    observed = segs["log2"].to_numpy().copy()  # a purity below 1 makes call rescale log2 in place
     segs = call.do_call(
         segs, method=params.call_method, ploidy=params.ploidy, purity=params.purity,
         thresholds=params.thresholds, is_sample_female=female,
     )  # fmt: skip
-    seg_rows = _segment_rows(segs, cnr, genes, params)
+    seg_rows = _segment_rows(segs, observed, genes, params)
     gene_rows = _gene_rows(genes, cnr, seg_rows, params)
     doc = {
         "method": "CNVkit (cnvlib API: coverage, reference, fix, segment, call)",
@@ -289,6 +293,8 @@ def copy_number(
         "segmentation": params.segmentation,
         "reference": kind,
         "reference_samples": len(normals),
+        "sex": ("female" if female else "male")
+        + (" (sample sheet)" if sex in ("female", "male") else " (inferred by CNVkit from chrX/chrY coverage)"),
         "purity": params.purity,
         "purity_assumed": True,
         "ploidy": params.ploidy,
@@ -349,12 +355,13 @@ class _Segment:
     genes: list[str]
 
 
-def _segment_rows(segs, cnr, genes, params) -> list[_Segment]:
+def _segment_rows(segs, observed, genes, params) -> list[_Segment]:
+    """The called segments with their observed log2 (before any purity rescaling)."""
     rows = []
-    for seg in segs.data.itertuples(index=False):
+    for seg, log2 in zip(segs.data.itertuples(index=False), observed, strict=True):
         start, end = int(seg.start), int(seg.end)
         names = [g for g, c, s, e in genes if c == seg.chromosome and s < end and e > start]
-        rows.append(_Segment(str(seg.chromosome), start + 1, end, float(seg.log2), _absolute(float(seg.log2), params),
+        rows.append(_Segment(str(seg.chromosome), start + 1, end, float(log2), _absolute(float(log2), params),
                              int(seg.cn), int(seg.probes), names))  # fmt: skip
     return rows
 
