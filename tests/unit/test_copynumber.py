@@ -15,7 +15,14 @@ import pysam
 import pytest
 
 from seq2rx.core.errors import InputError
-from seq2rx.tumour.copynumber import CopyNumberParams, copy_number, gene_call, read_genes, reference_kind
+from seq2rx.tumour.copynumber import (
+    CopyNumberParams,
+    copy_number,
+    gene_call,
+    read_genes,
+    reference_kind,
+    write_access,
+)
 
 READ = 100
 ISLAND = 20_000
@@ -158,10 +165,16 @@ def test_pooled_reference_and_identical_bytes(data, matched, tmp_path):
 
 
 def test_without_targets_bins_cover_the_islands(data, tmp_path):
-    doc = _run(data, tmp_path, ["N0.bam"], True, targets=None)
+    doc = _run(data, tmp_path / "a", ["N0.bam"], True, targets=None)
     assert doc["protocol"] == "wgs"
-    calls = {g.gene: g.call for g in read_genes(tmp_path / "T.genes.tsv")}
+    calls = {g.gene: g.call for g in read_genes(tmp_path / "a" / "T.genes.tsv")}
     assert calls["AMPG"] == "amplification" and calls["DELG"] == "deletion"
+    # the accessible regions written once for a run give the same result as computing them each time
+    assert write_access(data / "genome.fa", tmp_path / "access.bed") == len(GENES)
+    assert (tmp_path / "access.bed").read_text().startswith("chr1\t100000\t120000\n")
+    _run(data, tmp_path / "b", ["N0.bam"], True, targets=None, access=tmp_path / "access.bed")
+    for ext in ("bins.tsv", "segments.tsv", "genes.tsv", "json"):
+        assert (tmp_path / "a" / f"T.{ext}").read_bytes() == (tmp_path / "b" / f"T.{ext}").read_bytes(), ext
 
 
 def test_a_configured_purity_rescales_the_copy_number(data, tmp_path):

@@ -185,7 +185,19 @@ def _check_fasta(path: str | Path) -> str:
     return path
 
 
-def _bins(fasta: str, targets: str | Path | None, params: CopyNumberParams, td: str) -> tuple[str, str, str]:
+def write_access(fasta: str | Path, out_bed: str | Path) -> int:
+    """Write the reference's sequence-accessible regions (its non-N runs, CNVkit's ``access``) as a
+    BED; return how many. Computing them reads the whole FASTA (1.4 s on the demo's N-padded 1 Gb
+    genome), so a run does it once and passes the BED to :func:`copy_number` for every tumour."""
+    from seq2rx.genome.reference import find_islands
+
+    rows = find_islands(_check_fasta(fasta))
+    with atomic_output(out_bed) as tmp:
+        Path(tmp).write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e in rows))
+    return len(rows)
+
+
+def _bins(fasta: str, targets, access, params: CopyNumberParams, td: str) -> tuple[str, str, str]:
     """Write the target and antitarget bin BEDs; return their paths and the protocol used."""
     from cnvlib import antitarget, target
     from skgenome import GenomicArray as GA
@@ -193,8 +205,14 @@ def _bins(fasta: str, targets: str | Path | None, params: CopyNumberParams, td: 
 
     from seq2rx.genome.reference import find_islands
 
-    islands = find_islands(fasta)
-    access = GA.from_rows(islands)
+    if access is None:
+        accessible = GA.from_rows(find_islands(fasta))
+    else:
+        accessible = tabio.read(str(access), "bed3")
+        if not len(accessible):
+            raise InputError(
+                str(access), "holds no regions", hint="write it with seq2rx.tumour.copynumber.write_access"
+            )
     method = params.seq_method if targets else "wgs"
     if targets:
         baits = tabio.read_auto(str(targets))
@@ -204,9 +222,9 @@ def _bins(fasta: str, targets: str | Path | None, params: CopyNumberParams, td: 
             )
         bins = target.do_target(baits, None, False, True, avg_size=params.target_bin_size)
     else:
-        bins = target.do_target(access, None, False, True, avg_size=params.wgs_bin_size)
+        bins = target.do_target(accessible, None, False, True, avg_size=params.wgs_bin_size)
     if method == "hybrid":
-        anti = antitarget.do_antitarget(bins, access=access, avg_bin_size=params.antitarget_bin_size)
+        anti = antitarget.do_antitarget(bins, access=accessible, avg_bin_size=params.antitarget_bin_size)
     else:
         anti = GA([])
     tgt_bed, anti_bed = os.path.join(td, "targets.bed"), os.path.join(td, "antitargets.bed")
@@ -229,6 +247,7 @@ def copy_number(
     gff3: str | Path,
     prefix: str | Path,
     targets: str | Path | None = None,
+    access: str | Path | None = None,
     matched: bool = False,
     sex: str | None = None,
     params: CopyNumberParams = CopyNumberParams(),
@@ -237,6 +256,7 @@ def copy_number(
 
     ``normal_bams`` is the matched normal (``matched=True``, one BAM) or the samples to pool into a
     reference; ``targets`` the capture BED, or ``None`` for bins over the reference's non-N islands;
+    ``access`` the BED of :func:`write_access` (computed from ``fasta`` when not given);
     ``sex`` the sample sheet's (``female`` or ``male``; anything else, e.g. ``unknown``, lets CNVkit
     infer it from chrX/chrY coverage, taking female when it cannot tell).
     Returns the JSON document (also written to ``{prefix}.json``).
@@ -250,12 +270,13 @@ def copy_number(
     tumour = _check_bam(tumour_bam)
     normals = [_check_bam(b) for b in normal_bams]
     fasta = _check_fasta(fasta)
-    if targets is not None and not os.path.exists(targets):
-        raise InputError(str(targets), "does not exist")
+    for path in (targets, access):
+        if path is not None and not os.path.exists(path):
+            raise InputError(str(path), "does not exist")
     genes = _genes(gff3)
     prefix = Path(prefix)
     with scratch_dir(str(prefix) + ".cnvkit") as td:
-        tgt_bed, anti_bed, method = _bins(fasta, targets, params, td)
+        tgt_bed, anti_bed, method = _bins(fasta, targets, access, params, td)
         tgt_cnn, anti_cnn = [], []
         for k, bam in enumerate(normals):
             for bed, out in ((tgt_bed, tgt_cnn), (anti_bed, anti_cnn)):
