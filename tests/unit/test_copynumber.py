@@ -222,4 +222,17 @@ def test_bad_input_is_named(data, tmp_path):
         copy_number(bam, [data / "N0.bam"], fasta=data / "genome.fa", gff3=data / "genes.gff3", prefix=tmp_path / "x")
     with pytest.raises(InputError, match=r"N9\.bam: does not exist"):
         _run(data, tmp_path, ["N9.bam"], True)
+    # a BAM on contigs named 1, 2 against a reference and targets named chr1, chr2
+    renamed = tmp_path / "renamed.bam"
+    with pysam.AlignmentFile(str(data / "T.bam")) as src:
+        header = src.header.to_dict()
+        for sq in header["SQ"]:
+            sq["SN"] = sq["SN"].removeprefix("chr")
+        with pysam.AlignmentFile(str(renamed), "wb", header=header) as out:
+            for rec in src:
+                out.write(pysam.AlignedSegment.from_dict(rec.to_dict(), out.header))
+    pysam.index(str(renamed))
+    with pytest.raises(InputError, match=r"renamed\.bam: shares no contig name.*chr1 vs 1"):
+        copy_number(renamed, [data / "N0.bam"], fasta=data / "genome.fa", gff3=data / "genes.gff3", prefix=tmp_path / "x",
+                    targets=data / "targets.bed", matched=True)  # fmt: skip
     assert not list(tmp_path.glob("x.*"))

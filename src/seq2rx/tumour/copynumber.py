@@ -239,9 +239,20 @@ def _bins(fasta: str, targets, access, params: CopyNumberParams, td: str) -> tup
 
 
 def _coverage(bed: str, bam: str, fasta: str, params: CopyNumberParams):
+    """CNVkit's coverage of the bins in one BAM; a BAM that does not fit the bins is named."""
     from cnvlib import coverage
 
-    return coverage.do_coverage(bed, bam, by_count=False, min_mapq=params.min_mapq, processes=1, fasta=fasta)
+    try:
+        return coverage.do_coverage(bed, bam, by_count=False, min_mapq=params.min_mapq, processes=1, fasta=fasta)
+    except RuntimeError as exc:  # CNVkit: "must be sorted by coordinates"
+        raise InputError(bam, str(exc), hint=f"sort it: samtools sort -o sorted.bam {bam}") from None
+    except ValueError as exc:
+        if "chromosome names" not in str(exc):
+            raise
+        raise InputError(
+            bam, "shares no contig name with the bins (targets BED or reference)",
+            hint="align to the configured reference; contig names must match exactly (chr1 vs 1)",
+        ) from None  # fmt: skip
 
 
 def copy_number(
