@@ -17,6 +17,7 @@ import pytest
 from seq2rx.core.errors import InputError
 from seq2rx.tumour.copynumber import (
     CopyNumberParams,
+    build_reference,
     copy_number,
     gene_call,
     read_genes,
@@ -154,13 +155,21 @@ def test_segments_hold_the_planted_events(matched):
 
 
 def test_pooled_reference_and_identical_bytes(data, matched, tmp_path):
+    pooled = [data / f"N{k}.bam" for k in range(3)]
     for run in ("a", "b"):
-        doc = _run(data, tmp_path / run, ["N0.bam", "N1.bam", "N2.bam"], False)
-    assert doc["reference"] == "pooled reference of 3 samples"
+        doc = _run(data, tmp_path / run, [p.name for p in pooled], False)
+    assert doc["reference"] == "pooled reference of 3 samples" and doc["reference_samples"] == 3
     calls = {g.gene: g.call for g in read_genes(tmp_path / "a" / "T.genes.tsv")}
     assert calls == {g: {"AMPG": "amplification", "DELG": "deletion"}.get(g, "neutral") for g in GENES}
+    # the same reference built once for the run and given to each tumour
+    about = build_reference(pooled, fasta=data / "genome.fa", out=tmp_path / "ref" / "pooled.cnn",
+                            targets=data / "targets.bed")  # fmt: skip
+    assert about == {"reference": "pooled reference of 3 samples", "reference_samples": 3, "protocol": "hybrid"}
+    copy_number(data / "T.bam", reference=tmp_path / "ref" / "pooled.cnn", fasta=data / "genome.fa",
+                gff3=data / "genes.gff3", prefix=tmp_path / "c" / "T")  # fmt: skip
     for ext in ("bins.tsv", "segments.tsv", "genes.tsv", "json"):
-        assert (tmp_path / "a" / f"T.{ext}").read_bytes() == (tmp_path / "b" / f"T.{ext}").read_bytes(), ext
+        a = (tmp_path / "a" / f"T.{ext}").read_bytes()
+        assert a == (tmp_path / "b" / f"T.{ext}").read_bytes() == (tmp_path / "c" / f"T.{ext}").read_bytes(), ext
     assert not list((tmp_path / "a").glob(".tmp*"))  # nothing left behind
 
 
@@ -213,13 +222,16 @@ def test_params_from_config_and_bad_values():
 
 
 def test_bad_input_is_named(data, tmp_path):
-    with pytest.raises(InputError, match="no normal BAM given.*matched normal.*pooled reference"):
+    with pytest.raises(InputError, match="no normal BAM and no reference given.*matched normal.*pooled reference"):
         _run(data, tmp_path, [], False)
     assert reference_kind(["a.bam"], matched=False) == "pooled reference of 1 sample"
     bam = tmp_path / "noindex.bam"
     bam.write_bytes((data / "T.bam").read_bytes())
     with pytest.raises(InputError, match=r"noindex\.bam: has no index.*samtools index"):
         copy_number(bam, [data / "N0.bam"], fasta=data / "genome.fa", gff3=data / "genes.gff3", prefix=tmp_path / "x")
+    with pytest.raises(InputError, match=r"none\.cnn: does not exist.*build_reference"):
+        copy_number(data / "T.bam", reference=tmp_path / "none.cnn", fasta=data / "genome.fa",
+                    gff3=data / "genes.gff3", prefix=tmp_path / "x")  # fmt: skip
     with pytest.raises(InputError, match=r"N9\.bam: does not exist"):
         _run(data, tmp_path, ["N9.bam"], True)
     # a BAM on contigs named 1, 2 against a reference and targets named chr1, chr2

@@ -5,6 +5,13 @@ Each module reads BAMs, the reference and the GFF3 (or another caller's file) an
 the workflow wires them, and :mod:`seq2rx.actionability` tiers what they find.
 """
 
-from seq2rx.tumour.copynumber import CopyNumberParams, GeneCopyNumber, copy_number, read_genes, write_access
+from seq2rx.tumour.copynumber import (
+    CopyNumberParams,
+    GeneCopyNumber,
+    build_reference,
+    copy_number,
+    read_genes,
+    write_access,
+)
 
-__all__ = ["CopyNumberParams", "GeneCopyNumber", "copy_number", "read_genes", "write_access"]
+__all__ = ["CopyNumberParams", "GeneCopyNumber", "build_reference", "copy_number", "read_genes", "write_access"]

@@ -29,6 +29,7 @@ Coordinates in the TSVs are 1-based and closed (as in GFF3 and PCGR's segment fi
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
@@ -164,8 +165,9 @@ def reference_kind(normal_bams: Sequence, matched: bool) -> str:
     if not normal_bams:
         raise InputError(
             "copy number reference",
-            "no normal BAM given: CNVkit needs the matched normal or normal/germline samples to pool",
-            hint="give the tumour's matched normal, or the run's normal and germline BAMs for a pooled reference",
+            "no normal BAM and no reference given: CNVkit needs the matched normal, or normal/germline samples to pool",
+            hint="give the tumour's matched normal, or the run's normal and germline BAMs for a pooled reference "
+            "(or a reference built from them with build_reference)",
         )
     if matched:
         if len(normal_bams) != 1:
@@ -255,54 +257,118 @@ def _coverage(bed: str, bam: str, fasta: str, params: CopyNumberParams):
         ) from None  # fmt: skip
 
 
+def build_reference(
+    normal_bams: Sequence[str | Path],
+    *,
+    fasta: str | Path,
+    out: str | Path,
+    targets: str | Path | None = None,
+    access: str | Path | None = None,
+    matched: bool = False,
+    params: CopyNumberParams = CopyNumberParams(),
+) -> dict:
+    """Write CNVkit's reference (``out``, a ``.cnn``) from the normals' coverage of the bins, and
+    ``{out}.json`` saying what it is (matched normal or pooled, how many samples, the protocol).
+
+    A pooled reference is built once per run and given to :func:`copy_number` for every tumour,
+    so each normal's coverage is computed once. ``targets``, ``access`` and ``matched`` as for
+    :func:`copy_number`."""
+    from cnvlib import reference
+    from skgenome import tabio
+
+    kind = reference_kind(normal_bams, matched)
+    normals = [_check_bam(b) for b in normal_bams]
+    fasta = _check_fasta(fasta)
+    for path in (targets, access):
+        if path is not None and not os.path.exists(path):
+            raise InputError(str(path), "does not exist")
+    with scratch_dir(out) as td:
+        tgt_bed, anti_bed, method = _bins(fasta, targets, access, params, td)
+        tgt_cnn, anti_cnn = [], []
+        for k, bam in enumerate(normals):
+            for bed, cnns in ((tgt_bed, tgt_cnn), (anti_bed, anti_cnn)):
+                path = os.path.join(td, f"normal{k}.{len(cnns)}.{os.path.basename(bed)}.cnn")
+                tabio.write(_coverage(bed, bam, fasta, params), path)
+                cnns.append(path)
+        ref = reference.do_reference(
+            tgt_cnn, anti_cnn, fasta, is_haploid_x_reference=False, do_gc=True, do_edge=method == "hybrid",
+            do_rmask=True, do_cluster=False,
+        )  # fmt: skip
+    with atomic_output(out) as tmp:
+        tabio.write(ref, str(tmp))
+    doc = {"reference": kind, "reference_samples": len(normals), "protocol": method}
+    write_json(doc, f"{out}.json")
+    return doc
+
+
 def copy_number(
     tumour_bam: str | Path,
-    normal_bams: Sequence[str | Path],
+    normal_bams: Sequence[str | Path] = (),
     *,
     fasta: str | Path,
     gff3: str | Path,
     prefix: str | Path,
+    reference: str | Path | None = None,
     targets: str | Path | None = None,
     access: str | Path | None = None,
     matched: bool = False,
     sex: str | None = None,
     params: CopyNumberParams = CopyNumberParams(),
 ) -> dict:
-    """Call copy number in ``tumour_bam`` against ``normal_bams`` and write ``{prefix}.*``.
+    """Call copy number in ``tumour_bam`` and write ``{prefix}.*``; return the JSON document.
 
-    ``normal_bams`` is the matched normal (``matched=True``, one BAM) or the samples to pool into a
-    reference; ``targets`` the capture BED, or ``None`` for bins over the reference's non-N islands;
-    ``access`` the BED of :func:`write_access` (computed from ``fasta`` when not given);
-    ``sex`` the sample sheet's (``female`` or ``male``; anything else, e.g. ``unknown``, lets CNVkit
-    infer it from chrX/chrY coverage, taking female when it cannot tell).
-    Returns the JSON document (also written to ``{prefix}.json``).
+    The reference is either built here from ``normal_bams`` (the matched normal, ``matched=True``,
+    one BAM; or the samples to pool), or ``reference``, a ``.cnn`` written by
+    :func:`build_reference` (its bins are then the reference's, and ``targets``/``access`` are not
+    used). ``targets`` is the capture BED, or ``None`` for bins over the reference's non-N islands;
+    ``access`` the BED of :func:`write_access` (computed from ``fasta`` when not given); ``sex`` the
+    sample sheet's (``female`` or ``male``; anything else, e.g. ``unknown``, lets CNVkit infer it
+    from chrX/chrY coverage, taking female when it cannot tell). Both ways give the same bytes.
     """
+    if reference is not None and normal_bams:
+        raise ValueError("give normal_bams or a prebuilt reference, not both")
+    if reference is None:
+        reference_kind(normal_bams, matched)  # no normals: say what to give before any work
+        _check_bam(tumour_bam)
+        with scratch_dir(f"{prefix}.reference") as td:
+            ref = os.path.join(td, "reference.cnn")
+            build_reference(normal_bams, fasta=fasta, out=ref, targets=targets, access=access, matched=matched,
+                            params=params)  # fmt: skip
+            return _call(tumour_bam, ref, fasta=fasta, gff3=gff3, prefix=prefix, sex=sex, params=params)
+    return _call(tumour_bam, reference, fasta=fasta, gff3=gff3, prefix=prefix, sex=sex, params=params)
+
+
+def _read_reference(path: str | Path):
+    """CNVkit's reference and what :func:`build_reference` said about it, or an error naming it."""
+    from cnvlib.cmdutil import read_cna
+
+    path = str(path)
+    for p in (path, path + ".json"):
+        if not os.path.exists(p):
+            raise InputError(
+                p, "does not exist", hint="build the reference with seq2rx.tumour.copynumber.build_reference"
+            )
+    with open(path + ".json") as fh:
+        about = json.load(fh)
+    return read_cna(path), about
+
+
+def _call(tumour_bam, reference_cnn, *, fasta, gff3, prefix, sex, params: CopyNumberParams) -> dict:
     import cnvlib
-    from cnvlib import call, fix, reference, segmentation, segmetrics
+    from cnvlib import call, fix, segmentation, segmetrics
     from cnvlib.cmdutil import verify_sample_sex
+    from cnvlib.reference import reference2regions
     from skgenome import tabio
 
-    kind = reference_kind(normal_bams, matched)
     tumour = _check_bam(tumour_bam)
-    normals = [_check_bam(b) for b in normal_bams]
     fasta = _check_fasta(fasta)
-    for path in (targets, access):
-        if path is not None and not os.path.exists(path):
-            raise InputError(str(path), "does not exist")
     genes = _genes(gff3)
-    prefix = Path(prefix)
-    with scratch_dir(str(prefix) + ".cnvkit") as td:
-        tgt_bed, anti_bed, method = _bins(fasta, targets, access, params, td)
-        tgt_cnn, anti_cnn = [], []
-        for k, bam in enumerate(normals):
-            for bed, out in ((tgt_bed, tgt_cnn), (anti_bed, anti_cnn)):
-                path = os.path.join(td, f"normal{k}.{len(out)}.{os.path.basename(bed)}.cnn")
-                tabio.write(_coverage(bed, bam, fasta, params), path)
-                out.append(path)
-        ref = reference.do_reference(
-            tgt_cnn, anti_cnn, fasta, is_haploid_x_reference=False, do_gc=True, do_edge=method == "hybrid",
-            do_rmask=True, do_cluster=False,
-        )  # fmt: skip
+    ref, about = _read_reference(reference_cnn)
+    method = about["protocol"]
+    with scratch_dir(f"{prefix}.bins") as td:
+        tgt_bed, anti_bed = os.path.join(td, "targets.bed"), os.path.join(td, "antitargets.bed")
+        for regions, bed in zip(reference2regions(ref), (tgt_bed, anti_bed), strict=True):
+            tabio.write(regions, bed, "bed4")
         raw_tgt = _coverage(tgt_bed, tumour, fasta, params)
         raw_anti = _coverage(anti_bed, tumour, fasta, params)
     cnr = fix.do_fix(raw_tgt, raw_anti, ref, do_gc=True, do_edge=method == "hybrid", do_rmask=True, do_cluster=False)
@@ -328,8 +394,8 @@ def copy_number(
         "cnvkit_version": cnvlib.__version__,
         "protocol": method,
         "segmentation": params.segmentation,
-        "reference": kind,
-        "reference_samples": len(normals),
+        "reference": about["reference"],
+        "reference_samples": about["reference_samples"],
         "sex": ("female" if female else "male")
         + (" (sample sheet)" if sex in ("female", "male") else " (inferred by CNVkit from chrX/chrY coverage)"),
         "purity": params.purity,
