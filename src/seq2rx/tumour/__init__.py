@@ -5,6 +5,14 @@ Each module reads BAMs, the reference and the GFF3 (or another caller's file) an
 the workflow wires them, and :mod:`seq2rx.actionability` tiers what they find.
 """
 
+from seq2rx.tumour.copynumber import (
+    CopyNumberParams,
+    GeneCopyNumber,
+    build_reference,
+    copy_number,
+    read_genes,
+    write_access,
+)
 from seq2rx.tumour.copynumber_io import (
     CALLS,
     CopyNumberThresholds,
@@ -45,6 +53,7 @@ from seq2rx.tumour.msi import (
 __all__ = [
     "BaselineSite",
     "CALLS",
+    "CopyNumberParams",
     "CopyNumberThresholds",
     "FusionCall",
     "FusionCalls",
@@ -56,9 +65,11 @@ __all__ = [
     "MsiParams",
     "Segment",
     "build_baseline",
+    "build_reference",
     "call_fusions",
     "call_genes",
     "check_sex",
+    "copy_number",
     "find_microsatellites",
     "fingerprint",
     "gene_calls",
@@ -69,12 +80,14 @@ __all__ = [
     "msi_paired",
     "read_baseline",
     "read_fusions",
+    "read_genes",
     "read_kinase_domains",
     "read_microsatellites",
     "read_segments",
     "read_sites",
     "repeat_length_distribution",
     "sample_identity",
+    "write_access",
     "write_baseline",
     "write_fusions",
     "write_microsatellites",
