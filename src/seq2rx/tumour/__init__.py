@@ -7,7 +7,7 @@ the workflow wires them, and :mod:`seq2rx.actionability` tiers what they find.
 
 from seq2rx.tumour.copynumber import (
     CopyNumberParams,
-    GeneCopyNumber,
+    GeneEstimate,
     build_reference,
     copy_number,
     read_genes,
@@ -60,6 +60,7 @@ __all__ = [
     "FusionParams",
     "Gene",
     "GeneCopyNumber",
+    "GeneEstimate",
     "IdentityParams",
     "Microsatellite",
     "MsiParams",

@@ -129,7 +129,7 @@ class CopyNumberParams:
 
 
 @dataclass(frozen=True)
-class GeneCopyNumber:
+class GeneEstimate:
     """One gene's copy number. ``gene, chrom, start, end, total_cn, call, source`` are the columns
     every gene-level copy-number call carries (as read from PCGR's segment files too); ``log2`` and
     ``copy_number`` (unrounded, ``ploidy * 2**log2`` after purity rescaling) and ``bins`` are
@@ -476,7 +476,7 @@ def _segment_rows(segs, observed, genes, params) -> list[_Segment]:
     return rows
 
 
-def _gene_rows(genes, cnr, seg_rows: list[_Segment], params) -> list[GeneCopyNumber]:
+def _gene_rows(genes, cnr, seg_rows: list[_Segment], params) -> list[GeneEstimate]:
     """Each gene takes the segment holding most of its bins (ties: the first); genes without bins are left out."""
     data = cnr.data
     out = []
@@ -493,7 +493,7 @@ def _gene_rows(genes, cnr, seg_rows: list[_Segment], params) -> list[GeneCopyNum
                 best, best_n = seg, n
         if best is None:
             continue  # all the gene's bins were dropped from segmentation (no coverage in the reference)
-        out.append(GeneCopyNumber(gene, chrom, s + 1, e, best.log2, best.copy_number, best.total_cn,
+        out.append(GeneEstimate(gene, chrom, s + 1, e, best.log2, best.copy_number, best.total_cn,
                                   gene_call(best.total_cn, params), SOURCE, len(sel)))  # fmt: skip
     return out
 
@@ -518,7 +518,7 @@ def _fmt_segment(r: _Segment) -> list[str]:
             ",".join(r.genes) or "."]  # fmt: skip
 
 
-def _fmt_gene(g: GeneCopyNumber) -> list[str]:
+def _fmt_gene(g: GeneEstimate) -> list[str]:
     return [g.gene, g.chrom, str(g.start), str(g.end), f"{g.log2:.4f}", f"{g.copy_number:.2f}", str(g.total_cn),
             g.call, g.source, str(g.bins)]  # fmt: skip
 
@@ -528,7 +528,7 @@ def _write_tsv(path: str, columns: Sequence[str], rows: list[list[str]]) -> None
         Path(tmp).write_text("\t".join(columns) + "\n" + "".join("\t".join(r) + "\n" for r in rows))
 
 
-def read_genes(path: str | Path) -> list[GeneCopyNumber]:
+def read_genes(path: str | Path) -> list[GeneEstimate]:
     """The gene table written by :func:`copy_number`."""
     with open(path) as fh:
         header = fh.readline().rstrip("\n").split("\t")
@@ -537,7 +537,7 @@ def read_genes(path: str | Path) -> list[GeneCopyNumber]:
         out = []
         for line in fh:
             f = dict(zip(header, line.rstrip("\n").split("\t"), strict=True))
-            out.append(GeneCopyNumber(f["gene"], f["chrom"], int(f["start"]), int(f["end"]), float(f["log2"]),
+            out.append(GeneEstimate(f["gene"], f["chrom"], int(f["start"]), int(f["end"]), float(f["log2"]),
                                       float(f["copy_number"]), int(f["total_cn"]), f["call"], f["source"],
                                       int(f["bins"])))  # fmt: skip
     return out
