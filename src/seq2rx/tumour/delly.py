@@ -346,13 +346,13 @@ def cross_check(
     span plus the JSON's ``flank``), as our caller sees nothing else. ``tolerance`` defaults to
     the JSON's; ``bcf`` keeps delly's output (else it goes to a scratch folder beside ``out_tsv``).
     """
+    version = delly_version()  # first: without delly, nothing else matters
     try:
         doc = json.loads(Path(our_fusions_json).read_text())
         fusions, params = doc["fusions"], doc["params"]
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(str(our_fusions_json), f"not a fusion JSON from seq2rx ({exc})") from None
     tolerance = params.get("tolerance", 10) if tolerance is None else tolerance
-    version = delly_version()
     with scratch_dir(out_tsv) as scratch:
         out_bcf = Path(bcf) if bcf else Path(scratch) / "delly.bcf"
         cmd = run_delly(tumour_bam, fasta, out_bcf, normal_bam, exclude=exclude)
