@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import time
 
 import pytest
 import test_fusions as planted  # the genome, the BAMs and how our caller is run on them
 
-from seq2rx.core.errors import ToolError
+from seq2rx.core.errors import InputError, ToolError
 from seq2rx.tumour.delly import (
     DellyCall,
     compare,
     cross_check,
     delly_version,
     read_delly,
+    restrict,
     run_delly,
 )
 from seq2rx.tumour.fusions import Breakend, write_fusions
@@ -147,3 +150,33 @@ def test_without_delly_the_error_says_how_to_install_it(monkeypatch, tmp_path):
         delly_version()
     with pytest.raises(ToolError, match="not found on PATH"):
         cross_check("t.bam", None, "ref.fa", tmp_path / "none.json", tmp_path / "o.tsv", tmp_path / "o.json")
+
+
+def test_a_failing_delly_is_a_tool_error_with_its_last_words(monkeypatch, world, tmp_path):
+    fake = tmp_path / "bin" / "delly"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'Delly version: v0.0.1'\necho 'Error: genome and BAM disagree' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    assert delly_version() == "0.0.1"
+    with pytest.raises(ToolError, match=r"failed with status 3: Error: genome and BAM disagree"):
+        run_delly(world["bams"]["tumour"], world["dir"] / "ref.fa.gz", tmp_path / "t.bcf")
+    with pytest.raises(InputError, match=r"has no .fai index \(run samtools faidx on it\)"):
+        run_delly(world["bams"]["tumour"], tmp_path / "bare.fa", tmp_path / "t.bcf")
+
+
+def test_restrict_keeps_calls_with_an_end_in_a_region():
+    inside = _delly(Breakend("c1", 150, "+"), Breakend("c9", 5, "-"), svtype="BND")
+    outside = _delly(Breakend("c1", 250, "+"), Breakend("c1", 900, "+"), ident="D2")
+    assert restrict([inside, outside], [("c1", 100, 200)]) == [inside]
+
+
+def test_scripts_report_a_tool_error_in_one_line(tmp_path):
+    log = tmp_path / "job.log"
+    code = (
+        "from seq2rx.core.io import log_stderr\nfrom seq2rx.core.errors import ToolError\n"
+        f"log_stderr({str(log)!r})\nraise ToolError('delly', 'not found on PATH', hint='apt-get install delly')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert log.read_text() == "seq2rx: tool error: delly: not found on PATH (apt-get install delly)\n"
