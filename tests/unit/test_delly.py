@@ -99,7 +99,9 @@ def test_cross_check_writes_a_table_and_json(checked):
     assert (row["status"], row["delly_type"], row["ct"], row["filter"]) == ("agreed", "INV", "3to3", "PASS")
     doc = json.loads((out / "T1.delly.json").read_text())
     assert doc["sample"] == "T1" and doc["delly_version"] == "1.1.6" and doc["tolerance"] == 10
-    assert doc["command"][:4] == ["delly", "call", "-t", "BND,INV,DEL,DUP"]
+    assert doc["command"] == ["delly", "call", "-t", "BND,INV,DEL,DUP", "-g", "ref.fa.gz", "-o", "delly.bcf",
+                              "tumour.bam", "normal.bam"]  # fmt: skip
+    assert doc["delly_calls"] == 4
     assert doc["restricted_to_genes"] == ["ALK", "RET", "ROS1"] and len(doc["rows"]) == 4
 
 

@@ -345,6 +345,8 @@ def cross_check(
     With ``gff3``, delly's calls are kept only when an end lies in a gene our caller scanned (its
     span plus the JSON's ``flank``), as our caller sees nothing else. ``tolerance`` defaults to
     the JSON's; ``bcf`` keeps delly's output (else it goes to a scratch folder beside ``out_tsv``).
+    The JSON also records delly's version, its command (file names only) and its call count
+    before the restriction to the genes.
     """
     version = delly_version()  # first: without delly, nothing else matters
     try:
@@ -357,13 +359,15 @@ def cross_check(
         out_bcf = Path(bcf) if bcf else Path(scratch) / "delly.bcf"
         cmd = run_delly(tumour_bam, fasta, out_bcf, normal_bam, exclude=exclude)
         calls = read_delly(out_bcf)
+    found = len(calls)
     if gff3 is not None:
         regions = gene_regions(_genes(gff3, read_kinase_domains()), doc.get("genes_scanned", []), params["flank"])
         calls = restrict(calls, regions)
     comparison = compare(calls, fusions, tolerance, imprecise_tolerance=params.get("max_insert", 1000))
     write_comparison(
         comparison, out_tsv, out_json,
-        sample=doc.get("sample"), delly_version=version, command=[Path(cmd[0]).name, *cmd[1:]],
+        sample=doc.get("sample"), delly_version=version, delly_calls=found,
+        command=[Path(a).name if "/" in a else a for a in cmd],  # file names only: the same in any folder
         restricted_to_genes=doc.get("genes_scanned") if gff3 is not None else None,
     )  # fmt: skip
     return comparison
