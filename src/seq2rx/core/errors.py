@@ -37,3 +37,18 @@ class InputError(Exception):
         if hint:
             msg += f" ({hint})"
         super().__init__(msg)
+
+
+class ToolError(Exception):
+    """An external program is missing or failed. The message names the program, what went wrong
+    and what to do.
+
+    >>> str(ToolError("delly", "not found on PATH", hint="apt-get install delly"))
+    'delly: not found on PATH (apt-get install delly)'
+    """
+
+    def __init__(self, tool: str, problem: str, *, hint: str | None = None) -> None:
+        self.tool = tool
+        self.problem = problem
+        self.hint = hint
+        super().__init__(f"{tool}: {problem}" + (f" ({hint})" if hint else ""))

@@ -93,11 +93,12 @@ def log_stderr(path: str | os.PathLike) -> None:
     Snakemake scripts call this first, so that messages from htslib, BWA and the library all
     land in the rule's ``log:`` file. Bad input (:class:`~seq2rx.core.errors.InputError`) that reaches
     the top of the script is written there as one line, ``seq2rx: input error: ...``, without a
-    traceback, and the process still exits with status 1 so the job fails.
+    traceback, and the process still exits with status 1 so the job fails; so is a missing or
+    failing external program (:class:`~seq2rx.core.errors.ToolError`), as ``seq2rx: tool error: ...``.
     """
     import sys
 
-    from seq2rx.core.errors import InputError
+    from seq2rx.core.errors import InputError, ToolError
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "w")  # noqa: SIM115 - kept open for the life of the process
@@ -109,6 +110,8 @@ def log_stderr(path: str | os.PathLike) -> None:
     def report(kind, value, tb):
         if isinstance(value, InputError):
             print(f"seq2rx: input error: {value}", file=sys.stderr, flush=True)
+        elif isinstance(value, ToolError):
+            print(f"seq2rx: tool error: {value}", file=sys.stderr, flush=True)
         else:
             previous(kind, value, tb)
 
