@@ -65,8 +65,15 @@ def simulate_reads(
     rng: np.random.Generator,
     r1_path: str | Path,
     r2_path: str | Path,
+    island_depth: list[float] | None = None,
+    junctions: list[tuple[str, int, float]] = (),
 ) -> dict:
-    """Simulate paired reads for one sample; returns counts (fragments, duplicates, adapters)."""
+    """Simulate paired reads for one sample; returns counts (fragments, duplicates, adapters).
+
+    ``island_depth`` scales the coverage of each island (copies / 2: sex chromosomes, an
+    amplification); ``junctions`` are rearranged sequences ``(seq, junction offset, depth)``
+    from which fragments that span the junction are drawn at ``depth`` x the coverage.
+    """
     rl = spec["read_length"]
     by_chrom: dict[str, list[tuple[Variant, int, float]]] = {}
     for v, hap in germline:
@@ -81,10 +88,11 @@ def simulate_reads(
 
     frags: list[tuple[str, str]] = []
     n_adapter = 0
-    for isl in genome.islands:
+    for k_isl, isl in enumerate(genome.islands):
         seq = "".join(isl.seq)
         length = len(seq)
-        n = int(round(spec["coverage"] * length / (2 * rl)))
+        depth = 1.0 if island_depth is None else island_depth[k_isl]
+        n = int(round(spec["coverage"] * depth * length / (2 * rl)))
         sizes = np.clip(rng.normal(spec["insert_mean"], spec["insert_sd"], n), 90, 800).astype(int)
         short = rng.random(n) < 0.02
         sizes[short] = rng.integers(90, rl, int(short.sum()))
@@ -119,6 +127,18 @@ def simulate_reads(
                 frag = revcomp(frag)
             frags.append((frag, ""))
             n_adapter += size < rl
+    for jseq, joff, jdepth in junctions:
+        n = int(round(spec["coverage"] * jdepth * len(jseq) / (2 * rl)))
+        sizes = np.clip(rng.normal(spec["insert_mean"], spec["insert_sd"], n), 150, 800).astype(int)
+        uniform = rng.random(n)
+        strands = rng.random(n) < 0.5
+        for k in range(n):
+            size = int(sizes[k])
+            s = int(uniform[k] * (len(jseq) - size + 1))
+            if not s + 20 < joff < s + size - 20:  # only fragments across the junction
+                continue
+            frag = jseq[s : s + size]
+            frags.append((revcomp(frag) if strands[k] else frag, ""))
     order = rng.permutation(len(frags))
     n_dup = int(round(spec["duplicate_fraction"] * len(frags)))
     dup_of = np.sort(rng.choice(len(frags), size=n_dup, replace=False))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from seq2rx.core.io import atomic_output
-from seq2rx.sim.genome import Genome, chrom_key
+from seq2rx.sim.genome import SEX_CHROMS, Genome, chrom_key
 from seq2rx.sim.model import Variant, random_bases
 
 
@@ -27,6 +27,8 @@ def plant_germline(
         # frameshift in BRAF would be neither realistic nor what the demo is about
         for ex in gm.exons:
             protected.setdefault(gm.chrom, []).extend(range(ex.start - guard, ex.end + guard + 1))
+    for t in genome.tracts:  # microsatellites keep their planted length in every germline
+        protected.setdefault(t.chrom, []).extend(range(t.start - guard - 10, t.end + guard + 10))
     protected_sets = {c: set(v) for c, v in protected.items()}
     total_kb = sum(len(i.seq) for i in genome.islands) / 1000
     out: dict[str, list[tuple[Variant, tuple[int, int]]]] = {}
@@ -42,7 +44,10 @@ def plant_germline(
         n_indel = rng.poisson(bg["indel_per_kb"] * total_kb)
         used: set[tuple[str, int]] = set()
         margin = bg["edge_margin"]
-        weights = np.array([max(0, len(i.seq) - 2 * margin) for i in genome.islands], dtype=float)
+        # none on chrX/chrY: their copy number depends on the patient's sex
+        weights = np.array(
+            [max(0, len(i.seq) - 2 * margin) * (i.chrom not in SEX_CHROMS) for i in genome.islands], dtype=float
+        )
         weights /= weights.sum()
         for kind in ["snv"] * n_snv + ["indel"] * n_indel:
             for _attempt in range(100):
