@@ -226,7 +226,7 @@ def test_eml4_alk_junction_reads_only_in_the_tumour(event_demo):
     fusion = next(e for e in _events(event_demo) if e["kind"] == "fusion")
     assert (fusion["sample"], fusion["genes"]) == ("P11-T", "EML4::ALK")
     fields = dict(kv.split("=", 1) for kv in fusion["details"].split(";"))
-    assert fields["event"] == "inversion" and fields["in_frame"] == "true"
+    assert fields["event"] == "inversion" and fields["in_frame"] == "true" and int(fields["microhomology"]) >= 0
     assert fields["five_prime"].split(":")[2] == "exon13" and fields["three_prime"].split(":")[2] == "exon20"
     p5 = int(fields["five_prime"].split(":")[4].split("(")[0])
     p3 = int(fields["three_prime"].split(":")[4].split("(")[0])
@@ -322,10 +322,33 @@ def test_same_seed_same_bytes_with_every_event(tmp_path):
         root = tmp_path / run
         digests.append(
             {
-                p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes().replace(str(root).encode(), b"OUT")).hexdigest()
+                p.relative_to(root).as_posix(): hashlib.sha256(
+                    p.read_bytes().replace(str(root).encode(), b"OUT")
+                ).hexdigest()
                 for p in sorted(root.rglob("*"))
                 if p.is_file()
             }
         )
     assert digests[0] == digests[1]
-    assert {"truth/events.tsv", "truth/P8-T.msi.tsv", "samples_swapped.tsv", "reads/P11-T_R1.fastq.gz"} <= set(digests[0])
+    assert {"truth/events.tsv", "truth/P8-T.msi.tsv", "samples_swapped.tsv", "reads/P11-T_R1.fastq.gz"} <= set(
+        digests[0]
+    )
+
+
+def test_common_snps_tell_the_swapped_normal_apart(event_demo):
+    """The fingerprint panel: 64 SNVs at 50% allele frequency; P11 and P5 (whose reads the swapped
+    sheet gives P11-N) disagree at many of them, and P11-N and P11-T share every genotype."""
+    from seq2rx.tumour.identity import read_sites
+
+    panel = read_sites(event_demo / "fingerprint_sites.tsv")
+    assert len(panel) == 64 and all(s.chrom not in ("chrX", "chrY") for s in panel)
+
+    def genotypes(sample):
+        with pysam.VariantFile(str(event_demo / f"truth/{sample}.vcf.gz")) as fh:
+            gts = {(r.chrom, r.pos): sum(r.samples[0]["GT"]) for r in fh}
+        return [gts.get((s.chrom, s.pos), 0) for s in panel]
+
+    p11n, p11t, p5 = genotypes("P11-N"), genotypes("P11-T"), genotypes("P5")
+    assert p11n == p11t
+    assert sum(a != b for a, b in zip(p11n, p5, strict=True)) >= 20
+    assert 0.3 < sum(p11n) / (2 * len(panel)) < 0.7  # about half the alleles are alternate

@@ -31,7 +31,13 @@ from seq2rx.sim.genome import (
 )
 from seq2rx.sim.model import GeneModel, Variant, load_pgx_sites, load_spec
 from seq2rx.sim.reads import simulate_reads
-from seq2rx.sim.truth import plant_germline, write_outside_calls, write_truth_vcf
+from seq2rx.sim.truth import (
+    choose_common_snps,
+    plant_germline,
+    write_common_snps,
+    write_outside_calls,
+    write_truth_vcf,
+)
 
 
 def demo_layout(outdir: str | Path, spec: dict) -> dict[str, Path | dict]:
@@ -51,8 +57,14 @@ def demo_layout(outdir: str | Path, spec: dict) -> dict[str, Path | dict]:
         "events": outdir / "truth" / "events.tsv",
         # every microsatellite planted in the reference, and per MSI tumour the unstable ones
         "microsatellites": outdir / "truth" / "microsatellites.tsv",
-        "msi": {s["id"]: outdir / "truth" / f"{s['id']}.msi.tsv" for p in spec["patients"] for s in p["samples"]
-                if s.get("msi")},  # fmt: skip
+        "msi": {
+            s["id"]: outdir / "truth" / f"{s['id']}.msi.tsv"
+            for p in spec["patients"]
+            for s in p["samples"]
+            if s.get("msi")
+        },  # fmt: skip
+        # common SNPs (50% allele frequency in every patient): the identity check's fingerprint panel
+        "fingerprint_sites": outdir / "fingerprint_sites.tsv",
         # the default sheet with one normal's reads replaced by another patient's (identity check)
         "swapped_sheet": outdir / "samples_swapped.tsv",
         # calls "made elsewhere" (CYP2D6, HLA) for the patients whose spec lists them
@@ -81,7 +93,10 @@ def simulate(spec_path: str | Path, sites_path: str | Path, outdir: str | Path, 
     write_gff3(genome, layout["gff3"])
     write_targets(genome, sites, layout["targets"])
     write_confident(genome, spec["background"]["edge_margin"], layout["confident"])
-    germline = plant_germline(spec, genome, sites, np.random.default_rng(variant_rng))
+    variant_rng = np.random.default_rng(variant_rng)
+    common = choose_common_snps(spec, genome, sites, variant_rng)
+    write_common_snps(common, layout["fingerprint_sites"])
+    germline = plant_germline(spec, genome, sites, variant_rng, common)
     events_rng = np.random.default_rng(np.random.SeedSequence([spec["seed"], 15]))
     write_microsatellites(genome, layout["microsatellites"])
     events: list[tuple] = []
@@ -190,11 +205,20 @@ def plan_events(
         # 1-based position of the last base kept on each side of the junction
         p5 = b5 if g5.strand == "+" else b5 + 1
         p3 = b3 + 1 if g3.strand == "+" else b3
+        # bases at the end of the 5' side that the 3' partner also has just before its kept part:
+        # an aligner may give them to either side, moving the 3' breakend by up to this many bases
+        hom = 0
+        while hom < 20:
+            k = hom + 1
+            before3 = genome.ref(g3.chrom, b3 - k, k) if g3.strand == "+" else revcomp(genome.ref(g3.chrom, b3, k))
+            if left[-k:] != before3:
+                break
+            hom = k
         events.append((sid, pid, "fusion", f"{g5.gene}::{g3.gene}", g5.chrom, min(p5, p3), max(p5, p3),
                        f"event={fus.get('event', 'rearrangement')};"
                        f"five_prime={g5.gene}:{g5.transcript}:exon{n5 - 1}:{g5.chrom}:{p5}({g5.strand});"
                        f"three_prime={g3.gene}:{g3.transcript}:exon{n3}:{g3.chrom}:{p3}({g3.strand});"
-                       f"first_codon_3prime={fus['three_prime_codon']};in_frame=true;"
+                       f"first_codon_3prime={fus['three_prime_codon']};in_frame=true;microhomology={hom};"
                        f"junction_read_fraction={frac:g}"))  # fmt: skip
     unstable: list[tuple[Variant, float, Tract, int]] = []
     msi = sample.get("msi")
