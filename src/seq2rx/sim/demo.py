@@ -62,7 +62,7 @@ def demo_layout(outdir: str | Path, spec: dict) -> dict[str, Path | dict]:
             for p in spec["patients"]
             for s in p["samples"]
             if s.get("msi")
-        },  # fmt: skip
+        },
         # common SNPs (50% allele frequency in every patient): the identity check's fingerprint panel
         "fingerprint_sites": outdir / "fingerprint_sites.tsv",
         # the default sheet with one normal's reads replaced by another patient's (identity check)
