@@ -85,7 +85,7 @@ def test_truth_comparison_meets_the_targets(demo_run, spec):
         assert result["indel"]["f1"] >= 0.95, (sample, result["indel"])
         assert result["indel"]["tp"] >= 20  # enough indels for the F1 to mean something
     summary = (demo_run / "results/truth/summary.tsv").read_text().splitlines()
-    assert len(summary) == 1 + 2 * 10
+    assert len(summary) == 1 + 2 * 13  # the demo's 13 samples (P10-T, P11-N, P11-T added for issue 15)
 
 
 def test_duplicates_are_marked(demo_run):
@@ -101,6 +101,7 @@ def test_multiqc_lists_every_sample(demo_run):
     general = (demo_run / "results/qc/multiqc/multiqc_report_data/multiqc_general_stats.txt").read_text().splitlines()
     names = {line.split("\t")[0] for line in general[1:]}
     samples = {f"P{k}" for k in range(1, 7)} | {"P7-N", "P7-T", "P8-T", "P9-T"}
+    samples |= {"P10-T", "P11-N", "P11-T"}  # the demo's patients added for issue 15
     assert names == samples
     html = (demo_run / "results/qc/multiqc/multiqc_report.html").read_text()
     for module in ("cutadapt", "samtools", "bcftools", "seq2rx QC verdict"):
@@ -295,7 +296,7 @@ def test_planted_star_alleles_come_back_exactly(demo_run, spec):
                 assert r["diplotypes"] == ["/".join(sorted(alleles, key=natural_key))], (sample["id"], gene)
                 assert r["missing_positions"] == []
                 checked += 1
-    assert checked == 10 * 6
+    assert checked == 13 * 6  # the demo's 13 samples (P10-T, P11-N, P11-T added for issue 15)
     p1 = json.loads((demo_run / "results/pgx/P1.json").read_text())
     assert p1["genes"]["CYP2C19"]["phenotype"] == "Poor Metabolizer"  # *2/*2
     p3 = json.loads((demo_run / "results/pgx/P3.json").read_text())
@@ -370,7 +371,7 @@ def test_every_findings_document_matches_its_schema(demo_run):
     from seq2rx.findings.document import validate
 
     docs = sorted((demo_run / "results/findings").glob("*.json"))
-    assert len(docs) == 9
+    assert len(docs) == 11  # the demo's 11 patients (P10, P11 added for issue 15)
     for path in docs:
         validate(json.loads(path.read_text()))  # raises, naming the field, on any mismatch
     broken = json.loads(docs[0].read_text())
@@ -479,8 +480,9 @@ def test_cohort_database_and_cohorts(demo_run):
         (line.split("\t")[0], int(line.split("\t")[1]))
         for line in (demo_run / "results/cohort/tables.tsv").read_text().splitlines()[1:]
     )
-    assert tables["samples"] == 10 and tables["patients"] == 9 and tables["qc"] == 10
-    assert tables["actionable"] > 0 and tables["predictions"] == 3 * 5  # P7-P9 x (2 response, 2 pfs, benefit)
+    # the demo's 13 samples of 11 patients (P10-T, P11-N, P11-T added for issue 15)
+    assert tables["samples"] == 13 and tables["patients"] == 11 and tables["qc"] == 13
+    assert tables["actionable"] > 0 and tables["predictions"] == 5 * 5  # P7-P11 x (2 response, 2 pfs, benefit)
     proc = subprocess.run(
         [sys.executable, "-m", "seq2rx.cli", "cohort", "query",
          "SELECT sample, hgvs_p FROM variants WHERE origin = 'somatic' AND filter = 'PASS' AND gene = $g", "--param", "g=KRAS"],
@@ -504,7 +506,7 @@ def test_cohort_database_and_cohorts(demo_run):
 
 
 def test_adding_a_sample_reruns_one_shard_job(demo_run, tmp_path):
-    """A finished run plus one sample (P10, starting from a VCF): the dry run plans one
+    """A finished run plus one sample (Q10, starting from a VCF): the dry run plans one
     cohort_shard job (the new sample's) and one combine, not a shard job per sample."""
     work = tmp_path / "more"
     shutil.copytree(demo_run, work, symlinks=True)
@@ -516,7 +518,7 @@ def test_adding_a_sample_reruns_one_shard_job(demo_run, tmp_path):
         lines = ["\t".join(header)] + [line + "\t" for line in lines[1:]]
     row = dict.fromkeys(header, "")
     row.update(
-        sample="P10", patient="P10", type="germline", sex="female", tumor_type="NA", vcf="results/calls/P1.vcf.gz"
+        sample="Q10", patient="Q10", type="germline", sex="female", tumor_type="NA", vcf="results/calls/P1.vcf.gz"
     )
     lines.append("\t".join(row[c] for c in header))
     sheet.write_text("\n".join(lines) + "\n")
@@ -538,7 +540,8 @@ def test_predictions_for_the_tumour_patients(demo_run):
     header, rows = rows[0], [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
     assert header == ["patient", "task", "treatment", "model", "estimate", "lower", "upper", "favours"]
     favours = {r["patient"]: r["favours"] for r in rows if r["task"] == "benefit"}
-    assert favours == {"P7": "targeted", "P8": "targeted", "P9": "chemotherapy"}
+    assert set(favours) == {"P7", "P8", "P9", "P10", "P11"}  # the demo's tumour patients (P10, P11: issue 15)
+    assert {p: favours[p] for p in ("P7", "P8", "P9")} == {"P7": "targeted", "P8": "targeted", "P9": "chemotherapy"}
     for r in rows:
         assert float(r["lower"]) <= float(r["estimate"]) <= float(r["upper"])
     metrics = json.loads((demo_run / "results/ml/metrics.json").read_text())
@@ -559,7 +562,7 @@ def test_predictions_for_the_tumour_patients(demo_run):
 
 def test_similar_past_patients(demo_run):
     network = json.loads((demo_run / "results/similarity/network.json").read_text())
-    assert network["patients"] == 503 and network["history_patients"] == 500
+    assert network["patients"] == 505 and network["history_patients"] == 500  # 5 demo tumour patients
     assert network["clusters"]["n"] >= 2
     for patient in ("P7", "P8", "P9"):
         doc = json.loads((demo_run / f"results/findings/{patient}.json").read_text())["similar_patients"]
@@ -593,8 +596,9 @@ def _planned(work: Path) -> set[tuple[str, str]]:
     return jobs
 
 
-SAMPLES = ("P1", "P2", "P3", "P4", "P5", "P6", "P7-N", "P7-T", "P8-T", "P9-T")
-PATIENTS = tuple(f"P{k}" for k in range(1, 10))
+# the demo's samples and patients (P10-T, P11-N, P11-T added for issue 15)
+SAMPLES = ("P1", "P2", "P3", "P4", "P5", "P6", "P7-N", "P7-T", "P8-T", "P9-T", "P10-T", "P11-N", "P11-T")
+PATIENTS = tuple(f"P{k}" for k in range(1, 12))
 COHORT = {
     ("multiqc_report", ""),
     ("collect_versions", ""),
@@ -655,7 +659,7 @@ def test_changing_a_variant_filter_reruns_only_what_depends_on_it(demo_run, tmp_
     expected |= {(rule, f"patient={p}") for rule in per_patient for p in PATIENTS}
     expected |= COHORT | TUMOUR_COHORT | {("demo_truth_summary", "")}
     assert _planned(work) == expected
-    assert len(expected) == 5 * 10 + 3 * 9 + 11 + 3
+    assert len(expected) == 5 * 13 + 3 * 11 + 11 + 3  # 13 samples, 11 patients
 
 
 def test_adding_a_sample_reruns_only_its_jobs_and_the_cohort_ones(demo_run, tmp_path):
@@ -672,7 +676,7 @@ def test_adding_a_sample_reruns_only_its_jobs_and_the_cohort_ones(demo_run, tmp_
 
 def test_cohort_report(demo_run):
     html = (demo_run / "results/reports/cohort.html").read_text()
-    assert "9 patients" in html and "10 pass" in html  # every demo sample passes QC
+    assert "11 patients" in html and "13 pass" in html  # every demo sample passes QC (11 patients since issue 15)
     assert "EGFR</td><td>L858R" in html and "BRAF</td><td>V600E" in html
     metrics = json.loads((demo_run / "results/ml/metrics.json").read_text())
     auc = metrics["cross_validation"]["response"]["roc_auc"]

@@ -4,7 +4,7 @@ position, simulated coding models for the cancer genes, and the FASTA, GFF3 and 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,8 @@ def build_gene_model(gspec: dict, rng: np.random.Generator) -> GeneModel:
     n_codons = gspec["protein_length"] + 1  # including the stop codon
     cds_len = 3 * n_codons
     cds = list("ATG" + _random_codons(rng, n_codons - 2) + rng.choice(sorted(STOP_CODONS)))
+    if not gspec.get("anchors"):
+        return _unanchored_model(gspec, "".join(cds), rng)
     anchors = sorted(gspec["anchors"], key=lambda a: a["codon"])
     # (cds_start, cds_end, t_start) of the anchor blocks, merging blocks that are contiguous
     blocks: list[list[int]] = []
@@ -126,6 +128,56 @@ def build_gene_model(gspec: dict, rng: np.random.Generator) -> GeneModel:
     )
 
 
+def _unanchored_model(gspec: dict, cds: str, rng: np.random.Generator) -> GeneModel:
+    """A coding model without anchor codons, laid out from ``span_start`` (the model's lowest
+    1-based genomic coordinate) upwards.
+
+    Exons hold up to ``exon_length`` coding bases (default 150) and introns are ``intron_length``
+    [min, max] bases (default 150-300), except that every ``breaks`` entry ``{codon: N, intron: L}`` starts an exon at codon N (CDS
+    phase 0) after an intron of L bases in transcript order: the long introns where the demo's
+    rearrangements break.
+    """
+    exon_len = int(gspec.get("exon_length", 150))
+    forced = {3 * (int(b["codon"]) - 1): int(b["intron"]) for b in gspec.get("breaks", [])}
+    cuts = sorted({0, len(cds), *forced})
+    chunks: list[tuple[int, int]] = []  # CDS [start, end) of each exon, transcript order
+    for c0, c1 in zip(cuts, cuts[1:], strict=False):
+        n = math.ceil((c1 - c0) / exon_len)
+        sizes = [(c1 - c0) // n + (1 if k < (c1 - c0) % n else 0) for k in range(n)]
+        for size in sizes:
+            chunks.append((c0, c0 + size))
+            c0 += size
+    # intron before chunk k (k >= 1), in transcript order
+    lo, hi = gspec.get("intron_length", [150, 300])
+    introns = [forced.get(c0, int(rng.integers(lo, hi + 1))) for c0, _c1 in chunks[1:]]
+    exons: list[Exon] = []
+    pos = int(gspec["span_start"]) - 1
+    if gspec["strand"] == "+":
+        for k, (c0, c1) in enumerate(chunks):
+            if k:
+                pos += introns[k - 1]
+            exons.append(Exon(pos, pos + c1 - c0, c0))
+            pos += c1 - c0
+    else:  # the last coding bases sit lowest
+        for k in range(len(chunks) - 1, -1, -1):
+            c0, c1 = chunks[k]
+            exons.append(Exon(pos, pos + c1 - c0, c0))
+            pos += c1 - c0
+            if k:
+                pos += introns[k - 1]
+        exons.reverse()
+    return GeneModel(
+        gene=gspec["gene"],
+        gene_id=gspec["gene_id"],
+        transcript=gspec["transcript"],
+        protein=gspec["protein"],
+        chrom=gspec["chrom"],
+        strand=gspec["strand"],
+        cds=cds,
+        exons=exons,
+    )
+
+
 def _merge_windows(windows: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     merged: list[tuple[str, int, int]] = []
     for chrom, s, e in sorted(windows):
@@ -136,11 +188,26 @@ def _merge_windows(windows: list[tuple[str, int, int]]) -> list[tuple[str, int, 
     return merged
 
 
+@dataclass(frozen=True)
+class Tract:
+    """A microsatellite planted in the reference: ``count`` copies of ``unit`` from 0-based ``start``."""
+
+    chrom: str
+    start: int
+    unit: str
+    count: int
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.unit) * self.count
+
+
 @dataclass
 class Genome:
     lengths: dict[str, int]
     islands: list[Island]
     genes: list[GeneModel]
+    tracts: list[Tract] = field(default_factory=list)
 
     def ref(self, chrom: str, pos0: int, n: int = 1) -> str:
         """Reference bases at 0-based ``pos0`` (from the simulated islands)."""
@@ -159,6 +226,13 @@ def build_genome(spec: dict, sites: list[tuple[str, str, int, str]], rng: np.ran
     for gm in genes:
         for ex in gm.exons:
             windows.append((gm.chrom, ex.start - spec["exon_flank"], ex.end + spec["exon_flank"]))
+    for g in spec["cancer_genes"]:
+        if g.get("breaks"):  # the long introns where rearrangements break are simulated whole
+            gm = next(m for m in genes if m.gene == g["gene"])
+            lo, hi = min(e.start for e in gm.exons), max(e.end for e in gm.exons)
+            windows.append((gm.chrom, lo - spec["exon_flank"], hi + spec["exon_flank"]))
+    for extra in spec.get("extra_islands", []):  # BED-style: 0-based start, exclusive end
+        windows.append((extra["chrom"], int(extra["start"]), int(extra["end"])))
     islands = []
     for chrom, s, e in _merge_windows(windows):
         islands.append(Island(chrom, s, random_bases(rng, e - s)))
@@ -194,10 +268,72 @@ def build_genome(spec: dict, sites: list[tuple[str, str, int, str]], rng: np.ran
     for _gene, chrom, pos, ref in sites:
         for k, base in enumerate(ref):
             put(chrom, pos - 1 + k, base)
+    tracts = plant_tracts(spec.get("microsatellites"), islands, genes, rng)
     lengths = {}
     for isl in islands:
         lengths[isl.chrom] = max(lengths.get(isl.chrom, 0), isl.end + CONTIG_PAD)
-    return Genome(lengths=lengths, islands=islands, genes=genes)
+    return Genome(lengths=lengths, islands=islands, genes=genes, tracts=tracts)
+
+
+SEX_CHROMS = ("chrX", "chrY")
+
+
+def plant_tracts(
+    mspec: dict | None, islands: list[Island], genes: list[GeneModel], rng: np.random.Generator
+) -> list[Tract]:
+    """Write microsatellites into the autosomal islands, away from every fixed base and exon.
+
+    ``mspec``: ``homopolymers`` (how many, ``homopolymer_length`` [min, max] bases) and
+    ``dinucleotides`` (how many, ``dinucleotide_units`` [min, max] repeats). Each tract gets
+    ``flank`` clean bases either side (bases not in its unit, so the repeat ends where planted),
+    stays ``margin`` bases inside its island, clear of exons (60 bases) and fixed bases (40), and
+    ``spacing`` bases from the next tract.
+    """
+    if not mspec:
+        return []
+    flank, margin, spacing = int(mspec.get("flank", 6)), int(mspec.get("margin", 300)), int(mspec.get("spacing", 800))
+    kinds = [("homo", k) for k in range(int(mspec["homopolymers"]))]
+    kinds += [("di", k) for k in range(int(mspec["dinucleotides"]))]
+    usable = [i for i in islands if i.chrom not in SEX_CHROMS and len(i.seq) > 2 * margin + 200]
+    weights = np.array([len(i.seq) - 2 * margin for i in usable], dtype=float)
+    weights /= weights.sum()
+    busy: dict[str, list[tuple[int, int]]] = {}
+    for gm in genes:
+        busy.setdefault(gm.chrom, []).extend((e.start - 60, e.end + 60) for e in gm.exons)
+    for isl in usable:
+        busy.setdefault(isl.chrom, []).extend((p - 40, p + 41) for p in isl.fixed)
+    placed: dict[str, list[tuple[int, int]]] = {}
+    tracts: list[Tract] = []
+    for kind, _k in kinds:
+        if kind == "homo":
+            unit = str(rng.choice(list("ACGT"), p=[0.4, 0.1, 0.1, 0.4]))
+            lo, hi = mspec["homopolymer_length"]
+        else:
+            unit = str(rng.choice(["CA", "AC", "TG", "GT", "AT", "TA", "AG", "GA", "CT", "TC"]))
+            lo, hi = mspec["dinucleotide_units"]
+        count = int(rng.integers(lo, hi + 1))
+        size = len(unit) * count + 2 * flank
+        for _attempt in range(1000):
+            isl = usable[rng.choice(len(usable), p=weights)]
+            s0 = isl.start + margin + int(rng.integers(0, len(isl.seq) - 2 * margin - size))
+            e0 = s0 + size
+            if any(a < e0 and b > s0 for a, b in busy.get(isl.chrom, [])):
+                continue
+            if any(a < e0 + spacing and b > s0 - spacing for a, b in placed.get(isl.chrom, [])):
+                continue
+            break
+        else:  # pragma: no cover - the islands are large enough
+            raise RuntimeError("could not place a microsatellite")
+        others = [b for b in "ACGT" if b not in unit]
+        left = [str(rng.choice(others)) for _ in range(flank)]
+        right = [str(rng.choice(others)) for _ in range(flank)]
+        seq = left + list(unit * count) + right
+        for k, base in enumerate(seq):
+            isl.seq[s0 - isl.start + k] = base
+            isl.fixed[s0 + k] = base
+        placed.setdefault(isl.chrom, []).append((s0, e0))
+        tracts.append(Tract(isl.chrom, s0 + flank, unit, count))
+    return sorted(tracts, key=lambda t: (chrom_key(t.chrom), t.start))
 
 
 def chrom_key(chrom: str) -> tuple[int, str]:

@@ -65,8 +65,15 @@ def simulate_reads(
     rng: np.random.Generator,
     r1_path: str | Path,
     r2_path: str | Path,
+    island_depth: list[float] | None = None,
+    junctions: list[tuple[str, int, float]] = (),
 ) -> dict:
-    """Simulate paired reads for one sample; returns counts (fragments, duplicates, adapters)."""
+    """Simulate paired reads for one sample; returns counts (fragments, duplicates, adapters).
+
+    ``island_depth`` scales the coverage of each island (copies / 2: sex chromosomes, an
+    amplification); ``junctions`` are rearranged sequences ``(seq, junction offset, depth)``
+    from which fragments that span the junction are drawn at ``depth`` x the coverage.
+    """
     rl = spec["read_length"]
     by_chrom: dict[str, list[tuple[Variant, int, float]]] = {}
     for v, hap in germline:
@@ -81,10 +88,11 @@ def simulate_reads(
 
     frags: list[tuple[str, str]] = []
     n_adapter = 0
-    for isl in genome.islands:
+    for k_isl, isl in enumerate(genome.islands):
         seq = "".join(isl.seq)
         length = len(seq)
-        n = int(round(spec["coverage"] * length / (2 * rl)))
+        depth = 1.0 if island_depth is None else island_depth[k_isl]
+        n = int(round(spec["coverage"] * depth * length / (2 * rl)))
         sizes = np.clip(rng.normal(spec["insert_mean"], spec["insert_sd"], n), 90, 800).astype(int)
         short = rng.random(n) < 0.02
         sizes[short] = rng.integers(90, rl, int(short.sum()))
@@ -119,6 +127,18 @@ def simulate_reads(
                 frag = revcomp(frag)
             frags.append((frag, ""))
             n_adapter += size < rl
+    for jseq, joff, jdepth in junctions:
+        n = int(round(spec["coverage"] * jdepth * len(jseq) / (2 * rl)))
+        sizes = np.clip(rng.normal(spec["insert_mean"], spec["insert_sd"], n), 150, 800).astype(int)
+        uniform = rng.random(n)
+        strands = rng.random(n) < 0.5
+        for k in range(n):
+            size = int(sizes[k])
+            s = int(uniform[k] * (len(jseq) - size + 1))
+            if not s + 20 < joff < s + size - 20:  # only fragments across the junction
+                continue
+            frag = jseq[s : s + size]
+            frags.append((revcomp(frag) if strands[k] else frag, ""))
     order = rng.permutation(len(frags))
     n_dup = int(round(spec["duplicate_fraction"] * len(frags)))
     dup_of = np.sort(rng.choice(len(frags), size=n_dup, replace=False))
@@ -142,8 +162,9 @@ def simulate_reads(
     s2, q2 = _add_errors(r2, rng, rl)
     for path, seqs, quals, mate in ((r1_path, s1, q1, 1), (r2_path, s2, q2, 2)):
         with atomic_output(path) as tmp:
-            # no file name in the gzip header (the temporary name carries the process id), no time
-            with open(tmp, "wb") as raw, gzip.GzipFile("", "wb", 6, raw, mtime=0) as gz:
+            # no file name in the gzip header (the temporary name carries the process id), no time;
+            # level 1: the demo simulator runs alone at the start of the workflow, and level 6 took half its time
+            with open(tmp, "wb") as raw, gzip.GzipFile("", "wb", 1, raw, mtime=0) as gz:
                 chunk = []
                 for k, (sq, qq) in enumerate(zip(seqs, quals, strict=True)):
                     chunk.append(f"@{sample_id}:{k + 1:07d} {mate}:N:0:1\n{sq}\n+\n{qq}\n")

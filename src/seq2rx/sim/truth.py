@@ -8,14 +8,63 @@ from pathlib import Path
 import numpy as np
 
 from seq2rx.core.io import atomic_output
-from seq2rx.sim.genome import Genome, chrom_key
+from seq2rx.sim.genome import SEX_CHROMS, Genome, chrom_key
 from seq2rx.sim.model import Variant, random_bases
 
 
-def plant_germline(
+def choose_common_snps(
     spec: dict, genome: Genome, sites: list[tuple[str, str, int, str]], rng: np.random.Generator
+) -> list[Variant]:
+    """``spec["common_snps"]`` SNVs that every patient carries at a 50% allele frequency (0/0, 0/1
+    and 1/1 in Hardy-Weinberg proportions): the fingerprint panel of the identity check, in the
+    autosomal islands, away from the named sites, exons and microsatellites."""
+    n = int(spec.get("common_snps", 0))
+    if not n:
+        return []
+    margin = spec["background"]["edge_margin"]
+    avoid: dict[str, list[tuple[int, int]]] = {}
+    for _g, chrom, pos, ref in sites:
+        avoid.setdefault(chrom, []).append((pos - 60, pos + len(ref) + 60))
+    for gm in genome.genes:
+        avoid.setdefault(gm.chrom, []).extend((e.start - 60, e.end + 60) for e in gm.exons)
+    for t in genome.tracts:
+        avoid.setdefault(t.chrom, []).append((t.start - 60, t.end + 60))
+    usable = [i for i in genome.islands if i.chrom not in SEX_CHROMS and len(i.seq) > 2 * margin + 50]
+    weights = np.array([len(i.seq) - 2 * margin for i in usable], dtype=float)
+    weights /= weights.sum()
+    out: list[Variant] = []
+    for _k in range(n):
+        for _attempt in range(1000):
+            isl = usable[rng.choice(len(usable), p=weights)]
+            pos0 = isl.start + margin + int(rng.integers(0, len(isl.seq) - 2 * margin))
+            if any(a <= pos0 < b for a, b in avoid.get(isl.chrom, [])):
+                continue
+            break
+        else:  # pragma: no cover - the genome is large enough
+            raise RuntimeError("could not place a common SNP")
+        avoid.setdefault(isl.chrom, []).append((pos0 - 200, pos0 + 200))
+        ref = isl.seq[pos0 - isl.start]
+        alt = {"A": "G", "G": "A", "C": "T", "T": "C"}[ref]
+        out.append(Variant(isl.chrom, pos0 + 1, ref, alt, "common SNP"))
+    return sorted(out, key=lambda v: (chrom_key(v.chrom), v.pos))
+
+
+def write_common_snps(snps: list[Variant], path: str | Path) -> None:
+    """The fingerprint panel as a sites TSV (``chrom pos ref alt``, 1-based)."""
+    rows = ["chrom\tpos\tref\talt"] + [f"{v.chrom}\t{v.pos}\t{v.ref}\t{v.alt}" for v in snps]
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text("\n".join(rows) + "\n")
+
+
+def plant_germline(
+    spec: dict,
+    genome: Genome,
+    sites: list[tuple[str, str, int, str]],
+    rng: np.random.Generator,
+    common: list[Variant] = (),
 ) -> dict[str, list[tuple[Variant, tuple[int, int]]]]:
-    """Per patient: (variant, (allele on hap 0, allele on hap 1)) for star alleles + background."""
+    """Per patient: (variant, (allele on hap 0, allele on hap 1)) for star alleles, the common
+    SNPs of the fingerprint panel (``common``) and background variants."""
     stars = spec["star_alleles"]
     bg = spec["background"]
     guard = bg["min_distance_to_site"]
@@ -27,6 +76,10 @@ def plant_germline(
         # frameshift in BRAF would be neither realistic nor what the demo is about
         for ex in gm.exons:
             protected.setdefault(gm.chrom, []).extend(range(ex.start - guard, ex.end + guard + 1))
+    for t in genome.tracts:  # microsatellites keep their planted length in every germline
+        protected.setdefault(t.chrom, []).extend(range(t.start - guard - 10, t.end + guard + 10))
+    for v in common:  # no background variant next to a fingerprint SNP
+        protected.setdefault(v.chrom, []).extend(range(v.pos - guard - 20, v.pos + guard + 20))
     protected_sets = {c: set(v) for c, v in protected.items()}
     total_kb = sum(len(i.seq) for i in genome.islands) / 1000
     out: dict[str, list[tuple[Variant, tuple[int, int]]]] = {}
@@ -38,11 +91,17 @@ def plant_germline(
                     if genome.ref(chrom, pos - 1, len(ref)) != ref:
                         raise ValueError(f"{gene} {allele}: reference mismatch at {chrom}:{pos}")
                     calls.setdefault((chrom, pos, ref, alt), [0, 0])[hap] = 1
+        for v in common:  # 50% allele frequency: each haplotype carries the alternate allele half the time
+            calls[(v.chrom, v.pos, v.ref, v.alt)] = [int(rng.random() < 0.5), int(rng.random() < 0.5)]
+        calls = {k: h for k, h in calls.items() if any(h)}
         n_snv = rng.poisson(bg["snv_per_kb"] * total_kb)
         n_indel = rng.poisson(bg["indel_per_kb"] * total_kb)
         used: set[tuple[str, int]] = set()
         margin = bg["edge_margin"]
-        weights = np.array([max(0, len(i.seq) - 2 * margin) for i in genome.islands], dtype=float)
+        # none on chrX/chrY: their copy number depends on the patient's sex
+        weights = np.array(
+            [max(0, len(i.seq) - 2 * margin) * (i.chrom not in SEX_CHROMS) for i in genome.islands], dtype=float
+        )
         weights /= weights.sum()
         for kind in ["snv"] * n_snv + ["indel"] * n_indel:
             for _attempt in range(100):
