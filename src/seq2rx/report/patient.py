@@ -157,6 +157,8 @@ def _assessed(s: dict, burden: str) -> dict:
         if m["status"] == "assessed":
             extra = detail.get(m["modality"])
             how = extra if m["modality"] == "MSI" and extra else "; ".join(x for x in (m["source"], extra) if x)
+        elif m["modality"] == "MSI" and m["source"]:
+            how = f"{m['reason']} ({m['source']})"  # the method tried: paired, baseline or VCF profile
         else:
             how = m["reason"]
         rows.append([m["modality"], m["status"], how])
