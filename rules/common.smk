@@ -12,6 +12,7 @@ from seq2rx.sim import demo_layout, load_spec  # noqa: E402
 from seq2rx.inputs.clinical import read_clinical  # noqa: E402
 from seq2rx.cohort.schema import SHARD_TABLES  # noqa: E402
 from seq2rx.core.errors import InputError  # noqa: E402
+from seq2rx.tumour.plan import tumour_plan  # noqa: E402
 
 BASEDIR = Path(workflow.basedir)
 SCHEMAS = BASEDIR / "config" / "schemas"
@@ -144,6 +145,7 @@ def findings_plan(patient):
         if s in ALIGNED_SET:
             f["qc"] = f"results/qc/summary/{s}.json"
             f["coverage"] = f"results/qc/coverage/{s}.tsv"
+            f["identity"] = f"results/qc/identity/{s}.json"
         if s in TUMOUR_SET:
             f["actionability"] = f"results/actionability/{s}.json"
         if config["reference"]["gff3"]:
@@ -222,8 +224,110 @@ def get_somatic_inputs(wildcards):
     return out
 
 
+# --- tumours beyond small variants (rules/tumour.smk): one plan per tumour, from the sheet alone
+
+# the run's aligned normal and germline samples: a pooled CNVkit reference and the MSI baseline
+NORMAL_POOL = sorted(
+    s for s in ALIGNED_SAMPLES if SAMPLES[s]["type"] in ("normal", "germline")
+)
+
+
+def _tumour_plan(sample):
+    row = SAMPLES[sample]
+    return tumour_plan(
+        stage=row["stage"],
+        matched_normal=bool(matched_normal(sample)) if sample in ALIGNED_SET else False,
+        pool=len(NORMAL_POOL),
+        cna=row.get("cna"),
+        fusions=row.get("fusions"),
+        gene_models=bool(config["reference"]["gff3"]),
+    )
+
+
+TUMOUR_PLANS = {s: _tumour_plan(s) for s in TUMOUR_SAMPLES}
+CNV_SAMPLES = sorted(
+    s
+    for s, p in TUMOUR_PLANS.items()
+    if p["copy_number"]["how"] in ("cnvkit-matched", "cnvkit-pooled")
+)
+FUSION_SAMPLES = sorted(
+    s for s, p in TUMOUR_PLANS.items() if p["fusions"]["how"] == "call"
+)
+MSI_SAMPLES = sorted(s for s, p in TUMOUR_PLANS.items() if p["msi"]["how"])
+
+
+def get_cnvkit_inputs(wildcards):
+    """Tumour BAM; the matched normal's BAM, or else the run's pooled reference; access regions."""
+    s = wildcards.sample
+    out = {f"tumour_{k}": v for k, v in bam_of(s).items()}
+    if TUMOUR_PLANS[s]["copy_number"]["how"] == "cnvkit-matched":
+        out.update({f"normal_{k}": v for k, v in bam_of(matched_normal(s)).items()})
+    else:
+        out["reference"] = "results/cnv/reference.cnn"
+    if config["targets"]:
+        out["targets"] = get_targets()
+    return out
+
+
+def get_normal_pool_bams(wildcards):
+    """The BAMs and indexes of the run's aligned normal and germline samples."""
+    return {
+        "bams": [bam_of(s)["bam"] for s in NORMAL_POOL],
+        "bais": [bam_of(s)["bai"] for s in NORMAL_POOL],
+    }
+
+
+def get_msi_inputs(wildcards):
+    """What the tumour's MSI mode reads: tumour and normal BAMs, the baseline, or its VCF."""
+    s = wildcards.sample
+    mode = TUMOUR_PLANS[s]["msi"]["how"]
+    out = {"sites": "results/msi/sites.tsv"}
+    if mode == "vcf-indel-profile":
+        out["vcf"] = f"results/calls/{s}.vcf.gz"
+        return out
+    out.update({f"tumour_{k}": v for k, v in bam_of(s).items()})
+    if mode == "msisensor-paired":
+        out.update({f"normal_{k}": v for k, v in bam_of(matched_normal(s)).items()})
+    else:
+        out["baseline"] = "results/msi/baseline.tsv"
+    return out
+
+
+def get_identity_inputs(wildcards):
+    """The sample's BAM; for a tumour with a matched normal, the normal's BAM and the SNP panel."""
+    s = wildcards.sample
+    out = dict(bam_of(s))
+    normal = matched_normal(s) if s in TUMOUR_SET else None
+    if normal:
+        out.update({f"normal_{k}": v for k, v in bam_of(normal).items()})
+        # the configured SNP panel, or the knowledge base's pharmacogene positions
+        out["sites"] = config["identity"]["sites"] or str(DEMO_SITES)
+    if config["targets"]:
+        out["targets"] = get_targets()
+    return out
+
+
+def get_tumour_modality_inputs(sample):
+    """A tumour's copy number, fusions and MSI, by its plan (the sheet's files or ours)."""
+    plan, row, out = TUMOUR_PLANS[sample], SAMPLES[sample], {}
+    if plan["copy_number"]["how"] == "file":
+        out["cna"] = row["cna"]
+    elif plan["copy_number"]["how"]:
+        out["cnv_genes"] = f"results/cnv/{sample}.genes.tsv"
+        out["cnv_json"] = f"results/cnv/{sample}.json"
+    if plan["fusions"]["how"] == "file":
+        out["fusions"] = row["fusions"]
+    elif plan["fusions"]["how"]:
+        out["fusions"] = f"results/fusions/{sample}.tsv"
+        out["fusions_json"] = f"results/fusions/{sample}.json"
+    if plan["msi"]["how"]:
+        out["msi"] = f"results/msi/{sample}.json"
+    return out
+
+
 def get_actionability_inputs(wildcards):
-    """A tumour's somatic calls (from reads, or its VCF from elsewhere) and their consequences."""
+    """A tumour's somatic calls (from reads, or its VCF from elsewhere) and their consequences,
+    and its copy number, fusions and MSI."""
     s = wildcards.sample
     if s in TUMOUR_ALIGNED_SET:
         out = {
@@ -236,12 +340,14 @@ def get_actionability_inputs(wildcards):
         out = {"vcf": f"results/calls/{s}.vcf.gz"}
         if config["reference"]["gff3"]:
             out["consequences"] = f"results/annotate/{s}.consequences.tsv"
+    out.update(get_tumour_modality_inputs(s))
     return out
 
 
 def sample_sheet_inputs():
-    """Every data file the sample sheet names (reads, BAMs, VCFs, outside calls)."""
-    cols = ("fastq1", "fastq2", "bam", "vcf", "outside_calls")
+    """Every data file the sample sheet names (reads, BAMs, VCFs, outside calls, other callers'
+    copy number and fusions)."""
+    cols = ("fastq1", "fastq2", "bam", "vcf", "outside_calls", "cna", "fusions")
     return sorted({row[c] for row in SAMPLES.values() for c in cols if row.get(c)})
 
 

@@ -72,7 +72,8 @@ rule bcftools_csq_somatic:
 rule actionability_tier:
     input:
         unpack(get_actionability_inputs),
-        kb=ACTIONABILITY_KB_FILES,
+        kb=ACTIONABILITY_KB_FILES
+        + [ACTIONABILITY_KB / n for n in ("genes.tsv", "kinase_domains.tsv")],
     output:
         tsv=report(
             "results/actionability/{sample}.tsv",
@@ -97,5 +98,8 @@ rule actionability_tier:
     params:
         tumor_type=lambda wc: SAMPLES[wc.sample]["tumor_type"],
         build=config["reference"]["build"],
+        plan=lambda wc: TUMOUR_PLANS[wc.sample],
+        copy_number=config["copy_number"],
+        fusions_file=lambda wc: SAMPLES[wc.sample].get("fusions"),
     script:
         "../scripts/actionability.py"

@@ -367,6 +367,56 @@ def test_actionable_findings_by_tumour_type(demo_run):
     assert "Tier I-A" in html and "encorafenib + cetuximab" in html and "Tumour-only calling" in html
 
 
+MODALITIES = ["small variants", "copy number", "fusions", "MSI", "TMB"]
+
+
+def test_every_tumour_says_what_was_assessed(demo_run):
+    """Copy number (CNVkit), fusions and MSI run on every aligned tumour; each actionability document
+    lists the five modalities, assessed or not with the reason; the report shows the table. On
+    today's demo copy number is neutral, no fusion is found, MSI is not assessed (too few
+    microsatellites) and sex is not assessed (no chrX/chrY in the demo genome)."""
+    for sample in ("P7-T", "P8-T", "P9-T"):
+        for path in (f"cnv/{sample}.segments.tsv", f"cnv/{sample}.genes.tsv", f"cnv/{sample}.json",
+                     f"fusions/{sample}.tsv", f"fusions/{sample}.json", f"msi/{sample}.json"):  # fmt: skip
+            assert (demo_run / "results" / path).is_file(), path
+        doc = json.loads((demo_run / f"results/actionability/{sample}.json").read_text())
+        modalities = {m["modality"]: m for m in doc["modalities"]}
+        assert list(modalities) == MODALITIES
+        for m in doc["modalities"]:
+            assert m["status"] in ("assessed", "not assessed")
+            assert (m["reason"] is None) == (m["status"] == "assessed"), m
+        assert modalities["copy number"]["status"] == "assessed" and "CNVkit" in modalities["copy number"]["source"]
+        assert "purity assumed 1.0, not estimated" in modalities["copy number"]["source"]
+        assert modalities["fusions"]["status"] == "assessed"
+        msi = json.loads((demo_run / f"results/msi/{sample}.json").read_text())
+        assert modalities["MSI"]["status"] == ("not assessed" if msi["status"] == "not assessed" else "assessed")
+        cnv = json.loads((demo_run / f"results/cnv/{sample}.json").read_text())
+        assert cnv["reference"] == ("matched normal" if sample == "P7-T" else "pooled reference of 7 samples")
+        assert msi["method"] == ("msisensor-paired" if sample == "P7-T" else "msisensor-baseline")
+    assert (demo_run / "results/cnv/reference.cnn").is_file() and (demo_run / "results/msi/baseline.tsv").is_file()
+    findings = json.loads((demo_run / "results/findings/P8.json").read_text())
+    assert [m["modality"] for m in findings["actionability"]["samples"][0]["modalities"]] == MODALITIES
+    for sample in findings["samples"]:
+        assert sample["qc"]["identity"]["verdict"] in ("pass", "warn", "fail", "not assessed")
+    html = (demo_run / "results/reports/P8.html").read_text()
+    assert "<h4>What was assessed</h4>" in html and "pooled reference of 7 samples" in html
+    assert "No tier I alteration" not in html  # BRAF V600E is tier I in colon
+    html = (demo_run / "results/reports/P9.html").read_text()
+    assert "No tier I alteration in the modalities assessed (small variants, copy number, fusions" in html
+
+
+def test_identity_checks(demo_run):
+    """Every aligned sample has an identity record; the demo genome has no chrX/chrY, so sex is not
+    assessed (and says why), and the tumour with a matched normal is fingerprinted against it."""
+    for sample in SAMPLES:
+        doc = json.loads((demo_run / f"results/qc/identity/{sample}.json").read_text())
+        assert doc["sex"]["verdict"] == "not assessed" and "no chrX" in doc["sex"]["reason"]
+        assert (doc["fingerprint"] is None) == (sample != "P7-T")
+    p7 = json.loads((demo_run / "results/qc/identity/P7-T.json").read_text())
+    assert p7["fingerprint"]["verdict"] != "fail"  # one person
+    assert "Sample identity check failed" not in (demo_run / "results/reports/P7.html").read_text()
+
+
 def test_every_findings_document_matches_its_schema(demo_run):
     from seq2rx.findings.document import validate
 
@@ -668,10 +718,20 @@ def test_adding_a_sample_reruns_only_its_jobs_and_the_cohort_ones(demo_run, tmp_
     row = "Q1\tQ1\tgermline\tdemo/reads/P2_R1.fastq.gz\tdemo/reads/P2_R2.fastq.gz\tmale\tNA\t\n"
     sheet.write_text(sheet.read_text() + row)
     per_sample = ("cutadapt_trim", "align_reads", "samtools_markdup", "bcftools_call", "samtools_stats",
-                  "pgx_genotype_positions", "pgx_call", "bcftools_csq", "bcftools_stats", "cohort_shard")  # fmt: skip
+                  "pgx_genotype_positions", "pgx_call", "bcftools_csq", "bcftools_stats", "cohort_shard",
+                  "identity_check")  # fmt: skip
     per_patient = ("primer3_design", "findings_patient", "report_patient")
     expected = {(rule, "sample=Q1") for rule in per_sample} | {(rule, "patient=Q1") for rule in per_patient} | COHORT
-    assert _planned(work) == expected  # a germline patient: the tumour models are not retrained
+    # issue 15: a new germline sample joins the pooled CNVkit reference and the MSI baseline, so the
+    # tumour-only tumours (P8-T, P9-T) redo copy number, MSI and their actionability, and what reads
+    # those: their cohort shards, the tumour models, and the tumour patients' findings and reports
+    # (P7 for its predictions); P7-T's own copy number and MSI (against its matched normal) stay
+    tumour_only = ("P8-T", "P9-T")
+    expected |= {("cnvkit_reference", ""), ("msi_baseline", "")} | TUMOUR_COHORT
+    expected |= {(rule, f"sample={s}") for rule in ("cnvkit_copy_number", "msi_score", "actionability_tier",
+                                                    "cohort_shard") for s in tumour_only}  # fmt: skip
+    expected |= {(rule, f"patient={p}") for rule in ("findings_patient", "report_patient") for p in ("P7", "P8", "P9")}
+    assert _planned(work) == expected
 
 
 def test_cohort_report(demo_run):

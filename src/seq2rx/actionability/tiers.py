@@ -639,6 +639,12 @@ def match_fusions(kb: Knowledge, fusions: list[FusionCall], tumor_type: str, bui
 MSI_STATUSES = ("MSI-H", "MSS")
 
 
+#: the modalities a tumour is assessed for, in the order the document lists them
+MODALITIES = ("small variants", "copy number", "fusions", "MSI", "TMB")
+#: an MSI result without a status (too few sites, or only a VCF and no cutoff), with its reason
+MSI_NOT_ASSESSED = "not assessed"
+
+
 def check_msi(msi: dict) -> dict:
     """An MSI result ``{"status": "MSI-H" | "MSS", "score": float | None, "method": str}``, checked."""
     if not isinstance(msi, dict) or msi.get("status") not in MSI_STATUSES:
@@ -714,17 +720,33 @@ def run(
     fusions: str | Path | list[FusionCall] | None = None,
     msi: dict | None = None,
     cna_thresholds: CopyNumberThresholds | None = None,
+    methods: dict[str, str] | None = None,
+    not_assessed: dict[str, str] | None = None,
 ) -> dict:
     """The actionability document of one tumour: tiered rows, TMB and what they rest on.
 
     ``cna`` is a PCGR-format segment file (or gene-level calls already made), ``fusions`` a
-    PCGR-format fusion file (or fusion calls), ``msi`` an MSI result (:func:`check_msi`). With any of
-    them the document also lists each modality as assessed or not (with the reason) and the calls
-    read; without them it is exactly what it was before these inputs existed.
+    PCGR-format fusion file (or fusion calls), ``msi`` an MSI result (:func:`check_msi`, or one whose
+    ``status`` is ``not assessed`` with its ``reason``, as :mod:`seq2rx.tumour.msi` returns it).
+    ``methods`` names how an assessed modality was assessed and ``not_assessed`` why a modality
+    without input was not (by modality name, :data:`MODALITIES`; see :func:`assessment_notes`).
+    With any of these the document also lists each modality as assessed or not (with the reason)
+    and the calls read; without them it is exactly what it was before these inputs existed.
     """
     if build not in ("GRCh38", "GRCh37"):
         raise InputError("build", f"must be GRCh38 or GRCh37, got {build!r}")
-    msi = check_msi(msi) if msi is not None else None
+    for name in (*(methods or {}), *(not_assessed or {})):
+        if name not in MODALITIES:
+            raise ValueError(f"modality must be one of {list(MODALITIES)}, got {name!r}")
+    msi_section = None
+    if msi is not None and isinstance(msi, dict) and msi.get("status") == MSI_NOT_ASSESSED:
+        msi_section = {"status": MSI_NOT_ASSESSED, "score": None, "method": msi.get("method") or "MSI",
+                       "criterion": msi.get("criterion"), "reason": msi.get("reason") or "MSI not assessed"}  # fmt: skip
+        msi = None
+    elif msi is not None:
+        criterion = msi.get("criterion") if isinstance(msi, dict) else None
+        msi = check_msi(msi)
+        msi_section = {**msi, "criterion": criterion} if criterion else msi
     variants = read_variants(vcf, sample)
     if consequences:
         add_consequences(variants, consequences)
@@ -734,9 +756,11 @@ def run(
     }  # fmt: skip
     rows = match(kb, variants, tumor_type, build, burden["tmb_per_mb"] if burden["reliable"] else None)
     extra: dict = {}
-    if cna is not None or fusions is not None or msi is not None:
+    if any(x is not None for x in (cna, fusions, msi_section, methods, not_assessed)):
         extra, more = _other_modalities(kb, tumor_type, build, cna, fusions, msi, cna_thresholds)
-        extra = {"modalities": _modalities(vcf, len(variants), burden, extra, msi), **extra}
+        extra["msi"] = msi_section
+        extra = {"modalities": _modalities(vcf, len(variants), burden, extra, methods or {}, not_assessed or {}),
+                 **extra}  # fmt: skip
         rows = _best_first(rows + more)
     tiers = {t: sum(r["tier"] == t for r in rows) for t in TIER_ORDER}
     return {
@@ -815,21 +839,73 @@ def _fusion_entry(kb: Knowledge, f: FusionCall) -> dict:
     }
 
 
-def _modalities(vcf: str | Path, n_variants: int, burden: dict, sections: dict, msi: dict | None) -> list[dict]:
+def _modalities(vcf: str | Path, n_variants: int, burden: dict, sections: dict, methods: dict[str, str],
+                not_assessed: dict[str, str]) -> list[dict]:  # fmt: skip
     """Each modality, assessed or not, with the reason: a negative statement names what it covers."""
 
     def entry(modality: str, source: str | None, reason: str | None = None) -> dict:
         status = "not assessed" if reason else "assessed"
+        if not reason:
+            source = methods.get(modality, source)
         return {"modality": modality, "status": status, "source": source, "reason": reason}
 
-    cn, fu = sections["copy_number"], sections["fusions"]
+    cn, fu, msi = sections["copy_number"], sections["fusions"], sections["msi"]
+    msi_reason = (msi["reason"] if msi["status"] == MSI_NOT_ASSESSED else None) if msi else None
     return [
         entry("small variants", f"{Path(vcf).name}: {n_variants} somatic variants"),
-        entry("copy number", cn and cn["source"], None if cn else "no copy-number input"),
-        entry("fusions", fu and fu["source"], None if fu else "no fusion input"),
-        entry("MSI", msi and msi["method"], None if msi else "no MSI result"),
+        entry("copy number", cn and cn["source"],
+              None if cn else not_assessed.get("copy number", "no copy-number input")),
+        entry("fusions", fu and fu["source"], None if fu else not_assessed.get("fusions", "no fusion input")),
+        entry("MSI", msi and msi["method"], msi_reason if msi else not_assessed.get("MSI", "no MSI result")),
         entry("TMB", "coding somatic variants per callable megabase", None if burden["reliable"] else burden["note"]),
-    ]
+    ]  # fmt: skip
+
+
+def assessment_methods(
+    *,
+    copy_number: dict | None = None,
+    cna_file: str | Path | None = None,
+    fusions: dict | None = None,
+    fusions_file: str | Path | None = None,
+) -> dict[str, str]:
+    """How each modality with input was assessed, for :func:`run`'s ``methods``.
+
+    ``copy_number`` is the CNVkit engine's JSON (:func:`seq2rx.tumour.copy_number`), ``cna_file``
+    another caller's segment file from the sheet (it wins over CNVkit); ``fusions`` the fusion
+    caller's JSON (:func:`seq2rx.tumour.write_fusions`), ``fusions_file`` the sheet's fusion file
+    (it wins). MSI says for itself how it was read (its result's ``method`` and ``criterion``).
+
+    >>> assessment_methods(cna_file="/data/T1.cna.tsv")
+    {'copy number': "another caller's segments (PCGR format): T1.cna.tsv"}
+    """
+    methods: dict[str, str] = {}
+    if cna_file:
+        methods["copy number"] = f"another caller's segments (PCGR format): {Path(cna_file).name}"
+    elif copy_number:
+        methods["copy number"] = (
+            f"CNVkit {copy_number['cnvkit_version']} ({copy_number['segmentation']} segmentation, "
+            f"{copy_number['protocol']} bins), reference: {copy_number['reference']}; "
+            f"{copy_number['purity_ploidy_note']}"
+        )
+    if fusions_file:
+        methods["fusions"] = f"another caller's fusions (PCGR format): {Path(fusions_file).name}"
+    elif fusions:
+        scanned, missing = len(fusions["genes_scanned"]), len(fusions.get("genes_missing", []))
+        methods["fusions"] = (
+            f"seq2rx DNA fusion caller: split reads and discordant pairs over {scanned} of the knowledge base's "
+            f"{scanned + missing} fusion genes and partners"
+            + (f" ({missing} not in the gene models)" if missing else "")
+            + ", frame and kinase domain checked"
+        )
+    return methods
+
+
+def fusion_genes(kb: Knowledge) -> list[str]:
+    """The genes a fusion caller scans: every gene of a ``fusion`` rule and every gene that
+    ``genes.tsv`` lists for fusions (drivers and partners, e.g. EML4), sorted."""
+    genes = {b.gene for b in kb.biomarkers if b.kind == "fusion"}
+    genes |= {g.name for g in kb.genes.values() if g.uses & {"fusion", "fusion_partner"}}
+    return sorted(genes)
 
 
 def write_json(doc: dict, path: str | Path) -> None:

@@ -2,6 +2,6 @@
 analysis steps' outputs, checked against its schema, and the one thing every report reads.
 """
 
-from seq2rx.findings.document import SCHEMA_VERSION, build, validate, write
+from seq2rx.findings.document import SCHEMA_VERSION, build, identity_summary, qc_with_identity, validate, write
 
-__all__ = ["SCHEMA_VERSION", "build", "validate", "write"]
+__all__ = ["SCHEMA_VERSION", "build", "identity_summary", "qc_with_identity", "validate", "write"]

@@ -51,10 +51,46 @@ def actionability_section(rows: list[dict], docs: dict[str, str | Path] | None) 
     samples = []
     for sample in sorted(docs):
         doc = json.loads(Path(docs[sample]).read_text())
-        samples.append({k: doc[k] for k in ("sample", "tumor_type", "tumor_type_name", "lineage", "build", "mode",
-                                             "annotated", "somatic_variants", "tmb", "tiers", "rows",
-                                             "knowledge_base")})  # fmt: skip
+        entry = {k: doc[k] for k in ("sample", "tumor_type", "tumor_type_name", "lineage", "build", "mode",
+                                     "annotated", "somatic_variants", "tmb", "tiers", "rows",
+                                     "knowledge_base")}  # fmt: skip
+        # what was assessed beyond small variants (present when the step was given the other modalities)
+        entry.update({k: doc[k] for k in ("modalities", "copy_number", "fusions", "msi") if k in doc})
+        samples.append(entry)
     return {"status": "done", "samples": samples}
+
+
+def identity_summary(doc: dict) -> dict:
+    """The identity check of one sample (:func:`seq2rx.tumour.sample_identity`) without its per-site
+    and per-region detail: the verdict and its reasons, the sex check and the fingerprint's scores."""
+    sex = doc.get("sex")
+    inference = (sex or {}).get("inference") or {}
+    fp = doc.get("fingerprint")
+    return {
+        "verdict": doc["verdict"],
+        "reasons": list(doc["reasons"]),
+        "sex": None if sex is None else {
+            "sheet_sex": sex["sheet_sex"], "inferred_sex": sex["inferred_sex"], "verdict": sex["verdict"],
+            "reason": sex["reason"], "x_ratio": inference.get("x_ratio"), "y_ratio": inference.get("y_ratio"),
+        },
+        "fingerprint": None if fp is None else {
+            k: fp.get(k) for k in ("normal", "tumour", "status", "same_person", "verdict", "reason", "n_sites",
+                                   "n_called_both", "n_hom", "hom_concordance", "af_correlation")
+        },
+    }  # fmt: skip
+
+
+def qc_with_identity(qc: dict, identity: dict) -> dict:
+    """A sample's QC summary with its identity check under ``identity``: a ``fail`` there (a sex
+    mismatch, a tumour and normal from two people) makes the QC verdict ``fail`` with the reason; a
+    ``warn`` makes a ``pass`` a ``warn``. The run goes on either way: the report shows it first."""
+    out = {**qc, "identity": identity_summary(identity)}
+    verdict = identity["verdict"]
+    if verdict in ("fail", "warn"):
+        out["reasons"] = [*qc["reasons"], *(f"identity: {r}" for r in identity["reasons"])]
+        if verdict == "fail" or qc["verdict"] == "pass":
+            out["verdict"] = verdict if qc["verdict"] != "fail" else "fail"
+    return out
 
 
 def pgx_section(rows: list[dict], pgx: dict[str, str | Path] | None) -> dict:
@@ -219,6 +255,8 @@ def build(patient: str, plan: dict, *, settings: dict) -> dict:
             for v in variants:
                 v["consequences"] = csq.get((v["chrom"], v["pos"], v["ref"], v["alt"]), [])
         qc = json.loads(Path(f["qc"]).read_text()) if "qc" in f else {"status": "not run", "reason": _FROM_VCF}
+        if "identity" in f and "qc" in f:
+            qc = qc_with_identity(qc, json.loads(Path(f["identity"]).read_text()))
         samples.append(
             {
                 "sample": s,

@@ -20,6 +20,10 @@ import yaml
 from seq2rx.core.errors import InputError
 
 STAGE_COLUMNS = ("fastq1", "fastq2", "bam", "vcf")
+#: a tumour's results from another caller, in PCGR's formats: used instead of calling them here
+TUMOUR_FILE_COLUMNS = ("cna", "fusions")
+#: the sheet's other file columns, checked like the stage columns
+OTHER_FILE_COLUMNS = ("outside_calls", *TUMOUR_FILE_COLUMNS)
 
 
 def load_yaml(path: str | Path) -> Any:
@@ -186,7 +190,7 @@ def read_sample_sheet(
         if has_fq and len(has_fq) != 2:
             missing = "fastq2" if "fastq1" in row else "fastq1"
             raise InputError(path, "paired-end reads need both fastq1 and fastq2", line=lineno, field=missing)
-        for col in (*STAGE_COLUMNS, "outside_calls"):
+        for col in (*STAGE_COLUMNS, *OTHER_FILE_COLUMNS):
             if col in row and not _readable(row[col]) and not will_exist(row[col]):
                 raise InputError(
                     path,
@@ -203,6 +207,15 @@ def read_sample_sheet(
                 field="bam",
                 hint="run 'samtools index' on it",
             )
+        for col in TUMOUR_FILE_COLUMNS:
+            if col in row and row["type"] != "tumor":
+                raise InputError(
+                    path,
+                    f"{col} is another caller's result for a tumour sample; this row is {row['type']}",
+                    line=lineno,
+                    field=col,
+                    hint="leave the cell empty for normal and germline samples",
+                )
         if tumor_types is not None and row["type"] == "tumor" and row["tumor_type"] not in tumor_types:
             raise InputError(
                 path,

@@ -34,7 +34,7 @@ th{background:#eef3f8}
 .pass{color:#fff;background:#009E73;padding:.1rem .45rem;border-radius:.3rem}
 .warn{color:#000;background:#E69F00;padding:.1rem .45rem;border-radius:.3rem}
 .fail{color:#fff;background:#D55E00;padding:.1rem .45rem;border-radius:.3rem}
-th{cursor:pointer}.note{border-left:4px solid #E69F00;padding:.2rem .6rem}.muted{color:#555}.disclaimer{border:1px solid #999;background:#f7f7f7;padding:.6rem 1rem;margin-top:2rem}
+th{cursor:pointer}.note{border-left:4px solid #E69F00;padding:.2rem .6rem}.muted{color:#555}.alert{border:2px solid #D55E00;padding:.2rem 1rem}.disclaimer{border:1px solid #999;background:#f7f7f7;padding:.6rem 1rem;margin-top:2rem}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}
 @media print{body{margin:0;max-width:none}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}
 """

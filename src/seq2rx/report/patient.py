@@ -137,8 +137,45 @@ def _actionability(section: dict) -> dict:
         samples.append({"sample": s["sample"], "tumor_type_name": s["tumor_type_name"], "tumor_type": s["tumor_type"],
                         "mode": s["mode"], "somatic_variants": s["somatic_variants"], "burden": burden,
                         "lineage": " > ".join(reversed(s["lineage"])), "tumour_only": "tumour-only" in s["mode"],
-                        "tiers": tiers, "any_rows": bool(s["rows"])})  # fmt: skip
+                        "tiers": tiers, "any_rows": bool(s["rows"]), **_assessed(s, burden)})  # fmt: skip
     return {"done": True, "samples": samples}
+
+
+def _assessed(s: dict, burden: str) -> dict:
+    """What was assessed in one tumour (a row per modality, with how or why not), its copy-number
+    and fusion calls, and the negative statement naming what it covers."""
+    modalities = s.get("modalities")
+    if not modalities:
+        return {"assessed_rows": [], "cn_rows": [], "fusion_rows": [], "negative": None}
+    msi = s.get("msi") or {}
+    detail = {"small variants": s["mode"], "TMB": burden}
+    if msi.get("status") in ("MSI-H", "MSS"):
+        score = f"score {msi['score']:g}" if msi.get("score") is not None else "no score"
+        detail["MSI"] = f"{msi['status']}, {score}; {msi.get('criterion') or msi['method']}"
+    rows = []
+    for m in modalities:
+        if m["status"] == "assessed":
+            extra = detail.get(m["modality"])
+            how = extra if m["modality"] == "MSI" and extra else "; ".join(x for x in (m["source"], extra) if x)
+        elif m["modality"] == "MSI" and m["source"]:
+            how = f"{m['reason']} ({m['source']})"  # the method tried: paired, baseline or VCF profile
+        else:
+            how = m["reason"]
+        rows.append([m["modality"], m["status"], how])
+    cn = s.get("copy_number") or {}
+    cn_rows = [[c["gene"], c["call"], c["total_cn"], f"{c['chrom']}:{c['start']}-{c['end']}", c["source"]]
+               for c in cn.get("calls", []) if c["call"] != "neutral"]  # fmt: skip
+    fu = s.get("fusions") or {}
+    fusion_rows = [[f["fusion"], f["five_prime_breakpoint"], f["three_prime_breakpoint"], f["split_reads"]]
+                   for f in fu.get("calls", [])]  # fmt: skip
+    done = [m["modality"] for m in modalities if m["status"] == "assessed"]
+    missing = [m["modality"] for m in modalities if m["status"] != "assessed"]
+    negative = None
+    if not any(r["tier"].startswith("I-") for r in s["rows"]):
+        negative = f"No tier I alteration in the modalities assessed ({', '.join(done) or 'none'})"
+        negative += f"; not assessed: {', '.join(missing)}." if missing else "."
+    return {"assessed_rows": rows, "cn_rows": cn_rows, "fusion_rows": fusion_rows, "negative": negative,
+            "cn_assessed": bool(cn), "fusions_assessed": bool(fu)}  # fmt: skip
 
 
 def _pgx(section: dict) -> dict:
@@ -309,6 +346,17 @@ def _qc_row(s: dict) -> list:
     ]
 
 
+def _identity_failures(doc: dict) -> list[dict]:
+    """Samples whose identity check failed (a sex mismatch, a tumour and normal from two people),
+    with the reasons: the report shows them first."""
+    out = []
+    for s in doc["samples"]:
+        identity = s["qc"].get("identity") or {}
+        if identity.get("verdict") == "fail":
+            out.append({"sample": s["sample"], "reasons": identity["reasons"]})
+    return out
+
+
 def context(doc: dict, contributions_svg: str | None = None) -> dict:
     """What ``templates/patient.html`` lays out, from the findings document."""
     thresholds = doc["provenance"].get("thresholds", {})
@@ -343,6 +391,7 @@ def context(doc: dict, contributions_svg: str | None = None) -> dict:
         "samples_text": ", ".join(s["sample"] + " (" + s["type"] + ")" for s in doc["samples"]),
         "analysis_date": prov.get("analysis_date") or "not recorded (report.date)",
         "qc_rows": [_qc_row(s) for s in doc["samples"]],
+        "identity_failures": _identity_failures(doc),
         "coverage": coverage,
         "variants": variants,
         "variant_headers": [

@@ -38,12 +38,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from seq2rx.core.errors import InputError
 from seq2rx.core.io import atomic_output, scratch_dir, write_json
+from seq2rx.tumour.copynumber_io import CopyNumberThresholds, GeneCopyNumber
 
 #: segmentation methods that run from pip alone (``cbs``, CNVkit's default, needs R and DNAcopy).
 #: ``haar`` (HaarSeg, Ben-Yaacov & Eldar 2008) is the default: deterministic, numpy only, and on the
@@ -541,3 +542,31 @@ def read_genes(path: str | Path) -> list[GeneEstimate]:
                                       float(f["copy_number"]), int(f["total_cn"]), f["call"], f["source"],
                                       int(f["bins"])))  # fmt: skip
     return out
+
+
+def gene_copy_numbers(path: str | Path, keep: Iterable[str] | None = None) -> list[GeneCopyNumber]:
+    """The gene table of :func:`copy_number` as the gene-level calls the knowledge base is matched
+    against (:class:`seq2rx.tumour.copynumber_io.GeneCopyNumber`, as another caller's file gives
+    them). With ``keep``, only those genes and any gene called amplified or deleted (so that a
+    genome's 20,000 neutral genes do not fill the findings); an empty table gives no calls."""
+    wanted = set(keep) if keep is not None else None
+    return [
+        GeneCopyNumber(g.gene, g.chrom, g.start, g.end, g.total_cn, g.call, g.source)
+        for g in read_genes(path)
+        if wanted is None or g.gene in wanted or g.call != "neutral"
+    ]
+
+
+def file_thresholds(section: dict) -> CopyNumberThresholds:
+    """The thresholds another caller's segment file is read with, from the same config section
+    (``copy_number``) as CNVkit's own calls, so both call a gene at the same copy numbers:
+    ``amplification_min_cn``, ``deletion_max_cn`` and ``min_gene_overlap``.
+
+    >>> file_thresholds({"amplification_min_cn": 8, "deletion_max_cn": 0, "min_gene_overlap": 0.5})
+    CopyNumberThresholds(amplification_min_copies=8, deletion_max_copies=0, min_gene_overlap=0.5)
+    """
+    return CopyNumberThresholds(
+        amplification_min_copies=section["amplification_min_cn"],
+        deletion_max_copies=section["deletion_max_cn"],
+        min_gene_overlap=section["min_gene_overlap"],
+    )

@@ -706,3 +706,50 @@ def write_sites(rows: Sequence[dict], path: str | Path) -> None:
         return f"{v:.4g}" if isinstance(v, float) else str(v)
 
     _write_tsv(path, columns, ([cell(r.get(c)) for c in columns] for r in rows))
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. which criterion a tumour gets
+
+
+#: the three ways a tumour's MSI is read, best first
+MODES = ("msisensor-paired", "msisensor-baseline", "vcf-indel-profile")
+
+
+def msi_mode(*, aligned: bool, matched_normal: bool) -> str:
+    """How a tumour's MSI is read: against its matched normal when it has reads and one
+    (``msisensor-paired``), tumour-only against the run's baseline of normals when it has reads
+    and none (``msisensor-baseline``), and from its somatic indels when it started from a VCF
+    (``vcf-indel-profile``; a matched normal does not help there).
+
+    >>> [msi_mode(aligned=a, matched_normal=m) for a, m in ((True, True), (True, False), (False, True))]
+    ['msisensor-paired', 'msisensor-baseline', 'vcf-indel-profile']
+    """
+    if not aligned:
+        return "vcf-indel-profile"
+    return "msisensor-paired" if matched_normal else "msisensor-baseline"
+
+
+def msi_score(mode: str, *, sites: str | Path, tumour_bam: str | Path | None = None,
+              normal_bam: str | Path | None = None, baseline: str | Path | None = None,
+              vcf: str | Path | None = None, fasta: str | Path | None = None, sample: str | None = None,
+              params: MsiParams | None = None) -> tuple[dict, list[dict]]:  # fmt: skip
+    """One tumour's MSI by ``mode`` (:func:`msi_mode`), from the files each mode reads (the sites
+    TSV of :func:`write_microsatellites`, the baseline TSV of :func:`write_baseline`): returns
+    ``(result, rows)`` as :func:`msi_paired`; the VCF profile has no per-site rows. A file the mode
+    needs and was not given is an error naming it."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
+    needs = {"msisensor-paired": ("tumour_bam", "normal_bam"), "msisensor-baseline": ("tumour_bam", "baseline"),
+             "vcf-indel-profile": ("vcf",)}[mode]  # fmt: skip
+    given = {"tumour_bam": tumour_bam, "normal_bam": normal_bam, "baseline": baseline, "vcf": vcf}
+    missing = [n for n in needs if given[n] is None]
+    if missing:
+        raise ValueError(f"MSI mode {mode} needs {', '.join(missing)}")
+    params = params or MsiParams()
+    microsatellites = read_microsatellites(sites)
+    if mode == "msisensor-paired":
+        return msi_paired(tumour_bam, normal_bam, microsatellites, params=params)
+    if mode == "msisensor-baseline":
+        return msi_baseline(tumour_bam, read_baseline(baseline), params=params)
+    return msi_from_vcf(vcf, sites=microsatellites, fasta=fasta, sample=sample, params=params), []
