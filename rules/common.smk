@@ -35,6 +35,7 @@ def _demo_files(cfg):
         "gff3": str(layout["gff3"]),
         "targets": str(layout["targets"]),
         "confident": str(layout["confident"]),
+        "fingerprint_sites": str(layout["fingerprint_sites"]),
     }
     for sample, (r1, r2) in layout["reads"].items():
         files[f"{sample}_R1"] = str(r1)

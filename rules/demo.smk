@@ -14,6 +14,7 @@ if config["demo"]["simulate"]:
             gff3=DEMO_FILES["gff3"],
             targets=DEMO_FILES["targets"],
             confident=DEMO_FILES["confident"],
+            fingerprint_sites=DEMO_FILES["fingerprint_sites"],
             reads=[v for k, v in DEMO_FILES.items() if k.endswith(("_R1", "_R2"))],
             truth=[v for k, v in DEMO_FILES.items() if k.endswith("_truth")],
             outside=[v for k, v in DEMO_FILES.items() if k.endswith("_outside")],

@@ -370,12 +370,21 @@ def test_actionable_findings_by_tumour_type(demo_run):
 MODALITIES = ["small variants", "copy number", "fusions", "MSI", "TMB"]
 
 
+TUMOURS = ("P7-T", "P8-T", "P9-T", "P10-T", "P11-T")
+
+
+def planted_events(demo_run: Path) -> list[dict]:
+    """The simulator's truth: one row per planted event (sex, amplification, fusion, MSI)."""
+    lines = (demo_run / "demo/truth/events.tsv").read_text().splitlines()
+    cols = lines[0].split("\t")
+    return [dict(zip(cols, line.split("\t"), strict=True)) for line in lines[1:]]
+
+
 def test_every_tumour_says_what_was_assessed(demo_run):
     """Copy number (CNVkit), fusions and MSI run on every aligned tumour; each actionability document
-    lists the five modalities, assessed or not with the reason; the report shows the table. On
-    today's demo copy number is neutral, no fusion is found, MSI is not assessed (too few
-    microsatellites) and sex is not assessed (no chrX/chrY in the demo genome)."""
-    for sample in ("P7-T", "P8-T", "P9-T"):
+    lists the five modalities, assessed or not with the reason; the report shows the table and a
+    negative statement names what it covers."""
+    for sample in TUMOURS:
         for path in (f"cnv/{sample}.segments.tsv", f"cnv/{sample}.genes.tsv", f"cnv/{sample}.json",
                      f"fusions/{sample}.tsv", f"fusions/{sample}.json", f"msi/{sample}.json"):  # fmt: skip
             assert (demo_run / "results" / path).is_file(), path
@@ -387,34 +396,98 @@ def test_every_tumour_says_what_was_assessed(demo_run):
             assert (m["reason"] is None) == (m["status"] == "assessed"), m
         assert modalities["copy number"]["status"] == "assessed" and "CNVkit" in modalities["copy number"]["source"]
         assert "purity assumed 1.0, not estimated" in modalities["copy number"]["source"]
-        assert modalities["fusions"]["status"] == "assessed"
+        assert modalities["fusions"]["status"] == "assessed" and modalities["MSI"]["status"] == "assessed"
+        # the demo's targets hold about 0.2 Mb: too little for a TMB that a therapy rule may use
+        assert modalities["TMB"]["status"] == "not assessed" and "< 1 Mb" in modalities["TMB"]["reason"]
         msi = json.loads((demo_run / f"results/msi/{sample}.json").read_text())
-        assert modalities["MSI"]["status"] == ("not assessed" if msi["status"] == "not assessed" else "assessed")
         cnv = json.loads((demo_run / f"results/cnv/{sample}.json").read_text())
-        assert cnv["reference"] == ("matched normal" if sample == "P7-T" else "pooled reference of 7 samples")
-        assert msi["method"] == ("msisensor-paired" if sample == "P7-T" else "msisensor-baseline")
+        paired = sample in ("P7-T", "P11-T")  # the tumours with a matched normal
+        assert cnv["reference"] == ("matched normal" if paired else "pooled reference of 8 samples")
+        assert msi["method"] == ("msisensor-paired" if paired else "msisensor-baseline")
     assert (demo_run / "results/cnv/reference.cnn").is_file() and (demo_run / "results/msi/baseline.tsv").is_file()
     findings = json.loads((demo_run / "results/findings/P8.json").read_text())
     assert [m["modality"] for m in findings["actionability"]["samples"][0]["modalities"]] == MODALITIES
-    for sample in findings["samples"]:
-        assert sample["qc"]["identity"]["verdict"] in ("pass", "warn", "fail", "not assessed")
     html = (demo_run / "results/reports/P8.html").read_text()
-    assert "<h4>What was assessed</h4>" in html and "pooled reference of 7 samples" in html
-    assert "No tier I alteration" not in html  # BRAF V600E is tier I in colon
+    assert "<h4>What was assessed</h4>" in html and "pooled reference of 8 samples" in html
+    assert "No tier I alteration" not in html  # BRAF V600E and MSI-H are tier I in colon
     html = (demo_run / "results/reports/P9.html").read_text()
     assert "No tier I alteration in the modalities assessed (small variants, copy number, fusions" in html
 
 
+def test_planted_tumour_events_are_found_and_tiered(demo_run):
+    """Recall of every planted amplification, fusion and MSI-H event (simulator truth), none called
+    anywhere else, and each tiered with its therapies for the tumour type."""
+    events = [e for e in planted_events(demo_run) if e["kind"] in ("amplification", "fusion", "msi")]
+    assert {(e["sample"], e["kind"]) for e in events} == {("P10-T", "amplification"), ("P11-T", "fusion"),
+                                                          ("P8-T", "msi")}  # fmt: skip
+    for sample in TUMOURS:
+        genes = (demo_run / f"results/cnv/{sample}.genes.tsv").read_text().splitlines()
+        cols = genes[0].split("\t")
+        called = {r["gene"]: r for r in (dict(zip(cols, g.split("\t"), strict=True)) for g in genes[1:])
+                  if r["call"] != "neutral"}  # fmt: skip
+        fusions = (demo_run / f"results/fusions/{sample}.tsv").read_text().splitlines()[1:]
+        msi = json.loads((demo_run / f"results/msi/{sample}.json").read_text())
+        if sample == "P10-T":
+            assert set(called) == {"ERBB2"} and called["ERBB2"]["call"] == "amplification"
+            assert int(called["ERBB2"]["total_cn"]) >= 8  # 9 copies planted
+        else:
+            assert called == {}, (sample, called)
+        if sample == "P11-T":
+            assert [f.split("\t")[0] for f in fusions] == ["EML4--ALK"]
+            doc = json.loads((demo_run / "results/fusions/P11-T.json").read_text())
+            (fusion,) = [f for f in doc["fusions"] if f["call"] == "fusion"]
+            assert (fusion["five_prime"], fusion["three_prime"], fusion["kind"]) == ("EML4", "ALK", "inversion")
+            five = int(fusion["five_prime_breakpoint"].split(":")[1])
+            three = int(fusion["three_prime_breakpoint"].split(":")[1])
+            assert abs(five - 42295389) <= 3 and abs(three - 29224668) <= 3  # truth/events.tsv
+            assert fusion["exons_joined"] == "EML4 exon 13 -> ALK exon 20"
+            assert fusion["in_frame"] is True and fusion["kinase_domain_retained"] is True
+        else:
+            assert fusions == [], (sample, fusions)
+        assert msi["status"] == ("MSI-H" if sample == "P8-T" else "MSS"), (sample, msi["status"])
+    # no engine runs on a germline or normal sample, so none calls an event there
+    for folder in ("cnv", "fusions", "msi"):
+        names = {p.name.split(".")[0] for p in (demo_run / "results" / folder).iterdir()}
+        assert not names & {"P1", "P2", "P3", "P4", "P5", "P6", "P7-N", "P11-N"}, folder
+
+    def tiered(sample: str) -> list[dict]:
+        return json.loads((demo_run / f"results/actionability/{sample}.json").read_text())["rows"]
+
+    alk = [r for r in tiered("P11-T") if r["gene"] == "ALK" and r["tier"] == "I-A"]
+    assert {"alectinib", "lorlatinib"} <= {r["therapies"] for r in alk}  # EML4-ALK in LUAD
+    erbb2 = [r for r in tiered("P10-T") if r["gene"] == "ERBB2" and r["tier"] == "I-A"]
+    assert "trastuzumab" in {r["therapies"] for r in erbb2} and "amplification" in erbb2[0]["alteration"]
+    msi_rows = [r for r in tiered("P8-T") if r["alteration"] == "MSI-H" and r["tier"] == "I-A"]
+    assert "pembrolizumab" in {r["therapies"] for r in msi_rows}
+    html = (demo_run / "results/reports/P11.html").read_text()
+    assert "EML4::ALK" in html and "alectinib" in html
+
+
 def test_identity_checks(demo_run):
-    """Every aligned sample has an identity record; the demo genome has no chrX/chrY, so sex is not
-    assessed (and says why), and the tumour with a matched normal is fingerprinted against it."""
+    """Sex from X/Y depth agrees with the sheet for every sample (the simulator's truth too); each
+    tumour with a matched normal is fingerprinted as the same person; the swapped normal of
+    demo/samples_swapped.tsv (P5's reads as P11-N) is told apart from P11-T."""
+    from seq2rx.tumour.identity import fingerprint, read_sites
+
+    truth = {e["sample"]: e["details"].split(";")[0].split("=")[1]
+             for e in planted_events(demo_run) if e["kind"] == "sex"}  # fmt: skip
     for sample in SAMPLES:
         doc = json.loads((demo_run / f"results/qc/identity/{sample}.json").read_text())
-        assert doc["sex"]["verdict"] == "not assessed" and "no chrX" in doc["sex"]["reason"]
-        assert (doc["fingerprint"] is None) == (sample != "P7-T")
-    p7 = json.loads((demo_run / "results/qc/identity/P7-T.json").read_text())
-    assert p7["fingerprint"]["verdict"] != "fail"  # one person
-    assert "Sample identity check failed" not in (demo_run / "results/reports/P7.html").read_text()
+        assert doc["sex"]["verdict"] == "pass", (sample, doc["sex"])
+        assert doc["sex"]["inferred_sex"] == truth[sample]
+        assert (doc["fingerprint"] is None) == (sample not in ("P7-T", "P11-T"))
+    for sample in ("P7-T", "P11-T"):
+        fp = json.loads((demo_run / f"results/qc/identity/{sample}.json").read_text())["fingerprint"]
+        assert fp["same_person"] is True and fp["verdict"] == "pass"
+        assert "Sample identity check failed" not in (demo_run / f"results/reports/{sample[:-2]}.html").read_text()
+    swapped = (demo_run / "demo/samples_swapped.tsv").read_text()
+    assert "P11-N\tP11\tnormal\tdemo/reads/P5_R1.fastq.gz" in swapped
+    sites = read_sites(demo_run / "demo/fingerprint_sites.tsv")
+    bam = demo_run / "results/align"
+    other = fingerprint(bam / "P5.bam", bam / "P11-T.bam", sites, normal="P5", tumour="P11-T")
+    assert other["same_person"] is False and other["verdict"] == "fail" and other["reason"]
+    same = fingerprint(bam / "P11-N.bam", bam / "P11-T.bam", sites, normal="P11-N", tumour="P11-T")
+    assert same["same_person"] is True
 
 
 def test_every_findings_document_matches_its_schema(demo_run):

@@ -243,12 +243,14 @@ def read_sample_sheet(
 
 
 def check_reference(config: dict, source: str, will_exist: Callable[[str], bool] = lambda p: False) -> None:
-    """The reference FASTA (and its index), GFF3 and targets must exist unless the demo makes them."""
+    """The reference FASTA (and its index), GFF3, targets and the identity SNP panel must exist
+    unless the demo makes them."""
     ref = config["reference"]
     for field, value in (
         ("reference.fasta", ref["fasta"]),
         ("reference.gff3", ref["gff3"]),
         ("targets", config["targets"]),
+        ("identity.sites", config.get("identity", {}).get("sites")),
     ):
         if value and not _readable(value) and not will_exist(value):
             raise InputError(
