@@ -294,6 +294,15 @@ def get_msi_inputs(wildcards):
     return out
 
 
+def get_delly_inputs(wildcards):
+    """The tumour's BAM and, when the patient has one, its matched normal's (delly's control)."""
+    out = {f"tumour_{k}": v for k, v in bam_of(wildcards.sample).items()}
+    normal = matched_normal(wildcards.sample)
+    if normal:
+        out.update({f"normal_{k}": v for k, v in bam_of(normal).items()})
+    return out
+
+
 def get_identity_inputs(wildcards):
     """The sample's BAM; for a tumour with a matched normal, the normal's BAM and the SNP panel."""
     s = wildcards.sample
@@ -461,6 +470,8 @@ def get_final_output():
     # every call set's bcftools stats, also in a run of VCFs alone (no MultiQC there to ask for them)
     out += [f"results/qc/bcftools/{s}.bcftools_stats.txt" for s in sorted(SAMPLES)]
     out += [f"results/actionability/{s}.tsv" for s in TUMOUR_SAMPLES]
+    if config["fusions"]["cross_check"]:
+        out += [f"results/fusions/{s}.delly.json" for s in FUSION_SAMPLES]
     if ML_ENABLED:
         out += ["results/ml/predictions.tsv", "results/ml/model_card.md"]
         out += ["results/similarity/patients.json"]

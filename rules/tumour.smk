@@ -105,9 +105,38 @@ rule fusions_call:
         mem_mb=2000,
         runtime=60,
     params:
-        fusions=config["fusions"],
+        # the caller's own options: turning the cross-check on reruns no fusion call
+        fusions={k: v for k, v in config["fusions"].items() if k != "cross_check"},
     script:
         "../scripts/fusions_call.py"
+
+
+if config["fusions"]["cross_check"] == "delly":
+
+    rule delly_cross_check:
+        input:
+            unpack(get_delly_inputs),
+            fasta=config["reference"]["fasta"],
+            gff3=config["reference"]["gff3"],
+            fusions="results/fusions/{sample}.json",
+        output:
+            tsv="results/fusions/{sample}.delly.tsv",
+            json="results/fusions/{sample}.delly.json",
+            versions="results/versions/delly_cross_check/{sample}.json",
+        log:
+            "logs/delly_cross_check/{sample}.log",
+        benchmark:
+            "logs/benchmarks/delly_cross_check/{sample}.tsv"
+        wildcard_constraints:
+            sample=_alternatives(FUSION_SAMPLES),
+        conda:
+            "../envs/delly.yaml"
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=120,
+        script:
+            "../scripts/delly_cross_check.py"
 
 
 rule msi_sites:

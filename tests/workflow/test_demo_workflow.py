@@ -807,6 +807,29 @@ def test_adding_a_sample_reruns_only_its_jobs_and_the_cohort_ones(demo_run, tmp_
     assert _planned(work) == expected
 
 
+@pytest.mark.skipif(shutil.which("delly") is None, reason="delly is not installed (CI installs Debian's package)")
+def test_delly_cross_check_agrees_on_the_demo(demo_run, tmp_path):
+    """fusions.cross_check: delly runs delly beside our caller on every aligned tumour, without
+    rerunning any fusion call; on the demo both find P11-T's EML4-ALK and nothing else."""
+    work = _copy_run(demo_run, tmp_path)
+    config = work / "config/config.yaml"
+    text = config.read_text()
+    assert "fusions:\n" in text
+    config.write_text(text.replace("fusions:\n", "fusions:\n  cross_check: delly\n", 1))
+    planned = _planned(work)
+    assert {(r, w) for r, w in planned if r == "delly_cross_check"} == {
+        ("delly_cross_check", f"sample={s}") for s in TUMOURS
+    }
+    assert not {r for r, _ in planned} & {"fusions_call", "actionability_tier", "cnvkit_copy_number"}
+    snakemake(work)
+    doc = json.loads((work / "results/fusions/P11-T.delly.json").read_text())
+    assert doc["summary"]["our_fusions"] == doc["summary"]["our_fusions_agreed"] == 1, doc["summary"]
+    assert doc["summary"]["kind_differs"] == []  # both see an inversion
+    for sample in ("P7-T", "P8-T", "P9-T", "P10-T"):
+        other = json.loads((work / f"results/fusions/{sample}.delly.json").read_text())["summary"]
+        assert other["our_fusions"] == 0, (sample, other)
+
+
 def test_cohort_report(demo_run):
     html = (demo_run / "results/reports/cohort.html").read_text()
     assert "11 patients" in html and "13 pass" in html  # every demo sample passes QC (11 patients since issue 15)

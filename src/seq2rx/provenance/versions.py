@@ -11,12 +11,32 @@ from seq2rx.core.io import atomic_output
 _BUNDLED = {"samtools": "__samtools_version__", "bcftools": "__bcftools_version__", "htslib": "__htslib_version__"}
 
 
+#: command-line programs (not Python packages) whose version a step may record: how to ask them
+_PROGRAMS = {"delly": ("delly", "--version")}
+
+
+def _program_version(name: str) -> str:
+    """The version a program prints (delly: "Delly version: v1.1.6" -> "1.1.6"), or "not installed"."""
+    import re
+    import shutil
+    import subprocess
+
+    cmd = _PROGRAMS[name]
+    if shutil.which(cmd[0]) is None:
+        return "not installed"
+    out = subprocess.run(list(cmd), capture_output=True, text=True, check=False)
+    m = re.search(r"v?(\d+(?:\.\d+)+)", out.stdout + out.stderr)
+    return m.group(1) if m else "unknown"
+
+
 def tool_version(name: str) -> str:
     """Version of a Python package, or of samtools/bcftools/htslib as bundled in pysam."""
     if name in _BUNDLED:
         import pysam.version
 
         return f"{getattr(pysam.version, _BUNDLED[name])} (pysam {pysam.version.__version__})"
+    if name in _PROGRAMS:
+        return _program_version(name)
     if name == "seq2rx":
         from seq2rx import __version__
 
