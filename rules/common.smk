@@ -310,8 +310,12 @@ def get_identity_inputs(wildcards):
     normal = matched_normal(s) if s in TUMOUR_SET else None
     if normal:
         out.update({f"normal_{k}": v for k, v in bam_of(normal).items()})
-        # the configured SNP panel, or the knowledge base's pharmacogene positions
-        out["sites"] = config["identity"]["sites"] or str(DEMO_SITES)
+        # the configured SNP panel; else the demo's common SNPs, or the pharmacogene positions
+        out["sites"] = (
+            config["identity"]["sites"]
+            or DEMO_FILES.get("fingerprint_sites")
+            or str(DEMO_SITES)
+        )
     if config["targets"]:
         out["targets"] = get_targets()
     return out

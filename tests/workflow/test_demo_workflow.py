@@ -796,14 +796,19 @@ def test_adding_a_sample_reruns_only_its_jobs_and_the_cohort_ones(demo_run, tmp_
     per_patient = ("primer3_design", "findings_patient", "report_patient")
     expected = {(rule, "sample=Q1") for rule in per_sample} | {(rule, "patient=Q1") for rule in per_patient} | COHORT
     # issue 15: a new germline sample joins the pooled CNVkit reference and the MSI baseline, so the
-    # tumour-only tumours (P8-T, P9-T) redo copy number, MSI and their actionability, and what reads
-    # those: their cohort shards, the tumour models, and the tumour patients' findings and reports
-    # (P7 for its predictions); P7-T's own copy number and MSI (against its matched normal) stay
-    tumour_only = ("P8-T", "P9-T")
+    # tumour-only tumours (P8-T, P9-T, P10-T) redo copy number, MSI and their actionability, and what
+    # reads those: their cohort shards, the tumour models, and the tumour patients' findings and
+    # reports (P7 and P11 for their predictions); P7-T's and P11-T's own copy number and MSI (against
+    # their matched normals) stay
+    tumour_only = ("P8-T", "P9-T", "P10-T")
     expected |= {("cnvkit_reference", ""), ("msi_baseline", "")} | TUMOUR_COHORT
     expected |= {(rule, f"sample={s}") for rule in ("cnvkit_copy_number", "msi_score", "actionability_tier",
                                                     "cohort_shard") for s in tumour_only}  # fmt: skip
-    expected |= {(rule, f"patient={p}") for rule in ("findings_patient", "report_patient") for p in ("P7", "P8", "P9")}
+    expected |= {
+        (rule, f"patient={p}")
+        for rule in ("findings_patient", "report_patient")
+        for p in ("P7", "P8", "P9", "P10", "P11")
+    }
     assert _planned(work) == expected
 
 
