@@ -246,3 +246,18 @@ def test_rendering_a_report_imports_no_plotting_or_model_library():
     code = "import sys, seq2rx.report.patient, seq2rx.report.cohort; print(sorted(m for m in ('matplotlib', 'sklearn') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_failed_identity_check_is_shown_before_everything_else():
+    """A sex mismatch (or a tumour and normal from two people) makes QC fail; the report still renders
+    every section, and says so first, with the reason, escaped."""
+    from seq2rx.report.patient import render
+
+    d = doc("P1")
+    reason = "sex mismatch: the sheet says female, X/Y depth says male <b>"
+    d["samples"][0]["qc"]["identity"] = {"verdict": "fail", "reasons": [reason]}
+    html = render(d)
+    assert "Sample identity check failed" in html
+    assert html.index('id="identity"') < html.index('id="qc"')
+    assert "X/Y depth says male &lt;b&gt;" in html
+    assert "Sample identity check failed" not in render(doc("P1"))
