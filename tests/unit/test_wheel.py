@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -101,10 +102,18 @@ def wheel(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def installed(wheel, tmp_path_factory) -> Path:
-    """A fresh venv (system site-packages for the heavy dependencies) with the wheel installed, not -e."""
+    """A fresh venv with the wheel installed, not -e. The heavy dependencies come from the environment
+    running the tests: its site-packages folder is named in a .pth file, so its packages import but
+    its own .pth files (the editable install of this checkout) are not processed, and the venv's
+    own site-packages, holding the wheel, comes first. (``system_site_packages`` would name the base
+    interpreter's folder instead, which in CI's fresh virtual environment holds none of them.)"""
     env_dir = tmp_path_factory.mktemp("venv") / "env"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False, symlinks=True).create(env_dir)
+    venv.EnvBuilder(system_site_packages=False, with_pip=False, symlinks=True).create(env_dir)
     python = env_dir / "bin" / "python"
+    own = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], env_dir)
+    here = sysconfig.get_paths()
+    deps = sorted({here["purelib"], here["platlib"]})
+    (Path(own.stdout.strip()) / "seq2rx-test-deps.pth").write_text("\n".join(deps) + "\n")
     proc = _run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "--no-index",
          "--ignore-installed", str(wheel)],
