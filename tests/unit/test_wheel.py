@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from test_cli import GFF3, SEQ  # the one-transcript gene: CDS 101-190, a missense change in codon 2
 
 REPO = Path(__file__).resolve().parents[2]
 #: top-level folders of a checkout that are not part of the package (and may be large)
@@ -50,16 +51,6 @@ NO_NETWORK = (
     "Network is unreachable",
 )
 
-# a one-transcript gene (as in test_cli.py): CDS 101-190, a missense change in codon 2
-CDS = "ATG" + "AAAGCTGAACTGGGCTCT" * 4 + "AAAGCTGAACTGGGC" + "TAA"
-SEQ = ("ACGTTGCA" * 13)[:100] + CDS + ("TTGACCAG" * 14)[: 300 - 100 - len(CDS)]
-GFF3 = [
-    "##gff-version 3",
-    "chr1\ttest\tgene\t91\t200\t.\t+\t.\tID=gene:G1;Name=GENE1;biotype=protein_coding",
-    "chr1\ttest\tmRNA\t91\t200\t.\t+\t.\tID=transcript:T1;Parent=gene:G1;Name=GENE1-201;biotype=protein_coding",
-    "chr1\ttest\texon\t91\t200\t.\t+\t.\tParent=transcript:T1",
-    "chr1\ttest\tCDS\t101\t190\t.\t+\t0\tParent=transcript:T1",
-]
 GT = '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">'
 COLUMNS = "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1"
 

@@ -32,7 +32,7 @@ import pysam
 
 from seq2rx.core.errors import InputError, ToolError
 from seq2rx.core.io import atomic_output, scratch_dir, write_json
-from seq2rx.tumour.fusions import Breakend, Fusion, _genes, gene_regions, read_kinase_domains
+from seq2rx.tumour.fusions import Breakend, Fusion, gene_models, gene_regions, read_kinase_domains
 
 #: SV types asked of delly (it also knows INS, which no fusion is)
 DELLY_TYPES = ("BND", "INV", "DEL", "DUP")
@@ -361,7 +361,7 @@ def cross_check(
         calls = read_delly(out_bcf)
     found = len(calls)
     if gff3 is not None:
-        regions = gene_regions(_genes(gff3, read_kinase_domains()), doc.get("genes_scanned", []), params["flank"])
+        regions = gene_regions(gene_models(gff3, read_kinase_domains()), doc.get("genes_scanned", []), params["flank"])
         calls = restrict(calls, regions)
     comparison = compare(calls, fusions, tolerance, imprecise_tolerance=params.get("max_insert", 1000))
     write_comparison(

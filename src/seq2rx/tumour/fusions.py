@@ -241,7 +241,7 @@ def _canonical(gff3: str | Path) -> set[str]:
     return out
 
 
-def _genes(gff3: str | Path, kinases: dict[str, KinaseDomain]) -> dict[str, _Gene]:
+def gene_models(gff3: str | Path, kinases: dict[str, KinaseDomain]) -> dict[str, _Gene]:
     """Coding genes of the GFF3, each read on one transcript: the kinase table's, else the one
     tagged ``Ensembl_canonical`` or ``MANE_Select``, else the one with the longest coding sequence
     (ties: the smallest identifier). A gene's span covers its coding transcripts on that contig."""
@@ -710,7 +710,7 @@ def call_fusions(
     params = params or FusionParams()
     names = sorted(set(genes))
     kinases = read_kinase_domains(kinase_domains)
-    models = _genes(gff3, kinases)
+    models = gene_models(gff3, kinases)
     regions = gene_regions(models, names, params.flank)
     evidence = collect_evidence(bam, regions, params)
     pairs = cluster_evidence(evidence, params)
