@@ -3,6 +3,7 @@
 import hashlib
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
@@ -13,6 +14,8 @@ from seq2rx.inputs.clinical import read_clinical  # noqa: E402
 from seq2rx.cohort.schema import SHARD_TABLES  # noqa: E402
 from seq2rx.core.errors import InputError  # noqa: E402
 from seq2rx.tumour.plan import tumour_plan  # noqa: E402
+from seq2rx.variants.germline import CallParams  # noqa: E402
+from seq2rx.variants.somatic import SomaticParams  # noqa: E402
 
 BASEDIR = Path(workflow.basedir)
 SCHEMAS = BASEDIR / "config" / "schemas"
@@ -149,8 +152,12 @@ def findings_plan(patient):
             f["identity"] = f"results/qc/identity/{s}.json"
         if s in TUMOUR_SET:
             f["actionability"] = f"results/actionability/{s}.json"
+        if s in TUMOUR_ALIGNED:
+            f["somatic_vcf"] = f"results/somatic/{s}.vcf.gz"
         if config["reference"]["gff3"]:
             f["consequences"] = f"results/annotate/{s}.consequences.tsv"
+            if s in TUMOUR_ALIGNED:
+                f["somatic_consequences"] = f"results/somatic/{s}.consequences.tsv"
         files[s] = f
     ml = ML_ENABLED and patient in ML_PATIENTS
     return {
@@ -159,6 +166,7 @@ def findings_plan(patient):
         "targets": get_targets() if ALIGNED_SAMPLES else None,
         "predictions": "results/ml/patients.json" if ml else None,
         "similarity": "results/similarity/patients.json" if ml else None,
+        "clinical": config["clinical"] or None,
     }
 
 
@@ -170,7 +178,11 @@ def get_patient_inputs(wildcards):
         "versions": get_patient_version_files(wildcards.patient),
     }
     out.update(
-        {k: plan[k] for k in ("targets", "predictions", "similarity") if plan[k]}
+        {
+            k: plan[k]
+            for k in ("targets", "predictions", "similarity", "clinical")
+            if plan[k]
+        }
     )
     return out
 
@@ -183,6 +195,12 @@ def findings_settings(patient):
         "config_sha256": CONFIG_SHA256,
         "analysis_date": config["report"]["date"],
         "predictions_reason": predictions_reason(patient),
+        "calling": {
+            "germline": asdict(CallParams.from_config(config["calling"])),
+            "somatic": asdict(
+                SomaticParams.from_config(config["somatic"], config["calling"])
+            ),
+        },
     }
 
 

@@ -53,6 +53,7 @@ rule report_patient:
             category="Patient reports",
             labels={"patient": "{patient}"},
         ),
+        variants="results/reports/{patient}.variants.tsv",
     log:
         "logs/report_patient/{patient}.log",
     benchmark:

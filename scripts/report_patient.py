@@ -18,4 +18,5 @@ report.write(
     json.loads(Path(snakemake.input.json).read_text()),
     snakemake.output.html,
     contributions_svg=Path(plot).read_text() if plot else None,
+    tsv=snakemake.output.variants,
 )

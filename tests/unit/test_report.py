@@ -114,11 +114,33 @@ def test_protein_altering_variants_come_first_and_tumours_carry_a_caveat():
     ]
     d["samples"][0]["variants"][1]["consequences"] = []
     d["samples"][0]["variants"][1]["filter"] = "PASS"
+    d["samples"][0]["calls"] = {"source": "seq2rx", "text": "bcftools mpileup + call", "settings": None}
     html = render(d)
     assert "Protein-altering and splice-site variants (1)" in html
     assert html.index("Protein-altering") < html.index("All passing calls (2)")
     assert "<td>no gene model</td>" in html
     assert "sub-clonal variants" in html
+
+
+def test_method_notes_say_how_each_sample_was_called():
+    """A tumour that started from the user's VCF says so, not "called with bcftools' germline model";
+    one called from reads names our caller; a tumour with somatic calls shows those."""
+    d = doc()
+    d["samples"][0]["type"] = "tumor"
+    d["samples"][0]["calls"] = {"source": "supplied VCF", "text": "from the supplied VCF (t.vcf.gz); not called by seq2rx",
+                                "settings": None}  # fmt: skip
+    html = render(d)
+    assert "How: from the supplied VCF (t.vcf.gz); not called by seq2rx." in html
+    assert "germline model" not in html and "sub-clonal" not in html
+    d["samples"][0]["calls"] = {"source": "seq2rx", "text": "bcftools mpileup + call (min_baseq 13)", "settings": {},
+                                "somatic_text": "seq2rx somatic caller (against its matched normal)"}  # fmt: skip
+    somatic = dict(d["samples"][0]["variants"][0], pos=7, support={"alt_reads": 5, "depth": 48, "vaf": 0.1042,
+                                                                     "ci95": [0.0453, 0.2217]})  # fmt: skip
+    d["samples"][0]["somatic_calls"] = [somatic]
+    html = render(d)
+    assert "P1: 1 passing of 1 somatic calls" in html
+    assert "How: seq2rx somatic caller (against its matched normal)." in html
+    assert "0.10 (5/48 reads; 95% CI 0.05–0.22)" in html
 
 
 @pytest.mark.parametrize(

@@ -526,6 +526,90 @@ def test_reports_in_a_real_browser(demo_run, tmp_path):
         assert shot.stat().st_size > 10_000
 
 
+#: what a reader must see on each demo patient's first screen, as (text present, text absent)
+FIRST_SCREEN = {
+    "P1": (["clopidogrel × CYP2C19 Poor Metabolizer", "prasugrel or ticagrelor", "Research use only"], []),
+    "P7": (["osimertinib", "Resistance: EGFR T790M", "Overridden: erlotinib"], []),
+    "P8": (["encorafenib + cetuximab", "BRAF V600E", "MSI-H"], []),
+    "P9": (["No tier I therapy option in the modalities assessed", "not assessed"], []),
+}
+#: each tumour patient's reconciled options: (must be offered at tier I, must not be offered)
+OPTIONS = {
+    "P7": ({"osimertinib"}, {"erlotinib", "gefitinib", "afatinib", "dacomitinib"}),
+    "P8": ({"encorafenib + cetuximab"}, {"cetuximab", "panitumumab", "vemurafenib"}),
+    "P9": (set(), {"cetuximab", "panitumumab"}),
+}
+
+
+def test_first_screens_as_a_reader_sees_them(demo_run, tmp_path):
+    """Each patient's answer fits a 1400 x 900 window and one A4 page, above the table of contents,
+    and says what a board or a prescriber needs: P1's clopidogrel alert, P7's osimertinib with
+    T790M flagged, P8's encorafenib + cetuximab, P9's "no tier I" with what was not assessed.
+    Screenshots go to $SEQ2RX_SCREENSHOTS when it is set (the README's pictures)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (CI installs it)")
+    sync_playwright = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is in the test extras"
+    ).sync_playwright
+    shots = Path(os.environ.get("SEQ2RX_SCREENSHOTS") or tmp_path)
+    # A4 at 96 px per inch, less Chromium's default print margins (0.4 in each side)
+    a4_width, a4_height = round((210 / 25.4 - 0.8) * 96), round((297 / 25.4 - 0.8) * 96)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        messages = []
+        page.on("console", lambda m: messages.append(m.text))
+        for report in sorted((demo_run / "results/reports").glob("P*.html")):
+            page.emulate_media(media="screen")
+            page.set_viewport_size({"width": 1400, "height": 900})
+            page.goto(report.as_uri())
+            box = page.locator("#summary").bounding_box()
+            assert box["y"] + box["height"] <= 900, (report.stem, box)
+            assert page.locator("#contents").bounding_box()["y"] > box["y"] + box["height"]
+            page.screenshot(path=str(shots / f"first-screen-{report.stem}.png"))
+            text = page.locator("#summary").inner_text()
+            present, absent = FIRST_SCREEN.get(report.stem, (["Research use only"], []))
+            for fact in present:
+                assert fact in text, (report.stem, fact, text)
+            for fact in absent:
+                assert fact not in text, (report.stem, fact, text)
+            page.emulate_media(media="print")
+            page.set_viewport_size({"width": a4_width, "height": a4_height})
+            printed = page.locator("#summary").bounding_box()
+            assert printed["y"] + printed["height"] <= a4_height, (report.stem, "A4", printed)
+        browser.close()
+    assert messages == []
+    for patient, (offered, refused) in OPTIONS.items():
+        options = json.loads((demo_run / f"results/findings/{patient}.json").read_text())["summary"]["tumour"][
+            "options"
+        ]
+        tier1 = {o["therapy"] for o in options if o["tier"].startswith("I-")}
+        assert offered <= tier1 and (offered or not tier1), (patient, tier1)
+        assert not refused & {o["therapy"] for o in options}, (patient, options)
+    # the variants behind the report are one click away
+    for patient in FIRST_SCREEN:
+        tsv = (demo_run / f"results/reports/{patient}.variants.tsv").read_text().splitlines()
+        assert tsv[0].startswith("sample\tcalls\tchrom") and len(tsv) > 1
+
+
+def test_one_vaf_per_variant_with_its_reads(demo_run):
+    """T790M in P7-T: the first screen, the tier table and the variant table show one allele
+    fraction, with the reads behind it and its interval."""
+    from seq2rx.report.patient import vaf_text
+
+    doc = json.loads((demo_run / "results/findings/P7.json").read_text())
+    rows = [r for s in doc["actionability"]["samples"] for r in s["rows"] if r["alteration"] == "T790M"]
+    support = rows[0]["support"]
+    assert support["alt_reads"] <= support["depth"] and support["ci95"][0] < support["vaf"] < support["ci95"][1]
+    assert all(r["support"] == support for r in rows)
+    tumour = next(s for s in doc["samples"] if s["sample"] == "P7-T")
+    somatic = [v for v in tumour["somatic_calls"] if v["pos"] == rows[0]["pos"]]
+    assert [v["support"] for v in somatic] == [support]
+    html = (demo_run / "results/reports/P7.html").read_text()
+    assert html.count(vaf_text(support)) >= 3  # first screen, tier table, somatic variant table
+
+
 def test_user_text_is_escaped_in_the_report(demo_run, tmp_path):
     from seq2rx.report import patient as report
 

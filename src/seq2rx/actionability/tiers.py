@@ -276,6 +276,8 @@ class SomaticVariant:
     alt: str
     vaf: float | None = None
     depth: int | None = None
+    #: reads supporting the allele (of ``depth``); None when the VCF gives a VAF without allele depths
+    alt_reads: int | None = None
     #: gene -> (consequence classes, short protein change like V600E or None, protein position)
     effects: dict[str, tuple[frozenset[str], str | None, int | None]] = field(default_factory=dict)
     #: why the variant is reported with reservations (e.g. possibly germline in tumour-only calling)
@@ -323,8 +325,8 @@ def read_variants(vcf: str | Path, sample: str | None = None, pass_only: bool = 
                 for i, alt in enumerate(rec.alts or (), start=1):
                     if alt.startswith("<") or alt == "*":
                         continue
-                    vaf, depth = _vaf(rec, name, i)
-                    out.append(SomaticVariant(rec.chrom, rec.pos, rec.ref, alt, vaf, depth, note=note))
+                    vaf, depth, alt_reads = _vaf(rec, name, i)
+                    out.append(SomaticVariant(rec.chrom, rec.pos, rec.ref, alt, vaf, depth, alt_reads, note=note))
         except (OSError, ValueError) as exc:
             raise InputError(vcf, f"cannot be read to the end ({exc})") from None
     return out
@@ -361,7 +363,9 @@ def _strelka(call, ref: str, alt: str) -> list[int] | None:
     return None
 
 
-def _vaf(rec, name: str | None, i: int) -> tuple[float | None, int | None]:
+def _vaf(rec, name: str | None, i: int) -> tuple[float | None, int | None, int | None]:
+    """(allele fraction, depth, alt reads) of allele ``i``: from allele depths when the VCF has
+    them (the depth is their sum), else a PCGR-style TVAF/TDP without the read count."""
     call = rec.samples[name] if name else None
     ad = None
     if call is not None:
@@ -375,12 +379,12 @@ def _vaf(rec, name: str | None, i: int) -> tuple[float | None, int | None]:
             if pair:
                 ad, i = pair, 1
     if ad and len(ad) > i and sum(ad):
-        return round(ad[i] / sum(ad), 4), int(sum(ad))
+        return round(ad[i] / sum(ad), 4), int(sum(ad)), int(ad[i])
     info = rec.info
     if "TVAF" in info:  # PCGR-style
         dp = info.get("TDP")
-        return round(float(info["TVAF"]), 4), int(dp) if dp is not None else None
-    return None, None
+        return round(float(info["TVAF"]), 4), int(dp) if dp is not None else None, None
+    return None, None, None
 
 
 def _ints(value) -> list[int] | None:
@@ -522,6 +526,7 @@ def _row(v: SomaticVariant | None, gene: str, alteration: str, tier_: str, b: Bi
         "alteration": alteration,
         "vaf": v.vaf if v and v.vaf is not None else ".",
         "depth": v.depth if v and v.depth is not None else ".",
+        "alt_reads": v.alt_reads if v and v.alt_reads is not None else ".",
         "tier": tier_,
         "therapies": b.therapy if b else ".",
         "response": b.response if b else ".",

@@ -17,8 +17,9 @@ import pysam
 from seq2rx.core.bed import read_bed_named
 from seq2rx.core.data import data_path
 from seq2rx.core.io import atomic_output
+from seq2rx.findings.summary import first_screen, tmb_support, vaf_support
 
-SCHEMA_VERSION = "0.1.0"
+SCHEMA_VERSION = "0.2.0"
 #: which sample's PGx result speaks for the patient: germline DNA first, a tumour only if alone
 PGX_SOURCE_ORDER = ("germline", "normal", "tumor")
 
@@ -56,8 +57,19 @@ def actionability_section(rows: list[dict], docs: dict[str, str | Path] | None) 
                                      "knowledge_base")}  # fmt: skip
         # what was assessed beyond small variants (present when the step was given the other modalities)
         entry.update({k: doc[k] for k in ("modalities", "copy_number", "fusions", "msi") if k in doc})
+        entry["tmb"] = tmb_support(entry["tmb"])
+        entry["rows"] = [{**r, "support": _row_support(r)} for r in entry["rows"]]
         samples.append(entry)
     return {"status": "done", "samples": samples}
+
+
+def _row_support(row: dict) -> dict | None:
+    """The reads behind a tiered row's allele fraction: its ``alt_reads`` of ``depth`` (allele
+    depths of the tumour), with the 95% interval; None for a biomarker that is not a variant."""
+    depth, alt = row.get("depth"), row.get("alt_reads")
+    if not isinstance(depth, int) or not isinstance(alt, int):
+        return None
+    return vaf_support(alt, depth)
 
 
 def identity_summary(doc: dict) -> dict:
@@ -148,9 +160,10 @@ def read_variants(vcf: str | Path, sample: str, targets: str | Path | None = Non
             ad = call.get("AD") if call and "AD" in call else None
             dp = call.get("DP") if call and "DP" in call else (rec.info.get("DP") if has_info_dp else None)
             alt = rec.alts[0] if rec.alts else "."
-            vaf = None
+            vaf = support = None
             if ad and len(ad) > 1 and all(a is not None for a in ad) and sum(ad):
                 vaf = round(ad[1] / sum(ad), 4)
+                support = vaf_support(ad[1], sum(ad))
             out.append(
                 {
                     "chrom": rec.chrom,
@@ -163,6 +176,7 @@ def read_variants(vcf: str | Path, sample: str, targets: str | Path | None = Non
                     "depth": dp,
                     "allele_depths": list(ad) if ad else None,
                     "vaf": vaf,
+                    "support": support,
                     "region": _region_name(regions, rec.chrom, rec.pos - 1),
                 }
             )
@@ -257,11 +271,22 @@ def build(patient: str, plan: dict, *, settings: dict) -> dict:
         qc = json.loads(Path(f["qc"]).read_text()) if "qc" in f else {"status": "not run", "reason": _FROM_VCF}
         if "identity" in f and "qc" in f:
             qc = qc_with_identity(qc, json.loads(Path(f["identity"]).read_text()))
+        somatic = None
+        if "somatic_vcf" in f:
+            somatic = [v for v in read_variants(f["somatic_vcf"], s, targets) if v["filter"] == "PASS"]
+            if "somatic_consequences" in f:
+                csq = read_consequences(f["somatic_consequences"])
+                for v in somatic:
+                    v["consequences"] = csq.get((v["chrom"], v["pos"], v["ref"], v["alt"]), [])
         samples.append(
             {
                 "sample": s,
                 "type": row["type"],
                 "started_from": row["stage"],
+                "calls": calls_method(
+                    row, settings.get("calling") or {}, _somatic_mode(rows, row) if somatic is not None else None
+                ),
+                "somatic_calls": somatic,
                 "qc": qc,
                 "variants": variants,
                 "n_pass": sum(v["filter"] == "PASS" for v in variants),
@@ -288,8 +313,50 @@ def build(patient: str, plan: dict, *, settings: dict) -> dict:
         "actionability": actionability_section(rows, per_sample("actionability")),
         "predictions": patient_entry_section(patient, plan.get("predictions"), reason),
         "similar_patients": patient_entry_section(patient, plan.get("similarity"), reason),
+        "clinical": clinical_section(patient, plan.get("clinical")),
     }
+    doc["summary"] = first_screen(doc)
     return doc
+
+
+def _somatic_mode(rows: list[dict], tumour: dict) -> str:
+    paired = any(r["type"] in ("normal", "germline") and r["stage"] != "vcf" for r in rows if r is not tumour)
+    return "against its matched normal" if paired else "tumour-only, without a matched normal"
+
+
+def calls_method(row: dict, calling: dict, somatic: str | None) -> dict:
+    """How a sample's variant calls were made, for the report's method notes: our callers and
+    their settings, or the VCF the sample started from."""
+    if row["stage"] == "vcf":
+        vcf = Path(str(row.get("vcf") or "")).name or "the sample sheet's VCF"
+        return {"source": "supplied VCF", "text": f"from the supplied VCF ({vcf}); not called by seq2rx",
+                "settings": None}  # fmt: skip
+    germline = calling.get("germline") or {}
+    text = "bcftools mpileup + call (multiallelic model, germline)"
+    if germline:
+        text += " with " + ", ".join(f"{k} {v}" for k, v in sorted(germline.items()))
+    out = {"source": "seq2rx", "text": text, "settings": germline or None}
+    if somatic:
+        som = calling.get("somatic") or {}
+        out["somatic_text"] = f"seq2rx somatic caller ({somatic})" + (
+            " with " + ", ".join(f"{k} {v}" for k, v in sorted(som.items())) if som else ""
+        )
+    return out
+
+
+def clinical_section(patient: str, path: str | Path | None) -> dict:
+    """The patient's current medications from the clinical table, which the PGx alerts check."""
+    if not path:
+        return {"status": "not run", "reason": "no clinical table is configured (clinical)"}
+    from seq2rx.inputs.clinical import read_clinical
+
+    table = read_clinical(path)
+    rows = table[table["patient"] == patient]
+    if rows.empty:
+        return {"status": "not run", "reason": f"the clinical table {Path(path).name} has no row for {patient}"}
+    meds = rows.iloc[0]["medications"]
+    meds = [] if not isinstance(meds, str) else [m.strip() for m in meds.split(";") if m.strip()]
+    return {"status": "done", "source": Path(path).name, "medications": meds}
 
 
 SCHEMA = data_path("schemas", "findings.schema.yaml")

@@ -161,8 +161,10 @@ def recommend(guidance: list[Guidance], genes: dict[str, dict]) -> tuple[list[di
             )
     # a drug whose guideline uses two genes (thiopurines, tricyclics, phenytoin, warfarin): when
     # one gene calls for a change, the other gene's "usual dose" row is not the answer
-    changed = {r["drug"] for r in applied if not r.pop("_normal")}
+    changed = {r["drug"] for r in applied if not r["_normal"]}
     applied = [r for r in applied if r["drug"] not in changed or r["phenotype"] not in normal_rows.get(r["drug"], ())]
+    for r in applied:  # actionable: the genotype calls for something other than the usual prescription
+        r["actionable"] = not r.pop("_normal") and r["strength"] != "No recommendation"
     applied.sort(key=lambda r: (r["drug"], r["genes"], r["phenotype"]))
     unmatched = []
     for drug in sorted(set(drugs) - matched):

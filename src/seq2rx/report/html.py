@@ -36,7 +36,15 @@ th{background:#eef3f8}
 .fail{color:#fff;background:#D55E00;padding:.1rem .45rem;border-radius:.3rem}
 th{cursor:pointer}.note{border-left:4px solid #E69F00;padding:.2rem .6rem}.muted{color:#555}.alert{border:2px solid #D55E00;padding:.2rem 1rem}.disclaimer{border:1px solid #999;background:#f7f7f7;padding:.6rem 1rem;margin-top:2rem}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}
-@media print{body{margin:0;max-width:none}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}
+.summary{border:2px solid #0072B2;border-radius:.4rem;padding:.2rem 1rem .6rem;font-size:.92rem}
+.summary h1{margin:.3rem 0 .1rem}.summary h2{font-size:1.05rem;margin:.6rem 0 .3rem}.summary h3{font-size:.95rem;margin:.4rem 0 .2rem}
+.summary p{margin:.25rem 0}.summary table{font-size:.85rem;margin:.2rem 0}.summary caption{text-align:left;font-weight:600}
+.facts{margin:.1rem 0}.ruo{font-size:.8rem;color:#333;background:#f7f7f7;padding:.15rem .4rem}
+.cols{display:grid;grid-template-columns:3fr 2fr;gap:0 1.5rem}.stack .compact{columns:2;column-gap:2rem}.compact{margin:.2rem 0;padding-left:1.1rem}.compact li{margin:.1rem 0}
+.resist{border-left:4px solid #D55E00;background:#fbeee6;padding:.15rem .5rem}.alertline{border-left:4px solid #D55E00;padding:.15rem .5rem}
+tr.resistance td{background:#fbeee6}nav{margin:1rem 0;font-size:.9rem}details{margin:.4rem 0}summary{cursor:pointer;font-weight:600}
+@media print{body{margin:0;max-width:none;font-size:10pt}.summary{font-size:8.5pt}.summary table{font-size:8pt}.summary{break-after:page;border:none;padding:0}nav{display:none}
+details>*{display:block}h2{break-after:avoid}table{break-inside:auto}tr{break-inside:avoid}}
 """
 
 #: click a column header to sort the table by it (numbers numerically); allowed by its hash in

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from seq2rx.core.io import atomic_output
+from seq2rx.findings.summary import first_screen
 from seq2rx.report import html
 
 
@@ -44,8 +45,19 @@ def _protein_altering(variant: dict) -> bool:
     return any(any(k in c["consequence"] for k in _ALTERING) for c in variant.get("consequences") or ())
 
 
+def vaf_text(support: dict | None, vaf: object = None) -> str:
+    """An allele fraction as every section shows it: ``0.10 (5/48 reads; 95% CI 0.05–0.22)``;
+    the bare fraction when the input gave no read counts (e.g. a VCF with only a VAF field)."""
+    if support:
+        lo, hi = support["ci95"]
+        return f"{support['vaf']:.2f} ({support['alt_reads']}/{support['depth']} reads; 95% CI {lo:.2f}–{hi:.2f})"
+    if isinstance(vaf, int | float):
+        return f"{vaf:.2f} (no read counts)"
+    return ""
+
+
 def _variant_row(v: dict) -> list:
-    vaf = "" if v["vaf"] is None else f"{v['vaf']:.2f}"
+    vaf = vaf_text(v.get("support"), v["vaf"])
     return [
         v["region"],
         v["chrom"],
@@ -111,6 +123,18 @@ TIER_TEXT = {
 }
 
 
+def tmb_text(tmb: dict) -> str:
+    """TMB with its support: ``15.07 per Mb (95% CI 1.83–54.4; 2 coding variants over 0.13 callable Mb)``."""
+    if tmb.get("tmb_per_mb") is None:
+        return "not computed"
+    ci = tmb.get("ci95")
+    interval = f"95% CI {ci[0]:g}–{ci[1]:g}; " if ci else ""
+    return (
+        f"{tmb['tmb_per_mb']:g} mutations per callable megabase ({interval}{tmb['coding_variants']} coding "
+        f"variants over {tmb['callable_mb']:g} callable Mb)"
+    )
+
+
 def _actionability(section: dict) -> dict:
     """Per tumour sample: TMB, then the biomarkers by AMP/ASCO/CAP tier with therapies and evidence."""
     if section.get("status") != "done":
@@ -118,12 +142,7 @@ def _actionability(section: dict) -> dict:
     samples = []
     for s in section["samples"]:
         tmb = s["tmb"]
-        burden = (
-            f"{tmb['tmb_per_mb']:g} mutations per callable megabase ({tmb['coding_variants']} coding variants "
-            f"over {tmb['callable_mb']:g} Mb)"
-            if tmb.get("tmb_per_mb") is not None
-            else "not computed"
-        )
+        burden = tmb_text(tmb)
         if tmb.get("note"):
             burden += f"; {tmb['note']}"
         tiers = []
@@ -131,7 +150,8 @@ def _actionability(section: dict) -> dict:
             rows = [r for r in s["rows"] if r["tier"] == tier_]
             if rows:
                 tiers.append({"text": text, "rows": [
-                    [r["gene"], r["alteration"], r["vaf"], r["therapies"], r["response"], r["evidence"],
+                    [r["gene"], r["alteration"], vaf_text(r.get("support"), r["vaf"]), r["therapies"], r["response"],
+                     r["evidence"],
                      f"{r['rule_tumor_type']} ({r['tumor_type_match']})", r["source"],
                      "" if r.get("note", ".") == "." else r["note"]] for r in rows]})  # fmt: skip
         samples.append({"sample": s["sample"], "tumor_type_name": s["tumor_type_name"], "tumor_type": s["tumor_type"],
@@ -146,7 +166,8 @@ def _assessed(s: dict, burden: str) -> dict:
     and fusion calls, and the negative statement naming what it covers."""
     modalities = s.get("modalities")
     if not modalities:
-        return {"assessed_rows": [], "cn_rows": [], "fusion_rows": [], "negative": None}
+        return {"assessed_rows": [], "cn_rows": [], "fusion_rows": [], "negative": None, "cn_assessed": False,
+                "fusions_assessed": False}  # fmt: skip
     msi = s.get("msi") or {}
     detail = {"small variants": s["mode"], "TMB": burden}
     if msi.get("status") in ("MSI-H", "MSS"):
@@ -218,6 +239,7 @@ def _pgx(section: dict) -> dict:
         "gene_rows": rows,
         "drugs": drugs,
         "without_guidance": missing,
+        "actionable_drugs": ", ".join(sorted({r["drug"] for r in section["recommendations"] if r.get("actionable")})),
         "definitions": "; ".join(kb.get("definitions", [])),
         "guidance_rows": kb.get("guidance_rows"),
         "guidance_latest_date": kb.get("guidance_latest_date"),
@@ -357,6 +379,108 @@ def _identity_failures(doc: dict) -> list[dict]:
     return out
 
 
+def _option_rows(options: list[dict], support) -> list[dict]:
+    """The options grouped by alteration (best tier first): tier I and tier II therapies, each
+    with its level and evidence; a therapy backed by several alterations is listed under each."""
+    rows: dict[str, dict] = {}
+    for o in options:
+        for alteration in (o["alteration"], *o.get("also", [])):
+            row = rows.setdefault(alteration, {"alteration": alteration, "support": "", "tier1": [], "tier2": [],
+                                               "best": o["tier"]})  # fmt: skip
+            if alteration == o["alteration"] and o.get("support"):
+                row["support"] = support(o)
+            item = {"therapy": o["therapy"], "level": f"{o['tier']}, {o['evidence']}"}
+            row["tier1" if o["tier"].startswith("I-") else "tier2"].append(item)
+            row["best"] = min(row["best"], o["tier"])
+    return sorted(rows.values(), key=lambda r: (r["best"], r["alteration"]))
+
+
+def _summary(doc: dict) -> dict:
+    """The first screen (``templates/patient_summary.html``) from the document's summary."""
+    sm = doc.get("summary") or first_screen(doc)  # a document written before the summary existed
+    qc = sm["qc"]
+    reasons = "; ".join(f"{s['sample']}: {', '.join(s['reasons'])}" for s in qc["samples"] if s["reasons"])
+    tumour, pgx = sm["tumour"], sm["pgx"]
+
+    def support(x: dict) -> str:
+        return f"VAF {vaf_text(x['support'])}" if x.get("support") else ""  # same text as every table
+
+    def by(b: dict) -> str:
+        return "; ".join(str(b[k]) for k in ("alteration", "reason") if b.get(k)) if isinstance(b, dict) else str(b)
+
+    assessed = []
+    for a in sm["assessed"]:
+        parts = [m["modality"] if m["status"] == "assessed" else f"{m['modality']} not assessed ({m['why']})"
+                 for m in a["modalities"]]  # fmt: skip
+        assessed.append(f"{a['sample']}: {', '.join(parts)}")
+    meds = pgx.get("medications") or {}
+    if meds.get("status") == "done":
+        medications_text = (
+            f"Current medications ({meds['source']}): {', '.join(meds['medications'])}."
+            if meds["medications"]
+            else f"No current medications in {meds['source']}."
+        )
+    else:
+        medications_text = f"Current medications not checked: {meds.get('reason', 'no clinical table')}."
+    return {
+        "samples_text": ", ".join(f"{s['sample']} ({s['type']})" for s in doc["samples"]),
+        "tumour_type": "" if doc["tumor_type"] in ("", "NA") else doc["tumor_type"],
+        "analysis_date": doc["provenance"].get("analysis_date") or "date not recorded",
+        "qc_verdict": qc["verdict"],
+        "qc_reasons": reasons,
+        "research_use": sm["research_use"],
+        "identity_failures": sm["identity_failures"],
+        "tumour_done": tumour["status"] == "done",
+        "tumour_reason": tumour.get("reason"),
+        "options": _option_rows(tumour["options"], support),
+        "resistance": [
+            {**r, "support": support(r), "therapies": " or ".join(r["therapies"])} for r in tumour["resistance"]
+        ],  # fmt: skip
+        "overridden": [{**o, "by": by(o["by"])} for o in tumour["overridden"]],
+        "negative": tumour["negative"],
+        "assessed": "; ".join(assessed) or "small variants only (no tumour modalities were run)",
+        "prediction": sm["prediction"],
+        "pgx_done": pgx["status"] == "done",
+        "pgx_reason": pgx.get("reason"),
+        "medications_text": medications_text,
+        "alerts": pgx["alerts"],
+        "current_usual": ", ".join(pgx["current_usual"]),
+        "current_without_guidance": ", ".join(pgx["current_without_guidance"]),
+        "other": [{"phenotype": o["phenotype"], "drugs": ", ".join(o["drugs"])} for o in pgx["other"]],
+    }
+
+
+#: the report's sections, in order, for the table of contents
+SECTIONS = (
+    ("actionability", "Tumour findings"),
+    ("pgx", "Pharmacogenomics"),
+    ("predictions", "Predicted response"),
+    ("similar_patients", "Similar past patients"),
+    ("qc", "Quality control"),
+    ("variants", "Variant calls"),
+    ("provenance", "Methods and provenance"),
+    ("disclaimer", "Research use"),
+)
+
+VARIANT_COLUMNS = ("sample", "calls", "chrom", "pos", "ref", "alt", "filter", "genotype", "depth", "alt_reads", "vaf",
+                   "vaf_ci95_low", "vaf_ci95_high", "region", "consequence")  # fmt: skip
+
+
+def variants_tsv(doc: dict) -> str:
+    """Every variant record of the document, one per line: each sample's calls (germline model)
+    and, for a tumour called from reads, its passing somatic calls; protein-altering first."""
+    lines = ["\t".join(VARIANT_COLUMNS)]
+    for s in doc["samples"]:
+        for calls, variants in (("germline model", s["variants"]), ("somatic", s.get("somatic_calls") or [])):
+            for v in sorted(variants, key=lambda v: not _protein_altering(v)):
+                sup = v.get("support") or {}
+                ci = sup.get("ci95") or ("", "")
+                row = [s["sample"], calls, v["chrom"], v["pos"], v["ref"], v["alt"], v["filter"], v["genotype"],
+                       v["depth"], sup.get("alt_reads", ""), v["vaf"], ci[0], ci[1], v.get("region", ""), _effects(v)]  # fmt: skip
+                lines.append("\t".join("" if x is None else str(x).replace("\t", " ") for x in row))
+    return "\n".join(lines) + "\n"
+
+
 def context(doc: dict, contributions_svg: str | None = None) -> dict:
     """What ``templates/patient.html`` lays out, from the findings document."""
     thresholds = doc["provenance"].get("thresholds", {})
@@ -374,20 +498,31 @@ def context(doc: dict, contributions_svg: str | None = None) -> dict:
     ]
     variants = []
     for s in doc["samples"]:
-        passing = [v for v in s["variants"] if v["filter"] == "PASS"]
+        somatic = s.get("somatic_calls")
+        shown = somatic if somatic is not None else s["variants"]
+        passing = [v for v in shown if v["filter"] == "PASS"]
+        calls = s.get("calls") or {}
         variants.append(
             {
                 "sample": s["sample"],
-                "calls": len(s["variants"]),
-                "tumour": s["type"] == "tumor",
+                "calls": len(shown),
+                "kind": "somatic" if somatic is not None else "",
+                "method": calls.get("somatic_text") if somatic is not None else calls.get("text"),
+                "tumour_germline_model": s["type"] == "tumor" and somatic is None and calls.get("source") == "seq2rx",
+                "germline_model_calls": sum(v["filter"] == "PASS" for v in s["variants"])
+                if somatic is not None
+                else None,
                 "annotated": "consequences" in (passing[0] if passing else {}),
                 "altering": [_variant_row(v) for v in passing if _protein_altering(v)],
-                "passing": [_variant_row(v) for v in passing],
+                "passing": [_variant_row(v) for v in sorted(passing, key=lambda v: not _protein_altering(v))],
             }
         )
     prov = doc["provenance"]
     return {
         "doc": doc,
+        "summary": _summary(doc),
+        "toc": SECTIONS,
+        "variants_tsv": f"{doc['patient']}.variants.tsv",
         "samples_text": ", ".join(s["sample"] + " (" + s["type"] + ")" for s in doc["samples"]),
         "analysis_date": prov.get("analysis_date") or "not recorded (report.date)",
         "qc_rows": [_qc_row(s) for s in doc["samples"]],
@@ -427,6 +562,11 @@ def render(doc: dict, contributions_svg: str | None = None) -> str:
     return html.render("patient.html", **context(doc, contributions_svg))
 
 
-def write(doc: dict, path: str | Path, contributions_svg: str | None = None) -> None:
+def write(doc: dict, path: str | Path, contributions_svg: str | None = None, tsv: str | Path | None = None) -> None:
+    """The report at ``path`` and, at ``tsv`` (``{patient}.variants.tsv`` beside it, which the
+    report links to), every variant record."""
+    if tsv is not None:
+        with atomic_output(tsv) as tmp:
+            Path(tmp).write_text(variants_tsv(doc), encoding="utf-8")
     with atomic_output(path) as tmp:
         Path(tmp).write_text(render(doc, contributions_svg), encoding="utf-8")
