@@ -13,6 +13,11 @@ intron. The tumour holds three derivative chromosomes beside the reference ones:
 - chr10, a deletion: CCDC6 (+) exon 1 (121, % 3 = 1) joined to RET (+) exons 5-7 (100 + 110 +
   140 + 152 = 502 lost, % 3 = 1): in frame, but RET's first whole codon (502 // 3 + 2 = 169)
   comes after its (test) kinase domain at codons 100-150: the domain is not retained.
+
+A second small genome (``fgfr_world``) holds a kinase that is the 5′ partner: FGFR3 and TACC3 lie
+side by side on chr4, both on the plus strand, TACC3 first, and two tandem duplications join
+FGFR3's 5′ exons to TACC3's 3′ exons (FGFR3::TACC3), once after FGFR3's kinase exons and once
+inside them.
 """
 
 from __future__ import annotations
@@ -209,9 +214,15 @@ def test_inversion_eml4_alk_in_frame_with_kinase(world, tumour_calls):
     from Bio.Seq import Seq
 
     assert f.junction_peptide.split("|")[1][1:] == str(Seq(alk[342:369]).translate())
-    # the reciprocal junction of the balanced inversion: ALK's 5' exons joined to EML4's 3' exons
+    # the reciprocal junction of the balanced inversion: ALK's 5' exons joined to EML4's 3' exons;
+    # ALK is now the 5' kinase carrier, and its first 100 + 130 + 110 = 340 coding bases (codons
+    # 1-113) stop well before its kinase domain (150-300)
     back = _one(tumour_calls, "ALK", "EML4")
-    assert back.kinase_domain_retained is None and back.exons_joined == "ALK exon 3 -> EML4 exon 3"
+    assert back.exons_joined == "ALK exon 3 -> EML4 exon 3"
+    assert back.kinase_domain_retained is False and back.first_retained_codon is None
+    assert back.kinase_domain.startswith("150-300 ")
+    assert any("ALK carries the kinase domain as the 5′ partner: its coding part keeps codons 1-113" in n
+               for n in back.notes)  # fmt: skip
 
 
 def test_translocation_cd74_ros1_out_of_frame(world, tumour_calls):
@@ -335,6 +346,8 @@ def test_packaged_kinase_domains():
         1392,
     )
     assert (table["BRAF"].first_codon, table["BRAF"].last_codon) == (457, 717)
+    # NTRK2 is read on its canonical transcript (NM_006180), not the ENST00000376213 recalled first
+    assert (table["NTRK2"].transcript, table["NTRK2"].protein_length) == ("ENST00000277120", 822)
     assert (table["ABL1"].first_codon, table["ABL1"].last_codon) == (242, 493)
 
 
@@ -378,3 +391,126 @@ def test_scattered_chimeras_stay_apart():
     assert time.perf_counter() - start < 5
     assert max(bp.split_reads for bp in found) == 1
     assert sum(bp.split_reads >= 2 or bp.spanning_pairs >= 2 for bp in found) < 20
+
+
+# --------------------------------------------------------------------------- a 5' kinase: FGFR3::TACC3
+
+# FGFR3 (+): 8 exons, 1152 coding bases, 383 residues; after exons 1-8 the coding bases reach
+# 150, 270, 420, 570, 720, 870, 1020, 1152. Its (test) kinase domain is codons 100-250.
+# TACC3 (+): 5 exons of 120, 150, 141, 150, 138 bases (699, 232 residues).
+FGFR3_EXONS = [150, 120, 150, 150, 150, 150, 150, 132]
+TACC3_EXONS = [120, 150, 141, 150, 138]
+
+
+@pytest.fixture(scope="module")
+def fgfr_world(tmp_path_factory):
+    """chr4 with TACC3 then FGFR3, and a tumour with two tandem duplications joining them:
+
+    - ``after``: FGFR3 exons 1-6 (870 bases, codons 1-290, past the domain's last codon 250)
+      joined to TACC3 exons 3-5 (270 bases lost, phase 0): in frame, domain retained;
+    - ``inside``: FGFR3 exons 1-4 (570 bases, codons 1-190, inside the domain) joined to TACC3
+      exons 4-5 (411 bases lost, phase 0): in frame, domain not retained.
+    """
+    rng = np.random.default_rng(315)
+    d = tmp_path_factory.mktemp("fgfr")
+    seq = list("".join(rng.choice(list("ACGT"), CONTIG)))
+    genes = {
+        "TACC3": _gene(rng, "TACC3", "chr4", "+", 1000, TACC3_EXONS),
+        "FGFR3": _gene(rng, "FGFR3", "chr4", "+", 7000, FGFR3_EXONS),
+    }
+    for g in genes.values():
+        for ex in g.exons:
+            seq[ex.start : ex.end] = list(g.cds[ex.cds_start : ex.cds_start + ex.end - ex.start])
+    ref = "".join(seq)
+    genome = Genome({"chr4": CONTIG}, [Island("chr4", 0, seq)], list(genes.values()))
+    write_fasta(genome, d / "ref.fa.gz")
+    write_gff3(genome, d / "genes.gff3")
+    protein = len(genes["FGFR3"].cds) // 3 - 1
+    (d / "kinases.tsv").write_text(
+        "gene\ttranscript\tprotein_length\tfirst_codon\tlast_codon\tsource\trelease\tdate\n"
+        f"FGFR3\tENST_FGFR3\t{protein}\t100\t250\ttest\t-\t-\n"
+    )
+    cut = {
+        "after": (_cut_after(genes["FGFR3"], 6), _cut_after(genes["TACC3"], 2)),
+        "inside": (_cut_after(genes["FGFR3"], 4), _cut_after(genes["TACC3"], 3)),
+    }
+    # a tandem duplication: chr4 up to the FGFR3 cut, then again from the TACC3 cut on
+    haplotypes = [(ref[:f] + ref[t:], 20) for f, t in cut.values()] + [(ref, 10)]
+    pairs = [p for k, (s, cov) in enumerate(haplotypes) for p in _fragments(rng, s, cov, f"t{k}")]
+    (d / "tumour").mkdir()
+    r1, r2 = _fastq(pairs, d / "tumour")
+    index = build_index(d / "ref.fa.gz", d / "index", "bwa")
+    align_unsorted(r1, r2, index, d / "tumour.u.bam", "tumour", threads=2)
+    sort_markdup(d / "tumour.u.bam", d / "tumour.bam", d / "tumour.md.txt", threads=2)
+    return {"dir": d, "cut": cut, "genes": genes, "protein": protein}
+
+
+def _fgfr_calls(fgfr_world, kinases: Path | None = None):
+    d = fgfr_world["dir"]
+    return call_fusions(d / "tumour.bam", d / "ref.fa.gz", d / "genes.gff3", ["FGFR3", "TACC3"],
+                        kinase_domains=kinases or d / "kinases.tsv")  # fmt: skip
+
+
+def _fgfr3_tacc3(calls, fgfr3_exon: int):
+    found = [f for f in calls.fusions if f.name == "FGFR3--TACC3" and f.five_prime_exon == fgfr3_exon]
+    assert len(found) == 1, [(f.name, f.call, f.five_prime_exon) for f in calls.fusions]
+    return found[0]
+
+
+def test_fgfr3_tacc3_break_after_the_kinase_keeps_it_in_frame(fgfr_world):
+    f = _fgfr3_tacc3(_fgfr_calls(fgfr_world), 6)
+    assert f.call == "fusion" and f.kind == "duplication" and f.precise
+    chrom, pos = _pos(f.five_prime_breakpoint)
+    assert chrom == "chr4" and abs(pos - fgfr_world["cut"]["after"][0]) <= 3
+    assert f.exons_joined == "FGFR3 exon 6 -> TACC3 exon 3"
+    assert f.in_frame is True and f.junction_stop is False
+    # the kinase is FGFR3's, at the 5' end: 870 coding bases keep codons 1-290, past codon 250
+    assert f.kinase_domain == "100-250 (test)"
+    assert f.kinase_domain_retained is True and f.first_retained_codon is None
+    carrier = "FGFR3 carries the kinase domain as the 5′ partner: its coding part keeps codons 1-290 before"
+    assert carrier + " the break, the domain spans 100-250" in f.notes
+    # the peptide across the junction: FGFR3's residues up to 290, then TACC3's from its codon 91
+    from Bio.Seq import Seq
+
+    before, after = f.junction_peptide.split("|")
+    assert before == str(Seq(fgfr_world["genes"]["FGFR3"].cds[840:870]).translate())
+    assert after == str(Seq(fgfr_world["genes"]["TACC3"].cds[270:300]).translate())
+
+
+def test_fgfr3_tacc3_break_inside_the_kinase_loses_it(fgfr_world):
+    f = _fgfr3_tacc3(_fgfr_calls(fgfr_world), 4)
+    assert f.call == "fusion" and f.exons_joined == "FGFR3 exon 4 -> TACC3 exon 4"
+    assert f.in_frame is True  # a productive junction, but FGFR3 keeps only codons 1-190 of 100-250
+    assert f.kinase_domain_retained is False
+    assert any("keeps codons 1-190 before the break" in n for n in f.notes)
+
+
+def test_fgfr3_tacc3_two_fusions_only(fgfr_world):
+    calls = _fgfr_calls(fgfr_world)
+    assert sorted((f.name, f.five_prime_exon) for f in calls.fusions if f.call == "fusion") == [
+        ("FGFR3--TACC3", 4),
+        ("FGFR3--TACC3", 6),
+    ]
+    assert calls.genes_scanned == ["FGFR3", "TACC3"]
+
+
+def test_fgfr3_kinase_needs_the_tables_isoform(fgfr_world, tmp_path):
+    d = fgfr_world["dir"]
+    text = (d / "kinases.tsv").read_text().replace(f"\t{fgfr_world['protein']}\t", "\t400\t")
+    (tmp_path / "k.tsv").write_text(text)
+    f = _fgfr3_tacc3(_fgfr_calls(fgfr_world, tmp_path / "k.tsv"), 6)
+    assert f.kinase_domain_retained is None and f.in_frame is True
+    n = fgfr_world["protein"]
+    assert f"describes ENST_FGFR3 (400 residues), the GFF3 gives ENST_FGFR3 ({n} residues)" in f.notes[0]
+    assert not any("5′ partner" in n for n in f.notes)
+
+
+def test_fusions_json_reports_a_five_prime_kinase(fgfr_world, tmp_path):
+    write_fusions(_fgfr_calls(fgfr_world), tmp_path / "f.tsv", tmp_path / "f.json", sample="T2")
+    rows = (tmp_path / "f.tsv").read_text().splitlines()
+    assert rows[0].split("\t") == ["FusionGene", "LeftBreakpoint", "RightBreakpoint", "SplitReads"]
+    assert sorted(r.split("\t")[0] for r in rows[1:]) == ["FGFR3--TACC3", "FGFR3--TACC3"]
+    doc = json.loads((tmp_path / "f.json").read_text())
+    by_exon = {f["five_prime_exon"]: f for f in doc["fusions"] if f["call"] == "fusion"}
+    assert by_exon[6]["kinase_domain_retained"] is True and by_exon[4]["kinase_domain_retained"] is False
+    assert all(any("as the 5′ partner" in n for n in f["notes"]) for f in by_exon.values())

@@ -23,9 +23,18 @@ side), the 3′ partner the gene whose transcription runs away from its breakend
 :func:`partners`). The fused transcript joins the 5′ partner's last exon before the break to the
 3′ partner's first exon after it; it is in frame when the 5′ coding length up to that exon and the
 3′ exon's CDS phase add up to whole codons, and no stop codon arises in the codon that spans the
-junction (translated with Biopython). The 3′ partner's kinase domain (UniProt coordinates in
-``resources/kb/actionability/kinase_domains.tsv``) is retained when its first codon lies after the
-junction.
+junction (translated with Biopython). A kinase of ``resources/kb/actionability/kinase_domains.tsv``
+(UniProt coordinates) is checked at the end of the fusion that carries it:
+
+- as the 3′ partner (ALK in EML4::ALK, RET, ROS1, NTRK1-3): the domain is retained when the first
+  codon wholly encoded by the 3′ partner comes at or before the domain's first codon;
+- as the 5′ partner (FGFR3 in FGFR3::TACC3, FGFR2 in FGFR2::BICC1, where the break lies after the
+  kinase and the 3′ partner adds a dimerisation domain): the domain is retained when its last
+  codon lies within the whole codons of the 5′ coding part kept before the break. The product is
+  only the fusion when the junction is also in frame (``in_frame``), reported separately; a note
+  names the 5′ carrier and the last codon it keeps.
+
+When both genes are kinases of the table, the 3′ one is checked.
 
 Memory grows with the abnormal reads inside the scanned genes, never with the BAM's size.
 """
@@ -164,9 +173,9 @@ class Fusion:
     in_frame: bool | None = None
     junction_stop: bool | None = None
     junction_peptide: str | None = None
-    kinase_domain: str | None = None  # e.g. "1116-1392 (UniProtKB Q9UM73 ...)"
-    first_retained_codon: int | None = None
-    kinase_domain_retained: bool | None = None
+    kinase_domain: str | None = None  # e.g. "1116-1392 (UniProtKB Q9UM73 ...)", of the 3′ or else the 5′ partner
+    first_retained_codon: int | None = None  # a 3′ kinase's first codon wholly from the 3′ partner
+    kinase_domain_retained: bool | None = None  # a 5′ carrier is named in ``notes``
     breakends: list[str] = field(default_factory=list)  # chrom:pos:side, as found
     genes: list[str] = field(default_factory=list)  # every gene at either breakend
     notes: list[str] = field(default_factory=list)
@@ -567,9 +576,13 @@ def describe(
     """Read one breakpoint pair as a fusion transcript: partners, exons, frame, kinase domain."""
     choice = (None, None, None, None)
     options = [(ga, gb) for ga in genes_at[0] or [None] for gb in genes_at[1] or [None]]
-    for ga, gb in options:  # prefer a pair of genes that makes a fusion, then a kinase 3′ partner
+    for ga, gb in options:  # prefer a pair of genes that makes a fusion, then a kinase 3′, then 5′ partner
         i5, i3 = partners(bp.a, ga, bp.b, gb)
-        score = (i5 is not None and i3 is not None, i3 is not None and (ga, gb)[i3].name in kinases)
+        score = (
+            i5 is not None and i3 is not None,
+            i3 is not None and (ga, gb)[i3].name in kinases,
+            i5 is not None and (ga, gb)[i5].name in kinases,
+        )
         if choice[0] is None or score > choice[0]:
             choice = (score, ga, gb, (i5, i3))
     _score, ga, gb, (i5, i3) = choice
@@ -594,22 +607,37 @@ def describe(
         breakends=[f"{e.chrom}:{e.pos}:{e.side}" for e in ends],
         genes=sorted({g.name for g in genes_at[0] + genes_at[1]}),
     )
-    if g3 is not None and g3.name in kinases:
-        dom = kinases[g3.name]
+    carrier = g3 if g3 is not None and g3.name in kinases else g5 if g5 is not None and g5.name in kinases else None
+    if carrier is not None:
+        dom = kinases[carrier.name]
         fusion.kinase_domain = f"{dom.first_codon}-{dom.last_codon} ({dom.source})"
     if not bp.precise:
         fusion.notes.append("imprecise: no split read; breakpoints are the mates' innermost ends")
     if g5 is not None:
-        _five_prime_side(fusion, g5, e5)
+        _five_prime_side(fusion, g5, e5, kinases if carrier is g5 and carrier is not g3 else {})
     if g3 is not None:
-        _three_prime_side(fusion, g3, e3, kinases)
+        _three_prime_side(fusion, g3, e3, kinases if carrier is g3 else {})
     if g5 is not None and g3 is not None and is_fusion:
         _frame(fusion, g5, e5, g3, e3, fa)
     return fusion
 
 
-def _five_prime_side(fusion: Fusion, g: _Gene, end: Breakend) -> None:
-    exons, _segs = _ordered(g.tx)
+def _table_isoform(fusion: Fusion, g: _Gene, dom: KinaseDomain, segs: list[tuple[int, int, int]]) -> bool:
+    """Whether ``g`` is read on the kinase table's isoform (its transcript and protein length);
+    if not, a note says so and domain retention is left unassessed."""
+    phase0 = segs[0][2] if segs else 0
+    length = (sum(e - s for s, e, _p in segs) - phase0) // 3 - 1  # residues, without the stop codon
+    if dom.transcript != g.tx.id.split(".")[0] or length != dom.protein_length:
+        fusion.notes.append(
+            f"{g.name}: the kinase domain table describes {dom.transcript} ({dom.protein_length} residues), "
+            f"the GFF3 gives {g.tx.id} ({length} residues); domain retention not assessed"
+        )
+        return False
+    return True
+
+
+def _five_prime_side(fusion: Fusion, g: _Gene, end: Breakend, kinases: dict[str, KinaseDomain]) -> None:
+    exons, segs = _ordered(g.tx)
     kept = [_kept(end, s, e) for s, e in exons]
     fusion.five_prime_transcript = g.tx.id
     fusion.five_prime_location = _location(g.tx, exons, end)
@@ -619,6 +647,16 @@ def _five_prime_side(fusion: Fusion, g: _Gene, end: Breakend) -> None:
     fusion.five_prime_exon = n or None
     if n == 0:
         fusion.notes.append(f"{g.name}: the break lies before its first exon; no 5′ exon is kept")
+    dom = kinases.get(g.name)
+    if dom is None or not _table_isoform(fusion, g, dom, segs):
+        return
+    kept_bases = max(0, sum(e - s for s, e, _p in segs if _kept(end, s, e)) - segs[0][2])
+    last = kept_bases // 3  # the last codon wholly from the 5′ partner (0: none)
+    fusion.kinase_domain_retained = dom.last_codon <= last
+    fusion.notes.append(
+        f"{g.name} carries the kinase domain as the 5′ partner: its coding part keeps codons 1-{last} "
+        f"before the break, the domain spans {dom.first_codon}-{dom.last_codon}"
+    )
 
 
 def _three_prime_side(fusion: Fusion, g: _Gene, end: Breakend, kinases: dict[str, KinaseDomain]) -> None:
@@ -629,18 +667,9 @@ def _three_prime_side(fusion: Fusion, g: _Gene, end: Breakend, kinases: dict[str
     first = next((k for k in range(len(kept)) if all(kept[k:])), len(kept))
     fusion.three_prime_exon = first + 1 if first < len(kept) else None
     dom = kinases.get(g.name)
-    if dom is None:
+    if dom is None or not _table_isoform(fusion, g, dom, segs):
         return
-    phase0 = segs[0][2] if segs else 0
-    cds_len = sum(e - s for s, e, _p in segs) - phase0
-    length = cds_len // 3 - 1  # residues, without the stop codon
-    if dom.transcript != g.tx.id.split(".")[0] or length != dom.protein_length:
-        fusion.notes.append(
-            f"{g.name}: the kinase domain table describes {dom.transcript} ({dom.protein_length} residues), "
-            f"the GFF3 gives {g.tx.id} ({length} residues); domain retention not assessed"
-        )
-        return
-    lost = sum(e - s for s, e, _p in segs if not _kept(end, s, e)) - phase0
+    lost = sum(e - s for s, e, _p in segs if not _kept(end, s, e)) - segs[0][2]
     lost = max(0, lost)
     codon = lost // 3 + (1 if lost % 3 == 0 else 2)  # first codon wholly from the 3′ partner
     fusion.first_retained_codon = codon
