@@ -1,5 +1,6 @@
 # Validation of the configuration and the sample sheet, wildcard constraints and input
-# functions. Everything here runs before any job starts; nothing here reads data files.
+# functions. Everything here runs before any job starts; of the data it reads only the user's
+# small tables (the clinical table, other callers' copy-number and fusion files), to check them.
 import hashlib
 import json
 import sys
@@ -14,6 +15,7 @@ from seq2rx.inputs.clinical import read_clinical  # noqa: E402
 from seq2rx.cohort.schema import SHARD_TABLES  # noqa: E402
 from seq2rx.core.errors import InputError  # noqa: E402
 from seq2rx.tumour.plan import tumour_plan  # noqa: E402
+from seq2rx.tumour.settings import check_sheet_files, check_tumour_config  # noqa: E402
 from seq2rx.variants.germline import CallParams  # noqa: E402
 from seq2rx.variants.somatic import SomaticParams  # noqa: E402
 
@@ -54,6 +56,8 @@ try:
     config = s2c.validate_config(
         config, s2c.load_yaml(SCHEMAS / "config.schema.yaml"), str(CONFIG_SOURCE)
     )
+    # keys checked against each other as the tumour steps will read them (copy_number, msi, ...)
+    check_tumour_config(config, str(CONFIG_SOURCE))
     DEMO_FILES = _demo_files(config)
     _will_exist = lambda p: str(Path(p)) in {str(Path(x)) for x in DEMO_FILES.values()}
     s2c.check_reference(config, str(CONFIG_SOURCE), _will_exist)
@@ -66,6 +70,8 @@ try:
             BASEDIR / "resources" / "kb" / "actionability" / "oncotree.tsv"
         ),
     )
+    # so do the tumours' copy-number and fusion files from other callers (on the configured build)
+    check_sheet_files(SHEET, config["reference"]["build"], _will_exist)
     # a bad clinical table stops the run here, before any job, with the file, line and field
     if config["clinical"]:
         read_clinical(config["clinical"], patients={row["patient"] for row in SHEET})

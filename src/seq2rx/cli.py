@@ -124,20 +124,41 @@ def _cmd_pgx_call(args: argparse.Namespace) -> int:
     return 0
 
 
+#: the MSI statuses --msi-status takes (actionability.MSI_STATUSES; not imported: the command line starts fast)
+MSI_STATUSES = ("MSI-H", "MSS")
+
+
+def _msi_status(text: str) -> str:
+    """``--msi-status`` in any case (``msi-h`` is MSI-H); MSI-L and anything else is refused."""
+    status = text.strip().upper()
+    if status in MSI_STATUSES:
+        return status
+    if status == "MSI-L":
+        hint = ("MSI-L is not a separate class in current guidelines: it is reported and treated as MSS, so "
+                "give --msi-status MSS (and the caller's score with --msi-score)")  # fmt: skip
+    else:
+        hint = "give the MSI caller's call: MSI-H (unstable) or MSS (stable)"
+    raise InputError("--msi-status", f"{text!r} is not one of {', '.join(MSI_STATUSES)}", hint=hint)
+
+
 def _cmd_actionable(args: argparse.Namespace) -> int:
     from seq2rx import actionability as actionability
     from seq2rx.tumour import CopyNumberThresholds
 
     msi = None
-    if args.msi_status:
-        msi = {"status": args.msi_status, "score": args.msi_score, "method": args.msi_method}
+    if args.msi_status is not None:
+        msi = {"status": _msi_status(args.msi_status), "score": args.msi_score, "method": args.msi_method}
     elif args.msi_score is not None:
         raise InputError("--msi-score", "needs --msi-status (MSI-H or MSS): the status is the method's call")
-    try:
-        thresholds = CopyNumberThresholds(amplification_min_copies=args.cna_amp_copies,
-                                          min_gene_overlap=args.cna_min_overlap)  # fmt: skip
-    except ValueError as exc:
-        raise InputError("--cna-amp-copies/--cna-min-overlap", str(exc)) from None
+    if args.cna_amp_copies <= 2:
+        raise InputError("--cna-amp-copies", f"{args.cna_amp_copies} is not above 2",
+                         hint="an amplification is a gain over the 2 copies of a diploid genome; PCGR's default is 6")  # fmt: skip
+    if not 0 < args.cna_min_overlap <= 1:
+        raise InputError("--cna-min-overlap", f"{args.cna_min_overlap:g} is not a fraction in (0, 1]",
+                         hint="the share of a gene one segment must cover: 0.5 for PCGR's --cna_overlap_pct 50")  # fmt: skip
+    thresholds = CopyNumberThresholds(
+        amplification_min_copies=args.cna_amp_copies, min_gene_overlap=args.cna_min_overlap
+    )
     kb = actionability.load(args.kb)
     doc = actionability.run(
         kb,
@@ -224,10 +245,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from seq2rx.inputs.config import check_reference, load_yaml, oncotree_codes, read_sample_sheet, validate_config
 
     schemas = Path(args.schemas)
+    from seq2rx.tumour.settings import check_sheet_files, check_tumour_config
+
     cfg = validate_config(load_yaml(args.configfile), load_yaml(schemas / "config.schema.yaml"), args.configfile)
+    check_tumour_config(cfg, args.configfile)
     check_reference(cfg, args.configfile)
     codes = oncotree_codes(data_path("kb", "actionability", "oncotree.tsv"))
     rows = read_sample_sheet(cfg["samples"], load_yaml(schemas / "samples.schema.yaml"), tumor_types=codes)
+    check_sheet_files(rows, cfg["reference"]["build"])
     print(f"{args.configfile}: valid; {len(rows)} samples in {cfg['samples']}")
     return 0
 
@@ -448,8 +473,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--msi-status",
-        choices=("MSI-H", "MSS"),  # actionability.MSI_STATUSES (not imported: the command line starts fast)
-        help="the tumour's MSI status from an MSI caller; MSI-H fires the knowledge base's MSI-H rules",
+        metavar="{MSI-H,MSS}",
+        help="the tumour's MSI status from an MSI caller, in any case (MSI-L is refused: give MSS); MSI-H fires "
+        "the knowledge base's MSI-H rules",
     )
     p.add_argument("--msi-score", type=float, metavar="SCORE", help="the MSI caller's score (with --msi-status)")
     p.add_argument(

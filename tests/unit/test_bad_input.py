@@ -22,6 +22,8 @@ import pytest
 import yaml
 from conftest import write_reference
 
+from seq2rx import cli as cli_module
+from seq2rx.actionability import MSI_STATUSES
 from seq2rx.cli import main
 from seq2rx.core.errors import InputError
 from seq2rx.inputs.clinical import read_clinical
@@ -65,6 +67,20 @@ CASES = {
     "D3": "outside PGx call that is not a diplotype",
     "A1": "copy-number segments with a fractional copy number",
     "A2": "fusion file with a breakpoint that is not chrom:pos",
+    "A3": "copy-number segments with another format's header",
+    "A4": "copy-number segments: a header and no segments",
+    "A5": "copy-number segment on a chromosome the build does not have",
+    "A6": "copy-number segment past the chromosome's end on the build",
+    "A7": "copy-number segments that overlap",
+    "A8": "fusion file with another format's header",
+    "A9": "fusion file with a negative SplitReads",
+    "A10": "fusion breakpoint on a contig that is not a chromosome of the build",
+    "A11": "--msi-status other than MSI-H or MSS",
+    "A12": "--cna or --fusions file that does not exist",
+    "A13": "sample sheet: cna or fusions file on a non-tumour row",
+    "A14": "sample sheet: cna or fusions file that does not exist",
+    "A15": "config: copy-number keys inconsistent with each other",
+    "A16": "identity SNP panel (sites TSV) with a bad row",
 }
 
 
@@ -607,11 +623,11 @@ def test_D3_outside_call_that_is_not_a_diplotype(tmp_path, capsys):
 # --------------------------------------------------------------------------- other callers' tumour files
 
 
-def _actionable(capsys, tmp_path: Path, option: str, path: Path) -> str:
+def _actionable(capsys, tmp_path: Path, option: str, path: Path | str, *more: str, build: str = "GRCh38") -> str:
     vcf = _vcf(tmp_path / "t.vcf", [_snv(10)])
     out = tmp_path / "out"
-    code, err = cli(capsys, "actionable", "--vcf", vcf, "--build", "GRCh38", "--tumor-type", "BRCA",
-                    "--tsv", out / "t.tsv", "--json", out / "t.json", option, path)  # fmt: skip
+    code, err = cli(capsys, "actionable", "--vcf", vcf, "--build", build, "--tumor-type", "BRCA",
+                    "--tsv", out / "t.tsv", "--json", out / "t.json", option, path, *more)  # fmt: skip
     assert code == 2
     assert_nothing_left(out)
     return err
@@ -631,6 +647,182 @@ def test_A2_fusion_file_with_a_breakpoint_that_is_not_chrom_pos(tmp_path, capsys
     assert_clear(_actionable(capsys, tmp_path, "--fusions", fusions), file=fusions,
                  where="line 2, field 'RightBreakpoint'", what="'2p23' is not chrom:position",
                  todo="e.g. 2:29223528")  # fmt: skip
+
+
+SEGMENTS = "Chromosome\tStart\tEnd\tnMajor\tnMinor\n"
+FUSIONS = "FusionGene\tLeftBreakpoint\tRightBreakpoint\tSplitReads\n"
+
+
+def _file(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_A3_copy_number_segments_with_another_formats_header(tmp_path, capsys):
+    cna = _file(tmp_path, "t.cns", "chromosome\tstart\tend\tgene\tlog2\tcn\n17\t39600010\t40000000\tERBB2\t2.1\t9\n")
+    assert_clear(_actionable(capsys, tmp_path, "--cna", cna), file=cna, where="line 1",
+                 what="the header lacks column(s) Chromosome, Start, End, nMajor, nMinor; it has 'chromosome', "
+                 "'start', 'end', 'gene', 'log2', 'cn' (column names are case-sensitive: 'chromosome' for "
+                 "'Chromosome'", todo="give PCGR's segment format")  # fmt: skip
+
+
+def test_A4_copy_number_segments_with_a_header_and_no_segments(tmp_path, capsys):
+    # PCGR refuses such a file too: a caller's segments cover the genome, neutral ones included
+    cna = _file(tmp_path, "t.cna.tsv", SEGMENTS)
+    assert_clear(_actionable(capsys, tmp_path, "--cna", cna), file=cna, where="line 1",
+                 what="holds no segments (only a header)",
+                 todo="leave the file out and copy number is reported as not assessed")  # fmt: skip
+
+
+def test_A5_copy_number_segment_on_a_chromosome_the_build_lacks(tmp_path, capsys):
+    cna = _file(tmp_path, "t.cna.tsv", SEGMENTS + "17\t39600010\t40000000\t8\t1\n23\t1000\t2000\t1\t0\n")
+    assert_clear(_actionable(capsys, tmp_path, "--cna", cna), file=cna, where="line 3, field 'Chromosome'",
+                 what="'23' is not a chromosome of GRCh38 (1-22, X, Y, MT)", todo="write X for 23")  # fmt: skip
+    alt = _file(tmp_path, "alt.cna.tsv", SEGMENTS + "chr1_KI270706v1_random\t1\t100\t1\t1\n")
+    assert_clear(_actionable(capsys, tmp_path, "--cna", alt), file=alt, where="line 2, field 'Chromosome'",
+                 what="'chr1_KI270706v1_random' is not a chromosome", todo="leave out rows on unplaced")  # fmt: skip
+
+
+def test_A6_copy_number_segment_past_the_chromosome_end_on_the_build(tmp_path, capsys):
+    # chromosome 17 is 81,195,210 bases on GRCh37 and 83,257,441 on GRCh38: a GRCh38 file read as GRCh37
+    cna = _file(tmp_path, "t.cna.tsv", SEGMENTS + "chr17\t82000000\t83000000\t1\t1\n")
+    err = _actionable(capsys, tmp_path, "--cna", cna, build="GRCh37")
+    assert_clear(err, file=cna, where="line 2, field 'Start'", what="Start 82000000 is past the end of chromosome "
+                 "17 on GRCh37 (81195210 bp); it fits GRCh38: is the file on GRCh38?",
+                 todo="give positions on GRCh37 (the build given with --build")  # fmt: skip
+
+
+def test_A7_copy_number_segments_that_overlap(tmp_path, capsys):
+    rows = "17\t39600010\t40000000\t8\t1\n9\t1\t1000\t1\t1\n17\t39700000\t39800000\t0\t0\n"
+    cna = _file(tmp_path, "t.cna.tsv", SEGMENTS + rows)
+    assert_clear(_actionable(capsys, tmp_path, "--cna", cna), file=cna, where="line 4, field 'Start'",
+                 what="the segment 17:39700000-39800000 overlaps 17:39600010-40000000 on line 2",
+                 todo="keep that sample's rows")  # fmt: skip
+    zero = _file(tmp_path, "z.cna.tsv", SEGMENTS + "17\t1\t1000\t1\t1\n17\t1000\t2000\t1\t1\n")
+    assert "add 1 to each Start" in _actionable(capsys, tmp_path, "--cna", zero)  # 0-based starts
+    # named in the sample sheet, the same file stops the run before any job (seq2rx validate, snakemake)
+    config = _project(tmp_path, [])
+    header, row = _tumour_row(tmp_path, "tumor", "cna", str(cna))
+    (tmp_path / "samples.tsv").write_text(f"{header}\n{row}\n")
+    assert f"{cna}, line 4, field 'Start': the segment 17:39700000-39800000 overlaps" in (
+        _validate(capsys, tmp_path, config))  # fmt: skip
+
+
+def test_A8_fusion_file_with_another_formats_header(tmp_path, capsys):
+    star = _file(tmp_path, "star-fusion.tsv", "#FusionName\tJunctionReadCount\tSpanningFragCount\tLeftBreakpoint\t"
+                 "RightBreakpoint\nEML4--ALK\t12\t4\tchr2:42295554:+\tchr2:29223528:-\n")  # fmt: skip
+    assert_clear(_actionable(capsys, tmp_path, "--fusions", star), file=star, where="line 1",
+                 what="the header lacks column(s) FusionGene, SplitReads; it has '#FusionName'",
+                 todo="give PCGR's fusion format")  # fmt: skip
+
+
+def test_A9_fusion_file_with_negative_split_reads(tmp_path, capsys):
+    fusions = _file(tmp_path, "t.fusions.tsv", FUSIONS + "EML4--ALK\t2:42295554\t2:29223528\t-5\n")
+    assert_clear(_actionable(capsys, tmp_path, "--fusions", fusions), file=fusions, where="line 2, field 'SplitReads'",
+                 what="-5 split reads is negative", todo="0 or more")  # fmt: skip
+
+
+def test_A10_fusion_breakpoint_on_a_contig_the_build_lacks(tmp_path, capsys):
+    fusions = _file(tmp_path, "t.fusions.tsv", FUSIONS + "EML4--ALK\t2:42295554\tchrUn_KI270742v1:5000\t9\n")
+    assert_clear(_actionable(capsys, tmp_path, "--fusions", fusions), file=fusions,
+                 where="line 2, field 'RightBreakpoint'", what="'chrUn_KI270742v1' is not a chromosome of GRCh38",
+                 todo="leave out rows on unplaced, alternate and decoy contigs")  # fmt: skip
+    plink = _file(tmp_path, "p.fusions.tsv", FUSIONS + "EML4--ALK\t2:42295554\t23:29223528\t9\n")
+    assert "field 'RightBreakpoint': '23' is not a chromosome of GRCh38 (1-22, X, Y, MT) (write X for 23" in (
+        _actionable(capsys, tmp_path, "--fusions", plink))  # fmt: skip
+
+
+def test_A11_msi_status_other_than_msi_h_or_mss(tmp_path, capsys):
+    err = _actionable(capsys, tmp_path, "--msi-status", "MSI-L")
+    assert_clear(err, file="--msi-status", where="--msi-status", what="'MSI-L' is not one of MSI-H, MSS",
+                 todo="give --msi-status MSS")  # fmt: skip
+    assert err.startswith("seq2rx: error:") and "usage:" not in err
+    assert "give the MSI caller's call: MSI-H (unstable) or MSS" in _actionable(
+        capsys, tmp_path, "--msi-status", "high"
+    )
+    # the case is not a mistake: msi-h is MSI-H
+    vcf, out = _vcf(tmp_path / "h.vcf", [_snv(10)]), tmp_path / "ok"
+    code, _ = cli(capsys, "actionable", "--vcf", vcf, "--build", "GRCh38", "--tumor-type", "COAD",
+                  "--tsv", out / "t.tsv", "--json", out / "t.json", "--msi-status", "msi-h")  # fmt: skip
+    assert code == 0 and json.loads((out / "t.json").read_text())["msi"]["status"] == "MSI-H"
+    assert cli_module.MSI_STATUSES == MSI_STATUSES  # the command line's list is the knowledge base's
+
+
+def test_cna_thresholds_on_the_command_line_name_the_option(tmp_path, capsys):
+    cna = _file(tmp_path, "t.cna.tsv", SEGMENTS + "17\t39600010\t40000000\t8\t1\n")
+    err = _actionable(capsys, tmp_path, "--cna", cna, "--cna-amp-copies", "2")
+    assert "seq2rx: error: --cna-amp-copies: 2 is not above 2 (an amplification is a gain over the 2 copies" in err
+    err = _actionable(capsys, tmp_path, "--cna", cna, "--cna-min-overlap", "50")
+    assert "--cna-min-overlap: 50 is not a fraction in (0, 1] (the share of a gene one segment must cover" in err
+
+
+def test_A12_cna_or_fusions_file_that_does_not_exist(tmp_path, capsys):
+    for option in ("--cna", "--fusions"):
+        missing = tmp_path / "no" / "t.tsv"
+        assert_clear(_actionable(capsys, tmp_path, option, missing), file=missing, where=str(missing),
+                     what="does not exist", todo="check the path")  # fmt: skip
+
+
+def _tumour_row(tmp_path: Path, kind: str, column: str, path: str) -> tuple[str, str]:
+    header = HEADER + f"\t{column}"
+    return header, f"{_row(tmp_path, sample='T1', kind=kind, tumor='BRCA' if kind == 'tumor' else 'NA')}\t{path}"
+
+
+def test_A13_sheet_cna_or_fusions_on_a_non_tumour_row(tmp_path, capsys):
+    cna = _file(tmp_path, "t.cna.tsv", SEGMENTS + "17\t39600010\t40000000\t8\t1\n")
+    config = _project(tmp_path, [])
+    header, row = _tumour_row(tmp_path, "germline", "cna", str(cna))
+    (tmp_path / "samples.tsv").write_text(f"{header}\n{row}\n")
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=tmp_path / "samples.tsv", where="line 2, field 'cna'",
+                 what="cna is another caller's result for a tumour sample; this row is germline",
+                 todo="leave the cell empty for normal and germline samples")  # fmt: skip
+
+
+def test_A14_sheet_cna_or_fusions_file_that_does_not_exist(tmp_path, capsys):
+    config = _project(tmp_path, [])
+    header, row = _tumour_row(tmp_path, "tumor", "fusions", f"{tmp_path}/T1.fusions.tsv")
+    (tmp_path / "samples.tsv").write_text(f"{header}\n{row}\n")
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=tmp_path / "samples.tsv", where="line 2, field 'fusions'",
+                 what=f"file '{tmp_path}/T1.fusions.tsv' does not exist",
+                 todo="relative paths are taken from the directory snakemake runs in")  # fmt: skip
+
+
+def test_A15_config_copy_number_keys_inconsistent(tmp_path, capsys):
+    config = _project(tmp_path, [_row(tmp_path)], copy_number__amplification_min_cn=3, copy_number__ploidy=4)
+    err = _validate(capsys, tmp_path, config)
+    line = next(k for k, text in enumerate(config.read_text().splitlines(), 1) if "amplification_min_cn" in text)
+    assert_clear(err, file=config, where=f"line {line}, field 'copy_number.amplification_min_cn'",
+                 what="amplification_min_cn (3) must be above the ploidy (4)",
+                 todo="keys named together are checked against each other")  # fmt: skip
+    config = _project(tmp_path, [_row(tmp_path)], copy_number__thresholds=[0.7, 0.2, -0.25, -1.1])
+    assert "field 'copy_number.thresholds': thresholds must be 4 increasing log2 ratios" in (
+        _validate(capsys, tmp_path, config))  # fmt: skip
+    config = _project(tmp_path, [_row(tmp_path)], identity__hom_ref_max_af=0.95)
+    assert "field 'identity.hom_ref_max_af': hom_ref_max_af (0.95) must be below hom_alt_min_af (0.9)" in (
+        _validate(capsys, tmp_path, config))  # fmt: skip
+
+
+def test_A16_identity_sites_tsv_with_a_bad_row(tmp_path):
+    ref = write_reference(tmp_path, "chr1", SEQ)
+    bam = _bam(tmp_path / "T1.bam", "chr1", len(SEQ))
+    normal = _bam(tmp_path / "N1.bam", "chr1", len(SEQ))
+    sites = _file(tmp_path, "sites.tsv", "chrom\tpos\tref\talt\nchr1\t12\tA\tG\nchr1\t1O5\tC\tT\n")
+    out = tmp_path / "results"
+    code, log = run_script(
+        "identity_check",
+        tmp_path,
+        input={"bam": str(bam), "normal_bam": str(normal), "sites": str(sites), "fasta": str(ref)},
+        output={"json": str(out / "T1.json"), "versions": str(out / "v.json")},
+        params={"sex": "female", "normal": "N1", "build": "GRCh38", "identity": {}},
+        wildcards={"sample": "T1"},
+    )
+    assert code != 0
+    assert_nothing_left(out)
+    assert_clear(log, file=sites, where="line 3, field 'pos'", what="'1O5' is not a position",
+                 todo="positions are whole numbers from 1")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the catalogue itself

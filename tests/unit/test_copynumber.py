@@ -16,6 +16,7 @@ import pytest
 
 from seq2rx.core.errors import InputError
 from seq2rx.tumour.copynumber import (
+    MIN_MEDIAN_DEPTH,
     CopyNumberParams,
     build_reference,
     copy_number,
@@ -219,6 +220,10 @@ def test_params_from_config_and_bad_values():
         CopyNumberParams(thresholds=(0.7, 0.2, -0.25, -1.1))
     with pytest.raises(ValueError, match="purity"):
         CopyNumberParams(purity=0)
+    with pytest.raises(ValueError, match=r"^amplification_min_cn \(3\) must be above the ploidy \(4\)$"):
+        CopyNumberParams(amplification_min_cn=3, ploidy=4)
+    with pytest.raises(ValueError, match=r"^deletion_max_cn \(1\) must be below the ploidy \(1\)$"):
+        CopyNumberParams(deletion_max_cn=1, ploidy=1)
 
 
 def test_bad_input_is_named(data, tmp_path):
@@ -248,3 +253,27 @@ def test_bad_input_is_named(data, tmp_path):
         copy_number(renamed, [data / "N0.bam"], fasta=data / "genome.fa", gff3=data / "genes.gff3", prefix=tmp_path / "x",
                     targets=data / "targets.bed", matched=True)  # fmt: skip
     assert not list(tmp_path.glob("x.*"))
+
+
+def test_a_tumour_too_thin_for_copy_number_is_not_assessed(data, tmp_path):
+    """An empty tumour BAM gave every gene 'neutral' before (CNVkit centres the all-zero bins on their
+    median): now the JSON says not assessed, with the depth, and the gene table holds no call."""
+    with pysam.AlignmentFile(str(data / "T.bam")) as src:
+        header = src.header.to_dict()
+    empty = tmp_path / "E.bam"
+    with pysam.AlignmentFile(str(empty), "wb", header=header):
+        pass
+    pysam.index(str(empty))
+    doc = copy_number(empty, [data / "N0.bam"], fasta=data / "genome.fa", gff3=data / "genes.gff3",
+                      prefix=tmp_path / "E", targets=data / "targets.bed", matched=True)  # fmt: skip
+    assert (doc["status"], doc["median_depth"], doc["genes_assessed"]) == ("not assessed", 0.0, 0)
+    assert doc["reason"].startswith(f"the tumour's median read depth over its {doc['bins']} bins is 0.0, below 5")
+    assert json.loads((tmp_path / "E.json").read_text())["status"] == "not assessed"
+    assert read_genes(tmp_path / "E.genes.tsv") == []
+    assert MIN_MEDIAN_DEPTH == 5.0
+
+
+def test_an_assessed_tumour_says_so_with_its_depth(matched):
+    doc = json.loads((matched / "T.json").read_text())
+    assert doc["status"] == "assessed" and doc["reason"] is None
+    assert doc["median_depth"] == pytest.approx(DEPTH, rel=0.2)  # the planted 30x

@@ -277,6 +277,25 @@ def test_outputs_pcgr_table_and_json(world, tumour_calls, tmp_path):
     assert eml4["in_frame"] is True and eml4["kinase_domain_retained"] is True
 
 
+def test_a_tumour_without_reads_on_the_genes_is_not_assessed(world, tumour_calls, tmp_path):
+    """No usable read on any scanned gene shows no fusion because it shows nothing: not assessed, with why."""
+    assert tumour_calls.reason is None and tumour_calls.reads_scanned > 1000
+    d = world["dir"]
+    with pysam.AlignmentFile(str(world["bams"]["tumour"])) as src:
+        header = src.header.to_dict()
+    empty = tmp_path / "empty.bam"
+    with pysam.AlignmentFile(str(empty), "wb", header=header):
+        pass
+    pysam.index(str(empty))
+    calls = call_fusions(empty, d / "ref.fa.gz", d / "genes.gff3", GENES, kinase_domains=d / "kinases.tsv")
+    assert calls.fusions == [] and calls.reads_scanned == 0
+    assert calls.reason == ("the tumour BAM has no usable reads (mapping quality >= 20) on the 3 fusion genes "
+                            "scanned: check the capture covers them")  # fmt: skip
+    write_fusions(calls, tmp_path / "f.tsv", tmp_path / "f.json", sample="T1")
+    doc = json.loads((tmp_path / "f.json").read_text())
+    assert (doc["status"], doc["reason"], doc["reads_scanned"]) == ("not assessed", calls.reason, 0)
+
+
 def test_partners_follow_strands_and_kept_sides():
     class G:
         def __init__(self, strand):

@@ -317,7 +317,13 @@ def test_sites_files_in_three_formats(tmp_path):
         read_sites(bed)
     bad = tmp_path / "bad.tsv"
     bad.write_text("chrom\tpos\nchr1\tten\n")
-    with pytest.raises(InputError, match="row 1, field 'pos': not a position"):
+    with pytest.raises(InputError, match="line 2, field 'pos': 'ten' is not a position"):
+        read_sites(bad)
+    bad.write_text("chrom\tpos\nchr1\t5\nchr1\n")
+    with pytest.raises(InputError, match="line 3: has 1 cells but the header has 2 columns"):
+        read_sites(bad)
+    bad.write_text("chrom\tposition\nchr1\t0\n")
+    with pytest.raises(InputError, match="line 2, field 'position': '0' is not a position"):
         read_sites(bad)
 
 

@@ -102,3 +102,50 @@ def test_bad_fusion_files_name_the_line_and_field(tmp_path, line, where, what):
     with pytest.raises(InputError) as err:
         read_fusions(path)
     assert f"{path}, line 2, {where}: {what}" in str(err.value)
+
+
+def test_chromosome_names_and_the_build(tmp_path):
+    """chr or not, any case for X/Y/M: the same chromosome; the length is checked only on a known build."""
+    path = write(tmp_path, "t.cna.tsv", ["Chromosome\tStart\tEnd\tnMajor\tnMinor", "chrx\t1\t100\t1\t0",
+                                         "Y\t1\t100\t1\t0", "chrM\t1\t16569\t1\t0", "CHR7\t1\t100\t1\t1"])  # fmt: skip
+    assert [s.chrom for s in read_segments(path, build="GRCh38")] == ["X", "Y", "MT", "7"]
+    late = write(tmp_path, "late.cna.tsv", ["Chromosome\tStart\tEnd\tnMajor\tnMinor", "17\t1\t83000000\t1\t1"])
+    assert read_segments(late)[0].end == 83000000  # no build: no length to hold it to
+    assert read_segments(late, build="GRCh38")[0].end == 83000000
+    with pytest.raises(InputError, match=r"line 2, field 'End': End 83000000 is past the end of chromosome 17 on "
+                       r"GRCh37 \(81195210 bp\); it fits GRCh38: is the file on GRCh38\?"):  # fmt: skip
+        read_segments(late, build="GRCh37")
+    with pytest.raises(ValueError, match="build must be one of"):
+        read_segments(late, build="hg19")
+    fusions = write(tmp_path, "t.fusions.tsv", ["FusionGene\tLeftBreakpoint\tRightBreakpoint\tSplitReads",
+                                                "EML4--ALK\tchr2:42295554\tchrx:5\t0"])  # fmt: skip
+    assert read_fusions(fusions, build="GRCh37")[0].three_prime_breakpoint == ("X", 5)
+
+
+@pytest.mark.parametrize(
+    ("rows", "where", "what"),
+    [(["1\t1\t100\t1\t1", "1\t50\t150\t1\t1"], "line 3, field 'Start'", "the segment 1:50-150 overlaps 1:1-100 on line 2"),
+     (["2\t1\t100\t1\t1", "1\t1\t100\t1\t1", "2\t1\t100\t3\t1"], "line 4, field 'Start'",
+      "the segment 2:1-100 repeats line 2"),
+     (["1\t200\t300\t1\t1", "1\t1\t1000\t1\t1"], "line 3, field 'Start'", "the segment 1:1-1000 overlaps 1:200-300 on line 2"),
+     (["1\t0\t100\t1\t1"], "line 2, field 'Start'", "Start 0 is not a one-based position"),
+     (["chr6_GL000250v2_alt\t1\t100\t1\t1"], "line 2, field 'Chromosome'", "'chr6_GL000250v2_alt' is not a chromosome"),
+     ([], "line 1", "holds no segments (only a header)")],
+)  # fmt: skip
+def test_segments_are_checked_against_each_other(tmp_path, rows, where, what):
+    path = write(tmp_path, "s.cna.tsv", ["Chromosome\tStart\tEnd\tnMajor\tnMinor", *rows])
+    with pytest.raises(InputError) as err:
+        read_segments(path)
+    assert f"{path}, {where}: {what}" in str(err.value)
+
+
+def test_adjacent_segments_in_any_order_are_fine(tmp_path):
+    path = write(tmp_path, "s.cna.tsv", ["Chromosome\tStart\tEnd\tnMajor\tnMinor", "1\t101\t200\t2\t1",
+                                         "2\t1\t100\t1\t1", "1\t1\t100\t1\t1", "1\t201\t201\t1\t1"])  # fmt: skip
+    assert [(s.chrom, s.start) for s in read_segments(path)] == [("1", 101), ("2", 1), ("1", 1), ("1", 201)]
+
+
+def test_a_fusion_file_with_only_a_header_is_no_fusions(tmp_path):
+    """Unlike a segment file: a fusion caller lists only what it found, so none is a result."""
+    path = write(tmp_path, "t.fusions.tsv", ["FusionGene\tLeftBreakpoint\tRightBreakpoint\tSplitReads"])
+    assert read_fusions(path, build="GRCh38") == []

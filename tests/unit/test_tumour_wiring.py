@@ -21,6 +21,7 @@ from seq2rx.tumour import (
     msi_mode,
     msi_score,
     not_assessed,
+    steps_not_assessed,
     tumour_plan,
 )
 from seq2rx.tumour.copynumber import GENE_COLUMNS
@@ -182,3 +183,26 @@ def test_the_report_says_what_was_assessed(kb, tmp_path):
     assert rows["copy number"] == ["not assessed", "coverage too low"]
     assert out["negative"] == ("No tier I alteration in the modalities assessed (small variants, MSI); "
                                "not assessed: copy number, fusions, TMB.")  # fmt: skip
+
+
+def test_a_step_that_could_not_assess_is_reported_with_its_reason(kb, tmp_path):
+    """CNVkit on a too-thin tumour and the fusion caller on a BAM without reads on the genes: the
+    actionability document lists both as not assessed, with the steps' reasons, never as assessed."""
+    cnv = {"status": "not assessed", "reason": "the tumour's median read depth over its 450 bins is 0.0, below 5"}
+    fus = {"status": "not assessed", "reason": "the tumour BAM has no usable reads on the 3 fusion genes scanned"}
+    reasons = steps_not_assessed(copy_number=cnv, fusions=fus)
+    assert reasons == {"copy number": cnv["reason"], "fusions": fus["reason"]}
+    assert steps_not_assessed(copy_number={"status": "assessed", "reason": None}, fusions=None) == {}
+    plan = tumour_plan(stage="fastq", matched_normal=True, pool=1)
+    doc = A.run(kb, _vcf(tmp_path), None, "LUAD", "GRCh38", not_assessed={**not_assessed(plan), **reasons})
+    got = {m["modality"]: (m["status"], m["reason"]) for m in doc["modalities"]}
+    assert got["copy number"] == ("not assessed", cnv["reason"])
+    assert got["fusions"] == ("not assessed", fus["reason"])
+
+
+def test_a_sheet_file_wins_over_calling_from_reads():
+    """A tumour row with FASTQ (or a BAM) and a cna or fusions file: the file is used, CNVkit and the
+    fusion caller do not run for it (README, bad-input case A13)."""
+    for stage in ("fastq", "bam"):
+        plan = tumour_plan(stage=stage, matched_normal=True, pool=3, cna="T.cna.tsv", fusions="T.fusions.tsv")
+        assert (plan["copy_number"]["how"], plan["fusions"]["how"]) == ("file", "file")

@@ -804,7 +804,7 @@ def _other_modalities(
         sections["copy_number"], calls = _copy_number_section(kb, build, cna, thresholds or CopyNumberThresholds())
         rows += match_copy_number(kb, calls, tumor_type)
     if fusions is not None:
-        calls = fusions if isinstance(fusions, list) else read_fusions(fusions)
+        calls = fusions if isinstance(fusions, list) else read_fusions(fusions, build=build)
         source = "; ".join(sorted({f.source for f in calls})) if isinstance(fusions, list) else Path(fusions).name
         sections["fusions"] = {"source": source, "calls": [_fusion_entry(kb, f) for f in calls]}
         rows += match_fusions(kb, calls, tumor_type, build)
@@ -825,7 +825,7 @@ def _copy_number_section(
         uncalled = [g.name for g in genes if g.name not in called]
         source = "; ".join(sorted({c.source for c in cna})) or "gene-level calls"
     else:
-        calls, uncalled, segments = gene_calls(cna, genes, thresholds)
+        calls, uncalled, segments = gene_calls(cna, genes, thresholds, build=build)
         source, used = Path(cna).name, asdict(thresholds)
     section = {"source": source, "segments": segments, "thresholds": used, "calls": [asdict(c) for c in calls],
                "genes_without_call": uncalled}  # fmt: skip

@@ -2,7 +2,7 @@
 (codons, HGVS p., BLOSUM62, Grantham).
 """
 
-from seq2rx.genome.builds import BUILD_LENGTHS, GRCH37_LENGTHS, GRCH38_LENGTHS
+from seq2rx.genome.builds import BUILD_LENGTHS, GRCH37_LENGTHS, GRCH38_LENGTHS, PRIMARY_LENGTHS
 from seq2rx.genome.reference import IslandMap, fasta_contigs, find_islands, write_islands
 from seq2rx.genome.sequence import revcomp
 
@@ -11,6 +11,7 @@ __all__ = [
     "GRCH37_LENGTHS",
     "GRCH38_LENGTHS",
     "IslandMap",
+    "PRIMARY_LENGTHS",
     "fasta_contigs",
     "find_islands",
     "revcomp",

@@ -53,7 +53,8 @@ from seq2rx.tumour.msi import (
     write_baseline,
     write_microsatellites,
 )
-from seq2rx.tumour.plan import not_assessed, tumour_plan
+from seq2rx.tumour.plan import not_assessed, steps_not_assessed, tumour_plan
+from seq2rx.tumour.settings import check_sheet_files, check_tumour_config
 
 __all__ = [
     "BaselineSite",
@@ -75,6 +76,8 @@ __all__ = [
     "call_fusions",
     "call_genes",
     "check_sex",
+    "check_sheet_files",
+    "check_tumour_config",
     "copy_number",
     "find_microsatellites",
     "file_thresholds",
@@ -98,6 +101,7 @@ __all__ = [
     "read_sites",
     "repeat_length_distribution",
     "sample_identity",
+    "steps_not_assessed",
     "tumour_plan",
     "write_access",
     "write_baseline",

@@ -55,6 +55,11 @@ from seq2rx.tumour.copynumber_io import CopyNumberThresholds, GeneCopyNumber
 #: ``none`` (one segment per chromosome arm) is left out: it averages a focal amplification into its
 #: whole arm, and on the test genome called every gene on the amplified and deleted arms.
 SEGMENTATIONS = ("haar", "hmm", "hmm-tumor")
+#: below this median read depth over the tumour's target bins (wgs: all bins) copy number is not
+#: assessed: a 267-bp bin then holds about 13 reads of 100 bp, a Poisson spread of 28% (about 0.4 in
+#: log2, wider than the 0.2-0.7 gap between CNVkit's gain cut-offs), and an empty or wrong BAM, whose
+#: bins are all 0, would otherwise come out neutral everywhere after median centring
+MIN_MEDIAN_DEPTH = 5.0
 #: CNVkit's sequencing protocols (``batch --method``)
 SEQ_METHODS = ("hybrid", "amplicon", "wgs")
 CALL_METHODS = ("threshold", "clonal")
@@ -117,11 +122,12 @@ class CopyNumberParams:
             raise ValueError(f"purity must be in (0, 1], got {self.purity!r}")
         if self.ploidy < 1:
             raise ValueError(f"ploidy must be at least 1, got {self.ploidy!r}")
-        if self.deletion_max_cn >= self.ploidy or self.amplification_min_cn <= self.ploidy:
+        if self.amplification_min_cn <= self.ploidy:
             raise ValueError(
-                f"deletion_max_cn ({self.deletion_max_cn}) must be below and amplification_min_cn "
-                f"({self.amplification_min_cn}) above the ploidy ({self.ploidy})"
+                f"amplification_min_cn ({self.amplification_min_cn}) must be above the ploidy ({self.ploidy})"
             )
+        if self.deletion_max_cn >= self.ploidy:
+            raise ValueError(f"deletion_max_cn ({self.deletion_max_cn}) must be below the ploidy ({self.ploidy})")
 
     @classmethod
     def from_config(cls, section: dict) -> CopyNumberParams:
@@ -362,7 +368,6 @@ def _read_reference(path: str | Path):
 
 
 def _call(tumour_bam, reference_cnn, *, fasta, gff3, prefix, sex, params: CopyNumberParams) -> dict:
-    import cnvlib
     from cnvlib import call, fix, segmentation, segmetrics
     from cnvlib.cmdutil import verify_sample_sex
     from cnvlib.reference import reference2regions
@@ -379,6 +384,9 @@ def _call(tumour_bam, reference_cnn, *, fasta, gff3, prefix, sex, params: CopyNu
             tabio.write(regions, bed, "bed4")
         raw_tgt = _coverage(tgt_bed, tumour, fasta, params)
         raw_anti = _coverage(anti_bed, tumour, fasta, params)
+    depth = float(raw_tgt["depth"].median()) if len(raw_tgt) else 0.0
+    if depth < MIN_MEDIAN_DEPTH:
+        return _not_assessed(prefix, about, method, params, len(raw_tgt) + len(raw_anti), depth)
     cnr = fix.do_fix(raw_tgt, raw_anti, ref, do_gc=True, do_edge=method == "hybrid", do_rmask=True, do_cluster=False)
     female = verify_sample_sex(cnr, sex if sex in ("female", "male") else None, False, None)
     segs = segmentation.do_segmentation(
@@ -398,12 +406,7 @@ def _call(tumour_bam, reference_cnn, *, fasta, gff3, prefix, sex, params: CopyNu
     seg_rows = _segment_rows(segs, observed, genes, params)
     gene_rows = _gene_rows(genes, cnr, seg_rows, params)
     doc = {
-        "method": "CNVkit (cnvlib API: coverage, reference, fix, segment, call)",
-        "cnvkit_version": cnvlib.__version__,
-        "protocol": method,
-        "segmentation": params.segmentation,
-        "reference": about["reference"],
-        "reference_samples": about["reference_samples"],
+        **_run_facts("assessed", None, depth, about, method, params),
         "sex": ("female" if female else "male")
         + (" (sample sheet)" if sex in ("female", "male") else " (inferred by CNVkit from chrX/chrY coverage)"),
         "purity": params.purity,
@@ -428,6 +431,43 @@ def _call(tumour_bam, reference_cnn, *, fasta, gff3, prefix, sex, params: CopyNu
     _write_tsv(f"{prefix}.bins.tsv", BIN_COLUMNS, _bin_rows(cnr))
     _write_tsv(f"{prefix}.segments.tsv", SEGMENT_COLUMNS, [_fmt_segment(r) for r in seg_rows])
     _write_tsv(f"{prefix}.genes.tsv", GENE_COLUMNS, [_fmt_gene(g) for g in gene_rows])
+    write_json(doc, f"{prefix}.json")
+    return doc
+
+
+def _run_facts(status: str, reason: str | None, depth: float, about: dict, method: str, params) -> dict:
+    """What every copy-number JSON starts with, assessed or not: the status, and how CNVkit ran."""
+    import cnvlib
+
+    return {
+        "status": status,
+        "reason": reason,
+        "median_depth": round(depth, 2),
+        "method": "CNVkit (cnvlib API: coverage, reference, fix, segment, call)",
+        "cnvkit_version": cnvlib.__version__,
+        "protocol": method,
+        "segmentation": params.segmentation,
+        "reference": about["reference"],
+        "reference_samples": about["reference_samples"],
+    }
+
+
+def _not_assessed(prefix, about: dict, method: str, params: CopyNumberParams, bins: int, depth: float) -> dict:
+    """The outputs of a tumour too thinly covered to call: tables with their headers and no rows, and
+    a JSON that says why (``status`` ``not assessed``, ``reason``), so no gene reads as neutral."""
+    reason = (f"the tumour's median read depth over its {bins} bins is {depth:.1f}, below {MIN_MEDIAN_DEPTH:g}: "
+              "too little coverage for copy number (check the BAM and the targets)")  # fmt: skip
+    doc = {
+        **_run_facts("not assessed", reason, depth, about, method, params),
+        "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(params).items()},
+        "bins": bins,
+        "segments": 0,
+        "genes_assessed": 0,
+        "calls": {c: [] for c in GENE_CALLS if c != "neutral"},
+    }
+    _write_tsv(f"{prefix}.bins.tsv", BIN_COLUMNS, [])
+    _write_tsv(f"{prefix}.segments.tsv", SEGMENT_COLUMNS, [])
+    _write_tsv(f"{prefix}.genes.tsv", GENE_COLUMNS, [])
     write_json(doc, f"{prefix}.json")
     return doc
 

@@ -9,7 +9,15 @@ is called from the segment that covers most of it, if that segment covers at lea
 * ``deletion``: total copies at most ``deletion_max_copies`` (0 by default: both copies lost);
 * ``neutral``: anything between (a one-copy loss or a low gain is not an actionable event here).
 
-A gene that no segment covers well enough gets no call; :func:`gene_calls` says which. The
+A gene that no segment covers well enough gets no call; :func:`gene_calls` says which.
+
+A file is read strictly, as PCGR validates it: a file with a header but no segments is an error
+(a caller's segments cover the genome, neutral ones included, so an empty file is a failed export,
+not "no alterations": leave the file out and copy number is reported as not assessed); so are a
+contig that is not a primary chromosome (``23``, ``chr1_KI270706v1_random``), a position past the
+chromosome's end on the build the file is read for (:data:`seq2rx.genome.PRIMARY_LENGTHS`: a
+GRCh37 file read as GRCh38), a ``Start`` of 0 (a 0-based file), and overlapping or repeated
+segments (two copy numbers for one base: often two samples' rows in one file). The
 thresholds are PCGR's defaults (``--n_copy_gain 6``, ``--cna_overlap_pct 50``; a homozygous
 deletion is 0 copies) so that a PCGR user's file is read the way PCGR reads it. The CNVkit engine
 produces the same :class:`GeneCopyNumber` records.
@@ -17,12 +25,12 @@ produces the same :class:`GeneCopyNumber` records.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from seq2rx.core.errors import InputError
-from seq2rx.tumour.tables import read_rows
+from seq2rx.genome.builds import PRIMARY_LENGTHS
+from seq2rx.tumour.tables import check_position, primary_chromosome, read_rows
 
 SEGMENT_COLUMNS = ("Chromosome", "Start", "End", "nMajor", "nMinor")
 CALLS = ("amplification", "deletion", "neutral")
@@ -100,14 +108,13 @@ class Gene:
     end: int
 
 
-def _chrom(text: str) -> str:
-    return re.sub(r"^chr", "", text.strip(), flags=re.I)
-
-
-def read_segments(path: str | Path) -> list[Segment]:
-    """The segments of a PCGR-format copy-number file, checked cell by cell."""
+def read_segments(path: str | Path, *, build: str | None = None) -> list[Segment]:
+    """The segments of a PCGR-format copy-number file, checked cell by cell and against each other;
+    with ``build`` (``GRCh38``, ``GRCh37``) each segment must also lie within its chromosome there."""
     path = Path(path)
-    out = []
+    if build is not None and build not in PRIMARY_LENGTHS:
+        raise ValueError(f"build must be one of {sorted(PRIMARY_LENGTHS)}, got {build!r}")
+    out, lines = [], []
     for lineno, cells in read_rows(path, SEGMENT_COLUMNS, _FIX):
         values = {}
         for col in SEGMENT_COLUMNS[1:]:
@@ -120,14 +127,47 @@ def read_segments(path: str | Path) -> list[Segment]:
                                  "fractional copy numbers first") from None  # fmt: skip
             if values[col] < 0:
                 raise InputError(str(path), f"{text} is negative", line=lineno, field=col, hint=_FIX)
-        chrom = _chrom(cells["Chromosome"])
-        if not chrom:
-            raise InputError(str(path), "a chromosome is required", line=lineno, field="Chromosome", hint=_FIX)
+        chrom = primary_chromosome(cells["Chromosome"], path, lineno, "Chromosome", build)
         if values["End"] < values["Start"]:
             raise InputError(str(path), f"End {values['End']} is before Start {values['Start']}", line=lineno,
                              field="End", hint="segments are one-based and inclusive: Start <= End")  # fmt: skip
+        check_position(values["Start"], chrom, path, lineno, "Start", build)
+        check_position(values["End"], chrom, path, lineno, "End", build)
         out.append(Segment(chrom, values["Start"], values["End"], values["nMajor"], values["nMinor"]))
+        lines.append(lineno)
+    if not out:
+        raise InputError(str(path), "holds no segments (only a header)", line=1,
+                         hint="a copy-number caller's segments cover the genome, neutral ones included, so an "
+                         "empty file is a failed export, not 'no alterations' (PCGR refuses it too): export "
+                         "the segments again, or leave the file out and copy number is reported as not "
+                         "assessed")  # fmt: skip
+    _check_overlaps(out, lines, path)
     return out
+
+
+def _check_overlaps(segments: list[Segment], lines: list[int], path: Path) -> None:
+    """One copy number per base: no two segments of the file share a base (in any row order)."""
+    order = sorted(range(len(segments)), key=lambda k: (segments[k].chrom, segments[k].start, lines[k]))
+    reach = None  # the segment reaching furthest so far on the current chromosome
+    for k in order:
+        s = segments[k]
+        r = segments[reach] if reach is not None else None
+        if r is not None and r.chrom == s.chrom and s.start <= r.end:
+            first, later = sorted((reach, k), key=lambda j: lines[j])
+            a, b = segments[first], segments[later]
+            if (a.start, a.end) == (b.start, b.end):
+                problem = f"the segment {b.chrom}:{b.start}-{b.end} repeats line {lines[first]}"
+                hint = "keep each segment once"
+            else:
+                problem = f"the segment {b.chrom}:{b.start}-{b.end} overlaps {a.chrom}:{a.start}-{a.end} on line {lines[first]}"
+                hint = "a sample's segments must not overlap (two copy numbers for one base)"
+            if s.start == r.end and r.start < r.end:
+                hint += "; one shared base at each boundary means 0-based or half-open Starts: add 1 to each Start"
+            else:
+                hint += "; one file holds one sample's segments: keep that sample's rows"
+            raise InputError(str(path), problem, line=lines[later], field="Start", hint=hint)
+        if r is None or r.chrom != s.chrom or s.end > r.end:
+            reach = k
 
 
 def call_genes(
@@ -163,10 +203,11 @@ def call_genes(
 
 
 def gene_calls(
-    path: str | Path, genes: list[Gene], thresholds: CopyNumberThresholds | None = None
+    path: str | Path, genes: list[Gene], thresholds: CopyNumberThresholds | None = None, *, build: str | None = None
 ) -> tuple[list[GeneCopyNumber], list[str], int]:
-    """Read a PCGR-format segment file and call ``genes``: (calls, genes without a call, segments)."""
-    segments = read_segments(path)
+    """Read a PCGR-format segment file (on ``build``, when given) and call ``genes``: (calls, genes
+    without a call, segments)."""
+    segments = read_segments(path, build=build)
     calls, uncalled = call_genes(
         segments, genes, thresholds or CopyNumberThresholds(), f"PCGR segments: {Path(path).name}"
     )

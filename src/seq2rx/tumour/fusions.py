@@ -193,6 +193,17 @@ class FusionCalls:
     genes_scanned: list[str]
     genes_missing: list[str]  # asked for but without a coding transcript in the GFF3
     params: FusionParams
+    #: usable reads over the scanned genes and flanks (:class:`Evidence`'s ``reads``)
+    reads_scanned: int = 0
+
+    @property
+    def reason(self) -> str | None:
+        """Why the tumour's fusions are not assessed (None when they are): a BAM without usable reads
+        on any scanned gene shows no fusion because it shows nothing, which is not "no fusion"."""
+        if self.genes_scanned and not self.reads_scanned:
+            return (f"the tumour BAM has no usable reads (mapping quality >= {self.params.min_mapq}) on the "
+                    f"{len(self.genes_scanned)} fusion genes scanned: check the capture covers them")  # fmt: skip
+        return None
 
 
 # --------------------------------------------------------------------------- knowledge
@@ -330,6 +341,8 @@ class Evidence(NamedTuple):
 
     splits: list[tuple[Breakend, Breakend]]
     pairs: list[tuple[Breakend, Breakend]]
+    #: usable records (past the filters below) in the regions: none means nothing could be seen
+    reads: int = 0
 
 
 def collect_evidence(bam: str | Path, regions: list[tuple[str, int, int]], params: FusionParams) -> Evidence:
@@ -340,7 +353,7 @@ def collect_evidence(bam: str | Path, regions: list[tuple[str, int, int]], param
     on a contig the BAM lacks is skipped; a BAM without an index, or one that has none of the
     regions' contigs (chr2 vs 2 naming), is an :class:`InputError`.
     """
-    splits, pairs = [], []
+    splits, pairs, reads = [], [], 0
     seen_reads: set[tuple[str, bool]] = set()
     seen_pairs: set[str] = set()
     skip = 0x4 | 0x100 | 0x200 | (0 if params.include_duplicates else 0x400)
@@ -366,6 +379,7 @@ def collect_evidence(bam: str | Path, regions: list[tuple[str, int, int]], param
             for rec in fh.fetch(chrom, start, end):
                 if rec.flag & skip or rec.mapping_quality < params.min_mapq:
                     continue
+                reads += 1
                 if rec.has_tag("SA"):
                     key = (rec.query_name, rec.is_read1)
                     if key not in seen_reads:
@@ -378,7 +392,7 @@ def collect_evidence(bam: str | Path, regions: list[tuple[str, int, int]], param
                 if pair is not None and rec.query_name not in seen_pairs:
                     seen_pairs.add(rec.query_name)
                     pairs.append(ordered(*pair))
-    return Evidence(splits, pairs)
+    return Evidence(splits, pairs, reads)
 
 
 def _split_junctions(rec: pysam.AlignedSegment, params: FusionParams, order: dict[str, int]):
@@ -761,7 +775,8 @@ def call_fusions(
                 continue
             out.append(fusion)
     out.sort(key=lambda f: (CALLS.index(f.call), -(f.split_reads + f.spanning_pairs), f.breakends))
-    return FusionCalls(out, [n for n in names if n in models], [n for n in names if n not in models], params)
+    return FusionCalls(out, [n for n in names if n in models], [n for n in names if n not in models], params,
+                       evidence.reads)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- output
@@ -786,6 +801,9 @@ def write_fusions(calls: FusionCalls, tsv: str | Path, json_path: str | Path, sa
         "sample": sample,
         "genes_scanned": calls.genes_scanned,
         "genes_missing": calls.genes_missing,
+        "reads_scanned": calls.reads_scanned,
+        "status": "not assessed" if calls.reason else "assessed",
+        "reason": calls.reason,
         "params": asdict(calls.params),
         "fusions": [asdict(f) for f in calls.fusions],
     }

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seq2rx.core.errors import InputError
-from seq2rx.tumour.tables import read_rows
+from seq2rx.genome.builds import PRIMARY_LENGTHS
+from seq2rx.tumour.tables import check_position, primary_chromosome, read_rows
 
 FUSION_COLUMNS = ("FusionGene", "LeftBreakpoint", "RightBreakpoint", "SplitReads")
 _FIX = "give PCGR's fusion format: FusionGene (5'--3', e.g. EML4--ALK), LeftBreakpoint and RightBreakpoint (chrom:pos), SplitReads"
 _SYMBOL = re.compile(r"^(?![0-9]+$)[A-Za-z0-9._-]+$")
-_BREAKPOINT = re.compile(r"^(?:chr)?([0-9]{1,2}|X|Y|MT|M):([0-9]+)$", re.I)
+_BREAKPOINT = re.compile(r"^([^\s:]+):([0-9]+)$")
 
 
 @dataclass(frozen=True)
@@ -67,24 +68,39 @@ def _genes(text: str, path: Path, lineno: int) -> tuple[str | None, str | None]:
     return out[0], out[1]
 
 
-def _breakpoint(text: str, path: Path, lineno: int, col: str) -> tuple[str, int]:
+def _breakpoint(text: str, path: Path, lineno: int, col: str, build: str | None) -> tuple[str, int]:
     m = _BREAKPOINT.match(text.strip())
     if not m:
         raise InputError(str(path), f"{text!r} is not chrom:position", line=lineno, field=col,
                          hint="e.g. 2:29223528 or chr2:29223528 (chromosomes 1-22, X, Y)")  # fmt: skip
-    chrom = m.group(1).upper()
-    return ("MT" if chrom == "M" else chrom), int(m.group(2))
+    chrom = primary_chromosome(m.group(1), path, lineno, col, build)
+    pos = int(m.group(2))
+    # not checked against the chromosome's length: a fusion is matched by its genes, and a breakpoint
+    # off its gene on the build (past the chromosome's end included) is noted on the row instead
+    # (PCGR's own GRCh37 example puts MYB--NFIB's NFIB breakpoint at 9:143,000,000, past chr9's end)
+    check_position(pos, chrom, path, lineno, col)
+    return chrom, pos
 
 
-def read_fusions(path: str | Path) -> list[FusionCall]:
-    """The fusions of a PCGR-format file, checked cell by cell (a fix is named for each problem)."""
+def read_fusions(path: str | Path, *, build: str | None = None) -> list[FusionCall]:
+    """The fusions of a PCGR-format file, checked cell by cell (a fix is named for each problem):
+    each breakpoint on a primary chromosome (of ``build``, ``GRCh38`` or ``GRCh37``, when given), at a
+    position from 1.
+
+    A file with a header and no rows is no fusions found (a fusion caller lists only what it finds;
+    PCGR refuses such a file, but here it is an assessed tumour without fusions)."""
     path = Path(path)
+    if build is not None and build not in PRIMARY_LENGTHS:
+        raise ValueError(f"build must be one of {sorted(PRIMARY_LENGTHS)}, got {build!r}")
     out = []
     for lineno, cells in read_rows(path, FUSION_COLUMNS, _FIX):
         five, three = _genes(cells["FusionGene"], path, lineno)
-        left = _breakpoint(cells["LeftBreakpoint"], path, lineno, "LeftBreakpoint")
-        right = _breakpoint(cells["RightBreakpoint"], path, lineno, "RightBreakpoint")
+        left = _breakpoint(cells["LeftBreakpoint"], path, lineno, "LeftBreakpoint", build)
+        right = _breakpoint(cells["RightBreakpoint"], path, lineno, "RightBreakpoint", build)
         text = cells["SplitReads"]
+        if re.fullmatch(r"-[0-9]+", text):
+            raise InputError(str(path), f"{text} split reads is negative", line=lineno, field="SplitReads",
+                             hint="give the number of split reads supporting the fusion, 0 or more")  # fmt: skip
         if not text.isdigit():
             raise InputError(str(path), f"{text!r} is not a whole number of reads", line=lineno,
                              field="SplitReads", hint="the number of split reads supporting the fusion, 0 or more")  # fmt: skip

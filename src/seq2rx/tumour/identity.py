@@ -424,26 +424,39 @@ def read_sites(path: str | Path, fasta: str | Path | None = None) -> list[Site]:
 
 
 def _read_sites_tsv(path: str | Path) -> list[tuple[str, int, str, tuple[str, ...]]]:
+    """The rows of a sites TSV; a missing column, a short row or a position that is not a whole
+    number >= 1 is an :class:`InputError` naming the line (the header is line 1) and the column."""
     aliases = {"chrom": ("chrom", "chr", "chromosome"), "pos": ("pos", "position"), "ref": ("ref",),
                "alt": ("alt", "alts")}  # fmt: skip
-    with open(path, newline="") as fh:
+    fix = "a sites TSV is tab-separated with a header naming chrom and pos (1-based), optionally ref and alt"
+    try:
+        fh = open(path, newline="")
+    except OSError as exc:
+        raise InputError(str(path), f"cannot be read ({exc.strerror})",
+                         hint="check identity.sites in the config") from None  # fmt: skip
+    with fh:
         reader = csv.DictReader(fh, delimiter="\t")
         header = {h.lstrip("#").strip().lower(): h for h in reader.fieldnames or []}
         cols = {k: next((header[a] for a in names if a in header), None) for k, names in aliases.items()}
         for key in ("chrom", "pos"):
             if cols[key] is None:
-                raise InputError(str(path), f"no {key!r} column", hint=f"a sites TSV names {', '.join(aliases[key])}")
+                found = ", ".join(repr(h) for h in reader.fieldnames or []) or "nothing"
+                raise InputError(str(path), f"the header has no {key} column (it has {found})", line=1, field=key,
+                                 hint=f"{fix}; {key} may also be called {' or '.join(aliases[key][1:])}")  # fmt: skip
         rows = []
-        for i, r in enumerate(reader, 1):
-            try:
-                pos = int(r[cols["pos"]])
-            except (TypeError, ValueError):
-                raise InputError(str(path), f"not a position: {r[cols['pos']]!r}", row=i, field="pos") from None
-            if pos < 1:
-                raise InputError(str(path), f"positions are 1-based, got {pos}", row=i, field="pos")
+        for r in reader:
+            line = reader.line_num
+            if None in r.values() or None in r:
+                cells = sum(v is not None for k, v in r.items() if k is not None) + len(r.get(None, []))
+                raise InputError(str(path), f"has {cells} cells but the header has {len(reader.fieldnames)} columns",
+                                 line=line, hint=fix)  # fmt: skip
+            text = r[cols["pos"]].strip()
+            if not text.isdigit() or int(text) < 1:
+                raise InputError(str(path), f"{text!r} is not a position", line=line, field=cols["pos"],
+                                 hint="positions are whole numbers from 1 (1-based, as in a VCF)")  # fmt: skip
             ref = (r[cols["ref"]] or "") if cols["ref"] else ""
             alts = tuple((r[cols["alt"]] or "").split(",")) if cols["alt"] else ()
-            rows.append((r[cols["chrom"]], pos, ref, alts))
+            rows.append((r[cols["chrom"]], int(text), ref, alts))
     return rows
 
 
@@ -621,11 +634,12 @@ def sample_identity(
     with ``normal_bam`` and a ``sites`` file, the fingerprint against its normal. The sex part keeps
     the inference (depths, ratios) under ``inference``."""
     params = params or IdentityParams()
+    # a bad sites file stops the step before any BAM is read
+    panel = read_sites(sites, fasta) if normal_bam is not None and sites is not None else None
     inferred = infer_sex(bam, regions=regions, fasta=fasta, build=build, params=params)
     sex = {**check_sex(inferred, sheet_sex), "inference": inferred}
     pair = None
-    if normal_bam is not None and sites is not None:
-        panel = read_sites(sites, fasta)
+    if panel is not None:
         pair = fingerprint(normal_bam, bam, panel, params=params, normal=normal, tumour=sample)
     return identity_qc(sample, sex=sex, fingerprint=pair)
 

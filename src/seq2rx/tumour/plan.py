@@ -89,3 +89,18 @@ def not_assessed(plan: dict) -> dict[str, str]:
     """
     names = {"copy_number": "copy number", "fusions": "fusions", "msi": "MSI"}
     return {names[k]: v["reason"] for k, v in plan.items() if v["how"] is None}
+
+
+def steps_not_assessed(*, copy_number: dict | None = None, fusions: dict | None = None) -> dict[str, str]:
+    """The reasons the tumour's own steps gave for not assessing a modality they ran for: the CNVkit
+    step's JSON (too little coverage) and the fusion caller's (no usable reads on the genes), by the
+    modality names of :func:`not_assessed`. A step that assessed its modality, or did not run, gives none.
+
+    >>> steps_not_assessed(copy_number={"status": "not assessed", "reason": "too little coverage"})
+    {'copy number': 'too little coverage'}
+    """
+    out = {}
+    for name, doc in (("copy number", copy_number), ("fusions", fusions)):
+        if doc and doc.get("status") == "not assessed":
+            out[name] = doc.get("reason") or f"{name} not assessed"
+    return out
