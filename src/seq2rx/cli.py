@@ -178,7 +178,9 @@ def _cmd_actionable(args: argparse.Namespace) -> int:
         actionability.write_json(doc, args.json)
     for r in doc["rows"]:
         if r["tier"] != "III":
-            print(f"{r['tier']}\t{r['gene']}\t{r['alteration']}\t{r['therapies']}\t{r['response']}")
+            by = "; ".join(f"{o['rule']} {o['gene']} {o['alteration']}" for o in r["overridden_by"])
+            print(f"{r['tier']}\t{r['gene']}\t{r['alteration']}\t{r['therapies']}\t{r['response']}\t{r['role']}"
+                  + (f"\toverridden by {by}" if by else ""))  # fmt: skip
     return 0
 
 
@@ -427,7 +429,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Match a tumour's somatic variants to the actionability knowledge base and tier them for "
         "the tumour type. Works on an unannotated VCF by coordinates; --consequences adds protein, codon, "
         "exon and truncating matches and TMB. --cna, --fusions and --msi-status add copy number, fusions and "
-        "MSI from other callers; with any of them the JSON lists each modality as assessed or not, with why.",
+        "MSI from other callers; with any of them the JSON lists each modality as assessed or not, with why. "
+        "Resistance is reconciled: each row has a role (therapy or resistance) and, when a resistance marker of "
+        "the same tumour makes its regimen fail, overridden (true) and overridden_by (rule, gene, alteration); "
+        "the JSON lists the options left and the resistance flags.",
     )
     p.add_argument("--vcf", required=True, help="somatic VCF (Mutect2/Strelka/PCGR-style or seq2rx's)")
     p.add_argument(

@@ -364,3 +364,152 @@ def test_calls_made_upstream_are_taken_as_they_are(kb, tmp_path):
     assert doc["fusions"]["calls"][0]["knowledge_base_genes"] == ["EML4", "ALK"]
     assert {m["modality"]: m["source"] for m in doc["modalities"]}["MSI"] == "MSIsensor-pro"
     assert not [r for r in doc["rows"] if r["gene"] == "MSI"]  # MSS: assessed, nothing to act on
+
+
+# --------------------------------------------------------------------------- resistance reconciled
+
+
+def _vcf_of(tmp_path, records: list[tuple[str, int, str, str, str]]) -> Path:
+    """A one-sample somatic VCF of (chrom, pos, ref, alt, AD) records, by GRCh38 coordinates."""
+    contigs = "".join(f"##contig=<ID={c}>\n" for c in dict.fromkeys(r[0] for r in records))
+    vcf = tmp_path / "reconcile.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n" + contigs + '##FORMAT=<ID=GT,Number=1,Type=String,Description="g">\n'
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="ad">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tT\n"
+        + "".join(f"{c}\t{p}\t.\t{r}\t{a}\t.\tPASS\t.\tGT:AD\t0/1:{ad}\n" for c, p, r, a, ad in records)
+    )
+    return vcf
+
+
+L858R = ("7", 55191822, "T", "G", "25,23")  # EGFR L858R, GRCh38
+T790M = ("7", 55181378, "C", "T", "43,5")  # EGFR T790M at 5 of 48 reads, GRCh38
+FIRST_AND_SECOND_GENERATION = {"erlotinib", "gefitinib", "afatinib", "dacomitinib"}
+
+
+def test_t790m_overrides_the_earlier_egfr_inhibitors_and_osimertinib_stays(kb, tmp_path):
+    """LUAD with EGFR L858R + T790M: L858R's erlotinib, gefitinib, afatinib and dacomitinib rows are
+    overridden by T790M's resistant rows (named in overridden_by); osimertinib is the option."""
+    doc = A.run(kb, _vcf_of(tmp_path, [L858R, T790M]), None, "LUAD", "GRCh38")
+    l858r = {r["therapies"]: r for r in doc["rows"] if r["alteration"] == "L858R"}
+    for drug in FIRST_AND_SECOND_GENERATION:
+        row = l858r[drug]
+        assert (row["tier"], row["role"], row["overridden"]) == ("I-A", "therapy", True), drug
+        (by,) = row["overridden_by"]
+        assert (by["gene"], by["alteration"], by["tier"]) == ("EGFR", "T790M", "I-A") and "osimertinib" in by["reason"]
+        assert kb.by_id[by["rule"]].therapy == drug and kb.by_id[by["rule"]].response == "resistant"
+    assert l858r["osimertinib"]["overridden"] is False and l858r["osimertinib"]["overridden_by"] == []
+    t790m = [r for r in doc["rows"] if r["alteration"] == "T790M"]
+    assert {r["therapies"] for r in t790m if r["role"] == "resistance"} == FIRST_AND_SECOND_GENERATION
+    assert [r["therapies"] for r in t790m if r["role"] == "therapy"] == ["osimertinib"]
+    options = {o["therapy"]: o for o in doc["options"]}
+    assert not FIRST_AND_SECOND_GENERATION & set(options)
+    assert options["osimertinib"]["alterations"] == ["EGFR L858R", "EGFR T790M"]
+    assert (options["osimertinib"]["tier"], options["osimertinib"]["rules"]) == ("I-A", ["A016", "A028"])
+    (flag,) = doc["resistance_flags"]
+    assert flag["alteration"] == "EGFR T790M" and set(flag["therapies"]) == FIRST_AND_SECOND_GENERATION
+    assert {o["therapy"] for o in flag["overrides"]} == FIRST_AND_SECOND_GENERATION
+    assert all(o["alterations"] == ["EGFR L858R"] for o in flag["overrides"])
+    # without T790M the same drugs are L858R's options again: the override comes from the resistance row
+    alone = A.run(kb, _vcf_of(tmp_path, [L858R]), None, "LUAD", "GRCh38")
+    assert FIRST_AND_SECOND_GENERATION | {"osimertinib"} <= {o["therapy"] for o in alone["options"]}
+    assert alone["resistance_flags"] == [] and not any(r["overridden"] for r in alone["rows"])
+
+
+def test_the_table_and_the_command_line_show_role_and_override(tmp_path, capsys):
+    vcf, out, js = _vcf_of(tmp_path, [L858R, T790M]), tmp_path / "a.tsv", tmp_path / "a.json"
+    args = ["actionable", "--vcf", str(vcf), "--build", "GRCh38", "--tumor-type", "LUAD", "--tsv", str(out)]
+    assert main([*args, "--json", str(js)]) == 0
+    printed = capsys.readouterr().out
+    assert "I-A\tEGFR\tL858R\terlotinib\tsensitive\ttherapy\toverridden by A029 EGFR T790M\n" in printed
+    assert "I-A\tEGFR\tT790M\terlotinib\tresistant\tresistance\n" in printed
+    assert "I-A\tEGFR\tL858R\tosimertinib\tsensitive\ttherapy\n" in printed
+    lines = out.read_text().splitlines()
+    header = lines[0].split("\t")
+    assert header[-3:] == ["role", "overridden", "overridden_by"]
+    rows = [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
+    by_key = {(r["alteration"], r["therapies"]): r for r in rows}
+    assert (by_key["L858R", "dacomitinib"]["overridden"], by_key["L858R", "dacomitinib"]["overridden_by"]) == (
+        "true", "A187 EGFR T790M")  # fmt: skip
+    assert (by_key["L858R", "osimertinib"]["overridden"], by_key["L858R", "osimertinib"]["overridden_by"]) == (
+        "false", ".")  # fmt: skip
+    assert by_key["T790M", "gefitinib"]["role"] == "resistance"
+    assert [o["therapy"] for o in json.loads(js.read_text())["options"]] == ["osimertinib", "amivantamab + lazertinib"]
+
+
+def test_braf_v600e_colorectal_cetuximab_alone_is_resistance_not_the_combination(kb):
+    """COAD with BRAF V600E: cetuximab and panitumumab alone are resistance rows, never options;
+    encorafenib + cetuximab is compared as a whole regimen and stays the tier I-A option."""
+    rows = A.match(kb, [variant("BRAF", {"missense"}, "V600E", 600)], "COAD", "GRCh38")
+    role = {r["therapies"]: (r["role"], r["tier"], r["overridden"]) for r in rows if r["rule_tumor_type"] == "COADREAD"}
+    assert role["cetuximab"] == role["panitumumab"] == ("resistance", "I-A", False)
+    assert role["encorafenib + cetuximab"] == ("therapy", "I-A", False)
+    options = A.therapy_options(rows)
+    assert options[0]["therapy"] == "encorafenib + cetuximab" and options[0]["tier"] == "I-A"
+    assert not {"cetuximab", "panitumumab", "vemurafenib"} & {o["therapy"] for o in options}
+    (flag,) = A.resistance_flags(rows)
+    assert (flag["alteration"], flag["therapies"], flag["overrides"]) == (
+        "BRAF V600E", ["cetuximab", "panitumumab", "vemurafenib"], [])  # fmt: skip
+    assert A.regimen("cetuximab + encorafenib") == A.regimen("encorafenib + cetuximab") != A.regimen("cetuximab")
+
+
+def test_kras_g12d_colorectal_has_no_anti_egfr_option(kb):
+    rows = A.match(kb, [variant("KRAS", {"missense"}, "G12D", 12)], "COAD", "GRCh38")
+    resistance = {r["therapies"]: r["tier"] for r in rows if r["role"] == "resistance"}
+    assert resistance == {"cetuximab": "I-A", "panitumumab": "I-A"}
+    anti_egfr = {"cetuximab", "panitumumab"}
+    assert not any(A.regimen(o["therapy"]) & anti_egfr for o in A.therapy_options(rows))
+    assert [f["alteration"] for f in A.resistance_flags(rows)] == ["KRAS G12D"]
+
+
+def test_another_tumour_types_resistance_is_not_tiered(kb):
+    """PAAD with KRAS G12D: the colorectal anti-EGFR resistance rows do not appear at any tier; a
+    variant whose only rules are another tumour type's resistance is tier III."""
+    paad = A.match(kb, [variant("KRAS", {"missense"}, "G12D", 12)], "PAAD", "GRCh38")
+    assert paad and all(r["rule_tumor_type"] == "PAAD" for r in paad)
+    assert not {"cetuximab", "panitumumab"} & {r["therapies"] for r in paad}
+    assert A.resistance_flags(paad) == [] and {r["role"] for r in paad} == {"therapy"}
+    (g13d,) = A.match(kb, [variant("KRAS", {"missense"}, "G13D", 13)], "PAAD", "GRCh38")
+    assert (g13d["tier"], g13d["role"], g13d["therapies"]) == ("III", ".", ".")
+    # another tumour type's sensitive rows still stand at II-C: only resistance is kept to its own type
+    lung = A.match(kb, [variant("BRAF", {"missense"}, "V600E", 600)], "LUAD", "GRCh38")
+    colorectal = {(r["therapies"], r["role"], r["tier"]) for r in lung if r["rule_tumor_type"] == "COADREAD"}
+    assert ("encorafenib + cetuximab", "therapy", "II-C") in colorectal
+    assert {role for _t, role, _tier in colorectal} == {"therapy"}
+
+
+def test_a_resistance_in_one_modality_overrides_a_therapy_of_another(kb):
+    """The rule is the knowledge base's, not the code's: ALK G1202R (a small variant) overrides the
+    EML4::ALK fusion's alectinib, and lorlatinib, sensitive for both, stays."""
+    rows = A.match(kb, [variant("ALK", {"missense"}, "G1202R", 1202)], "LUAD", "GRCh38")
+    rows = A.reconcile(kb, rows + A.match_fusions(kb, [fusion("EML4", "ALK")], "LUAD", "GRCh38"))
+    fused = {r["therapies"]: r for r in rows if r["alteration"] == "EML4::ALK fusion"}
+    assert fused["alectinib"]["overridden"] and fused["alectinib"]["overridden_by"][0]["rule"] == "A113"
+    assert not fused["lorlatinib"]["overridden"]
+    options = {o["therapy"]: o["alterations"] for o in A.therapy_options(rows)}
+    assert "alectinib" not in options and options["lorlatinib"] == ["ALK G1202R", "EML4::ALK fusion"]
+    assert A.reconcile(kb, rows) == rows  # marks are recomputed, not stacked
+
+
+def test_the_findings_section_carries_the_reconciliation_and_fits_its_schema(kb, tmp_path):
+    import jsonschema
+    import yaml
+
+    from seq2rx.core.data import data_path
+    from seq2rx.findings.document import actionability_section
+
+    path = tmp_path / "T.json"
+    A.write_json(A.run(kb, _vcf_of(tmp_path, [L858R, T790M]), "T", "LUAD", "GRCh38"), path)
+    section = actionability_section([{"sample": "T", "type": "tumor"}], {"T": path})
+    schema = yaml.safe_load(data_path("schemas", "findings.schema.yaml").read_text())
+    validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], **schema["properties"]["actionability"]})
+    assert list(validator.iter_errors(section)) == []
+    (sample,) = section["samples"]
+    assert sample["options"][0]["therapy"] == "osimertinib" and sample["resistance_flags"][0]["gene"] == "EGFR"
+    del sample["rows"][0]["role"]
+    assert list(validator.iter_errors(section))
+    stale = json.loads(path.read_text())
+    del stale["options"]
+    path.write_text(json.dumps(stale))
+    with pytest.raises(InputError, match="T.json: has no reconciled options"):
+        actionability_section([{"sample": "T", "type": "tumor"}], {"T": path})

@@ -283,3 +283,41 @@ def test_a_failed_identity_check_is_shown_before_everything_else():
     assert html.index('id="identity"') < html.index('id="qc"')
     assert "X/Y depth says male &lt;b&gt;" in html
     assert "Sample identity check failed" not in render(doc("P1"))
+
+
+def _tiered_row(alteration: str, therapy: str, response: str, rule: str, **kw) -> dict:
+    return {"gene": "EGFR", "alteration": alteration, "vaf": 0.1042 if alteration == "T790M" else 0.4792,
+            "tier": "I-A", "therapies": therapy, "response": response, "evidence": kw.get("evidence", "FDA-approved"),
+            "tumor_type_match": "ancestor", "rule_tumor_type": "NSCLC", "rule": rule, "source": f"source of {rule}",
+            "note": ".", "role": "therapy" if response == "sensitive" else "resistance",
+            "overridden": bool(kw.get("by")), "overridden_by": kw.get("by", [])}  # fmt: skip
+
+
+def test_resistance_is_shown_apart_and_overridden_therapies_are_not_offered():
+    by = [{"rule": "A029", "gene": "EGFR", "alteration": "T790M", "tier": "I-A", "evidence": "guideline",
+           "source": "source of A029", "reason": "T790M makes erlotinib fail; switch to osimertinib."}]  # fmt: skip
+    sample = {
+        "sample": "P7-T", "tumor_type": "LUAD", "tumor_type_name": "Lung Adenocarcinoma",
+        "lineage": ["LUAD", "NSCLC", "LUNG", "TISSUE"], "build": "GRCh38", "mode": "tumour-normal",
+        "somatic_variants": 2, "tmb": {"tmb_per_mb": None, "note": None}, "tiers": {"I-A": 4},
+        "rows": [_tiered_row("L858R", "erlotinib", "sensitive", "A018", by=by),
+                 _tiered_row("L858R", "osimertinib", "sensitive", "A016"),
+                 _tiered_row("T790M", "erlotinib", "resistant", "A029", evidence="guideline"),
+                 _tiered_row("T790M", "osimertinib", "sensitive", "A028")],
+        "options": [{"therapy": "osimertinib", "tier": "I-A", "evidence": "FDA-approved", "tumor_type_match": "ancestor",
+                     "alterations": ["EGFR L858R", "EGFR T790M"], "rules": ["A016", "A028"],
+                     "rule_tumor_types": ["NSCLC"]}],
+        "resistance_flags": [],
+        "knowledge_base": {"rows": 187, "latest_date": "2026-05"},
+    }  # fmt: skip
+    html = render({**doc("P7"), "actionability": {"status": "done", "samples": [sample]}})
+    after = html.split("Therapy options after reconciling resistance (1)")[1]
+    options, rest = after.split('<div class="alert resistance">')
+    assert "<td>osimertinib</td><td>I-A</td><td>FDA-approved</td><td>EGFR L858R, EGFR T790M</td>" in options
+    assert "erlotinib" not in options
+    box, tiers = rest.split("</div>", 1)
+    assert "<td>EGFR T790M</td><td>0.1042</td><td>erlotinib</td><td>I-A</td><td>guideline</td>" in box
+    assert "Therapies overridden by a resistance marker (1)" in box
+    assert "<td>erlotinib</td><td>EGFR L858R</td><td>I-A</td><td>EGFR T790M (A029, guideline)</td>" in box
+    tier_one = tiers.split("Tier I-A: approved or guideline therapy in this tumour type (2)")[1]
+    assert "erlotinib" not in tier_one.split("</table>")[0]  # neither as L858R's option nor as T790M's row

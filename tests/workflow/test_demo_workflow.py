@@ -126,7 +126,7 @@ def test_findings_and_report_per_patient(demo_run):
     html = (demo_run / "results/reports/P7.html").read_text()
     assert "patient P7" in html and "P7-T (tumor)" in html and 'class="pass"' in html
     assert "<dt>Date of analysis</dt><dd>2026-11-25</dd>" in html  # report.date of the config, not the clock
-    assert "Actionable biomarkers (resources/kb/actionability)</td><td>186 rows" in html
+    assert "Actionable biomarkers (resources/kb/actionability)</td><td>187 rows" in html
 
 
 def test_every_rule_logged_and_benchmarked(demo_run):
@@ -352,6 +352,13 @@ def test_actionable_findings_by_tumour_type(demo_run):
     t790m = [r for r in p7 if r["alteration"] == "T790M"]
     assert any(r["therapies"] == "osimertinib" and r["response"] == "sensitive" and r["tier"] == "I-A" for r in t790m)
     assert any(r["therapies"] == "erlotinib" and r["response"] == "resistant" for r in t790m)
+    # reconciled: T790M overrides L858R's earlier EGFR inhibitors; osimertinib is the option
+    overridden = {r["therapies"]: r["overridden_by"] for r in p7 if r["overridden"] == "true"}
+    assert set(overridden) == {"erlotinib", "gefitinib", "afatinib", "dacomitinib"}
+    assert all(by.endswith("EGFR T790M") for by in overridden.values())
+    assert {r["role"] for r in t790m if r["response"] == "resistant"} == {"resistance"}
+    options = json.loads((demo_run / "results/actionability/P7-T.json").read_text())["options"]
+    assert options[0]["therapy"] == "osimertinib" and options[0]["alterations"] == ["EGFR L858R", "EGFR T790M"]
     p8 = _actionable(demo_run, "P8-T")  # colon: BRAF V600E is encorafenib + cetuximab, not vemurafenib alone
     tier1 = {(r["therapies"], r["response"]) for r in p8 if r["tier"] == "I-A" and r["gene"] == "BRAF"}
     assert ("encorafenib + cetuximab", "sensitive") in tier1 and ("vemurafenib", "sensitive") not in tier1
@@ -359,6 +366,11 @@ def test_actionable_findings_by_tumour_type(demo_run):
     p9 = _actionable(demo_run, "P9-T")  # pancreas: KRAS G12D has no approved therapy
     kras = [r for r in p9 if r["gene"] == "KRAS" and r["alteration"] == "G12D"]
     assert kras and not any(r["tier"].startswith("I-") for r in kras)
+    assert not [r for r in p9 if r["rule_tumor_type"] == "COADREAD"]  # colorectal resistance is not tiered here
+    p8_doc = json.loads((demo_run / "results/actionability/P8-T.json").read_text())
+    assert "encorafenib + cetuximab" in {o["therapy"] for o in p8_doc["options"] if o["tier"] == "I-A"}
+    assert not {"cetuximab", "panitumumab"} & {o["therapy"] for o in p8_doc["options"]}
+    assert {"cetuximab", "panitumumab"} <= set(p8_doc["resistance_flags"][0]["therapies"])
     doc = json.loads((demo_run / "results/actionability/P7-T.json").read_text())
     assert doc["tmb"]["tmb_per_mb"] is not None and doc["tmb"]["callable_mb"] > 0.1
     # the demo's 0.13 Mb of targets is far too small for a TMB-based therapy: reported, never matched

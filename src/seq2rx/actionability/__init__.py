@@ -1,12 +1,13 @@
 """Tumour actionability: somatic alterations matched to the biomarker knowledge base and tiered
 (AMP/ASCO/CAP 2017) for the tumour type, with TMB; gene-level copy number, fusions and MSI from
-other callers' files. See :mod:`.tiers`.
+other callers' files; resistance reconciled against the therapies it overrides. See :mod:`.tiers`.
 """
 
 from seq2rx.actionability.tiers import (
     MODALITIES,
     MSI_NOT_ASSESSED,
     MSI_STATUSES,
+    ROLES,
     TABLE_COLUMNS,
     TIER_ORDER,
     Biomarker,
@@ -14,6 +15,7 @@ from seq2rx.actionability.tiers import (
     Knowledge,
     SomaticVariant,
     add_consequences,
+    alteration_label,
     assessment_methods,
     check_msi,
     copy_number_genes,
@@ -24,8 +26,12 @@ from seq2rx.actionability.tiers import (
     match_fusions,
     match_msi,
     read_variants,
+    reconcile,
+    regimen,
+    resistance_flags,
     run,
     short_protein,
+    therapy_options,
     tier,
     tmb,
     tumour_column,
@@ -40,10 +46,12 @@ __all__ = [
     "MODALITIES",
     "MSI_NOT_ASSESSED",
     "MSI_STATUSES",
+    "ROLES",
     "SomaticVariant",
     "TABLE_COLUMNS",
     "TIER_ORDER",
     "add_consequences",
+    "alteration_label",
     "assessment_methods",
     "check_msi",
     "copy_number_genes",
@@ -54,8 +62,12 @@ __all__ = [
     "match_fusions",
     "match_msi",
     "read_variants",
+    "reconcile",
+    "regimen",
+    "resistance_flags",
     "run",
     "short_protein",
+    "therapy_options",
     "tier",
     "tmb",
     "tumour_column",

@@ -25,6 +25,15 @@ same evidence in another tumour type, and investigational (clinical-trial) evide
 patient's tumour type, are tier II-C; case reports elsewhere and preclinical evidence are II-D.
 Protein-altering variants of knowledge-base genes without a matching row are tier III.
 Tier I-B (well-powered studies without approval or guideline) has no rows in the knowledge base.
+
+Resistance is reconciled (:func:`reconcile`). A ``resistant`` row keeps its AMP tier (a tier I or II
+finding) but has the role ``resistance``, not ``therapy``: it is never an option. A resistant row
+stands only where its rule's tumour type is the patient's or an ancestor of it; a resistance seen in
+another tumour type (cetuximab in colorectal cancer, for a pancreatic tumour) is not tiered at all.
+A resistant row that stands overrides every sensitive row of the same sample for the same regimen
+(compared as whole regimens: cetuximab alone does not override encorafenib + cetuximab), whichever
+alteration the sensitive row is for: EGFR L858R's erlotinib in a tumour that also carries T790M. The
+knowledge is the knowledge base's resistant rows, each with its source; the code names no gene.
 """
 
 from __future__ import annotations
@@ -56,7 +65,10 @@ TIER_ORDER = ("I-A", "I-B", "II-C", "II-D", "III", "IV")
 BIOMARKER_COLUMNS = ("id", "gene", "kind", "alteration", "exon", "grch38", "grch37", "tumor_type", "therapy",
                      "response", "evidence", "summary", "citation", "date")  # fmt: skip
 TABLE_COLUMNS = ("sample", "chrom", "pos", "ref", "alt", "gene", "alteration", "vaf", "depth", "tier", "therapies",
-                 "response", "evidence", "tumor_type_match", "rule_tumor_type", "rule", "source", "note")  # fmt: skip
+                 "response", "evidence", "tumor_type_match", "rule_tumor_type", "rule", "source", "note", "role",
+                 "overridden", "overridden_by")  # fmt: skip
+#: a row's role: a therapy option (a sensitive rule), a resistance marker (a resistant rule), or no rule
+ROLES = {"sensitive": "therapy", "resistant": "resistance"}
 TRUNCATING = frozenset({"stop_gained", "frameshift", "splice_donor", "splice_acceptor", "start_lost"})
 PROTEIN_ALTERING = TRUNCATING | {"missense", "inframe_deletion", "inframe_insertion", "inframe_altering", "stop_lost"}
 CODING = PROTEIN_ALTERING | {"synonymous", "stop_retained", "start_retained"}
@@ -103,9 +115,11 @@ class Knowledge:
     genes: dict[str, GeneRecord] = field(default_factory=dict)
     by_gene: dict[str, list[Biomarker]] = field(default_factory=dict)
     by_coord: dict[str, dict[tuple[str, int, str, str], list[Biomarker]]] = field(default_factory=dict)
+    by_id: dict[str, Biomarker] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for b in self.biomarkers:
+            self.by_id[b.id] = b
             self.by_gene.setdefault(b.gene, []).append(b)
             for build, coords in b.coords.items():
                 for c in coords:
@@ -464,12 +478,13 @@ def match(
                     hits[b.id] = (b, gene, effect[1] or b.alteration)
         for b in by_coord.get(v.key, []):  # an unannotated VCF, or a change the annotation names otherwise
             hits.setdefault(b.id, (b, b.gene, b.alteration))
-        for b, relation, tier_ in _tiered(kb, [b for b, _g, _a in hits.values()], tumor_type):
+        tiered = _tiered(kb, [b for b, _g, _a in hits.values()], tumor_type)
+        for b, relation, tier_ in tiered:
             _b, gene, alteration = hits[b.id]
             if b.kind == "oncogenic_mutation" and tier_ == "I-A":
                 tier_ = "II-C"  # "any mutation" of the gene is broader than the approved alteration
             rows.append(_row(v, gene, alteration, tier_, b, relation))
-        if not hits:
+        if not tiered:  # no rule, or only another tumour type's resistance: a variant of a cancer gene
             for gene, (classes, protein, _pos) in sorted(v.effects.items()):
                 if gene in kb.by_gene and classes & PROTEIN_ALTERING:
                     label = protein or "/".join(sorted(classes & PROTEIN_ALTERING))
@@ -479,7 +494,7 @@ def match(
             if b.kind == "signature" and b.gene == "TMB" and tmb >= _threshold(b.alteration):
                 relation = kb.relation(b.tumor_type, tumor_type)
                 rows.append(_row(None, "TMB", f"TMB {tmb:.1f}/Mb", tier(b.evidence, relation), b, relation))
-    return _best_first(rows)
+    return reconcile(kb, rows)
 
 
 def _check_tumour_type(kb: Knowledge, tumor_type: str) -> None:
@@ -498,7 +513,8 @@ def _tiered(kb: Knowledge, rules: list[Biomarker], tumor_type: str) -> list[tupl
 
     A tumour-agnostic row gives way where the patient's own tumour lineage has rows for the same
     gene (BRAF V600E in colorectal cancer is encorafenib + cetuximab, and the tumour-agnostic
-    approval excludes it).
+    approval excludes it). A resistant rule of another tumour type does not stand: resistance is
+    tiered only in the tumour type it was shown in (or a descendant).
     """
     lineage = {b.gene for b in rules if b.tumor_type != "TISSUE"
                and kb.relation(b.tumor_type, tumor_type) in ("exact", "ancestor")}  # fmt: skip
@@ -507,6 +523,8 @@ def _tiered(kb: Knowledge, rules: list[Biomarker], tumor_type: str) -> list[tupl
         if b.tumor_type == "TISSUE" and b.gene in lineage:
             continue
         relation = kb.relation(b.tumor_type, tumor_type)
+        if b.response == "resistant" and relation == "other type":
+            continue
         out.append((b, relation, tier(b.evidence, relation)))
     return out
 
@@ -536,6 +554,9 @@ def _row(v: SomaticVariant | None, gene: str, alteration: str, tier_: str, b: Bi
         "rule": b.id if b else ".",
         "source": f"{b.citation} ({b.date})" if b else ".",
         "note": "; ".join(x for x in (v.note if v else "", _class_note(b)) if x) or ".",
+        "role": ROLES[b.response] if b else ".",
+        "overridden": False,
+        "overridden_by": [],
     }
 
 
@@ -543,6 +564,113 @@ def _class_note(b: Biomarker | None) -> str:
     if b is not None and b.kind == "oncogenic_mutation":
         return f"rule covers only the {b.gene} alterations its source names; this variant needs confirming"
     return ""
+
+
+# --------------------------------------------------------------------------- resistance
+
+
+def regimen(therapy: str) -> frozenset[str]:
+    """A therapy's drugs, order aside: a regimen is compared whole, never by substring.
+
+    >>> sorted(regimen("encorafenib + cetuximab")) == sorted(regimen("cetuximab + encorafenib"))
+    True
+    >>> regimen("cetuximab") == regimen("encorafenib + cetuximab")
+    False
+    """
+    return frozenset(d.strip().lower() for d in therapy.split("+") if d.strip())
+
+
+def reconcile(kb: Knowledge, rows: list[dict]) -> list[dict]:
+    """``rows`` with each therapy row that a resistance row of the same sample overrides marked.
+
+    A ``resistance`` row (a resistant rule that stands for this tumour, :func:`_tiered`) overrides
+    every ``therapy`` row for the same regimen (:func:`regimen`), whatever alteration it is for:
+    with EGFR L858R and T790M, L858R's erlotinib, gefitinib, afatinib and dacomitinib rows are
+    overridden by T790M's resistant rows, and osimertinib (sensitive for both) is not. The overridden
+    row keeps its tier and gets ``overridden: true`` and ``overridden_by``: per resistance row, its
+    rule, gene, alteration, tier, evidence, source and the knowledge base's reason. Rows without a
+    resistance for their regimen get ``overridden: false`` and ``overridden_by: []``. Idempotent: a
+    second call over more rows (another modality's) recomputes every mark. Best tier first.
+    """
+    against: dict[frozenset[str], list[dict]] = {}
+    for r in rows:
+        if r["role"] == "resistance":
+            against.setdefault(regimen(r["therapies"]), []).append(r)
+    out = []
+    for r in rows:
+        by: dict[tuple[str, str, str], dict] = {}
+        if r["role"] == "therapy":
+            for x in against.get(regimen(r["therapies"]), []):
+                rule = kb.by_id.get(x["rule"])
+                by[(x["rule"], x["gene"], x["alteration"])] = {
+                    "rule": x["rule"], "gene": x["gene"], "alteration": x["alteration"], "tier": x["tier"],
+                    "evidence": x["evidence"], "source": x["source"],
+                    "reason": rule.summary if rule else f"{x['gene']} {x['alteration']} is resistant to {x['therapies']}",
+                }  # fmt: skip
+        out.append({**r, "overridden": bool(by), "overridden_by": [by[k] for k in sorted(by)]})
+    return _best_first(out)
+
+
+def alteration_label(row: dict) -> str:
+    """``EGFR L858R``, ``ERBB2 amplification (9 copies)``; a fusion, MSI-H or TMB names itself."""
+    gene, alteration = row["gene"], row["alteration"]
+    return alteration if gene in alteration or gene in ("MSI", "TMB") else f"{gene} {alteration}"
+
+
+def _strongest(rows: list[dict]) -> dict:
+    return min(rows, key=lambda r: (TIER_ORDER.index(r["tier"]), EVIDENCE.index(r["evidence"]), r["rule"]))
+
+
+def therapy_options(rows: list[dict]) -> list[dict]:
+    """The tumour's options after :func:`reconcile`: one entry per regimen of a tier I or II therapy
+    row that no resistance overrides, with its alterations, best tier and that row's evidence, rule
+    ids and the rules' tumour types. Best tier first, then evidence, then the regimen backed for more
+    of the tumour's alterations (osimertinib, for both EGFR L858R and T790M, before a regimen for
+    L858R alone), then name. Empty when none."""
+    groups: dict[frozenset[str], list[dict]] = {}
+    for r in rows:
+        if r["role"] == "therapy" and not r["overridden"] and r["tier"].startswith(("I-", "II-")):
+            groups.setdefault(regimen(r["therapies"]), []).append(r)
+    out = []
+    for group in groups.values():
+        best = _strongest(group)
+        out.append({
+            "therapy": best["therapies"], "tier": best["tier"], "evidence": best["evidence"],
+            "tumor_type_match": best["tumor_type_match"],
+            "alterations": sorted({alteration_label(r) for r in group}),
+            "rules": sorted({r["rule"] for r in group}),
+            "rule_tumor_types": sorted({r["rule_tumor_type"] for r in group}),
+        })  # fmt: skip
+    return sorted(out, key=lambda o: (TIER_ORDER.index(o["tier"]), EVIDENCE.index(o["evidence"]),
+                                      -len(o["alterations"]), o["therapy"]))  # fmt: skip
+
+
+def resistance_flags(rows: list[dict]) -> list[dict]:
+    """The tumour's resistance markers after :func:`reconcile`: one entry per alteration with
+    resistance rows, the regimens it is resistant to, its best tier and that row's evidence, its rule
+    ids, and the therapy rows of other alterations it overrides (``overrides``: regimen, the
+    alterations it was offered for, their rules). Best tier first. Empty when none."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        if r["role"] == "resistance":
+            groups.setdefault(alteration_label(r), []).append(r)
+    out = []
+    for label, group in groups.items():
+        best, rules = _strongest(group), {r["rule"] for r in group}
+        overridden: dict[frozenset[str], list[dict]] = {}
+        for r in rows:
+            if r["overridden"] and rules & {o["rule"] for o in r["overridden_by"]}:
+                overridden.setdefault(regimen(r["therapies"]), []).append(r)
+        out.append({
+            "alteration": label, "gene": best["gene"], "tier": best["tier"], "evidence": best["evidence"],
+            "therapies": sorted({r["therapies"] for r in group}), "rules": sorted(rules),
+            "rule_tumor_types": sorted({r["rule_tumor_type"] for r in group}),
+            "overrides": sorted(({"therapy": min(r["therapies"] for r in g),
+                                  "alterations": sorted({alteration_label(r) for r in g}),
+                                  "rules": sorted({r["rule"] for r in g})} for g in overridden.values()),
+                                key=lambda o: o["therapy"]),
+        })  # fmt: skip
+    return sorted(out, key=lambda f: (TIER_ORDER.index(f["tier"]), EVIDENCE.index(f["evidence"]), f["alteration"]))
 
 
 # --------------------------------------------------------------------------- copy number, fusions, MSI
@@ -708,7 +836,17 @@ def write_table(rows: list[dict], sample: str, path: str | Path) -> None:
         w = csv.writer(fh, delimiter="\t", lineterminator="\n")
         w.writerow(TABLE_COLUMNS)
         for r in rows:
-            w.writerow([sample] + [r[c] for c in TABLE_COLUMNS[1:]])
+            w.writerow([sample] + [_cell(r, c) for c in TABLE_COLUMNS[1:]])
+
+
+def _cell(row: dict, column: str) -> object:
+    """A row's value as the TSV writes it: ``overridden`` as true/false, ``overridden_by`` as
+    ``A029 EGFR T790M`` per resistance rule (``; `` between them) or ``.``."""
+    if column == "overridden":
+        return "true" if row["overridden"] else "false"
+    if column == "overridden_by":
+        return "; ".join(f"{o['rule']} {o['gene']} {o['alteration']}" for o in row["overridden_by"]) or "."
+    return row[column]
 
 
 def run(
@@ -737,6 +875,11 @@ def run(
     without input was not (by modality name, :data:`MODALITIES`; see :func:`assessment_notes`).
     With any of these the document also lists each modality as assessed or not (with the reason)
     and the calls read; without them it is exactly what it was before these inputs existed.
+
+    The rows are reconciled over every modality (:func:`reconcile`): each has a ``role``
+    (``therapy``, ``resistance``, or ``.`` for a tier III row without a rule), ``overridden`` and
+    ``overridden_by``. ``options`` lists the therapies left after reconciliation
+    (:func:`therapy_options`) and ``resistance_flags`` the resistance markers (:func:`resistance_flags`).
     """
     if build not in ("GRCh38", "GRCh37"):
         raise InputError("build", f"must be GRCh38 or GRCh37, got {build!r}")
@@ -766,7 +909,7 @@ def run(
         extra["msi"] = msi_section
         extra = {"modalities": _modalities(vcf, len(variants), burden, extra, methods or {}, not_assessed or {}),
                  **extra}  # fmt: skip
-        rows = _best_first(rows + more)
+        rows = reconcile(kb, rows + more)  # a resistance in one modality overrides a therapy of another
     tiers = {t: sum(r["tier"] == t for r in rows) for t in TIER_ORDER}
     return {
         "sample": sample,
@@ -780,6 +923,8 @@ def run(
         "tmb": burden,
         "tiers": tiers,
         "rows": rows,
+        "options": therapy_options(rows),
+        "resistance_flags": resistance_flags(rows),
         "knowledge_base": {
             "rows": len(kb.biomarkers),
             "latest_date": max(b.date for b in kb.biomarkers),

@@ -16,6 +16,7 @@ import pysam
 
 from seq2rx.core.bed import read_bed_named
 from seq2rx.core.data import data_path
+from seq2rx.core.errors import InputError
 from seq2rx.core.io import atomic_output
 from seq2rx.findings.summary import first_screen, tmb_support, vaf_support
 
@@ -45,16 +46,21 @@ def coverage_by_gene(table: str | Path) -> list[dict]:
 
 
 def actionability_section(rows: list[dict], docs: dict[str, str | Path] | None) -> dict:
-    """Each tumour sample's tiered biomarkers, TMB and how its somatic calls were made."""
+    """Each tumour sample's tiered biomarkers, TMB and how its somatic calls were made; its rows
+    reconciled (``role``, ``overridden``, ``overridden_by``), the therapy ``options`` left after
+    reconciliation and its ``resistance_flags``."""
     if not docs:
         reason = "no tumour sample" if not any(r["type"] == "tumor" for r in rows) else "not run"
         return {"status": "not run", "reason": reason}
     samples = []
     for sample in sorted(docs):
         doc = json.loads(Path(docs[sample]).read_text())
+        if "options" not in doc:
+            raise InputError(str(docs[sample]), "has no reconciled options (written by an older seq2rx)",
+                             hint="rerun the actionability step for this sample")  # fmt: skip
         entry = {k: doc[k] for k in ("sample", "tumor_type", "tumor_type_name", "lineage", "build", "mode",
-                                     "annotated", "somatic_variants", "tmb", "tiers", "rows",
-                                     "knowledge_base")}  # fmt: skip
+                                     "annotated", "somatic_variants", "tmb", "tiers", "rows", "options",
+                                     "resistance_flags", "knowledge_base")}  # fmt: skip
         # what was assessed beyond small variants (present when the step was given the other modalities)
         entry.update({k: doc[k] for k in ("modalities", "copy_number", "fusions", "msi") if k in doc})
         entry["tmb"] = tmb_support(entry["tmb"])

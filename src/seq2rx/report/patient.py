@@ -146,8 +146,8 @@ def _actionability(section: dict) -> dict:
         if tmb.get("note"):
             burden += f"; {tmb['note']}"
         tiers = []
-        for tier_, text in TIER_TEXT.items():
-            rows = [r for r in s["rows"] if r["tier"] == tier_]
+        for tier_, text in TIER_TEXT.items():  # the therapies that stand (and tier III); resistance apart
+            rows = [r for r in s["rows"] if r["tier"] == tier_ and r["role"] != "resistance" and not r["overridden"]]
             if rows:
                 tiers.append({"text": text, "rows": [
                     [r["gene"], r["alteration"], vaf_text(r.get("support"), r["vaf"]), r["therapies"], r["response"],
@@ -157,8 +157,31 @@ def _actionability(section: dict) -> dict:
         samples.append({"sample": s["sample"], "tumor_type_name": s["tumor_type_name"], "tumor_type": s["tumor_type"],
                         "mode": s["mode"], "somatic_variants": s["somatic_variants"], "burden": burden,
                         "lineage": " > ".join(reversed(s["lineage"])), "tumour_only": "tumour-only" in s["mode"],
-                        "tiers": tiers, "any_rows": bool(s["rows"]), **_assessed(s, burden)})  # fmt: skip
+                        "tiers": tiers, "any_rows": bool(s["rows"]), **_reconciled(s),
+                        **_assessed(s, burden)})  # fmt: skip
     return {"done": True, "samples": samples}
+
+
+def _label(r: dict) -> str:
+    """``EGFR T790M``; a fusion, MSI-H or TMB names itself (as the options list does)."""
+    gene, alteration = r["gene"], r["alteration"]
+    return alteration if gene in alteration or gene in ("MSI", "TMB") else f"{gene} {alteration}"
+
+
+def _reconciled(s: dict) -> dict:
+    """One tumour's options after reconciliation, its resistance rows and the therapy rows they
+    override, as table rows: a resistance marker is never listed as a therapy."""
+    options = [[o["therapy"], o["tier"], o["evidence"], ", ".join(o["alterations"]), ", ".join(o["rules"])]
+               for o in s["options"]]  # fmt: skip
+    resistance = [[_label(r), r["vaf"], r["therapies"], r["tier"], r["evidence"],
+                   f"{r['rule_tumor_type']} ({r['tumor_type_match']})", r["source"]]
+                  for r in s["rows"] if r["role"] == "resistance"]  # fmt: skip
+    overridden = [[r["therapies"], _label(r), r["tier"],
+                   "; ".join(f"{o['gene']} {o['alteration']} ({o['rule']}, {o['evidence']})" for o in r["overridden_by"]),
+                   " ".join(dict.fromkeys(o["reason"] for o in r["overridden_by"])),
+                   "; ".join(dict.fromkeys(o["source"] for o in r["overridden_by"]))]
+                  for r in s["rows"] if r["overridden"]]  # fmt: skip
+    return {"option_rows": options, "resistance_rows": resistance, "overridden_rows": overridden}
 
 
 def _assessed(s: dict, burden: str) -> dict:
