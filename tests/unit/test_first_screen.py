@@ -40,10 +40,11 @@ def _rec(drug, gene, phenotype, actionable, strength="Strong"):
             "strength": strength, "source": "CPIC", "caveats": [], "actionable": actionable}  # fmt: skip
 
 
-def _row(gene, alteration, therapy, response, tier="I-A", **extra):
+def _row(gene, alteration, therapy, response, tier="I-A", rule="R", **extra):
     return {"gene": gene, "alteration": alteration, "therapies": therapy, "response": response, "tier": tier,
-            "evidence": "FDA-approved", "tumor_type_match": "exact", "source": "s", "rule": "R", "vaf": 0.25,
-            "depth": 36, "alt_reads": 9, "rule_tumor_type": "NSCLC", **extra}  # fmt: skip
+            "evidence": "FDA-approved", "tumor_type_match": "exact", "source": "s", "rule": rule, "vaf": 0.25,
+            "depth": 36, "alt_reads": 9, "rule_tumor_type": "NSCLC", "overridden": False, "overridden_by": [],
+            "role": "resistance" if response == "resistant" else "therapy", **extra}  # fmt: skip
 
 
 def _doc(medications=("clopidogrel", "atorvastatin", "lisinopril"), rows=(), modalities=None, predictions=None):
@@ -55,9 +56,12 @@ def _doc(medications=("clopidogrel", "atorvastatin", "lisinopril"), rows=(), mod
     ]
     tumour = {"status": "not run", "reason": "no tumour sample"}
     if rows:
+        from seq2rx.actionability import resistance_flags, therapy_options
         from seq2rx.findings.document import _row_support
 
-        sample = {"sample": "T", "rows": [{**r, "support": _row_support(r)} for r in rows], "modalities": modalities or [],
+        rows = [{**r, "support": _row_support(r)} for r in rows]
+        sample = {"sample": "T", "rows": rows, "modalities": modalities or [], "options": therapy_options(rows),
+                  "resistance_flags": resistance_flags(rows),
                   "tumor_type": "LUAD", "tumor_type_name": "Lung Adenocarcinoma", "lineage": ["LUAD", "NSCLC"],
                   "mode": "tumour-normal", "somatic_variants": len(rows), "build": "GRCh38", "tiers": {},
                   "knowledge_base": {}, "tmb": {"coding_variants": 2, "callable_mb": 0.13, "tmb_per_mb": 15.38,
@@ -110,27 +114,30 @@ def test_without_a_clinical_table_the_screen_says_medications_were_not_checked()
 
 
 def test_options_leave_out_overridden_therapies_and_resistance_is_apart():
+    by = [{"rule": "A029", "gene": "EGFR", "alteration": "T790M", "tier": "I-A", "evidence": "FDA-approved",
+           "source": "s", "reason": "T790M confers resistance"}]  # fmt: skip
     rows = [
-        _row("EGFR", "L858R", "erlotinib", "sensitive", overridden=True,
-             overridden_by={"alteration": "EGFR T790M", "reason": "T790M confers resistance"}),
-        _row("EGFR", "L858R", "osimertinib", "sensitive"),
-        _row("EGFR", "T790M", "osimertinib", "sensitive"),
-        _row("EGFR", "T790M", "erlotinib", "resistant", alt_reads=5, depth=48),
-        _row("EGFR", "T790M", "gefitinib", "resistant", alt_reads=5, depth=48),
-    ]  # fmt: skip
+        _row("EGFR", "L858R", "erlotinib", "sensitive", rule="A020", overridden=True, overridden_by=by),
+        _row("EGFR", "L858R", "osimertinib", "sensitive", rule="A024"),
+        _row("EGFR", "T790M", "osimertinib", "sensitive", rule="A028", alt_reads=5, depth=48),
+        _row("EGFR", "T790M", "erlotinib", "resistant", rule="A029", alt_reads=5, depth=48),
+        _row("EGFR", "T790M", "gefitinib", "resistant", rule="A030", alt_reads=5, depth=48),
+    ]
     t = first_screen(_doc(rows=rows))["tumour"]
-    assert [o["therapy"] for o in t["options"]] == ["osimertinib"]
-    assert t["options"][0]["alteration"] == "EGFR L858R" and t["options"][0]["also"] == ["EGFR T790M"]
-    assert [(o["therapy"], o["by"]["alteration"]) for o in t["overridden"]] == [("erlotinib", "EGFR T790M")]
-    assert t["resistance"] == [{"alteration": "EGFR T790M", "sample": "T", "therapies": ["erlotinib", "gefitinib"],
-                                "tier": "I-A", "evidence": "FDA-approved",
-                                "support": {"alt_reads": 5, "depth": 48, "vaf": 0.1042, "ci95": [0.0453, 0.2217]}}]  # fmt: skip
+    assert [(o["therapy"], o["alterations"]) for o in t["options"]] == [("osimertinib", ["EGFR L858R", "EGFR T790M"])]
+    assert t["options"][0]["support"]["EGFR T790M"] == {"alt_reads": 5, "depth": 48, "vaf": 0.1042,
+                                                        "ci95": [0.0453, 0.2217]}  # fmt: skip
+    assert [(o["therapy"], o["by"]) for o in t["overridden"]] == [("erlotinib", "EGFR T790M")]
+    assert [(f["alteration"], f["therapies"]) for f in t["resistance"]] == [("EGFR T790M", ["erlotinib", "gefitinib"])]
+    assert t["resistance"][0]["support"]["alt_reads"] == 5
     assert t["negative"] is None
     html = render(_doc(rows=rows))
     first = html[html.index('id="summary"') : html.index('id="contents"')]
     assert "Resistance: EGFR T790M" in first and "not erlotinib or gefitinib" in first
-    assert "Overridden: erlotinib for EGFR L858R, because of EGFR T790M; T790M confers resistance" in first
+    assert "overrides erlotinib for EGFR L858R" in first
     assert "0.10 (5/48 reads; 95% CI 0.05–0.22)" in first  # the same text as the tables below
+    options = first[first.index("Options after reconciliation") : first.index("Resistance: EGFR T790M")]
+    assert "osimertinib" in options and "erlotinib" not in options
 
 
 def test_no_tier_i_names_what_was_and_was_not_assessed():

@@ -14,14 +14,13 @@ allele fraction (:func:`vaf_support`) and the interval of a tumour mutational bu
 
 from __future__ import annotations
 
+from seq2rx.actionability import alteration_label
 from seq2rx.core.stats import poisson_interval, wilson_interval
 
 RESEARCH_USE = (
     "Research use only: produced by an automated research workflow, not a clinical test result; "
     "confirm in an accredited laboratory before any diagnosis or treatment decision."
 )
-#: tiers whose therapies are options (AMP/ASCO/CAP levels A-D)
-OPTION_TIERS = ("I-A", "I-B", "II-C", "II-D")
 _VERDICT_ORDER = ("fail", "warn", "pass")
 
 
@@ -41,16 +40,6 @@ def tmb_support(tmb: dict) -> dict:
         return {**tmb, "ci95": None}
     lo, hi = poisson_interval(int(k))
     return {**tmb, "ci95": [round(lo / mb, 2), round(hi / mb, 2)]}
-
-
-def role(row: dict) -> str:
-    """A tiered row's role: a therapy it supports, or resistance to one."""
-    return row.get("role") or ("resistance" if row.get("response") == "resistant" else "therapy")
-
-
-def _alteration(row: dict) -> str:
-    gene, alt = row.get("gene") or "", row.get("alteration") or ""
-    return alt if not gene or alt.startswith(gene) else f"{gene} {alt}"
 
 
 def _qc(doc: dict) -> dict:
@@ -76,53 +65,34 @@ def _assessed(doc: dict) -> list[dict]:
 
 
 def _tumour(doc: dict) -> dict:
-    """Options (reconciled therapies of tier I/II), overridden therapies, resistance flags and the
-    negative statement, over every tumour sample of the patient."""
+    """Options, overridden therapies, resistance flags and the negative statement, over every tumour
+    sample of the patient: the actionability step's reconciled ``options`` and ``resistance_flags``
+    (:func:`seq2rx.actionability.therapy_options`), each alteration with the reads behind it."""
     section = doc.get("actionability") or {"status": "not run", "reason": "not run"}
     if section.get("status") != "done":
         return {"status": "not run", "reason": section.get("reason", "not run"), "options": [], "overridden": [],
                 "resistance": [], "negative": None}  # fmt: skip
-    options: dict[str, dict] = {}
-    overridden, resistance = [], {}
+    options, overridden, resistance = [], [], []
     for s in section["samples"]:
+        support: dict[str, dict] = {}
         for r in s["rows"]:
-            if r["tier"] not in OPTION_TIERS:
-                continue
-            alteration = _alteration(r)
-            if role(r) == "resistance":
-                flag = resistance.setdefault(alteration, {"alteration": alteration, "sample": s["sample"],
-                                                          "therapies": [], "tier": r["tier"], "evidence": r["evidence"],
-                                                          "support": r.get("support")})  # fmt: skip
-                if r["therapies"] not in flag["therapies"]:
-                    flag["therapies"].append(r["therapies"])
-                if OPTION_TIERS.index(r["tier"]) < OPTION_TIERS.index(flag["tier"]):
-                    flag["tier"], flag["evidence"] = r["tier"], r["evidence"]
-                continue
-            if r.get("overridden"):
-                overridden.append({"therapy": r["therapies"], "alteration": alteration, "sample": s["sample"],
-                                   "by": r.get("overridden_by") or {}})  # fmt: skip
-                continue
-            best = options.get(r["therapies"])
-            entry = {"therapy": r["therapies"], "alteration": alteration, "sample": s["sample"], "tier": r["tier"],
-                     "evidence": r["evidence"], "rule": r.get("rule"), "tumor_type_match": r.get("tumor_type_match"),
-                     "support": r.get("support")}  # fmt: skip
-            if best is None or OPTION_TIERS.index(r["tier"]) < OPTION_TIERS.index(best["tier"]):
-                if best is not None:
-                    entry["also"] = sorted({*best.get("also", []), best["alteration"]} - {alteration})
-                options[r["therapies"]] = entry
-            elif alteration != best["alteration"] and alteration not in best.get("also", []):
-                best.setdefault("also", []).append(alteration)
-    ranked = sorted(options.values(), key=lambda o: (OPTION_TIERS.index(o["tier"]), o["therapy"]))
+            if r.get("support"):
+                support.setdefault(alteration_label(r), r["support"])
+        for o in s.get("options", []):
+            options.append({**o, "sample": s["sample"],
+                            "support": {a: support[a] for a in o["alterations"] if a in support}})  # fmt: skip
+        for f in s.get("resistance_flags", []):
+            resistance.append({**f, "sample": s["sample"], "support": support.get(f["alteration"])})
+            overridden.extend({**o, "by": f["alteration"], "sample": s["sample"]} for o in f["overrides"])
     negative = None
-    if not any(o["tier"].startswith("I-") for o in ranked):
-        done = sorted({m["modality"] for s in section["samples"] for m in s.get("modalities", [])
-                       if m["status"] == "assessed"} or {"small variants"})  # fmt: skip
-        missing = sorted({m["modality"] for s in section["samples"] for m in s.get("modalities", [])
-                          if m["status"] != "assessed"})  # fmt: skip
+    if not any(o["tier"].startswith("I-") for o in options):
+        modalities = [m for s in section["samples"] for m in s.get("modalities", [])]
+        done = sorted({m["modality"] for m in modalities if m["status"] == "assessed"} or {"small variants"})
+        missing = sorted({m["modality"] for m in modalities if m["status"] != "assessed"})
         negative = f"No tier I therapy option in the modalities assessed ({', '.join(done)})"
         negative += f"; not assessed: {', '.join(missing)}." if missing else "."
-    flags = sorted(resistance.values(), key=lambda f: (OPTION_TIERS.index(f["tier"]), f["alteration"]))
-    return {"status": "done", "options": ranked, "overridden": overridden, "resistance": flags, "negative": negative}
+    return {"status": "done", "options": options, "overridden": overridden, "resistance": resistance,
+            "negative": negative}  # fmt: skip
 
 
 def _norm(drug: str) -> str:

@@ -407,15 +407,26 @@ def _option_rows(options: list[dict], support) -> list[dict]:
     with its level and evidence; a therapy backed by several alterations is listed under each."""
     rows: dict[str, dict] = {}
     for o in options:
-        for alteration in (o["alteration"], *o.get("also", [])):
-            row = rows.setdefault(alteration, {"alteration": alteration, "support": "", "tier1": [], "tier2": [],
-                                               "best": o["tier"]})  # fmt: skip
-            if alteration == o["alteration"] and o.get("support"):
-                row["support"] = support(o)
+        for alteration in o["alterations"]:
+            row = rows.setdefault(alteration, {"alteration": alteration, "support": support(o["support"].get(alteration)),
+                                               "tier1": [], "tier2": [], "best": o["tier"]})  # fmt: skip
             item = {"therapy": o["therapy"], "level": f"{o['tier']}, {o['evidence']}"}
             row["tier1" if o["tier"].startswith("I-") else "tier2"].append(item)
             row["best"] = min(row["best"], o["tier"])
     return sorted(rows.values(), key=lambda r: (r["best"], r["alteration"]))
+
+
+def _or(items: list[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1] if items else ""
+
+
+def _overrides_text(overrides: list[dict]) -> str:
+    """``afatinib, erlotinib or gefitinib for EGFR L858R``: what a resistance flag takes off the options."""
+    if not overrides:
+        return ""
+    alterations = sorted({a for o in overrides for a in o["alterations"]})
+    return f"{_or([o['therapy'] for o in overrides])} for {', '.join(alterations)}"
 
 
 def _summary(doc: dict) -> dict:
@@ -425,11 +436,8 @@ def _summary(doc: dict) -> dict:
     reasons = "; ".join(f"{s['sample']}: {', '.join(s['reasons'])}" for s in qc["samples"] if s["reasons"])
     tumour, pgx = sm["tumour"], sm["pgx"]
 
-    def support(x: dict) -> str:
-        return f"VAF {vaf_text(x['support'])}" if x.get("support") else ""  # same text as every table
-
-    def by(b: dict) -> str:
-        return "; ".join(str(b[k]) for k in ("alteration", "reason") if b.get(k)) if isinstance(b, dict) else str(b)
+    def support(x: dict | None) -> str:
+        return f"VAF {vaf_text(x)}" if x else ""  # the same text as every table below
 
     assessed = []
     for a in sm["assessed"]:
@@ -457,9 +465,14 @@ def _summary(doc: dict) -> dict:
         "tumour_reason": tumour.get("reason"),
         "options": _option_rows(tumour["options"], support),
         "resistance": [
-            {**r, "support": support(r), "therapies": " or ".join(r["therapies"])} for r in tumour["resistance"]
+            {
+                **r,
+                "support": support(r["support"]),
+                "therapies": _or(r["therapies"]),
+                "overrides": _overrides_text(r["overrides"]),
+            }
+            for r in tumour["resistance"]
         ],  # fmt: skip
-        "overridden": [{**o, "by": by(o["by"])} for o in tumour["overridden"]],
         "negative": tumour["negative"],
         "assessed": "; ".join(assessed) or "small variants only (no tumour modalities were run)",
         "prediction": sm["prediction"],
