@@ -62,6 +62,7 @@ CASES = {
     "K5": "clinical table: outcome column missing",
     "K6": "clinical table: patient not in the sample sheet",
     "K7": "clinical table: impossible date",
+    "K8": "clinical table: a responder with no time to respond",
     "D1": "actionability knowledge-base row with an unknown evidence level",
     "D2": "PGx knowledge-base row with a non-numeric position",
     "D3": "outside PGx call that is not a diplotype",
@@ -539,6 +540,17 @@ def test_K7_clinical_impossible_date(tmp_path):
     path = _clinical(tmp_path, 2, "diagnosis_date", "2024-02-30")
     assert_clear(_clinical_error(path), file=path, where="line 2, field 'diagnosis_date'",
                  what="'2024-02-30' is not a calendar date", todo="YYYY-MM-DD")  # fmt: skip
+
+
+def test_K8_clinical_responder_without_time_to_respond(tmp_path):
+    # P1 responded (response 1); 0 months to progression leaves no time for the assessment that saw it
+    path = _clinical(tmp_path, 2, "time_months", "0")
+    assert_clear(_clinical_error(path), file=path, where="line 2, field 'time_months'",
+                 what="patient 'P1': response is 1 but time_months is 0", todo="write response 0")  # fmt: skip
+    path = _clinical(tmp_path, 2, "time_months", "0.9")  # under a month is too short as well
+    assert "time_months is 0.9" in _clinical_error(path)
+    path = _clinical(tmp_path, 2, "time_months", "1")  # a month is enough
+    assert read_clinical(path).loc[0, "time_months"] == 1.0
 
 
 @pytest.mark.parametrize(

@@ -321,3 +321,30 @@ def test_resistance_is_shown_apart_and_overridden_therapies_are_not_offered():
     assert "<td>erlotinib</td><td>EGFR L858R</td><td>I-A</td><td>EGFR T790M (A029, guideline)</td>" in box
     tier_one = tiers.split("Tier I-A: approved or guideline therapy in this tumour type (2)")[1]
     assert "erlotinib" not in tier_one.split("</table>")[0]  # neither as L858R's option nor as T790M's row
+
+
+def test_similar_patients_show_rank_percentile_driver_and_outcome_not_the_raw_affinity():
+    d = doc("P7")
+    neighbour = {"rank": 1, "patient": "H0044", "similarity": 0.005767, "percentile": 100.0, "cluster": 2,
+                 "tumor_type": "LUAD", "main_driver": "EGFR", "drivers": ["EGFR", "KRAS"], "treatment": "targeted",
+                 "response": 1.0, "time_months": 5.0, "event": 1.0}  # fmt: skip
+    second = {**neighbour, "rank": 2, "patient": "H0472", "similarity": 0.004805, "percentile": 99.8,
+              "main_driver": None, "drivers": [], "response": 0.0, "time_months": 13.1, "event": 0.0}  # fmt: skip
+    text = "Of these 2 past patients, 2 received targeted therapy: 1 of them responded; median progression-free time 5.0 months (1 progressed, 1 censored)"  # fmt: skip
+    d["similar_patients"] = {
+        "status": "ok", "patient": "P7", "cluster": 2, "history_patients": 500, "neighbours": [neighbour, second],
+        "statements": {"neighbours": 2, "groups": [], "no_treatment": 0, "texts": [text]},
+        "response": [{"text": "of the 10 most similar patients who received chemotherapy, 2 responded"}],
+        "network_svg": '<svg xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></svg>',
+    }  # fmt: skip
+    html = render(d)
+    section = html[html.index('id="similar_patients"') :]
+    assert '<th scope="col">Similarity percentile</th>' in section and "Similarity</th>" not in section
+    assert "0.005767" not in section and "0.00577" not in section  # the raw affinity stays in the findings
+    assert "<td>1</td><td>H0044</td><td>100.0</td><td>LUAD</td><td>EGFR (also KRAS)</td><td>targeted</td>" \
+        "<td>yes</td><td>5.0</td><td>progressed</td>" in section  # fmt: skip
+    assert "<td>99.8</td><td>LUAD</td><td>none known</td>" in section
+    assert "<td>no</td><td>13.1</td><td>no progression at last follow-up (censored)</td>" in section
+    assert f"<p>{text}.</p>" in section and "The 2 past patients most similar to this one, of 500," in section
+    # the per-treatment estimates count another set of patients: they are not shown beside the table
+    assert "who received chemotherapy, 2 responded" not in section

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,13 +14,20 @@ from scipy.spatial.distance import cdist
 from sklearn.metrics import adjusted_rand_score
 
 from seq2rx.core.errors import InputError
+from seq2rx.inputs.clinical import MIN_RESPONDER_MONTHS, read_clinical
+from seq2rx.sim import load_pgx_sites, load_spec
+from seq2rx.sim.history import panel_genes, simulate_history, write_history
 from seq2rx.similarity import clusters as C
 from seq2rx.similarity import distances as D
+from seq2rx.similarity import drivers as DR
 from seq2rx.similarity import fusion as F
 from seq2rx.similarity import neighbours as N
 from seq2rx.similarity import network as NW
 from seq2rx.similarity import plots as P
 from seq2rx.similarity import validate as V
+from seq2rx.similarity.pipeline import run as similarity_step
+
+REPO = Path(__file__).resolve().parents[2]
 
 # ---------------------------------------------------------------------------------------------
 # distances, by hand
@@ -312,6 +320,156 @@ def test_neighbour_risk_orders_patients_by_their_neighbours_outcomes():
 
 
 # ---------------------------------------------------------------------------------------------
+# what a report shows of the neighbours: percentile, tumour type, main driver, statements
+
+
+def test_percentiles_by_hand():
+    # four past patients; the two at 0.3 tie for the most similar
+    assert N.percentiles(np.array([0.1, 0.3, 0.2, 0.3])).tolist() == [25.0, 100.0, 50.0, 100.0]
+    assert N.percentiles(np.array([0.004, 0.009, 0.001])).tolist() == pytest.approx([200 / 3, 100.0, 100 / 3])
+    assert N.percentiles(np.array([])).size == 0
+    with pytest.raises(ValueError, match="one query's row"):
+        N.percentiles(np.ones((2, 2)))
+
+
+def _row(treatment, response, time, event):
+    return {"treatment": treatment, "response": response, "time_months": time, "event": event}
+
+
+def test_table_statements_count_exactly_the_rows_given():
+    rows = [
+        _row("targeted", 1, 8.0, 1),
+        _row("targeted", 0, 2.0, 1),
+        _row("chemotherapy", 0, 4.0, 1),
+        _row("targeted", 1, 12.0, 0),
+        _row("targeted", None, 5.0, 1),
+        _row(None, None, None, None),
+        _row("chemotherapy", 1, float("nan"), None),
+    ]
+    st = N.table_statements(rows)
+    assert st["neighbours"] == 7 and st["no_treatment"] == 1
+    g = {x["treatment"]: x for x in st["groups"]}
+    assert [x["treatment"] for x in st["groups"]] == ["targeted", "chemotherapy"]  # first seen first
+    assert sum(x["patients"] for x in st["groups"]) + st["no_treatment"] == len(rows)
+    t = g["targeted"]
+    assert (t["patients"], t["responders"], t["non_responders"], t["response_unknown"]) == (4, 2, 1, 1)
+    assert (t["progressed"], t["censored"], t["follow_up_unknown"]) == (3, 1, 0)
+    # Kaplan–Meier by hand: times 2, 5, 8 (events) and 12 (censored): S = 3/4, 2/4 -> median 5
+    assert t["median_months"] == 5.0
+    c = g["chemotherapy"]
+    assert (c["patients"], c["responders"], c["non_responders"], c["follow_up_unknown"]) == (2, 1, 1, 1)
+    assert c["median_months"] == 4.0  # the one timed patient progressed at 4
+    texts = st["texts"]
+    assert texts[0] == ("Of these 7 past patients, 4 received targeted therapy: 2 of them responded (1 without a "
+                        "recorded response); median progression-free time 5.0 months (3 progressed, 1 censored)")  # fmt: skip
+    assert texts[1].startswith("2 received chemotherapy: 1 of them responded; median progression-free time 4.0")
+    assert texts[2] == "1 has no recorded treatment"
+    # all censored: the median is not reached
+    none = N.table_statements([_row("targeted", 1, 9.0, 0), _row("targeted", 1, 3.0, 0)])
+    assert none["groups"][0]["median_months"] is None and "median progression-free time not reached" in none["texts"][0]
+    assert N.table_statements([]) == {"neighbours": 0, "groups": [], "no_treatment": 0, "texts": []}
+
+
+def test_main_driver_prefers_the_tier1_target_then_the_commonest_driver_of_the_tumour_type():
+    f = pd.DataFrame(
+        {
+            "patient": ["L1", "L2", "L3", "L4", "L5", "C1", "C2", "C3"],
+            "tumor_type": ["LUAD"] * 5 + ["COAD"] * 3,
+            "mut_EGFR": [1, 1, 0, 0, 1, 0, 0, 0],
+            "mut_KRAS": [1, 0, 1, 1, 0, 1, 0, 0],
+            "mut_CYP2C9": [1, 0, 0, 0, 0, 0, 0, 0],  # a germline PGx allele, no driver
+            "mut_other": [0, 0, 0, 0, 0, 0, 0, 1],
+            "mut_BRAF": [0, 0, 0, 0, 0, 1, 0, 0],
+            "pgx_CYP2C9": ["Intermediate Metabolizer"] + ["Normal Metabolizer"] * 7,
+            "actionable_tier1": [1, 1, 0, 0, 1, 1, 0, 0],
+        }
+    )
+    d = DR.main_drivers(f, exclude=DR.pharmacogenes(f)).set_index("patient")
+    # LUAD: EGFR carriers all have a tier I finding, KRAS carriers 1 of 3 (each gene in 3 patients)
+    assert d.loc["L1", "main_driver"] == "EGFR" and d.loc["L1", "drivers"] == ["EGFR", "KRAS"]
+    assert d.loc["L3", "main_driver"] == "KRAS" and d.loc["L3", "tumor_type"] == "LUAD"
+    # COAD, C1 has a tier I finding: BRAF and KRAS carriers (1 each) both have one, equally common: by name
+    assert d.loc["C1", "drivers"] == ["BRAF", "KRAS"]
+    assert d.loc["C2", "main_driver"] is None and d.loc["C2", "drivers"] == []
+    assert d.loc["C3", "main_driver"] is None  # mut_other is a catch-all, not a gene
+    assert "CYP2C9" not in d.loc["L1", "drivers"]
+    # without a tier I finding the commonest driver of the tumour type comes first
+    f2 = f.assign(actionable_tier1=0)
+    f2.loc[f2["patient"] == "L5", "mut_KRAS"] = 1  # LUAD: KRAS in 4, EGFR in 3
+    d2 = DR.main_drivers(f2, exclude={"CYP2C9"}).set_index("patient")
+    assert d2.loc["L1", "main_driver"] == "KRAS" and d2.loc["L1", "drivers"] == ["KRAS", "EGFR"]
+
+
+def test_similar_patients_table_and_statements_agree():
+    history, _, features = _history_fixture()
+    history = history.assign(tumor_type=["LUAD"] * 6 + ["COAD"] * 6,
+                             main_driver=["EGFR", None, "KRAS", "EGFR", None, "EGFR"] * 2,
+                             drivers=[["EGFR"], [], ["KRAS"], ["EGFR", "KRAS"], [], ["EGFR"]] * 2)  # fmt: skip
+    dists = NW.modality_distances(features, modalities=["clinical"], clinical_columns=["age"])
+    net = NW.build_network(features["patient"], dists, K=4, n_clusters=2)
+    out = NW.similar_patients(net, history, ["Q1", "Q2"], k=5, horizon=24.0,
+                              describe=("tumor_type", "main_driver", "drivers"))  # fmt: skip
+    for q in out:
+        table = q["neighbours"]
+        assert q["history_patients"] == 12 and len(table) == 5
+        assert table[0]["percentile"] == 100.0  # the nearest
+        pct = [n["percentile"] for n in table]
+        assert pct == sorted(pct, reverse=True) and min(pct) >= 100 * 8 / 12  # the 5 nearest of 12
+        st = q["statements"]
+        assert st["neighbours"] == len(table)
+        assert sum(g["patients"] for g in st["groups"]) + st["no_treatment"] == len(table)
+        for g in st["groups"]:
+            mine = [n for n in table if n["treatment"] == g["treatment"]]
+            assert g["patients"] == len(mine)
+            assert g["responders"] == sum(n["response"] == 1 for n in mine)
+            assert g["progressed"] == sum(n["event"] == 1 for n in mine)
+            assert g["responders"] + g["non_responders"] + g["response_unknown"] == g["patients"]
+    q1 = {n["patient"]: n for n in out[0]["neighbours"]}
+    assert q1["H04"]["tumor_type"] == "LUAD" and q1["H04"]["drivers"] == ["EGFR", "KRAS"]
+    assert q1["H04"]["main_driver"] == "EGFR" and q1["H02"]["main_driver"] is None
+    assert out[0]["statements"]["texts"][0].startswith("Of these 5 past patients, ")
+
+
+def test_simulated_history_responders_were_progression_free_until_the_first_assessment(tmp_path):
+    spec = load_spec(REPO / "resources" / "demo" / "demo.yaml")
+    genes = panel_genes(spec, load_pgx_sites(REPO / "resources" / "kb" / "pgx" / "positions.tsv"))
+    paths = write_history(spec, genes, 20261125, tmp_path)  # the demo's seed
+    clinical = read_clinical(paths["clinical"])  # refuses a responder with under a month
+    first = spec["history"]["first_assessment_months"]
+    assert first >= MIN_RESPONDER_MONTHS
+    responders = clinical[clinical["response"] == 1]
+    assert len(responders) > 100 and responders["time_months"].min() >= first
+    # the non-responders keep early progression: it is the responders' times that moved
+    assert (clinical.loc[clinical["response"] == 0, "time_months"] < first).sum() > 10
+
+
+def test_similarity_step_describes_each_neighbour_on_a_simulated_history():
+    spec = load_spec(REPO / "resources" / "demo" / "demo.yaml")
+    spec["history"]["patients"] = 90
+    genes = panel_genes(spec, load_pgx_sites(REPO / "resources" / "kb" / "pgx" / "positions.tsv"))
+    clinical, history, _ = simulate_history(spec, genes, 3)
+    _, new, _ = simulate_history(spec, genes, 4)
+    new = new.iloc[:2].assign(patient=["N1", "N2"])
+    cfg = {"modalities": ["genomic", "clinical"], "weights": {"genomic": 1.0, "clinical": 1.0}, "K": 10,
+           "mu": 0.5, "iterations": 10, "neighbours": 8, "clusters": {"min": 2, "max": 4, "method": "eigengap"},
+           "seed": 1}  # fmt: skip
+    out = similarity_step(history, clinical, new, cfg)["patients"]
+    hist = history.set_index("patient")
+    for q in ("N1", "N2"):
+        table = out[q]["neighbours"]
+        assert len(table) == 8 and table[0]["percentile"] == 100.0 and out[q]["history_patients"] == 90
+        for n in table:
+            assert n["tumor_type"] == hist.loc[n["patient"], "tumor_type"]
+            if n["main_driver"] is not None:
+                assert hist.loc[n["patient"], f"mut_{n['main_driver']}"] == 1
+                assert n["main_driver"] in {"EGFR", "KRAS", "BRAF", "PIK3CA"}  # the planted drivers only
+            if n["response"] == 1:
+                assert n["time_months"] >= spec["history"]["first_assessment_months"]
+        st = out[q]["statements"]
+        assert sum(g["patients"] for g in st["groups"]) + st["no_treatment"] == 8
+
+
+# ---------------------------------------------------------------------------------------------
 # a feature matrix as docs/data-model.md defines it, and determinism
 
 
@@ -344,8 +502,6 @@ for svg in (P.network_svg(net.fused, net.clusters.labels, net.patients, highligh
 
 
 def test_plots_are_the_same_bytes_in_a_new_process():
-    from pathlib import Path
-
     src = str(Path(P.__file__).resolve().parents[2])
     runs = [
         subprocess.run([sys.executable, "-c", PLOT_SCRIPT.format(src=src)], capture_output=True, text=True, check=True)

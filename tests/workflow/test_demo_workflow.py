@@ -790,6 +790,17 @@ def test_similar_past_patients(demo_run):
         texts = [r["text"] for r in doc["response"]]
         assert any(t.startswith("of the 10 most similar patients who received targeted") for t in texts)
         assert doc["network_svg"].startswith("<svg")
+        # the report's table: rank and percentile (not the raw affinity), tumour type and driver, and
+        # sentences that count exactly its patients; no responder progressed before being assessed
+        table = doc["neighbours"]
+        assert [n["rank"] for n in table] == list(range(1, 11)) and table[0]["percentile"] == 100.0
+        assert doc["history_patients"] == 500 and all(n["tumor_type"] for n in table)
+        st = doc["statements"]
+        assert sum(g["patients"] for g in st["groups"]) + st["no_treatment"] == len(table)
+        for g in st["groups"]:
+            assert g["responders"] == sum(n["treatment"] == g["treatment"] and n["response"] == 1 for n in table)
+        assert all(n["time_months"] >= 2.0 for n in table if n["response"] == 1)
+        assert st["texts"][0].startswith("Of these 10 past patients, ")
 
 
 # --------------------------------------------------------------------------- resume and change

@@ -23,6 +23,10 @@ STAGES = ("I", "II", "III", "IV")
 TREATMENTS = ("chemotherapy", "targeted")
 SEXES = ("female", "male")
 OUTCOMES = ("response", "time_months", "event")
+#: a responder's least possible follow-up: an objective response is read at a tumour assessment on
+#: treatment and, by RECIST 1.1 (Eisenhauer et al. 2009), confirmed no less than 4 weeks after it is
+#: first seen, so a patient with ``response`` 1 was followed (and progression-free) at least this long
+MIN_RESPONDER_MONTHS = 1.0
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _INT = re.compile(r"[+-]?[0-9]+")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -254,6 +258,17 @@ def _check_outcome(record: dict[str, object], path: str, lineno: int) -> None:
             line=lineno,
             field="treatment",
             hint=f"an outcome belongs to a treatment: write one of {', '.join(TREATMENTS)}, or NA for every outcome",
+        )
+    time = record.get("time_months")
+    if record.get("response") == 1 and time is not None and time < MIN_RESPONDER_MONTHS:
+        raise InputError(
+            path,
+            f"patient {patient!r}: response is 1 but time_months is {time:g}: a response is seen at a tumour "
+            f"assessment on treatment, so a responder is progression-free for at least {MIN_RESPONDER_MONTHS:g} month",
+            line=lineno,
+            field="time_months",
+            hint="check the row: time_months counts from the start of treatment to progression or last follow-up; "
+            "if the patient did not respond, write response 0 (docs/data-model.md)",
         )
     for have, need in (("time_months", "event"), ("event", "time_months")):
         if record.get(have) is not None and record.get(need) is None:

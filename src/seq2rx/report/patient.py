@@ -322,26 +322,42 @@ def _predictions(section: dict, contributions_svg: str | None) -> dict:
 
 
 def _similar(section: dict) -> dict:
-    """The nearest past patients, their treatments and outcomes, and the neighbour-based estimates."""
+    """The nearest past patients (rank, similarity percentile, tumour type, main driver, treatment
+    and outcome) and the sentences about exactly those patients; the raw fused similarity stays in
+    the findings file, where it is comparable only within one network."""
     if section.get("status") != "ok":
         return {"ok": False, "reason": section.get("reason", "no data")}
+
+    def driver(n: dict) -> str:
+        genes = n.get("drivers") or []
+        main = n.get("main_driver") or "none known"
+        others = [g for g in genes if g != main]
+        return f"{main} (also {', '.join(others)})" if others else main
+
+    def months(n: dict) -> str:
+        t = n.get("time_months")
+        return "NA" if t is None else f"{t:.1f}"
+
     rows = [
         [
             n["rank"],
             n["patient"],
-            f"{n['similarity']:.3g}",
-            n["cluster"],
-            n.get("treatment"),
-            {1: "yes", 0: "no"}.get(n.get("response"), "NA"),
-            n.get("time_months"),
-            {1: "progressed", 0: "censored"}.get(n.get("event"), "NA"),
+            "NA" if n.get("percentile") is None else f"{n['percentile']:.1f}",
+            n.get("tumor_type") or "NA",
+            driver(n),
+            n.get("treatment") or "none recorded",
+            {1: "yes", 0: "no"}.get(n.get("response"), "not recorded"),
+            months(n),
+            {1: "progressed", 0: "no progression at last follow-up (censored)"}.get(n.get("event"), "NA"),
         ]  # fmt: skip
         for n in section["neighbours"]
     ]
     return {
         "ok": True,
-        "texts": [r["text"] for r in section.get("response", []) if r.get("text")],
+        "texts": (section.get("statements") or {}).get("texts", []),
         "rows": rows,
+        "n": len(rows),
+        "history_patients": section.get("history_patients"),
         "cluster": section["cluster"],
         "network_svg": html.svg(section["network_svg"]),  # from the findings file: checked, not trusted
     }

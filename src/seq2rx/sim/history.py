@@ -96,6 +96,10 @@ def simulate_history(spec: dict, genes: Sequence[str], seed: int) -> tuple[pd.Da
         + hz["responder"] * response
     )
     event_time = rng.exponential(1 / np.exp(log_hazard))
+    # a response is seen at the first assessment, so a responder was progression-free up to it: the
+    # exponential time given no progression before ``first`` is ``first`` plus the same exponential
+    first = float(h["first_assessment_months"])
+    event_time = np.where(response == 1, first + event_time, event_time)
     follow_up = rng.uniform(6, h["follow_up_months"], n)
     time = np.round(np.minimum(event_time, follow_up), 1)
     event = (event_time <= follow_up).astype(int)

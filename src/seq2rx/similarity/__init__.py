@@ -1,5 +1,5 @@
 """Patient similarity networks: per-data-type distances and affinities, similarity network fusion
-(Wang et al. 2014), spectral subtypes, nearest past patients with their outcomes, and plots.
+(Wang et al. 2014), spectral subtypes, nearest past patients with their tumour type, main driver and outcomes, and plots.
 
 See :mod:`.network` for the entry points the workflow calls.
 """
@@ -12,6 +12,7 @@ from seq2rx.similarity.distances import (
     jaccard_distance,
     mismatch_distance,
 )
+from seq2rx.similarity.drivers import main_drivers
 from seq2rx.similarity.fusion import affinity, fuse
 from seq2rx.similarity.network import Network, build_network, modality_distances, network_summary, similar_patients
 
@@ -26,6 +27,7 @@ __all__ = [
     "genomic_distance",
     "gower_distance",
     "jaccard_distance",
+    "main_drivers",
     "mismatch_distance",
     "modality_distances",
     "network_summary",

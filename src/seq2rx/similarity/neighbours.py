@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 #: default horizon: this quantile of the history's follow-up times
 HORIZON_QUANTILE = 0.9
@@ -176,3 +177,105 @@ def by_treatment(treatment: Sequence[object]) -> dict[str, np.ndarray]:
             continue
         groups.setdefault(str(t), []).append(i)
     return {t: np.array(groups[t], dtype=int) for t in sorted(groups)}
+
+
+#: how a treatment of the clinical table reads in a sentence
+TREATMENT_WORDS = {"targeted": "targeted therapy"}
+
+
+def percentiles(similarity: np.ndarray) -> np.ndarray:
+    """Each past patient's similarity percentile for one query: the share (in %) of all past patients
+    whose similarity to the query is at or below theirs, so the most similar one is at 100 and ties
+    share the higher value. Unlike a raw fused affinity (which depends on the network's size and
+    ``K``), it reads the same in any network. An empty row gives an empty array."""
+    s = np.asarray(similarity, dtype=float)
+    if s.ndim != 1:
+        raise ValueError(f"similarities must be one query's row, got shape {s.shape}")
+    if not len(s):
+        return s.copy()
+    return 100.0 * np.searchsorted(np.sort(s), s, side="right") / len(s)
+
+
+def _known(v) -> bool:
+    """A recorded value: not None, NaN or pandas' NA."""
+    return v is not None and not pd.isna(v)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def table_statements(
+    rows: Sequence[dict],
+    *,
+    treatment: str = "treatment",
+    response: str | None = "response",
+    time: str | None = "time_months",
+    event: str | None = "event",
+) -> dict:
+    """What happened to exactly the past patients in ``rows`` (the neighbours a report's table shows,
+    each with its ``treatment``, ``response`` 0/1, ``time`` in months and ``event`` 0/1 under those
+    keys, any of them missing; a key given as None counts as missing for every row).
+
+    Per treatment, in order of first appearance in ``rows``: how many received it; of them how many
+    responded, did not, or have no recorded response; how many progressed, were censored, or have no
+    follow-up; and the Kaplan–Meier median progression-free time of the group (None when the curve
+    does not reach 1/2: "not reached"). Patients without a treatment are counted apart, so the
+    groups' sizes add up to ``len(rows)``, and each group's outcome counts add up to its size.
+    Returns ``{"neighbours", "groups", "no_treatment", "texts"}``; ``texts`` are the sentences.
+    """
+    keys = {"treatment": treatment, "response": response, "time_months": time, "event": event}
+    rows = [{k: (r.get(c) if c else None) for k, c in keys.items()} for r in rows]
+    groups: dict[str, list[dict]] = {}
+    untreated = 0
+    for r in rows:
+        t = r["treatment"]
+        if not _known(t) or str(t).strip() in ("", "NA"):
+            untreated += 1
+            continue
+        groups.setdefault(str(t), []).append(r)
+    out_groups = []
+    texts = []
+    n = len(rows)
+    for name, members in groups.items():
+        resp = [r.get("response") for r in members]
+        responders = sum(1 for v in resp if _known(v) and int(v) == 1)
+        non = sum(1 for v in resp if _known(v) and int(v) == 0)
+        timed = [r for r in members if _known(r.get("time_months")) and _known(r.get("event"))]
+        progressed = sum(1 for r in timed if int(r["event"]) == 1)
+        times, surv = weighted_km(
+            np.array([float(r["time_months"]) for r in timed]), np.array([int(r["event"]) for r in timed])
+        )
+        median = median_survival(times, surv) if timed else None
+        g = {
+            "treatment": name,
+            "patients": len(members),
+            "responders": responders,
+            "non_responders": non,
+            "response_unknown": len(members) - responders - non,
+            "progressed": progressed,
+            "censored": len(timed) - progressed,
+            "follow_up_unknown": len(members) - len(timed),
+            "median_months": median,
+        }
+        out_groups.append(g)
+        words = TREATMENT_WORDS.get(name, name)
+        lead = f"Of these {_count(n, 'past patient', 'past patients')}, " if not texts else ""
+        text = f"{lead}{len(members)} received {words}: {responders} of them responded"
+        if g["response_unknown"]:
+            text += f" ({g['response_unknown']} without a recorded response)"
+        if timed:
+            when = "not reached" if median is None else f"{median:.1f} months"
+            text += (
+                f"; median progression-free time {when} ({progressed} progressed, "
+                f"{g['censored']} censored"
+                + (f", {g['follow_up_unknown']} without follow-up" if g["follow_up_unknown"] else "")
+                + ")"
+            )
+        else:
+            text += "; no follow-up is recorded"
+        texts.append(text)
+    if untreated:
+        lead = f"Of these {_count(n, 'past patient', 'past patients')}, " if not texts else ""
+        texts.append(f"{lead}{untreated} {'has' if untreated == 1 else 'have'} no recorded treatment")
+    return {"neighbours": n, "groups": out_groups, "no_treatment": untreated, "texts": texts}

@@ -176,9 +176,17 @@ def similar_patients(
     time: str | None = "time_months",
     event: str | None = "event",
     horizon: float | None = None,
+    describe: Sequence[str] = (),
     source: str = "history",
 ) -> list[dict]:
     """Per query patient: its ``k`` nearest history patients and neighbour-based outcome estimates.
+
+    Each neighbour carries its rank (1 = most similar), the raw fused ``similarity``, its
+    ``percentile`` among all history patients for this query (:func:`.neighbours.percentiles`: 100
+    = the most similar), its cluster, the ``describe`` columns of ``history`` (e.g. tumour type and
+    main driver) and its treatment and outcome. ``statements`` say what happened to exactly these
+    ``k`` neighbours (:func:`.neighbours.table_statements`), so a table of them and its sentences
+    count the same patients.
 
     ``history`` holds the past patients' outcomes (one row each, all in ``network``). For every
     treatment in ``history[treatment]``: the ``k`` most similar patients who received it and how
@@ -193,7 +201,7 @@ def similar_patients(
         raise ValueError(f"query patients are also in the history: {overlap[:5]}")
     S = network.block([str(q) for q in queries], hist_ids)
     labels = dict(zip(network.patients, network.clusters.labels.tolist(), strict=True))
-    cols = [c for c in (treatment, response, time, event) if c]
+    cols = [c for c in (*describe, treatment, response, time, event) if c]
     missing = [c for c in cols if c not in history.columns]
     if missing:
         raise InputError(source, f"no column {', '.join(map(repr, missing))}", line=1)
@@ -210,12 +218,22 @@ def similar_patients(
     for qi, q in enumerate(queries):
         row = S[qi]
         idx, sim = N.nearest(row[None, :], k)
+        pct = N.percentiles(row)
         neighbours = []
         for rank, (j, s) in enumerate(zip(idx[0], sim[0], strict=True), start=1):
-            rec = {"rank": rank, "patient": hist_ids[j], "similarity": s, "cluster": labels[hist_ids[j]]}
+            rec = {"rank": rank, "patient": hist_ids[j], "similarity": s, "percentile": round(float(pct[j]), 1),
+                   "cluster": labels[hist_ids[j]]}  # fmt: skip
             rec.update({c: history[c].iloc[j] for c in cols})
             neighbours.append(rec)
-        doc: dict = {"patient": str(q), "cluster": labels[str(q)], "neighbours": neighbours}
+        doc: dict = {
+            "patient": str(q),
+            "cluster": labels[str(q)],
+            "history_patients": len(hist_ids),
+            "neighbours": neighbours,
+            "statements": N.table_statements(
+                neighbours, treatment=treatment, response=response, time=time, event=event
+            ),  # fmt: skip
+        }
         if response:
             doc["response"] = []
             for name, members in groups.items():

@@ -10,10 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from seq2rx.similarity import drivers as DR
 from seq2rx.similarity import network as NW
 from seq2rx.similarity import plots as PL
 
 OUTCOME_COLUMNS = ("treatment", "response", "time_months", "event")
+#: what each neighbour carries besides its outcome (:mod:`.drivers`)
+DESCRIBE = ("tumor_type", "main_driver", "drivers")
 
 
 def run(history_features: pd.DataFrame, history_clinical: pd.DataFrame, current: pd.DataFrame, cfg: dict) -> dict:
@@ -25,6 +28,7 @@ def run(history_features: pd.DataFrame, history_clinical: pd.DataFrame, current:
 
         raise InputError("history/features.tsv", f"patient {overlap[0]} is both a past patient and one of this run's",
                          field="patient", hint="past patients need IDs of their own")  # fmt: skip
+    drivers = DR.main_drivers(history_features, exclude=DR.pharmacogenes(history_features, current))
     columns = list(history_features.columns)
     current = current.reindex(columns=columns)
     both = pd.concat([history_features, current], ignore_index=True)
@@ -41,14 +45,14 @@ def run(history_features: pd.DataFrame, history_clinical: pd.DataFrame, current:
         cluster_method=cfg["clusters"]["method"],
         seed=cfg["seed"],
     )
-    outcomes = history_features[["patient"]].merge(
+    outcomes = drivers.merge(
         history_clinical[["patient", *OUTCOME_COLUMNS]], on="patient", how="left", validate="one_to_one"
     )
     outcomes["treatment"] = outcomes["treatment"].astype(object)
     for c in ("response", "time_months", "event"):
         outcomes[c] = pd.to_numeric(outcomes[c]).astype(float)
     queries = current["patient"].astype(str).tolist()
-    similar = NW.similar_patients(net, outcomes, queries, k=cfg["neighbours"])
+    similar = NW.similar_patients(net, outcomes, queries, k=cfg["neighbours"], describe=DESCRIBE)
     summary = NW.network_summary(net)
     summary["history_patients"] = len(history_features)
     summary["parameters"] = {k: cfg[k] for k in ("K", "mu", "iterations", "neighbours", "seed")}
