@@ -419,6 +419,11 @@ def test_plots_tables_and_card_use_the_labels(fitted):
     top = doc["importance"][0]["feature"]
     assert f"{L.label(top)} ({doc['importance'][0]['mean']:+.3f})" in card
     assert "Treatment × Tier I targets" in card
+    assert O.method_sentence(doc) == (
+        "Response comes from one model per treatment; progression from one model with the treatment and its "
+        "interaction with the counts of Tier I targets and Tier II targets, so both can say that a treatment "
+        "works only for patients with a target."
+    )
 
 
 def test_the_summary_sentence_is_computed_from_the_numbers(fitted):
@@ -435,6 +440,8 @@ def test_the_summary_sentence_is_computed_from_the_numbers(fitted):
     )
     values["benefit"]["lower"] = -0.04
     assert L.benefit_sentence(values, task).endswith("(−4 to +44; the interval includes no difference).")
+    values["benefit"]["lower"] = -0.0014  # rounds to zero: no sign
+    assert L.benefit_sentence(values, task).endswith("(0 to +44; the interval includes no difference).")
     assert L.agreement_sentence(values, task).startswith(
         "Response favours targeted therapy but progression-free survival at 12 months favours chemotherapy."
     )

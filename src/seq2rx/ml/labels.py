@@ -146,7 +146,9 @@ def _range(lo: float, hi: float) -> str:
 
 
 def _points(x: float) -> str:
-    return f"{100 * x:+.0f}".replace("-", "−")
+    """Percentage points with a sign; one that rounds to zero is "0", never "−0"."""
+    n = round(100 * x)
+    return f"{n:+d}".replace("-", "−") if n else "0"
 
 
 def benefit_sentence(values: Mapping[str, Mapping[str, float]], task: Mapping[str, object]) -> str:

@@ -373,8 +373,8 @@ def method_sentence(doc: dict) -> str:
     """How the two models treat the treatment, in one sentence for the report."""
     interactions = doc["features"].get("progression_interactions", [])
     progression = (
-        "one model with the treatment and its interaction with "
-        + ", ".join(L.describe(c.removeprefix(L.INTERACTION_PREFIX))["label"].lower() for c in interactions)
+        "one model with the treatment and its interaction with the counts of "
+        + " and ".join(L.describe(c.removeprefix(L.INTERACTION_PREFIX))["label"] for c in interactions)
         + ", so both can say that a treatment works only for patients with a target"
         if interactions
         else "one model with the treatment as an average effect for everyone (no target varies among the past "
