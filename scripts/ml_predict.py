@@ -31,7 +31,7 @@ except InputError as exc:
 plots = O.write_plots(doc, Path(out.plots[0]).parent)
 doc["km_logrank_p"] = plots["km_logrank_p"]
 O.write_table(O.PREDICTION_COLUMNS, O.prediction_rows(doc), out.predictions)
-O.write_table(["patient", "treatment", "feature", "value", "log_odds"], O.contribution_rows(doc), out.contributions)
+O.write_table(O.CONTRIBUTION_COLUMNS, O.contribution_rows(doc), out.contributions)
 O.write_metrics(doc, out.metrics)
 O.write_patients(doc, out.patients)
 O.write_contribution_plots(doc, {Path(p).stem: p for p in out.contribution_plots})

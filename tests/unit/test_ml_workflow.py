@@ -16,10 +16,11 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from seq2rx.core.errors import InputError  # noqa: E402
 from seq2rx.ml import features as F  # noqa: E402
+from seq2rx.ml import labels as L  # noqa: E402
 from seq2rx.ml import outputs as O  # noqa: E402
 from seq2rx.ml import predict as P  # noqa: E402
 from seq2rx.sim import load_pgx_sites, load_spec  # noqa: E402
-from seq2rx.sim.history import panel_genes, simulate_history, write_history  # noqa: E402
+from seq2rx.sim.history import panel_genes, progression_free, simulate_history, write_history  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = load_spec(REPO / "resources" / "demo" / "demo.yaml")
@@ -57,7 +58,7 @@ def test_consequence_classes():
     assert "mut_OTHER" not in got
 
 
-def test_actionable_counts_count_each_alteration_once_at_its_best_tier(tmp_path):
+def test_actionable_counts_count_each_target_once_at_its_best_tier(tmp_path):
     table = tmp_path / "a.tsv"
     table.write_text(
         "gene\talteration\ttier\n"
@@ -65,7 +66,55 @@ def test_actionable_counts_count_each_alteration_once_at_its_best_tier(tmp_path)
         "PIK3CA\tH1047R\tII-C\nKRAS\tG12D\tIII\n"
     )
     counts = {k: len(v) for k, v in F.actionable_alterations(table).items()}
-    assert counts == {"actionable_tier1": 1, "actionable_tier2": 1}
+    assert counts == {"actionable_tier1": 1, "actionable_tier2": 1, "actionable_resistance": 0}
+
+
+ACTION_HEADER = "gene\talteration\ttier\ttherapies\tresponse\n"
+
+
+def test_a_resistance_alteration_is_not_a_target(tmp_path):
+    """P7: EGFR L858R (sensitive to first-generation inhibitors and osimertinib) with T790M (resistant
+    to erlotinib, gefitinib, afatinib; the target of osimertinib): one target, one resistance
+    alteration, not two targets. P8: BRAF V600E in COAD, a target (encorafenib + cetuximab) that is
+    also resistant to cetuximab alone."""
+    egfr = tmp_path / "p7.tsv"
+    egfr.write_text(
+        ACTION_HEADER
+        + "".join(f"EGFR\tL858R\tI-A\t{d}\tsensitive\n" for d in ("erlotinib", "gefitinib", "osimertinib"))
+        + "".join(f"EGFR\tT790M\tI-A\t{d}\tresistant\n" for d in ("erlotinib", "gefitinib", "afatinib"))
+        + "EGFR\tT790M\tI-A\tosimertinib\tsensitive\n"
+    )
+    found = F.actionable_alterations(egfr)
+    assert found == {
+        "actionable_tier1": {("EGFR",)},
+        "actionable_tier2": set(),
+        "actionable_resistance": {("EGFR", "T790M")},
+    }
+    braf = tmp_path / "p8.tsv"
+    braf.write_text(
+        ACTION_HEADER
+        + "BRAF\tV600E\tI-A\tcetuximab\tresistant\nBRAF\tV600E\tI-A\tencorafenib + cetuximab\tsensitive\n"
+        + "PIK3CA\tH1047R\tII-C\talpelisib\tsensitive\nKRAS\tG12D\tII-C\tpanitumumab\tresistant\n"
+    )
+    counts = {k: len(v) for k, v in F.actionable_alterations(braf).items()}
+    assert counts == {"actionable_tier1": 1, "actionable_tier2": 1, "actionable_resistance": 2}
+
+
+def test_an_overridden_therapy_is_no_target(tmp_path):
+    """Reconciliation marks a sensitising row ``overridden`` when a co-occurring alteration cancels it;
+    a gene whose sensitising rows are all overridden is no target (the column is optional)."""
+    table = tmp_path / "o.tsv"
+    table.write_text(
+        "gene\talteration\ttier\ttherapies\tresponse\trole\toverridden\n"
+        "EGFR\tL858R\tI-A\terlotinib\tsensitive\ttherapy\ttrue\n"
+        "EGFR\tT790M\tI-A\terlotinib\tresistant\tresistance\tfalse\n"
+        "ALK\tEML4::ALK fusion\tI-A\talectinib\tsensitive\ttherapy\tTrue\n"
+        "ALK\tEML4::ALK fusion\tII-C\tlorlatinib\tsensitive\ttherapy\tfalse\n"
+    )
+    found = F.actionable_alterations(table)
+    assert found["actionable_tier1"] == set()  # EGFR's only therapy row is overridden; ALK's tier I too
+    assert found["actionable_tier2"] == {("ALK",)}  # its tier II row still stands
+    assert found["actionable_resistance"] == {("EGFR", "T790M")}
 
 
 def _vcf(path: Path, records: list[tuple[str, int, str, str, str]]) -> None:
@@ -127,7 +176,7 @@ def test_patient_features_from_workflow_outputs(tmp_path):
     assert row["mut_KRAS"] == 0  # a call the caller marked LowQual is not counted
     assert row["pgx_DPYD"] == "Intermediate Metabolizer"  # from the normal, not the tumour
     assert row["pgx_TPMT"] == F.NOT_CALLED
-    assert row["actionable_tier1"] == 1 and row["tmb"] == 7.5
+    assert row["actionable_tier1"] == 1 and row["actionable_resistance"] == 0 and row["tmb"] == 7.5
     assert row["age"] == 70 and math.isnan(row["ecog"]) and row["tumor_type"] == "COAD"
     frame = F.matrix([row], ["BRAF", "DPYD", "EGFR", "KRAS"], ["DPYD", "TPMT"])
     F.write(frame, tmp_path / "m.tsv")
@@ -230,10 +279,14 @@ def test_linear_contributions_add_up_to_the_prediction(fitted):
 def test_outputs_tables_card_and_models(fitted, tmp_path):
     doc = fitted["doc"]
     rows = O.prediction_rows(doc)
-    assert len(rows) == 5 * len(doc["patients"])
+    assert len(rows) == 6 * len(doc["patients"])
     O.write_table(O.PREDICTION_COLUMNS, rows, tmp_path / "p.tsv")
     table = pd.read_csv(tmp_path / "p.tsv", sep="\t")
-    assert set(table["task"]) == {"response", "pfs", "benefit"}
+    assert set(table["task"]) == {"response", "pfs", "benefit", "pfs_benefit"}
+    pfs = table[table["task"] == "pfs"].pivot(index="patient", columns="treatment", values="estimate")
+    diff = table[table["task"] == "pfs_benefit"].set_index("patient")
+    assert np.allclose(diff["estimate"], (pfs["targeted"] - pfs["chemotherapy"]).loc[diff.index], atol=2e-4)
+    assert (diff["favours"] == np.where(diff["estimate"] > 0, "targeted", "chemotherapy")).all()
     card = O.model_card(doc, {"scikit-learn": "1.9.1"}, "history/clinical.tsv")
     auc = doc["cross_validation"]["response"]["roc_auc"]["estimate"]
     assert f"{auc:.3f}" in card and "Research use only" in card and "confounding" in card
@@ -281,5 +334,116 @@ def test_extrapolation_is_listed(fitted):
     patient["tumor_type"], patient["age"] = "BRCA", 130.0
     numeric, categorical = F.feature_kinds(history)
     listed = P.extrapolation(history, patient, numeric, categorical)
-    assert any(x.startswith("tumor_type = BRCA") for x in listed) and any(x.startswith("age = 130") for x in listed)
+    assert "Tumour type = BRCA (not among the past patients)" in listed
+    assert any(x.startswith("Age (years) = 130 (past patients: ") for x in listed)
     assert P.extrapolation(history, history.iloc[3], numeric, categorical) == []
+    # a feature every past patient has at one value is left out of the models: a patient with another
+    # value (a resistance alteration, which no past patient had) is listed, since the models cannot weigh it
+    constant = history[["actionable_resistance"]]
+    assert (constant["actionable_resistance"] == 0).all()
+    row = fitted["new"].iloc[0].copy()
+    row["actionable_resistance"] = 1
+    listed = P.extrapolation(history, row, numeric, categorical, constant=constant, current=row)
+    assert "Resistance alterations = 1 (every past patient: 0; the models cannot weigh it)" in listed
+
+
+# --- response and progression agree where the planted truth says they should -------------------
+
+
+def test_response_and_progression_favour_the_same_arm_where_the_truth_says_so(fitted):
+    """The history plants the treatment's effect on progression only through response (responders
+    progress more slowly), so the planted truth favours the same arm by response and by 12-month
+    progression-free survival for every patient; and it plants a treatment × target interaction
+    (targeted therapy works with a tier I target). The progression model carries that interaction,
+    so for patients with a target both models favour targeted therapy, and wherever the response model
+    finds the planted arm, the progression model finds it too. (With the treatment as one average effect
+    for everyone, the progression model favoured the same arm for every patient, whatever the target.)"""
+    doc, truth, new = fitted["doc"], fitted["truth"], fitted["new"]
+    horizon = CFG["horizon_months"]
+    planted_response = truth["benefit"].to_numpy()
+    planted_pfs = progression_free(truth, "targeted", horizon) - progression_free(truth, "chemotherapy", horizon)
+    assert (np.sign(planted_response) == np.sign(planted_pfs)).all()  # the planted truth agrees with itself
+
+    response = np.array([p["values"]["benefit"]["estimate"] for p in doc["patients"]])
+    pfs = np.array([p["values"]["pfs_benefit"]["estimate"] for p in doc["patients"]])
+    target = new["actionable_tier1"].to_numpy() > 0
+    assert target.sum() >= 5
+    assert (response[target] > 0).mean() >= 0.8 and (pfs[target] > 0).mean() >= 0.8
+    found = np.sign(response) == np.sign(planted_response)
+    assert found.sum() >= 30
+    assert (np.sign(pfs) == np.sign(response))[found].mean() >= 0.85
+    # the progression model does tell patients apart: its benefit is larger with a target
+    assert pfs[target].mean() - pfs[~target].mean() > 0.05
+    assert doc["features"]["progression_interactions"] == ["treated_x_actionable_tier1", "treated_x_actionable_tier2"]
+    for p in doc["patients"]:
+        same = (p["values"]["benefit"]["estimate"] > 0) == (p["values"]["pfs_benefit"]["estimate"] > 0)
+        assert p["agreement"].startswith("Response and progression-free survival at 12 months both favour") == same
+        if not same:
+            assert "separate models" in p["agreement"]
+
+
+# --- labels a clinician reads --------------------------------------------------------------------
+
+
+def test_every_feature_has_a_label_and_values_are_shown_with_units():
+    pgx = list(SPEC["history"]["pgx_phenotypes"])
+    for column in F.columns(GENES, pgx)[1:]:
+        d = L.describe(column)
+        assert d["label"] != column and d["about"], column  # a human label, and what it is
+    assert L.shown("egfr", 48.0) == "eGFR (mL/min/1.73 m²) = 48"
+    assert L.shown("mut_EGFR", 1) == "EGFR mutated = yes" and L.shown("mut_BRAF", 0) == "BRAF mutated = no"
+    assert L.shown("pgx_CYP2C9", "Intermediate Metabolizer") == "CYP2C9 phenotype = Intermediate Metabolizer"
+    assert L.shown("tmb", 9.69) == "Tumour mutational burden (mutations/Mb) = 9.69"
+    assert L.shown("ecog", None) == "ECOG performance status = not recorded"
+    assert L.label("treated_x_actionable_tier1") == "Treatment × Tier I targets"
+    assert L.shown("some_other_column", 3) == "some_other_column = 3"  # kept, never dropped
+
+
+def test_plots_tables_and_card_use_the_labels(fitted):
+    doc = fitted["doc"]
+    entries = O.patient_entries(doc)
+    entry = next(iter(entries.values()))
+    egfr = entry["features"]["egfr"]
+    assert entry["feature_labels"]["egfr"] == {"label": "eGFR (mL/min/1.73 m²)", "shown": L.shown("egfr", egfr)}
+    svg = O.contributions_svg({**entry, "contributions": {"treated": {"baseline": 0.0, "contributions": {
+        "egfr": 0.5, "mut_BRAF": -0.2, "pgx_CYP2C9": 0.1}}}}, "treated", "P(response to targeted)")  # fmt: skip
+    assert f"eGFR (mL/min/1.73 m²) = {egfr:g}" in svg
+    assert f"BRAF mutated = {'yes' if entry['features']['mut_BRAF'] else 'no'}" in svg
+    assert ">egfr<" not in svg and "mut_BRAF" not in svg
+    rows = O.contribution_rows(doc)
+    shown = {r[2]: r[4] for r in rows if r[0] == entry["patient"] and r[2] in ("egfr", "mut_EGFR")}
+    assert shown["egfr"] == L.shown("egfr", egfr) and shown["mut_EGFR"].startswith("EGFR mutated = ")
+    assert "BRAF mutated" in O.importance_svg([{"feature": "mut_BRAF", "mean": 0.1, "sd": 0.01}])
+    card = O.model_card(doc, {"scikit-learn": "1.9.1"}, "history/clinical.tsv")
+    assert "| `egfr` | eGFR | mL/min/1.73 m² | estimated glomerular filtration rate" in card
+    top = doc["importance"][0]["feature"]
+    assert f"{L.label(top)} ({doc['importance'][0]['mean']:+.3f})" in card
+    assert "Treatment × Tier I targets" in card
+    assert O.method_sentence(doc) == (
+        "Response comes from one model per treatment; progression from one model with the treatment and its "
+        "interaction with the counts of Tier I targets and Tier II targets, so both can say that a treatment "
+        "works only for patients with a target."
+    )
+
+
+def test_the_summary_sentence_is_computed_from_the_numbers(fitted):
+    values = {
+        "response_treated": {"estimate": 0.62, "lower": 0.48, "upper": 0.75},
+        "response_reference": {"estimate": 0.35, "lower": 0.2, "upper": 0.51},
+        "benefit": {"estimate": 0.27, "lower": 0.05, "upper": 0.44},
+        "pfs_benefit": {"estimate": -0.05, "lower": -0.2, "upper": 0.1},
+    }
+    task = {"treated": "targeted", "reference": "chemotherapy", "interval": 0.9, "horizon_months": 12}
+    assert L.benefit_sentence(values, task) == (
+        "Targeted therapy: predicted response 62% (90% interval 48–75%) vs 35% (20–51%) on chemotherapy; "
+        "difference +27 percentage points (+5 to +44)."
+    )
+    values["benefit"]["lower"] = -0.04
+    assert L.benefit_sentence(values, task).endswith("(−4 to +44; the interval includes no difference).")
+    values["benefit"]["lower"] = -0.0014  # rounds to zero: no sign
+    assert L.benefit_sentence(values, task).endswith("(0 to +44; the interval includes no difference).")
+    assert L.agreement_sentence(values, task).startswith(
+        "Response favours targeted therapy but progression-free survival at 12 months favours chemotherapy."
+    )
+    p = fitted["doc"]["patients"][0]
+    assert f"predicted response {100 * p['values']['response_treated']['estimate']:.0f}%" in p["summary"]

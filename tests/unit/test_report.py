@@ -227,6 +227,42 @@ def test_the_contribution_plot_is_read_not_drawn():
         render({**d, "predictions": {**d["predictions"], "contributions": {"x": 1}}}, "<svg><script/></svg>")
 
 
+def test_predictions_show_the_summary_the_agreement_and_labelled_features():
+    """The words come from the ML step through the findings document: the report imports no label."""
+    d = doc()
+    values = {
+        k: {"estimate": 0.5, "lower": 0.4, "upper": 0.6}
+        for k in ("response_treated", "response_reference", "pfs_treated", "pfs_reference", "benefit")
+    }
+    d["predictions"] = {
+        "status": "ok",
+        "model_summary": {
+            "task": {"treated": "targeted", "reference": "chemotherapy", "interval": 0.9, "horizon_months": 12},
+            "history_patients": 500,
+            "model": "penalised",
+            "roc_auc": {"estimate": 0.7, "ci95": [0.6, 0.8]},
+            "c_index": {"estimate": 0.65},
+            "method": "Response comes from one model per treatment <b>.",
+        },  # fmt: skip
+        "values": values,
+        "favours": "targeted",
+        "summary": "Targeted therapy: predicted response 50% (90% interval 40–60%) & more.",
+        "agreement": "Response favours targeted therapy but progression-free survival favours chemotherapy.",
+        "features": {"egfr": 48, "mut_EGFR": 1},
+        "feature_labels": {
+            "egfr": {"label": "eGFR (mL/min/1.73 m²)", "shown": "eGFR (mL/min/1.73 m²) = 48"},
+            "mut_EGFR": {"label": "EGFR mutated", "shown": "EGFR mutated = yes"},
+        },
+        "contributions": {"treated": {"baseline": 0.0, "contributions": {"egfr": -0.4, "mut_EGFR": 0.9}}},
+    }
+    html = render(d)
+    assert "Targeted therapy: predicted response 50% (90% interval 40–60%) &amp; more." in html
+    assert "but progression-free survival favours chemotherapy." in html
+    assert "one model per treatment &lt;b&gt;." in html
+    assert html.index("<td>EGFR mutated = yes</td><td>+0.90</td>") < html.index("<td>eGFR (mL/min/1.73 m²) = 48</td>")
+    assert ">egfr<" not in html and ">mut_EGFR<" not in html
+
+
 def test_the_report_layer_imports_no_analysis_layer():
     import ast
     from pathlib import Path

@@ -212,14 +212,22 @@ TABLES: dict[str, Table] = {
             (
                 _PATIENT,
                 Column(
-                    "task", "VARCHAR", "response (P(response)), pfs (P(progression-free) at the horizon) or benefit"
+                    "task",
+                    "VARCHAR",
+                    "response (P(response)), pfs (P(progression-free) at the horizon), benefit or pfs_benefit",
                 ),
-                Column("treatment", "VARCHAR", "the treatment the estimate is for; for benefit, 'treated - reference'"),
+                Column(
+                    "treatment", "VARCHAR", "the treatment the estimate is for; for the benefits, 'treated - reference'"
+                ),
                 Column("model", "VARCHAR", "pipeline name, e.g. penalised"),
                 Column("estimate", "DOUBLE", "point estimate"),
                 Column("lower", "DOUBLE", "lower end of the 90% interval"),
                 Column("upper", "DOUBLE", "upper end of the 90% interval"),
-                Column("favours", "VARCHAR", "for `benefit`: the treatment with the higher predicted response"),
+                Column(
+                    "favours",
+                    "VARCHAR",
+                    "for `benefit` / `pfs_benefit`: the treatment with the higher predicted response / progression-free",
+                ),
             ),
             ("patient", "task", "treatment", "model"),
         ),

@@ -7,8 +7,11 @@ down in ``docs/data-model.md``:
 * ``mut_<GENE>`` (0/1): a protein-altering call in the gene, germline or somatic (PASS only);
 * ``trunc_<GENE>`` (0/1): a truncating call (a subset of the above);
 * ``pgx_<GENE>``: the PGx phenotype, or ``not called``;
-* ``actionable_tier1`` / ``actionable_tier2``: distinct alterations with an AMP tier I / II finding
-  (an alteration counted at tier I is not counted again at tier II);
+* ``actionable_tier1`` / ``actionable_tier2``: sensitising targets, the distinct genes (or biomarkers
+  such as MSI) with a tier I / II finding of response "sensitive" that reconciliation did not
+  override (a gene counted at tier I is not counted again at tier II);
+* ``actionable_resistance``: distinct alterations with a tier I / II finding of response "resistant"
+  (EGFR T790M against first-generation inhibitors), kept apart from the targets;
 * ``tmb``: mutations per Mb from the tumour sample; missing for a patient without one.
 
 Missing values stay missing here (NaN, or an empty category); the model pipelines impute them
@@ -38,6 +41,8 @@ PROTEIN_ALTERING = TRUNCATING | frozenset(
 NOT_CALLED = "not called"
 # a PGx phenotype is taken from the first sample type present, in this order
 PGX_SAMPLE_ORDER = ("germline", "normal", "tumor")
+# counts from the actionability tables: sensitising targets by tier, and resistance alterations
+ACTIONABLE = ("actionable_tier1", "actionable_tier2", "actionable_resistance")
 
 
 def consequence_terms(cell: str) -> set[str]:
@@ -94,18 +99,46 @@ def pgx_phenotypes(table: str | Path, genes: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def actionable_alterations(table: str | Path) -> dict[str, set[tuple[str, str]]]:
-    """(gene, alteration) with a tier I finding, and those with a tier II but no tier I."""
-    best: dict[tuple[str, str], int] = {}
+TRUE_WORDS = frozenset({"true", "yes", "1"})
+
+
+def _overridden(row: Mapping[str, str]) -> bool:
+    """The actionability row's ``overridden`` flag (absent in tables written before reconciliation)."""
+    return str(row.get("overridden", "")).strip().lower() in TRUE_WORDS
+
+
+def actionable_alterations(table: str | Path) -> dict[str, set[tuple[str, ...]]]:
+    """Targets and resistance alterations of one actionability table.
+
+    * ``actionable_tier1``: genes (the table's ``gene``: EGFR, or a biomarker such as MSI) with a row
+      at tier I whose response is "sensitive" and which is not ``overridden``; two sensitising
+      alterations of one gene are one target, as a targeted therapy acts on the gene's product;
+    * ``actionable_tier2``: such genes at tier II but not at tier I;
+    * ``actionable_resistance``: (gene, alteration) with a row at tier I or II whose response is
+      "resistant" (T790M: resistant to erlotinib, so a resistance alteration, though osimertinib
+      targets it; its gene is counted once, as a target, through the sensitising L858R).
+
+    A sensitising row only counts as a target when it is not overridden (a resistance alteration in
+    the same tumour that cancels it); the column is optional. Rows without a tier (III, IV) count
+    for nothing.
+    """
+    best: dict[tuple[str], int] = {}
+    resistance: set[tuple[str, ...]] = set()
     with open(table, newline="") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
             level = 1 if row["tier"].startswith("I-") else 2 if row["tier"].startswith("II-") else 0
-            if level:
-                key = (row["gene"], row["alteration"])
+            if not level:
+                continue
+            response = row.get("response", "sensitive")
+            if response == "resistant":
+                resistance.add((row["gene"], row["alteration"]))
+            elif response == "sensitive" and not _overridden(row):
+                key = (row["gene"],)
                 best[key] = min(best.get(key, level), level)
     return {
         "actionable_tier1": {k for k, v in best.items() if v == 1},
         "actionable_tier2": {k for k, v in best.items() if v == 2},
+        "actionable_resistance": resistance,
     }
 
 
@@ -144,9 +177,7 @@ def patient_features(
     row["stage"] = stage if stage is not None and not pd.isna(stage) else np.nan
 
     variant_rows: list[dict] = []
-    action = {"actionable_tier1": 0, "actionable_tier2": 0}
-    tmb = np.nan
-    tumour_alterations: dict[str, set] = {"actionable_tier1": set(), "actionable_tier2": set()}
+    tumour_alterations: dict[str, set] = {k: set() for k in ACTIONABLE}
     tmbs = []
     for s in samples:
         f = files[s["sample"]]
@@ -158,7 +189,7 @@ def patient_features(
             for key, found in actionable_alterations(f["actionability"]).items():
                 tumour_alterations[key] |= found
             tmbs.append(tumour_mutational_burden(f["actionability_json"]))
-    # an alteration at tier I in one tumour is not counted again at tier II in another
+    # a gene at tier I in one tumour is not counted again at tier II in another
     tumour_alterations["actionable_tier2"] -= tumour_alterations["actionable_tier1"]
     action = {k: len(v) for k, v in tumour_alterations.items()}
     tmb = max((t for t in tmbs if not np.isnan(t)), default=np.nan)  # the highest of several tumours
@@ -180,8 +211,7 @@ def columns(genes: Sequence[str], pgx_genes: Sequence[str]) -> list[str]:
         *CLINICAL_CATEGORICAL,
         *(f"{kind}_{g}" for g in genes for kind in ("mut", "trunc")),
         *(f"pgx_{g}" for g in pgx_genes),
-        "actionable_tier1",
-        "actionable_tier2",
+        *ACTIONABLE,
         "tmb",
     ]
 

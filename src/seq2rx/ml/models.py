@@ -16,6 +16,9 @@ forest      random forest, leaf size by inner CV              random survival fo
 ==========  ===============================================  ===============================================
 
 :func:`param_grid` holds the hyper-parameters that the inner cross-validation chooses from.
+:class:`TreatmentInteractions` adds treatment × feature columns in front of a survival pipeline
+(``build_survival(..., interactions=...)``), so that a treatment may work differently for patients
+with a target, as the per-arm response models (:class:`TLearner`) allow.
 """
 
 from __future__ import annotations
@@ -126,11 +129,19 @@ def build_binary(name: str, numeric: list[str], categorical: list[str], seed: in
     return Pipeline([("prep", preprocessor(numeric, categorical)), ("model", model)])
 
 
-def build_survival(name: str, numeric: list[str], categorical: list[str], seed: int) -> Pipeline:
+def build_survival(
+    name: str,
+    numeric: list[str],
+    categorical: list[str],
+    seed: int,
+    *,
+    interactions: tuple[str, list[str]] | None = None,
+) -> Pipeline:
     """Pipeline(preprocessing, survival model) for (event, time); ``name`` is "penalised" or "forest".
 
     The model's ``predict`` is a risk score (higher = earlier event); y is a scikit-survival
-    structured array (``sksurv.util.Surv``).
+    structured array (``sksurv.util.Surv``). ``interactions`` = (treatment column, numeric columns)
+    puts :class:`TreatmentInteractions` first; the treatment and its products join ``numeric``.
     """
     _check_name(name)
     if name == "penalised":
@@ -141,7 +152,11 @@ def build_survival(name: str, numeric: list[str], categorical: list[str], seed: 
         from sksurv.ensemble import RandomSurvivalForest
 
         model = RandomSurvivalForest(n_estimators=FOREST_TREES, max_features="sqrt", random_state=seed, n_jobs=1)
-    return Pipeline([("prep", preprocessor(numeric, categorical)), ("model", model)])
+    if interactions is None:
+        return Pipeline([("prep", preprocessor(numeric, categorical)), ("model", model)])
+    step = TreatmentInteractions(*interactions)
+    columns = [step.treatment, *(c for c in numeric if c != step.treatment), *step.names()]
+    return Pipeline([("interact", step), ("prep", preprocessor(columns, categorical)), ("model", model)])
 
 
 def param_grid(kind: str, name: str) -> dict[str, list]:
@@ -155,6 +170,36 @@ def param_grid(kind: str, name: str) -> dict[str, list]:
     if kind == "survival":
         return {"model__alpha": list(COX_ALPHAS)}
     return {}
+
+
+class TreatmentInteractions(TransformerMixin, BaseEstimator):
+    """Appends to a DataFrame one column per name in ``columns``: the ``treatment`` column times it,
+    named ``<treatment>_x_<column>`` (``treated_x_actionable_tier1``). A missing value stays missing
+    in the product (the imputer after this step fills it). Stateless: ``fit`` learns nothing.
+
+    In a survival model with the treatment as a covariate, these terms let the treatment's effect on
+    progression differ with the patient's targets, as the response model's per-arm classifiers do.
+    """
+
+    def __init__(self, treatment: str = "treated", columns=()):
+        self.treatment = treatment
+        self.columns = columns
+
+    def names(self) -> list[str]:
+        return [f"{self.treatment}_x_{c}" for c in self.columns]
+
+    def fit(self, X, y=None):
+        missing = [c for c in [self.treatment, *self.columns] if c not in X.columns]
+        if missing:
+            raise ValueError(f"TreatmentInteractions needs the columns {missing}")
+        return self
+
+    def transform(self, X):
+        X = X.copy()
+        t = X[self.treatment].astype(float)
+        for c, name in zip(self.columns, self.names(), strict=True):
+            X[name] = t * X[c].astype(float)
+        return X
 
 
 class TLearner(ClassifierMixin, BaseEstimator):

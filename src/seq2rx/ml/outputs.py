@@ -14,6 +14,7 @@ import numpy as np
 from seq2rx.core import figures as G
 from seq2rx.core.io import atomic_output
 from seq2rx.core.io import write_json as _atomic_json
+from seq2rx.ml import labels as L
 from seq2rx.ml.evaluate import _clean
 
 DIGITS = 4
@@ -42,9 +43,11 @@ def prediction_rows(doc: dict) -> list[list[str]]:
                         "",
                     ]
                 )
-        b = v["benefit"]
-        rows.append([p["patient"], "benefit", f"{t['treated']} - {t['reference']}", doc["model"],
-                     _r(b["estimate"]), _r(b["lower"]), _r(b["upper"]), p["favours"]])  # fmt: skip
+        for task, key in (("benefit", "benefit"), ("pfs_benefit", "pfs_benefit")):
+            b = v[key]
+            favours = t["treated"] if b["estimate"] > 0 else t["reference"]
+            rows.append([p["patient"], task, f"{t['treated']} - {t['reference']}", doc["model"],
+                         _r(b["estimate"]), _r(b["lower"]), _r(b["upper"]), favours])  # fmt: skip
     return rows
 
 
@@ -59,17 +62,22 @@ def write_table(header: list[str], rows: list[list[str]], path: str | Path) -> N
 
 
 def contribution_rows(doc: dict) -> list[list[str]]:
-    """Rows of ``contributions.tsv``: patient, arm, feature, value, contribution (log-odds)."""
+    """Rows of ``contributions.tsv`` (:data:`CONTRIBUTION_COLUMNS`): patient, arm, feature, value,
+    the feature as a reader sees it (label, unit and value), contribution (log-odds)."""
     t = doc["task"]
     rows = []
     for p in doc["patients"]:
         for arm, c in sorted(p.get("contributions", {}).items()):
             label = t["treated"] if arm == "treated" else t["reference"]
-            rows.append([p["patient"], label, "(average past patient)", "", _r(c["baseline"])])
+            rows.append([p["patient"], label, "(average past patient)", "", "average past patient", _r(c["baseline"])])
             for feature, value in sorted(c["contributions"].items(), key=lambda kv: (-abs(kv[1]), kv[0])):
-                shown = p["features"].get(feature)
-                rows.append([p["patient"], label, feature, "NA" if shown is None else str(shown), _r(value)])
+                raw = p["features"].get(feature)
+                rows.append([p["patient"], label, feature, "NA" if raw is None else str(raw),
+                             L.shown(feature, raw), _r(value)])  # fmt: skip
     return rows
+
+
+CONTRIBUTION_COLUMNS = ["patient", "treatment", "feature", "value", "shown", "log_odds"]
 
 
 def metrics_doc(doc: dict) -> dict:
@@ -87,8 +95,10 @@ def model_card(doc: dict, versions: dict[str, str], history_name: str) -> str:
     t, h, cv = doc["task"], doc["history"], doc["cross_validation"]
     r, s = cv["response"], cv["survival"]
     effect = doc["treatment_effect"]["effect"]
-    top = [f"`{i['feature']}` ({i['mean']:+.3f})" for i in doc["importance"][:8]]
+    top = [f"{L.label(i['feature'])} ({i['mean']:+.3f})" for i in doc["importance"][:8]]
     feats = doc["features"]
+    interactions = feats.get("progression_interactions", [])
+    used = ["treated", *feats["numeric"], *feats["categorical"], *interactions]
     lines = [
         "# Model card: treatment response and progression",
         "",
@@ -104,14 +114,23 @@ def model_card(doc: dict, versions: dict[str, str], history_name: str) -> str:
         f"- Source: `{history_name}` ({h['patients']} past patients; {h['treated']} received {t['treated']}, "
         f"{h['patients'] - h['treated']} {t['reference']}; {h['responders']} responders; {h['events']} progression events).",
         f"- Predictors: {len(feats['numeric'])} numeric and {len(feats['categorical'])} categorical features "
-        "(encoding in `docs/data-model.md`).",
-        f"- Left out because they take one value in the whole history: {', '.join(feats['constant_in_history']) or 'none'}.",
+        "besides the treatment (table below; encoding in `docs/data-model.md`).",
+        "- Left out because they take one value in the whole history: "
+        + (", ".join(L.label(c) for c in feats["constant_in_history"]) or "none")
+        + ".",
         "- Missing values: numbers imputed with the training median, categories with the most frequent level, "
         "inside every training fold; a past patient without an outcome or treatment is an error, never dropped.",
         "",
+        "## Predictors",
+        "| feature | label | unit | what it is |",
+        "|---|---|---|---|",
+        *(_predictor_row(c) for c in used),
+        "",
         "## Model",
-        f"- `{doc['model']}`: a T-learner (one classifier per treatment) for response; a survival model with the "
-        "treatment as a covariate for progression.",
+        f"- `{doc['model']}`: a T-learner (one classifier per treatment) for response; for progression a survival "
+        "model with the treatment as a covariate and its interactions with the targets ("
+        + (", ".join(L.label(c) for c in interactions) or "none: no target varies in the history")
+        + "), so that in both models targeted therapy can work differently for patients with a target.",
         f"- Nested {doc['folds']}-fold cross-validation (seed {doc['seed']}); the penalised model's penalties are "
         "chosen by inner cross-validation, the forest's settings are fixed (100 trees).",
         f"- Prediction intervals: {round(t['interval'] * 100)}% percentile intervals over {doc['bootstrap']['predictions']} "
@@ -143,15 +162,22 @@ def model_card(doc: dict, versions: dict[str, str], history_name: str) -> str:
         "an extrapolation; such features are listed per patient (`extrapolation` in results/ml/patients.json "
         "and in the report).",
         "- Performance is internal (cross-validated on one centre's history); it has not been validated externally.",
-        "- The progression model has the treatment as a main effect only (no interactions): its difference "
-        "between arms is the history's average, the same for every patient; the per-patient difference comes "
-        "from the response model.",
+        "- Response and progression are separate models; for a patient they can favour different treatments "
+        "(progression also depends on stage, age and performance status). The report says so beside the "
+        "numbers when they do (`agreement` in results/ml/patients.json).",
+        "- A feature that takes one value in the whole history (above) is left out of the models: a new patient "
+        "with another value (a resistance alteration the history never saw) is listed as an extrapolation.",
         "",
         "## Versions",
         *(f"- {k} {v}" for k, v in sorted(versions.items())),
         "",
     ]
     return "\n".join(lines)
+
+
+def _predictor_row(feature: str) -> str:
+    d = L.describe(feature)
+    return f"| `{feature}` | {d['label']} | {d['unit']} | {d['about']} |"
 
 
 def _canonical_skops(data: bytes) -> bytes:
@@ -261,7 +287,8 @@ def importance_svg(importance: list[dict], top: int = 12) -> str:
     rows = importance[:top][::-1]
     fig = G.figure(4.6, 0.25 * len(rows) + 1.0)
     ax = fig.subplots()
-    ax.barh([r["feature"] for r in rows], [r["mean"] for r in rows], xerr=[r["sd"] for r in rows], capsize=2)
+    ax.barh([L.label(r["feature"]) for r in rows], [r["mean"] for r in rows], xerr=[r["sd"] for r in rows],
+            capsize=2)  # fmt: skip
     ax.axvline(0, color="#000000", lw=0.8)
     ax.set(xlabel="drop in held-out ROC-AUC when permuted", title="Permutation importance")
     return G.svg(fig)
@@ -290,13 +317,15 @@ def km_risk_svg(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> tuple[
 
 
 def contributions_svg(entry: dict, arm: str, label: str, top: int = 8) -> str:
-    """One patient's largest contributions to the log-odds of response under ``arm``."""
+    """One patient's largest contributions to the log-odds of response under ``arm``, each bar named
+    by the feature's label, unit and the patient's value ("eGFR (mL/min/1.73 m²) = 48")."""
 
     c = entry["contributions"][arm]["contributions"]
     rows = sorted(c.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:top][::-1]
-    fig = G.figure(4.6, 0.25 * len(rows) + 1.0)
+    values = entry.get("features", {})
+    fig = G.figure(5.6, 0.25 * len(rows) + 1.0)
     ax = fig.subplots()
-    ax.barh([k for k, _ in rows], [v for _, v in rows],
+    ax.barh([L.shown(k, values.get(k)) for k, _ in rows], [v for _, v in rows],
             color=[G.colour(4) if v > 0 else G.colour(5) for _, v in rows])  # fmt: skip
     ax.axvline(0, color="#000000", lw=0.8)
     ax.set(xlabel="contribution to log-odds of response", title=f"Why: {label}")
@@ -335,8 +364,23 @@ def patient_entries(doc: dict) -> dict:
         "roc_auc": cv["response"]["roc_auc"],
         "brier": cv["response"]["brier"],
         "c_index": cv["survival"]["c_index"],
+        "method": method_sentence(doc),
     }
     return _clean({p["patient"]: {**p, "model_summary": summary} for p in doc["patients"]})
+
+
+def method_sentence(doc: dict) -> str:
+    """How the two models treat the treatment, in one sentence for the report."""
+    interactions = doc["features"].get("progression_interactions", [])
+    progression = (
+        "one model with the treatment and its interaction with the counts of "
+        + " and ".join(L.describe(c.removeprefix(L.INTERACTION_PREFIX))["label"] for c in interactions)
+        + ", so both can say that a treatment works only for patients with a target"
+        if interactions
+        else "one model with the treatment as an average effect for everyone (no target varies among the past "
+        "patients), so only the response model can tell patients apart"
+    )
+    return f"Response comes from one model per treatment; progression from {progression}."
 
 
 def write_patients(doc: dict, path: str | Path) -> None:

@@ -5,8 +5,13 @@ What a hospital does with its history: the past patients' feature matrix and out
 * a **response** model: a T-learner (:class:`seq2rx.ml.models.TLearner`), one classifier per
   treatment, so every new patient gets P(response) under each treatment and the difference
   (the predicted **benefit** of the treated arm over the reference arm);
-* a **survival** model (time to progression) with the treatment as a covariate, giving the
-  progression-free probability at a horizon under each treatment.
+* a **survival** model (time to progression) with the treatment as a covariate and the treatment ×
+  target interactions (:data:`INTERACTIONS`: the treatment times each count of targets and of
+  resistance alterations), giving the progression-free probability at a horizon under each
+  treatment. The response model's per-arm classifiers let a treatment work only for patients with
+  a target; without the same interaction here the progression model moved every patient by the
+  history's average effect, and the two disagreed (a likely responder to targeted therapy predicted
+  to progress sooner on it).
 
 Honesty: every performance number is out-of-fold (nested cross-validation, seed from the config),
 with bootstrap intervals; permutation importance is measured on held-out folds; every prediction
@@ -30,9 +35,12 @@ from sklearn.model_selection import GridSearchCV
 from seq2rx.core.errors import InputError
 from seq2rx.ml import evaluate as E
 from seq2rx.ml import features as F
+from seq2rx.ml import labels as L
 from seq2rx.ml import models as M
 
 TREATED_COLUMN = "treated"
+# the features the treatment interacts with in the progression model: the targets and resistance
+INTERACTIONS = F.ACTIONABLE
 TOP_CONTRIBUTIONS = 8
 IMPORTANCE_REPEATS = 5
 
@@ -96,9 +104,16 @@ def response_model(name: str, numeric: list[str], categorical: list[str], seed: 
 
 
 def survival_model(name: str, numeric: list[str], categorical: list[str], seed: int, strata: np.ndarray):
-    """The survival pipeline with the treatment as a numeric covariate, tuned by inner CV."""
-    estimator = M.build_survival(name, [TREATED_COLUMN, *numeric], categorical, seed)
+    """The survival pipeline with the treatment as a numeric covariate and its interactions with the
+    targets (those of :data:`INTERACTIONS` among ``numeric``), tuned by inner CV."""
+    targets = [c for c in INTERACTIONS if c in numeric]
+    estimator = M.build_survival(name, numeric, categorical, seed, interactions=(TREATED_COLUMN, targets))
     return E._tuned(estimator, M.param_grid("survival", name), E._inner(strata, seed), None)
+
+
+def _fixed(model):
+    """The survival model with its tuned hyper-parameters frozen (for bootstrap refits)."""
+    return model.best_estimator_ if isinstance(model, GridSearchCV) else model
 
 
 def _surv(frame: pd.DataFrame):
@@ -107,13 +122,8 @@ def _surv(frame: pd.DataFrame):
     return Surv.from_arrays(frame["event"].to_numpy(dtype=bool), frame["time_months"].to_numpy(dtype=float))
 
 
-def _fixed(model):
-    """The survival model with its tuned hyper-parameters frozen (for bootstrap refits)."""
-    return model.best_estimator_ if isinstance(model, GridSearchCV) else model
-
-
 def progression_free(model, X: pd.DataFrame, horizon: float) -> np.ndarray:
-    """P(no progression by ``horizon`` months) per row."""
+    """P(no progression by ``horizon`` months) per row, under the arm of its ``treated`` value."""
     fns = _fixed(model).predict_survival_function(X)
     return np.array([float(fn(min(horizon, fn.x[-1]))) for fn in fns])
 
@@ -127,15 +137,18 @@ def both_arms(X: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def predict_arms(response, survival, X: pd.DataFrame, horizon: float) -> dict[str, np.ndarray]:
-    """Per row: P(response) and P(progression-free at horizon) under each arm, and the benefit."""
+    """Per row: P(response) and P(progression-free at horizon) under each arm, and the differences
+    (treated − reference): ``benefit`` in response, ``pfs_benefit`` in progression-free survival."""
     ref, trt = both_arms(X)
     p_ref, p_trt = response.predict_proba(ref)[:, 1], response.predict_proba(trt)[:, 1]
+    s_ref, s_trt = progression_free(survival, ref, horizon), progression_free(survival, trt, horizon)
     return {
         "response_reference": p_ref,
         "response_treated": p_trt,
         "benefit": p_trt - p_ref,
-        "pfs_reference": progression_free(survival, ref, horizon),
-        "pfs_treated": progression_free(survival, trt, horizon),
+        "pfs_reference": s_ref,
+        "pfs_treated": s_trt,
+        "pfs_benefit": s_trt - s_ref,
     }
 
 
@@ -243,7 +256,12 @@ def cross_validate(train: pd.DataFrame, X: pd.DataFrame, numeric, categorical, c
 
 
 def bootstrap_predictions(
-    train: pd.DataFrame, X: pd.DataFrame, X_new: pd.DataFrame, fixed_arms: M.TLearner, fitted_survival, cfg: dict
+    train: pd.DataFrame,
+    X: pd.DataFrame,
+    X_new: pd.DataFrame,
+    fixed_arms: M.TLearner,
+    fitted_survival,
+    cfg: dict,
 ) -> dict[str, np.ndarray]:
     """Each prediction refitted on ``cfg["bootstrap"]`` resamples of the history (arms resampled
     separately, so both stay present): replicates × patients per quantity."""
@@ -315,6 +333,8 @@ def run(
         boots = bootstrap_predictions(train, X, X_new, frozen(response), survival, cfg)
 
     alpha = (1 - cfg["interval"]) / 2
+    task = {"treated": treated, "reference": reference, "horizon_months": cfg["horizon_months"],
+            "interval": cfg["interval"]}  # fmt: skip
     patients = []
     ref_X, trt_X = both_arms(X_new)
     contributions = {}
@@ -337,16 +357,16 @@ def run(
         if contributions:
             entry["contributions"] = {arm: c[i] for arm, c in contributions.items()}
         entry["features"] = {c: _plain(new.iloc[i][c]) for c in feature_columns}
-        entry["extrapolation"] = extrapolation(usable, new.iloc[i], numeric, categorical)
+        entry["feature_labels"] = L.feature_labels(entry["features"])
+        entry["extrapolation"] = extrapolation(
+            usable, new.iloc[i], numeric, categorical, constant=history_features[constant], current=current.iloc[i]
+        )
+        entry["summary"] = L.benefit_sentence(entry["values"], task)
+        entry["agreement"] = L.agreement_sentence(entry["values"], task)
         patients.append(entry)
 
     doc = {
-        "task": {
-            "treated": treated,
-            "reference": reference,
-            "horizon_months": cfg["horizon_months"],
-            "interval": cfg["interval"],
-        },
+        "task": task,
         "model": cfg["model"],
         "folds": cfg["folds"],
         "seed": cfg["seed"],
@@ -361,6 +381,7 @@ def run(
             "numeric": numeric,
             "categorical": categorical,
             "constant_in_history": constant,
+            "progression_interactions": [f"{TREATED_COLUMN}_x_{c}" for c in INTERACTIONS if c in numeric],
             "lacking": lacking,
             "dropped": extra,
         },
@@ -373,18 +394,39 @@ def run(
     return doc, {"response": response, "survival": _fixed(survival)}
 
 
-def extrapolation(history: pd.DataFrame, patient: pd.Series, numeric, categorical) -> list[str]:
-    """The patient's features the history never saw: a category absent from it, or a number outside
-    its range (a prediction there extrapolates)."""
+def extrapolation(
+    history: pd.DataFrame,
+    patient: pd.Series,
+    numeric,
+    categorical,
+    *,
+    constant: pd.DataFrame | None = None,
+    current: pd.Series | None = None,
+) -> list[str]:
+    """The patient's features the history never saw, labelled (:mod:`seq2rx.ml.labels`): a category
+    absent from it, or a number outside its range (a prediction there extrapolates); and with
+    ``constant`` (the history's columns with one value, which the models leave out) and ``current``
+    (the patient's full row), a value other than that one (the models cannot weigh it)."""
     out = []
     for c in categorical:
         value = patient[c]
         if not pd.isna(value) and value not in set(history[c].dropna()):
-            out.append(f"{c} = {value} (not among the past patients)")
+            out.append(f"{L.shown(c, value)} (not among the past patients)")
     for c in numeric:
         value, col = patient[c], history[c].dropna()
         if not pd.isna(value) and len(col) and not col.min() <= value <= col.max():
-            out.append(f"{c} = {value:g} (past patients: {col.min():g} to {col.max():g})")
+            low, high = L.value_text(c, float(col.min())), L.value_text(c, float(col.max()))
+            out.append(f"{L.shown(c, _plain(value))} (past patients: {low} to {high})")
+    if constant is not None and current is not None:
+        for c in constant.columns:
+            seen = constant[c].dropna()
+            value = current.get(c)
+            if value is None or pd.isna(value) or not len(seen) or value == seen.iloc[0]:
+                continue
+            out.append(
+                f"{L.shown(c, _plain(value))} (every past patient: {L.value_text(c, _plain(seen.iloc[0]))}; "
+                "the models cannot weigh it)"
+            )
     return out
 
 

@@ -298,7 +298,17 @@ def _predictions(section: dict, contributions_svg: str | None) -> dict:
         if section.get("benefit_interval_excludes_zero")
         else f"leans to {section['favours']}, but the {level}% interval includes no difference"
     )
+    # labels and values as the ML step wrote them (the one label table is in the ML layer)
+    labels = section.get("feature_labels") or {}
+    arm = "treated" if section["favours"] == treated else "reference"
+    parts = (section.get("contributions") or {}).get(arm, {}).get("contributions", {})
+    top = sorted(parts.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:8]
     return {
+        "summary": section.get("summary", ""),
+        "method": m.get("method", ""),
+        "agreement": section.get("agreement", ""),
+        "contribution_rows": [[labels.get(k, {}).get("shown", k), f"{v:+.2f}"] for k, v in top],
+        "feature_rows": [[v["shown"]] for _, v in sorted(labels.items(), key=lambda kv: kv[1]["label"])],
         "ok": True,
         "history_patients": m["history_patients"],
         "model": m["model"],

@@ -39,7 +39,11 @@ def simulate_history(spec: dict, genes: Sequence[str], seed: int) -> tuple[pd.Da
     """(clinical, features, truth) for ``spec["history"]``; ``genes`` are the panel's genes.
 
     ``truth`` holds each patient's planted response probability under both treatments, so tests
-    can compare the model's predicted benefit with the true one.
+    can compare the model's predicted benefit with the true one, and the planted hazards of
+    progression per month as a responder and as a non-responder. The treatment acts on progression
+    only through response, so the planted probability of being progression-free at t months under a
+    treatment is p·exp(−h_r·t) + (1 − p)·exp(−h_n·t) (:func:`progression_free`), and the arm with the
+    higher response probability is always the arm with the higher progression-free probability.
     """
     h = spec["history"]
     rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
@@ -73,6 +77,7 @@ def simulate_history(spec: dict, genes: Sequence[str], seed: int) -> tuple[pd.Da
         frame[f"pgx_{gene}"] = _choice(rng, h["pgx_phenotypes"][gene], n)
     frame["actionable_tier1"] = tier1
     frame["actionable_tier2"] = tier2
+    frame["actionable_resistance"] = 0  # no past patient carries a resistance alteration
     frame["tmb"] = np.round(np.exp(rng.normal(h["tmb_log_mean"], h["tmb_log_sd"], n)), 2)
     frame = frame[F.columns(genes, pgx_genes)]
 
@@ -88,13 +93,13 @@ def simulate_history(spec: dict, genes: Sequence[str], seed: int) -> tuple[pd.Da
     response = (rng.random(n) < np.where(targeted, p_targ, p_chemo)).astype(int)
 
     hz = h["hazard"]
-    log_hazard = (
+    log_hazard_non_responder = (
         hz["log_baseline_per_month"]
         + hz["per_ecog_point"] * ecog
         + hz["per_decade_over_60"] * np.clip(age - 60, 0, None) / 10
         + hz["stage_IV"] * (stage == "IV")
-        + hz["responder"] * response
     )
+    log_hazard = log_hazard_non_responder + hz["responder"] * response
     event_time = rng.exponential(1 / np.exp(log_hazard))
     # a response is seen at the first assessment, so a responder was progression-free up to it: the
     # exponential time given no progression before ``first`` is ``first`` plus the same exponential
@@ -125,9 +130,25 @@ def simulate_history(spec: dict, genes: Sequence[str], seed: int) -> tuple[pd.Da
         }
     )
     truth = pd.DataFrame(
-        {"patient": ids, "p_response_chemotherapy": p_chemo, "p_response_targeted": p_targ, "benefit": p_targ - p_chemo}
+        {
+            "patient": ids,
+            "p_response_chemotherapy": p_chemo,
+            "p_response_targeted": p_targ,
+            "benefit": p_targ - p_chemo,
+            "hazard_non_responder": np.exp(log_hazard_non_responder),
+            "hazard_responder": np.exp(log_hazard_non_responder + hz["responder"]),
+        }
     )
     return clinical, frame, truth
+
+
+def progression_free(truth: pd.DataFrame, arm: str, months: float) -> np.ndarray:
+    """The planted probability of being progression-free at ``months`` under ``arm`` (a treatment
+    named in ``truth``'s ``p_response_<arm>`` columns)."""
+    p = truth[f"p_response_{arm}"].to_numpy(float)
+    responder = np.exp(-truth["hazard_responder"].to_numpy(float) * months)
+    non_responder = np.exp(-truth["hazard_non_responder"].to_numpy(float) * months)
+    return p * responder + (1 - p) * non_responder
 
 
 def panel_genes(spec: dict, sites: Sequence[tuple[str, str, int, str]]) -> list[str]:
