@@ -427,6 +427,18 @@ def test_a_small_group_of_other_patients_hides_the_cohort_too(cohort_db, tmp_pat
     assert "cohort (n=6)" in outputs["km_svg"].read_text()
 
 
+def test_the_other_patients_are_not_drawn_alone(cohort_db, tmp_path):
+    # no member has outcomes (the demo's KRAS cohort): a zero names nobody and is shown, but a
+    # curve of the other patients alone compares nothing
+    params = {**DEFAULTS, "min_age": 200}
+    members, outputs, result = cohort(cohort_db["db"], "elderly_renal", tmp_path, params, k=2)
+    assert members == []
+    rows = km_rows(outputs)
+    assert rows["cohort"][0] == "0" and rows["other patients"][0] == "8" and rows["other patients"][2] == "NA"
+    assert "other patients: not drawn without the cohort's curve" in result["reason"]
+    assert "Kaplan-Meier curves not drawn" in outputs["km_svg"].read_text()
+
+
 def test_the_time_axis_says_what_the_time_counts_from(cohort_db, tmp_path):
     # everyone in the fixture is treated: follow-up runs from the start of treatment
     _, outputs, _ = cohort(cohort_db["db"], "kras_colorectal", tmp_path, k=2)

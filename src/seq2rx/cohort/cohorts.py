@@ -177,7 +177,8 @@ def survival(db: str | os.PathLike, patients: list[str], k: int) -> dict:
     together (:func:`~.privacy.suppress`): a cohort of fewer than ``k`` is not drawn, and then
     neither are the other patients, whose number would give the cohort's by subtraction (as it
     would when they are the small group). A group is drawn only when shown and of at least ``k``
-    patients (a curve of fewer shows single people's event times); the test needs both groups.
+    patients (a curve of fewer shows single people's event times), and the other patients only
+    beside the cohort (alone they say nothing about it); the test needs both groups.
     ``reason`` says what was left out; ``time_from`` lists, per patient drawn, whether a treatment
     is recorded (what the time is counted from, :func:`time_axis_label`).
     """
@@ -213,6 +214,8 @@ def survival(db: str | os.PathLike, patients: list[str], k: int) -> dict:
             reasons.append(f"{name}: fewer than {k} patients with outcomes, not drawn")
         elif hidden[name]:
             reasons.append(f"{name}: not drawn either, as their number would give the other group's by subtraction")
+        elif name != "cohort" and result["groups"]["cohort"]["curve"] is None:
+            reasons.append(f"{name}: not drawn without the cohort's curve to compare with")
         else:
             km = KaplanMeierFitter().fit([t for t, _ in data], [e for _, e in data])
             sf = km.survival_function_
