@@ -78,6 +78,7 @@ def test_biomarkers_are_counted_once_at_their_best_tier():
     mixed = rows("BRAF", "V600E", "II-C", ["x"]) + rows("BRAF", "V600E", "I-A", ["y", "z"]) + rows(
         "PIK3CA", "H1047R", "II-C", ["a", "b"]) + rows("KRAS", "G12D", "III", ["c"])  # fmt: skip
     assert biomarkers(mixed) == {"I": ["BRAF V600E"], "II": ["PIK3CA H1047R"]}
+    assert biomarkers(rows("MSI", "MSI-H", "I-A", ["pembrolizumab", "nivolumab"])) == {"I": ["MSI-H"], "II": []}
     assert biomarkers([]) == {"I": [], "II": []}
 
 

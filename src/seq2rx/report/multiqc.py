@@ -106,14 +106,16 @@ def pgx_results(gene: Mapping, normal: Mapping[str, str], risk_alleles: Mapping[
 
 
 def biomarkers(rows: list[dict]) -> dict[str, list[str]]:
-    """Distinct alterations (``GENE alteration``) by their best tier, ``I`` and ``II``: one
-    biomarker with six therapies counts once, at the highest tier any of its rows reaches."""
+    """Distinct alterations (``GENE alteration``, or the alteration alone when it names its gene:
+    ``MSI-H``) by their best tier, ``I`` and ``II``: one biomarker with six therapies counts once,
+    at the highest tier any of its rows reaches."""
     rank = {"I": 1, "II": 2}
     best: dict[str, int] = {}
     for r in rows:
         level = rank.get(r["tier"].split("-")[0])
         if level is not None:
-            key = f"{r['gene']} {r['alteration']}"
+            gene, alteration = r["gene"], r["alteration"]
+            key = alteration if alteration.startswith(gene) else f"{gene} {alteration}"  # MSI-H, not MSI MSI-H
             best[key] = min(best.get(key, level), level)
     return {tier: [k for k, v in best.items() if v == level] for tier, level in rank.items()}
 
