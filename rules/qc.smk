@@ -96,6 +96,7 @@ rule multiqc_report:
         actionability=expand(
             "results/actionability/{sample}.json", sample=TUMOUR_SAMPLES
         ),
+        pgx_kb=PGX_KB_FILES,
         config=BASEDIR / "resources" / "report" / "multiqc_config.yaml",
     output:
         html=report(

@@ -125,16 +125,19 @@ def make_sample(folder: Path, sample: str, patient: str, info: tuple) -> tuple[d
     return row, kwargs
 
 
-def clinical_text(patients: dict) -> str:
+def clinical_text(patients: dict, untreated: frozenset = frozenset()) -> str:
+    """The clinical table of ``patients``: each treated with targeted therapy except ``untreated``
+    (no treatment and so no response recorded; their follow-up counts from diagnosis)."""
     lines = [
         "patient\tage\tecog\tstage\tegfr\tdiagnosis_date\tmedications\ttreatment\tresponse\ttime_months\tevent\tnotes"
     ]
     for p, (_, _, age, egfr, meds, _, _, time, event, date, notes) in patients.items():
-        lines.append(f"{p}\t{age}\t1\tII\t{egfr}\t{date}\t{meds}\ttargeted\t0\t{time}\t{event}\t{notes}")
+        treatment, response = ("NA", "NA") if p in untreated else ("targeted", "0")
+        lines.append(f"{p}\t{age}\t1\tII\t{egfr}\t{date}\t{meds}\t{treatment}\t{response}\t{time}\t{event}\t{notes}")
     return "\n".join(lines) + "\n"
 
 
-def build(folder: Path, patients: dict = PATIENTS, sample_of=lambda p: f"{p}-S") -> dict:
+def build(folder: Path, patients: dict = PATIENTS, sample_of=lambda p: f"{p}-S", untreated=frozenset()) -> dict:
     rows, shards = [], {t: [] for t in SHARD_TABLES}
     for patient, info in patients.items():
         sample = sample_of(patient)
@@ -145,7 +148,7 @@ def build(folder: Path, patients: dict = PATIENTS, sample_of=lambda p: f"{p}-S")
         for t in SHARD_TABLES:
             shards[t].append(outputs[t])
     clinical = folder / "clinical.tsv"
-    clinical.write_text(clinical_text(patients))
+    clinical.write_text(clinical_text(patients, untreated))
     db = folder / "cohort.duckdb"
     counts = build_database(db, shards, rows, clinical=clinical, fingerprint_path=folder / "tables.tsv")
     return {"db": db, "rows": rows, "shards": shards, "clinical": clinical, "counts": counts}
@@ -389,6 +392,70 @@ def test_kaplan_meier_and_log_rank(cohort_db, tmp_path):
     assert result["test"] is None and "cohort: fewer than 5 patients with outcomes" in result["reason"]
     assert "not drawn" in outputs["km_svg"].read_text()
     assert "cohort\t<5\t<5\tNA" in outputs["km_tsv"].read_text()
+
+
+def km_rows(outputs) -> dict[str, list[str]]:
+    return {r[0]: r[1:] for r in (ln.split("\t") for ln in outputs["km_tsv"].read_text().splitlines()[1:])}
+
+
+def test_the_other_patients_are_not_drawn_beside_a_suppressed_cohort(cohort_db, tmp_path):
+    # 8 patients with outcomes: the KRAS cohort has 2 (shown as <5), the others 6. Showing "other
+    # patients (n=6)" would give the cohort's size as 8 - 6, so they are hidden too.
+    _, outputs, result = cohort(cohort_db["db"], "kras_colorectal", tmp_path, k=5)
+    rows = km_rows(outputs)
+    assert rows["cohort"][:2] == ["<5", "<5"] and rows["other patients"][:2] == ["<5", "<5"]
+    assert rows["other patients"][2] == "NA"  # no median of a group that is not drawn
+    assert "other patients: not drawn either" in result["reason"]
+    svg = outputs["km_svg"].read_text()
+    assert "n=6" not in svg and "n=2" not in svg and "not drawn" in svg
+    assert "\t6\t" not in outputs["km_tsv"].read_text()
+
+
+def test_a_small_group_of_other_patients_hides_the_cohort_too(cohort_db, tmp_path):
+    # elderly_renal with a wide net: 6 of the 8 are members, the 2 others are too few, and the
+    # cohort's 6 would give them away as 8 - 6
+    params = {**DEFAULTS, "min_age": 60, "max_egfr": 90}
+    members, outputs, result = cohort(cohort_db["db"], "elderly_renal", tmp_path, params, k=5)
+    assert len(members) == 6
+    rows = km_rows(outputs)
+    assert rows["cohort"][0] == "<5" and rows["other patients"][0] == "<5"
+    assert result["test"] is None and "cohort: not drawn either" in result["reason"]
+    # with a threshold both groups meet, both are drawn and counted
+    _, outputs, result = cohort(cohort_db["db"], "elderly_renal", tmp_path, params, k=2)
+    rows = km_rows(outputs)
+    assert rows["cohort"][0] == "6" and rows["other patients"][0] == "2" and result["test"] is not None
+    assert "cohort (n=6)" in outputs["km_svg"].read_text()
+
+
+def test_the_other_patients_are_not_drawn_alone(cohort_db, tmp_path):
+    # no member has outcomes (the demo's KRAS cohort): a zero names nobody and is shown, but a
+    # curve of the other patients alone compares nothing
+    params = {**DEFAULTS, "min_age": 200}
+    members, outputs, result = cohort(cohort_db["db"], "elderly_renal", tmp_path, params, k=2)
+    assert members == []
+    rows = km_rows(outputs)
+    assert rows["cohort"][0] == "0" and rows["other patients"][0] == "8" and rows["other patients"][2] == "NA"
+    assert "other patients: not drawn without the cohort's curve" in result["reason"]
+    assert "Kaplan-Meier curves not drawn" in outputs["km_svg"].read_text()
+
+
+def test_the_time_axis_says_what_the_time_counts_from(cohort_db, tmp_path):
+    # everyone in the fixture is treated: follow-up runs from the start of treatment
+    _, outputs, _ = cohort(cohort_db["db"], "kras_colorectal", tmp_path, k=2)
+    assert "months from the start of treatment" in outputs["km_svg"].read_text()
+    assert "diagnosis" not in outputs["km_svg"].read_text()
+    assert km_rows(outputs)["log-rank: cohort vs other patients"][-1].startswith(
+        "time axis: months from the start of treatment"
+    )
+    # untreated patients (germline-only, as in the demo): follow-up runs from diagnosis
+    built = build(tmp_path / "untreated", untreated=frozenset(PATIENTS))
+    _, outputs, _ = cohort(built["db"], "kras_colorectal", tmp_path / "u", k=2)
+    svg = outputs["km_svg"].read_text()
+    assert "months from diagnosis" in svg and "start of treatment" not in svg
+    # a mix says both
+    built = build(tmp_path / "mixed", untreated=frozenset(["ALICE-0001", "BOB-0002"]))
+    _, outputs, _ = cohort(built["db"], "kras_colorectal", tmp_path / "m", k=2)
+    assert "months from the start of treatment (from diagnosis if untreated)" in outputs["km_svg"].read_text()
 
 
 # --- the de-identified export ---------------------------------------------------------------

@@ -651,8 +651,14 @@ def test_snakemake_report_archive(demo_run):
 
 def test_multiqc_has_a_seq2rx_findings_section(demo_run):
     table = (demo_run / "results/qc/multiqc/seq2rx_findings_mqc.tsv").read_text().splitlines()
-    rows = {line.split("\t")[0]: line.split("\t") for line in table if not line.startswith("#")}
-    assert rows["P7-T"][-1] == "EGFR L858R" and rows["P1"][2].startswith("CYP2C19 Poor Metabolizer")
+    body = [line.split("\t") for line in table if not line.startswith("#")]
+    rows = {r[0]: dict(zip(body[0], r, strict=True)) for r in body[1:]}
+    # biomarkers, not therapy rows: L858R and T790M, whatever number of therapies each has
+    assert rows["P7-T"]["tier_I"] == "2" and rows["P7-T"]["biomarkers"] == "EGFR L858R<br>EGFR T790M"
+    assert rows["P1"]["pgx_results"].startswith("CYP2C19 Poor Metabolizer")
+    assert "HLA-B *57:01 carrier" in rows["P1"]["pgx_results"]
+    assert not any("NAT2 Rapid" in r["pgx_results"] for r in rows.values())  # NAT2's normal phenotype
+    assert rows["P1"]["tier_I"] == ""  # no tumour: not assessed, not zero
     assert "seq2rx findings" in (demo_run / "results/qc/multiqc/multiqc_report.html").read_text()
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from html import escape
 from pathlib import Path
 
 from seq2rx.cohort.build import connect
@@ -23,8 +22,9 @@ from seq2rx.cohort.privacy import show_count, suppress
 from seq2rx.cohort.sql import bind, format_cell, read_cohort_sql, to_tsv
 from seq2rx.core.errors import InputError
 from seq2rx.core.io import atomic_output
+from seq2rx.inputs import time_axis_label
 
-#: Okabe-Ito colour-blind-safe palette: cohort, other patients
+#: age groups of the summary: (from, below, label)
 AGE_GROUPS = ((None, 50, "<50"), (50, 65, "50-64"), (65, 75, "65-74"), (75, None, ">=75"))
 
 
@@ -173,8 +173,14 @@ def summary_rows(facts: dict, k: int) -> list[tuple[str, str, str, str]]:
 def survival(db: str | os.PathLike, patients: list[str], k: int) -> dict:
     """Kaplan-Meier estimates for the cohort and the other patients, and a log-rank test.
 
-    A group is drawn only with at least ``k`` patients with outcomes (a curve of fewer shows
-    single people's event times); the test needs both groups. ``reason`` says what was left out.
+    The two groups' sizes add up to the number of patients with outcomes, so they are suppressed
+    together (:func:`~.privacy.suppress`): a cohort of fewer than ``k`` is not drawn, and then
+    neither are the other patients, whose number would give the cohort's by subtraction (as it
+    would when they are the small group). A group is drawn only when shown and of at least ``k``
+    patients (a curve of fewer shows single people's event times), and the other patients only
+    beside the cohort (alone they say nothing about it); the test needs both groups.
+    ``reason`` says what was left out; ``time_from`` lists, per patient drawn, whether a treatment
+    is recorded (what the time is counted from, :func:`time_axis_label`).
     """
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import logrank_test
@@ -182,32 +188,42 @@ def survival(db: str | os.PathLike, patients: list[str], k: int) -> dict:
     con = connect(db, read_only=True, files=False)
     try:
         rows = con.execute(
-            "SELECT patient, time_months, event FROM patients "
+            "SELECT patient, time_months, event, treatment IS NOT NULL FROM patients "
             "WHERE time_months IS NOT NULL AND event IS NOT NULL ORDER BY patient"
         ).fetchall()
     finally:
         con.close()
     inside = set(patients)
-    groups = {
-        "cohort": [(t, e) for p, t, e in rows if p in inside],
-        "other patients": [(t, e) for p, t, e in rows if p not in inside],
+    members = {
+        "cohort": [r for r in rows if r[0] in inside],
+        "other patients": [r for r in rows if r[0] not in inside],
     }
-    result: dict = {"groups": {}, "test": None, "reason": ""}
+    groups = {name: [(t, e) for _, t, e, _ in data] for name, data in members.items()}
+    result: dict = {"groups": {}, "test": None, "reason": "", "treated": []}
     if not rows:
         result["reason"] = "no outcomes recorded (time_months and event are empty in the clinical table, or no table)"
         return result
+    hidden = dict(zip(groups, suppress([len(d) for d in groups.values()], len(rows), k), strict=True))
     reasons = []
     for name, data in groups.items():
-        entry = {"patients": len(data), "events": sum(e for _, e in data), "curve": None, "median": None}
-        if len(data) >= k:
+        entry = {"patients": len(data), "events": sum(e for _, e in data), "hidden": hidden[name], "curve": None,
+                 "median": None}  # fmt: skip
+        if not data:
+            reasons.append(f"{name}: no patients with outcomes")
+        elif hidden[name] and len(data) < k:
+            reasons.append(f"{name}: fewer than {k} patients with outcomes, not drawn")
+        elif hidden[name]:
+            reasons.append(f"{name}: not drawn either, as their number would give the other group's by subtraction")
+        elif name != "cohort" and result["groups"]["cohort"]["curve"] is None:
+            reasons.append(f"{name}: not drawn without the cohort's curve to compare with")
+        else:
             km = KaplanMeierFitter().fit([t for t, _ in data], [e for _, e in data])
             sf = km.survival_function_
             entry["curve"] = (sf.index.to_numpy(dtype=float), sf.iloc[:, 0].to_numpy(dtype=float))
             entry["censored"] = sorted(t for t, e in data if e == 0)
             median = km.median_survival_time_
             entry["median"] = None if median == float("inf") else float(median)
-        else:
-            reasons.append(f"{name}: fewer than {k} patients with outcomes, not drawn")
+            result["treated"] += [bool(r[3]) for r in members[name]]
         result["groups"][name] = entry
     if all(g["curve"] is not None for g in result["groups"].values()):
         (t1, e1), (t2, e2) = (zip(*groups[n], strict=True) for n in ("cohort", "other patients"))
@@ -222,26 +238,34 @@ def survival(db: str | os.PathLike, patients: list[str], k: int) -> dict:
 def survival_tsv(result: dict, k: int) -> str:
     lines = ["group\tpatients\tevents\tmedian_months\tlogrank_statistic\tlogrank_p\tnote"]
     for name, g in result["groups"].items():
-        hidden = g["patients"] < k
-        events_hidden = suppress([g["events"], g["patients"] - g["events"]], g["patients"], k)[0]
+        hidden = g["hidden"]
+        events_hidden = hidden or suppress([g["events"], g["patients"] - g["events"]], g["patients"], k)[0]
         lines.append(
             "\t".join([name, show_count(g["patients"], hidden, k), show_count(g["events"], events_hidden, k),
                        format_cell(g["median"]) if g["curve"] is not None else "NA", "NA", "NA", ""])
         )  # fmt: skip
     test = result["test"]
     stat, p = (f"{test['statistic']:.4f}", f"{test['p_value']:.4g}") if test else ("NA", "NA")
-    lines.append("\t".join(["log-rank: cohort vs other patients", "NA", "NA", "NA", stat, p, result["reason"] or "."]))
+    note = result["reason"] or "."
+    if result["treated"]:
+        note = f"time axis: {time_axis_label(result['treated'])}" + ("" if note == "." else f"; {note}")
+    lines.append("\t".join(["log-rank: cohort vs other patients", "NA", "NA", "NA", stat, p, note]))
     return "\n".join(lines) + "\n"
 
 
+#: characters per line of the Kaplan-Meier plot's title and of the note drawn instead of it
+TITLE_WIDTH = 72
+
+
 def survival_svg(result: dict, title: str) -> str:
-    """The Kaplan-Meier plot as SVG text: same result, same bytes (Agg, fixed hash salt, no date)."""
+    """The Kaplan-Meier plot as SVG text: same result, same bytes (Agg, fixed hash salt, no date).
+    The time axis says what the time is counted from (:func:`time_axis_label`)."""
+    from seq2rx.core import figures as G
+
     drawn = {n: g for n, g in result["groups"].items() if g["curve"] is not None}
     if not drawn:
         return _message_svg(title, result["reason"])
     import numpy as np
-
-    from seq2rx.core import figures as G
 
     fig = G.figure(6, 4)
     ax = fig.subplots()
@@ -254,21 +278,23 @@ def survival_svg(result: dict, title: str) -> str:
             marks = np.interp(g["censored"], t, s, left=1.0)
             ax.plot(g["censored"], marks, "|", color=G.colour(i), markersize=6)
     ax.set_ylim(0, 1.05)
-    ax.set_xlabel("months from the start of treatment")
+    ax.set_xlabel(time_axis_label(result["treated"]))
     ax.set_ylabel("progression-free probability")
     test = result["test"]
     sub = f"log-rank p = {test['p_value']:.3g}" if test else result["reason"]
-    ax.set_title(f"{title}\n{sub}", fontsize=9)
+    ax.set_title(G.wrap(f"{title}\n{sub}", TITLE_WIDTH), fontsize=9)
     ax.legend(frameon=False, loc="lower left")
     return G.svg(fig, title)
 
 
 def _message_svg(title: str, message: str) -> str:
-    return (
-        '<svg xmlns="http://www.w3.org/2000/svg" role="img" width="640" height="60" viewBox="0 0 640 60" '
-        f'aria-label="{escape(title)}"><text x="8" y="20" font-size="13">{escape(title)}</text>'
-        f'<text x="8" y="44" font-size="11" fill="#555555">Kaplan-Meier curves not drawn: {escape(message)}</text></svg>\n'
-    )
+    """A figure-sized note saying why no curve is drawn (checked like any figure: nothing cut off)."""
+    from seq2rx.core import figures as G
+
+    text = G.wrap(f"{title}\nKaplan-Meier curves not drawn: {message}", TITLE_WIDTH + 12)
+    fig = G.figure(6, 0.3 + 0.18 * (text.count("\n") + 1))
+    fig.text(0.01, 0.5, text, ha="left", va="center", fontsize=9, linespacing=1.4)
+    return G.svg(fig, title)
 
 
 def run_cohort(

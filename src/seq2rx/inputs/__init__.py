@@ -2,7 +2,7 @@
 and the clinical table.
 """
 
-from seq2rx.inputs.clinical import read_clinical
+from seq2rx.inputs.clinical import read_clinical, time_axis_label
 from seq2rx.inputs.config import (
     check_reference,
     id_constraint,
@@ -19,5 +19,6 @@ __all__ = [
     "oncotree_codes",
     "read_clinical",
     "read_sample_sheet",
+    "time_axis_label",
     "validate_config",
 ]

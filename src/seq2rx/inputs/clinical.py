@@ -27,11 +27,32 @@ OUTCOMES = ("response", "time_months", "event")
 #: treatment and, by RECIST 1.1 (Eisenhauer et al. 2009), confirmed no less than 4 weeks after it is
 #: first seen, so a patient with ``response`` 1 was followed (and progression-free) at least this long
 MIN_RESPONDER_MONTHS = 1.0
+#: what ``time_months`` counts from (docs/data-model.md): the start of ``treatment`` when one is
+#: recorded (True), else diagnosis (False)
+TIME_FROM = {True: "the start of treatment", False: "diagnosis"}
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _INT = re.compile(r"[+-]?[0-9]+")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DRUG = re.compile(r"[a-z0-9][a-z0-9 ()/.+-]*")
 _ONCOTREE = re.compile(r"[A-Z][A-Z0-9_]{1,15}")
+
+
+def time_axis_label(treated: Collection[bool]) -> str:
+    """The label of a time axis over patients whose ``treatment`` is recorded (True) or not
+    (False): ``time_months`` runs from the start of treatment for a treated patient and from
+    diagnosis for an untreated one, so an axis over both says so. No patient: the treated label.
+
+    >>> time_axis_label([True, True])
+    'months from the start of treatment'
+    >>> time_axis_label([False, False])
+    'months from diagnosis'
+    >>> time_axis_label([True, False])
+    'months from the start of treatment (from diagnosis if untreated)'
+    """
+    found = {bool(t) for t in treated}
+    if found == {True, False}:
+        return f"months from {TIME_FROM[True]} (from {TIME_FROM[False]} if untreated)"
+    return f"months from {TIME_FROM[found.pop() if found else True]}"
 
 
 class _Bad(ValueError):

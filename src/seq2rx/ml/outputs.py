@@ -310,8 +310,8 @@ def km_risk_svg(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> tuple[
             ax=ax, ci_show=False, lw=1.6
         )
     p = float(multivariate_logrank_test(time, group, event).p_value)
-    ax.set(xlabel="months", ylabel="progression-free", ylim=(0, 1.02),
-           title=f"Progression by out-of-fold risk (log-rank p = {p:.2g})")  # fmt: skip
+    ax.set(xlabel="months from the start of treatment", ylabel="progression-free", ylim=(0, 1.02),
+           title=f"Progression by out-of-fold risk\nlog-rank p = {p:.2g}")  # fmt: skip
     ax.legend(frameon=False, fontsize=7)
     return G.svg(fig, "Progression by predicted risk"), p
 

@@ -79,6 +79,33 @@ class PgxKnowledge:
             genes.update(g.genes)
         return genes
 
+    def reference_phenotypes(self) -> dict[str, str]:
+        """Gene -> the phenotype of its reference diplotype (the reference allele twice): what is
+        normal for the gene, in the gene's own words: "Normal Metabolizer" (CYP2C19, DPYD),
+        "Normal Function" (SLCO1B1), "Rapid Metabolizer" (NAT2, whose reference allele is rapid),
+        "-1639 GG" (VKORC1). The reference allele is the one the allele definitions mark; a gene
+        without definitions (an outside-call gene such as CYP2D6) takes ``*1``, the reference of
+        star-allele nomenclature. Genes without phenotype rules (CYP4F2, IFNL3, HLA) are left out.
+        """
+        out = {}
+        for gene in sorted(self.known_genes):
+            d = self.definitions.get(gene)
+            ref = d.reference_allele if d is not None and d.reference_allele else "*1"
+            phenotype, _ = self.phenotype(gene, ref, ref)
+            if phenotype not in (None, "Indeterminate"):
+                out[gene] = phenotype
+        return out
+
+    def risk_alleles(self) -> dict[str, list[str]]:
+        """Gene -> the alleles whose carriage a drug-guidance row turns on (``carrier:`` and
+        ``noncarrier:`` conditions: HLA-B *57:01, HLA-A *31:01, CYP4F2 *3, ...), sorted."""
+        out: dict[str, set[str]] = {}
+        for g in self.guidance:
+            for t in g.terms:
+                if t.kind in ("carrier", "noncarrier"):
+                    out.setdefault(t.gene, set()).add(t.value)
+        return {gene: sorted(alleles) for gene, alleles in sorted(out.items())}
+
     # -- phenotype -------------------------------------------------------------------------------
     def activity(self, gene: str, allele: str) -> float | None:
         p = self.phenotypes.get(gene)

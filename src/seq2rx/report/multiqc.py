@@ -1,60 +1,154 @@
 """MultiQC: seq2rx's own custom-content tables (QC verdicts, findings per sample) and the run of
-MultiQC over exactly the files the workflow names."""
+MultiQC over exactly the files the workflow names.
+
+MultiQC puts a custom-content table's cells into its page as HTML, unescaped, so every cell we
+write is HTML-escaped here (an outside call's HLA phenotype is free text). Each table carries its
+column headers in its YAML comment header: a short title that fits the page, and the full
+description as the header's tooltip.
+"""
 
 from __future__ import annotations
 
+import html
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from seq2rx.core.io import atomic_output
 
+#: (column, short title, tooltip) of the QC table
+QC_COLUMNS = (
+    ("mean_target_coverage", "Depth", "Mean read depth over the target regions"),
+    ("target_fraction_20x", "≥20x", "Fraction of the target regions covered by at least 20 reads"),
+    ("verdict", "Verdict", "seq2rx QC verdict under the configured thresholds (pass, warn or fail)"),
+)
+#: (column, short title, tooltip) of the findings table
+FINDINGS_COLUMNS = (
+    ("pgx_genes", "PGx genes", "Pharmacogenes with a call (from the reads or an outside call)"),
+    ("pgx_results", "PGx other than normal",
+     "Each called pharmacogene whose phenotype differs from the gene's normal one (in its own words: "
+     "Normal Metabolizer, Normal Function, NAT2 Rapid Metabolizer, VKORC1 -1639 GG), and each risk "
+     "allele carried that a drug guideline turns on (HLA-B *57:01 carrier)"),
+    ("pgx_drugs", "PGx drugs", "Drugs whose CPIC recommendation for this genotype changes the usual prescription"),
+    ("tier_I", "Tier I", "Biomarkers (distinct tumour alterations) whose best AMP/ASCO/CAP tier is I"),
+    ("tier_II", "Tier II", "Biomarkers (distinct tumour alterations) whose best AMP/ASCO/CAP tier is II"),
+    ("biomarkers", "Biomarkers", "The tier I and II biomarkers, tier I first"),
+)  # fmt: skip
+#: a called gene's statuses (its phenotype can be read)
+CALLED = ("called", "incomplete", "ambiguous", "outside call")
+#: phenotypes that are no finding: none given, or the alleles' functions unknown
+NO_PHENOTYPE = (None, "", "Indeterminate")
+
+
+def _cell(value) -> str:
+    """A table cell: HTML-escaped (MultiQC renders cells as HTML), on one line, no tabs."""
+    return html.escape(" ".join(str(value).split()), quote=True)
+
+
+def _lines(cells: list[str]) -> str:
+    """Several escaped cells in one, one per line (keeps the column narrow)."""
+    return "<br>".join(_cell(c) for c in cells)
+
+
+def _header(table_id: str, name: str, description: str, columns: tuple) -> list[str]:
+    import yaml
+
+    config = {
+        "id": table_id,
+        "section_name": name,
+        "description": description,
+        "plot_type": "table",
+        "pconfig": {"id": f"{table_id}_table", "col1_header": "Sample", "no_violin": True},
+        "headers": {col: {"title": title, "description": tip} for col, title, tip in columns},
+    }
+    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=1000)
+    return ["# " + line for line in text.splitlines()] + ["Sample\t" + "\t".join(c for c, _, _ in columns)]
+
+
+def _write(lines: list[str], path: str | Path) -> None:
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
 
 def multiqc_table(summaries: list[dict], path: str | Path) -> None:
     """A MultiQC custom-content table of the seq2rx QC verdicts (one row per sample)."""
-    cols = ["mean_target_coverage", "target_fraction_20x", "verdict"]
-    lines = [
-        "# id: 'seq2rx_qc'",
-        "# section_name: 'seq2rx QC verdict'",
-        "# description: 'Mean depth over the target regions, fraction at >= 20x, and the configured verdict.'",
-        "# plot_type: 'table'",
-        "Sample\t" + "\t".join(cols),
-    ]
+    lines = _header("seq2rx_qc", "seq2rx QC verdict",
+                    "Mean depth over the target regions, fraction at 20x or more, and the configured verdict.",
+                    QC_COLUMNS)  # fmt: skip
     for s in sorted(summaries, key=lambda x: x["sample"]):
-        lines.append(s["sample"] + "\t" + "\t".join(str(s[c]) for c in cols))
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text("\n".join(lines) + "\n")
+        lines.append("\t".join(_cell(v) for v in [s["sample"], *(s[c] for c, _, _ in QC_COLUMNS)]))
+    _write(lines, path)
 
 
-def findings_table(pgx_docs: list[dict], actionability_docs: list[dict], path: str | Path) -> None:
-    """A MultiQC custom-content table of seq2rx's findings per sample: PGx calls and
-    actionable biomarkers (tier I and II), so a core facility sees them beside the QC."""
+def pgx_results(gene: Mapping, normal: Mapping[str, str], risk_alleles: Mapping[str, Collection[str]]) -> list[str]:
+    """What a called pharmacogene shows that is not normal for it, as ``GENE phenotype`` texts.
+
+    - A gene with a normal phenotype (``normal``: gene -> the phenotype of its reference
+      diplotype, from the knowledge base): its phenotype when it differs from that one and is
+      known (not ``Indeterminate``).
+    - A gene whose guidance turns on carrying an allele (``risk_alleles``, e.g. HLA-B *57:01):
+      each such allele the diplotype carries (``HLA-B *57:01 carrier``); failing that, a
+      phenotype given as text by an outside call unless it is negative (``*57:01 negative``).
+    - Otherwise (no vocabulary to judge by) nothing. A gene not called shows nothing.
+    """
+    if gene.get("status") not in CALLED:
+        return []
+    name, phenotype = gene["gene"], gene.get("phenotype")
+    if name in normal:
+        return [] if phenotype in NO_PHENOTYPE or phenotype == normal[name] else [f"{name} {phenotype}"]
+    if name in risk_alleles:
+        alleles = {a for d in gene.get("diplotypes") or [] for a in d.split("/")}
+        carried = [f"{name} {a} carrier" for a in sorted(risk_alleles[name]) if a in alleles]
+        if carried:
+            return carried
+        if phenotype not in NO_PHENOTYPE and not str(phenotype).strip().lower().endswith("negative"):
+            return [f"{name} {phenotype}"]
+    return []
+
+
+def biomarkers(rows: list[dict]) -> dict[str, list[str]]:
+    """Distinct alterations (``GENE alteration``, or the alteration alone when it names its gene:
+    ``MSI-H``) by their best tier, ``I`` and ``II``: one biomarker with six therapies counts once,
+    at the highest tier any of its rows reaches."""
+    rank = {"I": 1, "II": 2}
+    best: dict[str, int] = {}
+    for r in rows:
+        level = rank.get(r["tier"].split("-")[0])
+        if level is not None:
+            gene, alteration = r["gene"], r["alteration"]
+            key = alteration if alteration.startswith(gene) else f"{gene} {alteration}"  # MSI-H, not MSI MSI-H
+            best[key] = min(best.get(key, level), level)
+    return {tier: [k for k, v in best.items() if v == level] for tier, level in rank.items()}
+
+
+def findings_table(
+    pgx_docs: list[dict],
+    actionability_docs: list[dict],
+    path: str | Path,
+    *,
+    normal: Mapping[str, str],
+    risk_alleles: Mapping[str, Collection[str]],
+) -> None:
+    """A MultiQC custom-content table of seq2rx's findings per sample, beside the QC: pharmacogenes
+    called, results other than each gene's normal (:func:`pgx_results`), drugs whose CPIC advice
+    changes, and tumour biomarkers at tiers I and II (:func:`biomarkers`; empty for a sample
+    without a tumour analysis). ``normal`` and ``risk_alleles`` come from the PGx knowledge base
+    (``PgxKnowledge.reference_phenotypes`` and ``risk_alleles``)."""
     action = {d["sample"]: d for d in actionability_docs}
-    cols = ["pgx_genes_called", "pgx_actionable_phenotypes", "pgx_recommendations", "tier_I", "tier_II",
-            "top_biomarker"]  # fmt: skip
-    lines = [
-        "# id: 'seq2rx_findings'",
-        "# section_name: 'seq2rx findings'",
-        "# description: 'Pharmacogenes called, phenotypes other than normal, CPIC recommendations that apply, "
-        "and tumour biomarkers at AMP/ASCO/CAP tiers I and II.'",
-        "# plot_type: 'table'",
-        "Sample\t" + "\t".join(cols),
-    ]
-    normal = {"Normal Metabolizer", "Normal Function", None, "Indeterminate"}
+    lines = _header("seq2rx_findings", "seq2rx findings",
+                    "Pharmacogenomic results other than normal and tumour biomarkers at AMP/ASCO/CAP tiers I and II, "
+                    "per sample; hover over a column header for what it counts.", FINDINGS_COLUMNS)  # fmt: skip
     for doc in sorted(pgx_docs, key=lambda d: d["sample"]):
-        genes = doc["genes"].values()
-        called = sum(g["status"] in ("called", "incomplete", "outside call") for g in genes)
-        notable = sorted(f"{g['gene']} {g['phenotype']}" for g in genes if g["phenotype"] not in normal
-                         and g["gene"] not in ("VKORC1", "IFNL3"))  # fmt: skip
+        genes = sorted(doc["genes"].values(), key=lambda g: g["gene"])
+        called = sum(g["status"] in CALLED for g in genes)
+        results = [t for g in genes for t in pgx_results(g, normal, risk_alleles)]
+        drugs = len({r["drug"] for r in doc["recommendations"] if r.get("actionable")})
         a = action.get(doc["sample"])
-        rows = a["rows"] if a else []
-        tier1 = [r for r in rows if r["tier"].startswith("I-")]
-        tier2 = [r for r in rows if r["tier"].startswith("II-")]
-        top = f"{tier1[0]['gene']} {tier1[0]['alteration']}" if tier1 else (
-            f"{tier2[0]['gene']} {tier2[0]['alteration']}" if tier2 else "")  # fmt: skip
-        values = [called, "; ".join(notable) or "none", len(doc["recommendations"]),
-                  len(tier1) if a else "", len(tier2) if a else "", top]  # fmt: skip
-        lines.append(doc["sample"] + "\t" + "\t".join(str(v).replace("\t", " ") for v in values))
-    with atomic_output(path) as tmp:
-        Path(tmp).write_text("\n".join(lines) + "\n")
+        found = biomarkers(a["rows"]) if a else {"I": [], "II": []}
+        tiers = [len(found["I"]), len(found["II"])] if a else ["", ""]
+        cells = [_cell(doc["sample"]), _cell(called), _lines(results) or "none", _cell(drugs),
+                 *(_cell(t) for t in tiers), _lines(found["I"] + found["II"])]  # fmt: skip
+        lines.append("\t".join(cells))
+    _write(lines, path)
 
 
 def run_multiqc(inputs: list[str | Path], config: str | Path, outdir: str | Path) -> None:

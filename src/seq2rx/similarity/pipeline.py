@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from seq2rx.inputs import time_axis_label
 from seq2rx.similarity import drivers as DR
 from seq2rx.similarity import network as NW
 from seq2rx.similarity import plots as PL
@@ -65,6 +66,7 @@ def run(history_features: pd.DataFrame, history_clinical: pd.DataFrame, current:
             outcomes["time_months"].to_numpy(float),
             outcomes["event"].to_numpy(float).astype(int),
             hist_labels,
+            time_label=time_axis_label(outcomes["treatment"].notna()),
             title="Past patients: progression by similarity cluster",
         ),
     }

@@ -128,7 +128,8 @@ def km_svg(
     title: str = "Survival by cluster",
 ) -> str:
     """Kaplan–Meier curves per group with censoring ticks, and the log-rank test across groups
-    (lifelines) in the title. Groups are named ``f"{group_label} {group}"``, in sorted order."""
+    (lifelines) under the title. ``time_label`` names the time axis (what the time counts from).
+    Groups are named ``f"{group_label} {group}"``, in sorted order."""
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
 
@@ -146,13 +147,14 @@ def km_svg(
                 label=f"{group_label} {g} (n={members.sum()}, events={event[members].sum()})")  # fmt: skip
         censored = members & (event == 0)
         ax.plot(time[censored], kmf.predict(time[censored]).to_numpy(), "|", color=G.colour(i), markersize=5)
+    heading = title
     if len(names) > 1:
         p = multivariate_logrank_test(time, groups, event).p_value
-        title = f"{title} (log-rank p = {p:.2g})"
+        heading = f"{title}\nlog-rank p = {p:.2g}"
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
     ax.set_xlabel(time_label)
     ax.set_ylabel("event-free survival")
-    ax.set_title(title)
+    ax.set_title(G.wrap(heading, 64))
     ax.legend(loc="lower left", fontsize=7, frameon=False)
     return G.svg(fig, title)
