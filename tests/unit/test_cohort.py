@@ -329,7 +329,9 @@ def test_summary_counts_without_suppression(cohort_db, tmp_path):
     assert s[("cohort", "patients")] == ("2", "100.0")
     assert s[("sex", "female")] == ("1", "50.0") and s[("sex", "male")] == ("1", "50.0")
     assert s[("tumour type", "COAD")] == ("1", "50.0") and s[("tumour type", "READ")] == ("1", "50.0")
-    assert s[("best actionable tier", "tier II")] == ("2", "100.0")
+    # KRAS G12D's cetuximab row is a resistance: it offers no therapy, so no actionable tier
+    assert s[("best actionable tier", "none")] == ("2", "100.0")
+    assert ("best actionable tier", "tier II") not in s or s[("best actionable tier", "tier II")][0] == "0"
     assert s[("PGx CYP2C19", "Rapid Metabolizer")] == ("1", "50.0")
     assert s[("PGx DPYD", "not called")] == ("2", "100.0")
     assert s[("clinical", "age, median (IQR)")][0] == "61.5 (58.25-64.75)"  # ages 55 and 68

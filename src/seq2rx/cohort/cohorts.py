@@ -93,8 +93,10 @@ def cohort_facts(db: str | os.PathLike, patients: list[str]) -> dict:
         ).fetchall()
         tiers = dict(
             con.execute(
+                # a therapy a patient can be offered: not a resistance row, not overridden by one
                 "SELECT a.patient, min(CASE WHEN a.tier LIKE 'I-%' THEN 1 WHEN a.tier LIKE 'II-%' THEN 2 END) "
-                "FROM actionable a JOIN members m USING (patient) GROUP BY a.patient"
+                "FROM actionable a JOIN members m USING (patient) "
+                "WHERE a.response = 'sensitive' AND coalesce(a.overridden, 'false') <> 'true' GROUP BY a.patient"
             ).fetchall()
         )
         # one phenotype per patient and gene, from germline DNA when the patient has it

@@ -202,6 +202,8 @@ TABLES: dict[str, Table] = {
                 Column("rule_tumor_type", "VARCHAR", "tumour type of the knowledge-base rule"),
                 Column("rule", "VARCHAR", "knowledge-base rule ID"),
                 Column("source", "VARCHAR", "citation"),
+                Column("role", "VARCHAR", "therapy (a rule for a therapy) or resistance; NULL before issue 16"),
+                Column("overridden", "VARCHAR", "true when a co-occurring resistance alteration overrides the therapy"),
             ),
             ("sample", "chrom", "pos", "ref", "alt", "rule", "therapies"),
             per_sample=True,
