@@ -541,7 +541,14 @@ def test_reports_in_a_real_browser(demo_run, tmp_path):
 #: what a reader must see on each demo patient's first screen, as (text present, text absent)
 FIRST_SCREEN = {
     "P1": (["clopidogrel × CYP2C19 Poor Metabolizer", "prasugrel or ticagrelor", "Research use only"], []),
-    "P7": (["osimertinib", "Resistance: EGFR T790M", "Overridden: erlotinib"], []),
+    "P7": (
+        [
+            "osimertinib",
+            "Resistance: EGFR T790M",
+            "overrides afatinib, dacomitinib, erlotinib or gefitinib for EGFR L858R",
+        ],
+        [],
+    ),
     "P8": (["encorafenib + cetuximab", "BRAF V600E", "MSI-H"], []),
     "P9": (["No tier I therapy option in the modalities assessed", "not assessed"], []),
 }
@@ -707,7 +714,8 @@ def test_cohort_database_and_cohorts(demo_run):
     )
     # the demo's 13 samples of 11 patients (P10-T, P11-N, P11-T added for issue 15)
     assert tables["samples"] == 13 and tables["patients"] == 11 and tables["qc"] == 13
-    assert tables["actionable"] > 0 and tables["predictions"] == 5 * 5  # P7-P11 x (2 response, 2 pfs, benefit)
+    # P7-P11 x (2 response, 2 pfs, response benefit, pfs benefit)
+    assert tables["actionable"] > 0 and tables["predictions"] == 5 * 6
     proc = subprocess.run(
         [sys.executable, "-m", "seq2rx.cli", "cohort", "query",
          "SELECT sample, hgvs_p FROM variants WHERE origin = 'somatic' AND filter = 'PASS' AND gene = $g", "--param", "g=KRAS"],
