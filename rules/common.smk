@@ -53,6 +53,10 @@ def _demo_files(cfg):
 
 
 try:
+    # Snakemake's own reading of the file keeps the last of two equal keys silently: read it again,
+    # strictly (a key given twice, text that is not UTF-8), as `seq2rx validate` does
+    if Path(CONFIG_SOURCE).is_file():
+        s2c.load_yaml(CONFIG_SOURCE)
     config = s2c.validate_config(
         config, s2c.load_yaml(SCHEMAS / "config.schema.yaml"), str(CONFIG_SOURCE)
     )
@@ -75,6 +79,8 @@ try:
     # a bad clinical table stops the run here, before any job, with the file, line and field
     if config["clinical"]:
         read_clinical(config["clinical"], patients={row["patient"] for row in SHEET})
+    # a cohort definition's file name becomes a results folder and a wildcard
+    s2c.check_cohort_names(config, str(CONFIG_SOURCE))
 except InputError as exc:
     sys.exit(f"seq2rx: configuration error: {exc}")
 

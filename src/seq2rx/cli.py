@@ -9,7 +9,7 @@ from pathlib import Path
 
 from seq2rx import __version__
 from seq2rx.core.data import data_path
-from seq2rx.core.errors import InputError
+from seq2rx.core.errors import InputError, OutputError, output_error
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -255,6 +255,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     codes = oncotree_codes(data_path("kb", "actionability", "oncotree.tsv"))
     rows = read_sample_sheet(cfg["samples"], load_yaml(schemas / "samples.schema.yaml"), tumor_types=codes)
     check_sheet_files(rows, cfg["reference"]["build"])
+    # as the workflow does before any job: the clinical table and the cohort definitions' names
+    from seq2rx.inputs.clinical import read_clinical
+    from seq2rx.inputs.config import check_cohort_names
+
+    if cfg["clinical"]:
+        read_clinical(cfg["clinical"], patients={row["patient"] for row in rows})
+    check_cohort_names(cfg, args.configfile)
     print(f"{args.configfile}: valid; {len(rows)} samples in {cfg['samples']}")
     return 0
 
@@ -586,6 +593,13 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"seq2rx: error: {exc}", file=sys.stderr)
         return 2
+    except (OutputError, OSError) as exc:
+        # a full disk or a read-only folder in one line; any other OSError is a bug to report
+        err = exc if isinstance(exc, OutputError) else output_error(exc, "an output")
+        if err is None:
+            raise
+        print(f"seq2rx: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

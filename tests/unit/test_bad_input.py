@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -44,9 +45,25 @@ CASES = {
     "S3": "sample sheet naming a missing FASTQ",
     "S4": "sample sheet BAM without an index",
     "S5": "tumour type that is not an OncoTree code",
+    "S6": "sample sheet: a tumour with two normals from reads or BAMs",
+    "S7": "sample sheet BAM with a .csi index only",
+    "S8": "sample sheet with a UTF-8 byte-order mark",
+    "S9": "sample sheet that is not UTF-8",
+    "S10": "sample sheet: a reserved ID (patient 'cohort')",
+    "S11": "sample sheet: IDs whose file names meet (A and A.unsorted)",
     "C1": "config value out of range",
     "C2": "config key with a typo",
     "C3": "reference FASTA without .fai",
+    "C4": "config key given twice",
+    "C5": "config threshold .nan or .inf",
+    "C6": "config that is not UTF-8",
+    "C7": "config range with min above max",
+    "C8": "cohort file whose name is not an ID",
+    "G1": "reference FASTA compressed with plain gzip",
+    "G2": "reference FASTA with a contig twice",
+    "G3": "GFF3 whose CDS bcftools csq refuses",
+    "F1": "disk full",
+    "F2": "read-only results folder",
     "V1": "VCF contig names chr1 vs 1",
     "V2": "VCF from the other build (reference alleles)",
     "V3": "VCF from the other build (contig lengths)",
@@ -312,6 +329,124 @@ def test_S5_tumour_type_not_an_oncotree_code(tmp_path, capsys):
                  what="'LUNGCA' is not an OncoTree code", todo="e.g. LUAD, COAD, BRCA")  # fmt: skip
 
 
+def test_S6_tumour_with_two_normals(tmp_path, capsys):
+    rows = [_row(tmp_path, "T1", kind="tumor", tumor="LUAD"), _row(tmp_path, "N1", kind="normal", tumor="LUAD"),
+            _row(tmp_path, "N2", kind="germline", tumor="LUAD")]  # fmt: skip
+    err = _validate(capsys, tmp_path, _project(tmp_path, rows))
+    assert_clear(err, file=tmp_path / "samples.tsv", where="line 4, field 'type'", what="patient 'P1' has a tumour "
+                 "and 2 normal or germline samples from reads or BAMs (N1, N2)", todo="keep one normal")  # fmt: skip
+
+
+def test_S7_bam_with_a_csi_index_only(tmp_path, capsys):
+    bam = _bam(tmp_path / "x.bam", "chr1", len(SEQ))
+    Path(f"{bam}.bai").unlink()
+    pysam.index("-c", str(bam))
+    assert Path(f"{bam}.csi").exists()
+    row = f"S1\tP1\tgermline\t\t\t{bam}\t\tfemale\tNA"
+    err = _validate(capsys, tmp_path, _project(tmp_path, [row]))
+    assert_clear(err, file=tmp_path / "samples.tsv", where="line 2, field 'bam'", what="has a .csi index but no "
+                 f".bai; the workflow reads {bam}.bai", todo=f"samtools index -b {bam}")  # fmt: skip
+
+
+def test_S8_sample_sheet_with_a_byte_order_mark(tmp_path, capsys):
+    config = _project(tmp_path, [_row(tmp_path)])
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_bytes(b"\xef\xbb\xbf" + sheet.read_bytes())
+    err = _validate(capsys, tmp_path, config)
+    assert "\\ufeff" not in err
+    assert_clear(err, file=sheet, where="line 1", what="starts with a UTF-8 byte-order mark",
+                 todo="save it as plain tab-separated text")  # fmt: skip
+
+
+def test_S9_sample_sheet_that_is_not_utf8(tmp_path, capsys):
+    config = _project(tmp_path, [_row(tmp_path)])
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_bytes(sheet.read_bytes() + "# patient from Liège\n".encode("latin-1"))
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=sheet, where="line 3", what="is not UTF-8 text: byte 0xe8", todo="iconv")
+
+
+def test_S10_reserved_patient_id(tmp_path, capsys):
+    for patient in ("cohort", "Cohort"):
+        err = _validate(capsys, tmp_path, _project(tmp_path, [_row(tmp_path, patient=patient)]))
+        assert_clear(err, file=tmp_path / "samples.tsv", where="line 2, field 'patient'",
+                     what=f"patient ID {patient!r} is taken by a file of the workflow's own",
+                     todo="reserved patient IDs: cohort")  # fmt: skip
+
+
+def test_S11_sample_ids_whose_file_names_meet(tmp_path, capsys):
+    rows = [_row(tmp_path, "A.unsorted"), _row(tmp_path, "A", patient="P2")]
+    err = _validate(capsys, tmp_path, _project(tmp_path, rows))
+    assert_clear(err, file=tmp_path / "samples.tsv", where="line 2, field 'sample'", what="sample ID 'A.unsorted' is "
+                 "sample 'A' followed by '.'", todo="rename one, e.g. A_unsorted")  # fmt: skip
+
+
+@pytest.mark.parametrize("case", ["S6", "S11"])
+def test_the_workflow_refuses_what_validate_refuses(tmp_path, capsys, case):
+    """`seq2rx validate` and `snakemake` read the sheet with one function: the same message."""
+    if case == "S6":
+        rows = [_row(tmp_path, "T1", kind="tumor", tumor="LUAD"), _row(tmp_path, "N1", kind="normal", tumor="LUAD"),
+                _row(tmp_path, "N2", kind="germline", tumor="LUAD")]  # fmt: skip
+    else:
+        rows = [_row(tmp_path, "A.unsorted"), _row(tmp_path, "A", patient="P2")]
+    config = _project(tmp_path, rows)
+    message = _validate(capsys, tmp_path, config).strip().removeprefix("seq2rx: error: ")
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(config)],
+        cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out
+    assert f"seq2rx: configuration error: {message}" in out
+
+
+def _output_patterns() -> list[tuple[str, str | None, str]]:
+    """(folder, ID kind or None for a fixed file, the rest of the path after the ID) of every
+    results path the rules write or name."""
+    kinds = {"sample": "sample", "s": "sample", "r['sample']": "sample", "patient": "patient", "p": "patient",
+             "wildcards.patient": "patient"}  # fmt: skip
+    found = []
+    for smk in sorted((REPO / "rules").glob("*.smk")):
+        for path in __import__("re").findall(r'"(results/[^"]*)"', smk.read_text()):
+            path = path.replace("{{", "{").replace("}}", "}")
+            parts = __import__("re").split(r"\{([^}]*)\}", path)
+            if len(parts) == 1:
+                found.append((path.rsplit("/", 1)[0], None, path.rsplit("/", 1)[1]))
+            elif parts[1] in kinds and parts[0].endswith("/"):
+                rest = "".join(p if k % 2 == 0 else "{x}" for k, p in enumerate(parts[2:]))
+                found.append((parts[0].rstrip("/"), kinds[parts[1]], "" if rest.startswith("/") else rest))
+    return found
+
+
+def test_reserved_ids_and_meeting_names_follow_from_the_rules(tmp_path):
+    """RESERVED_IDS is what the rules' output paths give (a fixed file named like a per-ID file
+    in the same folder), and every two per-ID names of one folder that can meet differ by a
+    '.'-suffix, which the sheet's check refuses (A and A.unsorted)."""
+    from seq2rx.inputs.config import RESERVED_IDS, check_sheet_rules
+
+    patterns = _output_patterns()
+    assert ("results/align", "sample", ".unsorted.bam") in patterns  # the parser sees the rules
+    per_id = [(d, kind, rest) for d, kind, rest in patterns if kind]
+    reserved: dict[str, set[str]] = {"sample": set(), "patient": set()}
+    for folder, kind, name in patterns:
+        if kind is None:
+            for d, k, rest in per_id:
+                if d == folder and name.endswith(rest) and len(name) > len(rest) and "{" not in rest:
+                    reserved[k].add(name[: len(name) - len(rest)])
+    assert reserved == {k: set(v) for k, v in RESERVED_IDS.items()}
+    assert not {d for d, k, _ in per_id if k == "sample"} & {d for d, k, _ in per_id if k == "patient"}
+    suffixes = {(k, x[: len(x) - len(y)]) for d, k, x in per_id for d2, k2, y in per_id
+                if d == d2 and k == k2 and x != y and x.endswith(y)}  # fmt: skip
+    assert ("sample", ".unsorted") in suffixes and ("sample", ".delly") in suffixes
+    for kind, suffix in sorted(suffixes):
+        assert suffix.startswith("."), suffix
+        rows = [{"sample": "A", "patient": "P1", "type": "germline", "stage": "vcf"},
+                {"sample": "B", "patient": "P2", "type": "germline", "stage": "vcf"}]  # fmt: skip
+        rows[1][kind] = "A" + suffix if kind == "sample" else "P1" + suffix
+        with pytest.raises(InputError, match="followed by '.'"):
+            check_sheet_rules("s.tsv", rows, {"A": 2, "B": 3, rows[1]["sample"]: 3})
+
+
 def test_C1_config_value_out_of_range(tmp_path, capsys):
     config = _project(tmp_path, [_row(tmp_path)], calling__min_depth=-3)
     err = _validate(capsys, tmp_path, config)
@@ -334,6 +469,209 @@ def test_C3_reference_without_fai(tmp_path, capsys):
     line = next(k for k, text in enumerate(config.read_text().splitlines(), 1) if "fasta:" in text)
     assert_clear(err, file=config, where=f"line {line}, field 'reference.fasta'", what="has no .fai index",
                  todo="run 'samtools faidx' on it")  # fmt: skip
+
+
+def _line_of(config: Path, text: str) -> int:
+    return next(k for k, line in enumerate(config.read_text().splitlines(), 1) if text in line)
+
+
+def test_C4_config_key_given_twice(tmp_path, capsys):
+    config = _project(tmp_path, [_row(tmp_path)])
+    first = _line_of(config, "calling:")
+    with config.open("a") as fh:
+        fh.write("calling:\n  min_qual: 5\n")  # the first calling block would be dropped silently
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=config, where=f"line {len(config.read_text().splitlines()) - 1}",
+                 what=f"the key 'calling' is given twice (first on line {first})", todo="merge them into one")  # fmt: skip
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_C5_config_threshold_nan_or_infinity(tmp_path, capsys, value):
+    config = _project(tmp_path, [_row(tmp_path)], calling__min_qual=value)
+    assert ".nan" in config.read_text() or ".inf" in config.read_text()
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=config, where=f"line {_line_of(config, 'min_qual')}, field 'calling.min_qual'",
+                 what=f"(got {value!r}: NaN and infinity are not numbers", todo="write a finite number")  # fmt: skip
+
+
+def test_C6_config_that_is_not_utf8(tmp_path, capsys):
+    config = _project(tmp_path, [_row(tmp_path)])
+    config.write_bytes(config.read_bytes() + "# réglages du labo\n".encode("latin-1"))
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=config, where=f"line {len(config.read_bytes().splitlines())}",
+                 what="is not UTF-8 text: byte 0xe9", todo="save it as UTF-8")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "what"),
+    [({"annotation__primer_tm_min": 65, "annotation__primer_tm_max": 60}, "annotation.primer_tm_min",
+      "primer_tm_min (65) is above primer_tm_max (60)"),
+     ({"annotation__amplicon_min": 700}, "annotation.amplicon_min", "amplicon_min (700) is above amplicon_max (600)"),
+     ({"similarity__clusters__min": 9}, "similarity.clusters.min", "min (9) is above max (8)"),
+     ({"qc__min_mean_coverage": 40}, "qc.min_mean_coverage", "min_mean_coverage (40) is above warn_mean_coverage (30)")],
+)  # fmt: skip
+def test_C7_config_range_inverted(tmp_path, capsys, changes, field, what):
+    config = _project(tmp_path, [_row(tmp_path)], **changes)
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=config, where=f"field '{field}'", what=what, todo="swap them or correct one")
+    assert ", line " in err
+
+
+def test_C8_cohort_file_whose_name_is_not_an_id(tmp_path, capsys):
+    folder = tmp_path / "cohorts"
+    folder.mkdir()
+    (folder / "KRAS colorectal (2024).sql").write_text("SELECT patient FROM patients\n")
+    config = _project(tmp_path, [_row(tmp_path)], cohorts__sql_dir=str(folder), clinical="")
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=folder / "KRAS colorectal (2024).sql", where="field 'cohorts.sql_dir'",
+                 what="the cohort name 'KRAS colorectal (2024)' (the file name without .sql) is not an ID",
+                 todo="e.g. kras_colorectal.sql")  # fmt: skip
+
+
+def test_config_edge_values_that_are_fine(tmp_path, capsys):
+    """Equal ends of a range, and a duplicate key in two different mappings, are accepted."""
+    config = _project(tmp_path, [_row(tmp_path)], annotation__amplicon_min=600, qc__min_mean_coverage=30, clinical="")
+    assert cli(capsys, "validate", "--configfile", config)[0] == 0
+
+
+# --------------------------------------------------------------------------- reference genome
+
+
+def test_G1_plain_gzip_fasta_with_an_fai(tmp_path, capsys):
+    config = _project(tmp_path, [_row(tmp_path)])
+    plain = tmp_path / "ref.fa"
+    with gzip.open(tmp_path / "ref.fa.gz", "wb") as fh:  # gzip, not bgzip
+        fh.write(plain.read_bytes())
+    shutil.copy(f"{plain}.fai", tmp_path / "ref.fa.gz.fai")
+    text = config.read_text().replace(str(plain), str(plain) + ".gz")
+    config.write_text(text)
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=config, where=f"line {_line_of(config, 'fasta:')}, field 'reference.fasta'",
+                 what="is compressed with plain gzip; htslib (samtools, pysam) reads only bgzip",
+                 todo=f"bgzip {plain} && samtools faidx {plain}.gz")  # fmt: skip
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "bgzip"])
+def test_G2_fasta_with_a_contig_twice(tmp_path, capsys, compress):
+    config = _project(tmp_path, [_row(tmp_path)])
+    fasta = tmp_path / "ref.fa"
+    fasta.write_text(f">chr1\n{SEQ}\n>chr2\nACGTACGT\n>chr1 a second copy\n{SEQ[::-1]}\n")
+    if compress:
+        pysam.tabix_compress(str(fasta), f"{fasta}.gz")
+        config.write_text(config.read_text().replace(str(fasta), f"{fasta}.gz"))
+        fasta = Path(f"{fasta}.gz")
+    pysam.faidx(str(fasta))  # samtools keeps the first chr1 and only warns
+    assert Path(f"{fasta}.fai").read_text().count("chr1\t") == 1
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=config, where="field 'reference.fasta'", what="holds a second record named 'chr1' "
+                 "(after its last indexed record); samtools faidx keeps only the first", todo="one record")  # fmt: skip
+
+
+def _transcript_gff3(path: Path, first_cds_end: int) -> Path:
+    rows = [("gene", 11, 320, ".", "ID=gene:G1;Name=GENE1;biotype=protein_coding"),
+            ("mRNA", 11, 320, ".", "ID=transcript:T1;Parent=gene:G1;Name=GENE1-201;biotype=protein_coding"),
+            ("exon", 11, 130, ".", "Parent=transcript:T1"), ("CDS", 11, first_cds_end, "0", "Parent=transcript:T1"),
+            ("exon", 141, 320, ".", "Parent=transcript:T1"), ("CDS", 141, 320, "0", "Parent=transcript:T1")]  # fmt: skip
+    path.write_text(
+        "##gff-version 3\n" + "".join(f"chr1\tt\t{k}\t{s}\t{e}\t.\t+\t{p}\t{a}\n" for k, s, e, p, a in rows)
+    )
+    return path
+
+
+def test_G3_gff3_cds_that_csq_refuses(tmp_path):
+    seq = "C" * 10 + "ATG" + "GCT" * 100 + "TAA" + "C" * 50
+    fasta = tmp_path / "ref.fa"
+    fasta.write_text(f">chr1\n{seq}\n")
+    pysam.faidx(str(fasta))
+    vcf = tmp_path / "calls.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n" f"##contig=<ID=chr1,length={len(seq)}>\n"
+                   '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+                   "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+                   f"chr1\t160\t.\t{seq[159]}\tA\t50\tPASS\t.\tGT\t0/1\n")  # fmt: skip
+    out = tmp_path / "results"
+
+    def csq(gff3: Path) -> tuple[int, str]:
+        return run_script(
+            "bcftools_csq", tmp_path, input={"vcf": str(vcf), "fasta": str(fasta), "gff3": str(gff3), "clinvar": ""},
+            output={"vcf": str(out / "S1.csq.vcf.gz"), "tbi": str(out / "S1.csq.vcf.gz.tbi"),
+                    "table": str(out / "S1.consequences.tsv"), "versions": str(out / "versions.json")},
+            wildcards={"sample": "S1"},
+        )  # fmt: skip
+
+    code, _ = csq(_transcript_gff3(tmp_path / "good.gff3", 130))  # the same transcript, intact: a missense
+    assert code == 0 and "\tmissense\t" in (out / "S1.consequences.tsv").read_text()
+    shutil.rmtree(out)
+    # the first CDS one base short: with --force, csq called this coding variant "intron"
+    gff3 = _transcript_gff3(tmp_path / "bad.gff3", 129)
+    code, log = csq(gff3)
+    assert code != 0
+    assert_nothing_left(out)
+    assert_clear(log, file=gff3, where="seq2rx: input error: ", what="bcftools csq refuses the gene models: GFF3 "
+                 "assumption failed for transcript T1, CDS=141: phase!=len%3", todo="does not run csq with --force")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- filesystem
+
+
+FULL_DISK = """
+import errno, os
+def _refuse(src, dst, *args, **kwargs):
+    raise OSError(errno.{code}, os.strerror(errno.{code}), src, None, dst)
+os.replace = _refuse
+"""
+
+
+@pytest.mark.parametrize(("case", "code", "what"), [("F1", "ENOSPC", "No space left on device"),
+                                                    ("F2", "EROFS", "the file system is read-only")])  # fmt: skip
+def test_F1_F2_disk_full_or_read_only_in_a_workflow_step(tmp_path, monkeypatch, case, code, what):
+    """A step whose output cannot be written (the rename that completes it fails) ends its log
+    with one line naming the output and the reason."""
+    monkeypatch.setattr(sys.modules[__name__], "RUNNER", FULL_DISK.format(code=code) + RUNNER)
+    bed = tmp_path / "targets.bed"
+    bed.write_text("chr1\t0\t100\n")
+    out = tmp_path / "results"
+    code_, log = run_script("qc_targets", tmp_path, input={"targets": str(bed), "islands_map": ""},
+                            output={"bed": str(out / "targets.bed")})  # fmt: skip
+    assert code_ != 0
+    assert f"seq2rx: output error: cannot write {out / 'targets.bed'}: {what}" in log
+    assert_nothing_left(out)
+
+
+def test_F1_disk_full_on_the_command_line(tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+
+    def full(src, dst, *a, **k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(src), None, str(dst))
+
+    monkeypatch.setattr(os, "replace", full)
+    out = tmp_path / "out" / "S1.pgx.json"
+    code, err = cli(capsys, "pgx", "--vcf", _vcf(tmp_path / "in.vcf", [_snv(10)]), "--json", out)
+    assert code == 1 and "Traceback" not in err
+    assert (
+        err == f"seq2rx: error: cannot write {out}: No space left on device (free space there, or run in a "
+        "folder on another disk)\n"
+    )
+    assert_nothing_left(out.parent)
+
+
+def test_F2_read_only_folder_for_real(tmp_path, capsys):
+    """A read-only bind mount (root ignores file modes, so chmod would not do); skipped where
+    mounting is not allowed."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("mount --bind is not allowed here")
+    try:
+        if subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], capture_output=True).returncode != 0:
+            pytest.skip("a read-only remount is not allowed here")
+        vcf = _vcf(tmp_path / "in.vcf", [_snv(10)])
+        code, err = cli(capsys, "pgx", "--vcf", vcf, "--json", folder / "S1.pgx.json")
+        assert code == 1 and "Traceback" not in err
+        assert err.startswith(f"seq2rx: error: cannot write {folder}") and "read-only" in err
+        assert list(folder.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(folder)], capture_output=True)
 
 
 # --------------------------------------------------------------------------- VCF from the sample sheet

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
 
 class InputError(Exception):
     """Bad user input. The message names the file, the line or row, the field, and a fix.
@@ -52,3 +55,57 @@ class ToolError(Exception):
         self.problem = problem
         self.hint = hint
         super().__init__(f"{tool}: {problem}" + (f" ({hint})" if hint else ""))
+
+
+#: errno -> the one-line reason an output cannot be written (disk full, quota, a read-only place)
+WRITE_ERRNOS = {
+    errno.ENOSPC: "No space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied: the folder is read-only for this user",
+    errno.EPERM: "operation not permitted: the folder is read-only for this user",
+}
+
+
+class OutputError(Exception):
+    """An output cannot be written: the disk is full, a quota is reached, or the folder is
+    read-only. The message names the path and the reason in one line.
+
+    >>> str(OutputError("results/x.json", errno.ENOSPC))
+    'cannot write results/x.json: No space left on device (free space there, or run in a folder on another disk)'
+    """
+
+    def __init__(self, path: str | os.PathLike, code: int) -> None:
+        self.path = str(path)
+        self.errno = code
+        if code in (errno.ENOSPC, errno.EDQUOT):
+            hint = "free space there, or run in a folder on another disk"
+        else:
+            hint = "run in a folder you can write to, or make this one writable"
+        super().__init__(f"cannot write {self.path}: {WRITE_ERRNOS[code]} ({hint})")
+
+
+def output_error(exc: BaseException, path: str | os.PathLike, *, temporary: str | os.PathLike | None = None):
+    """The :class:`OutputError` that an :class:`OSError` raised while writing ``path`` stands for,
+    or None when it is not a full disk or a read-only place. A permission error about another
+    file (an input being read) is not taken for an output problem. ``temporary`` is the name the
+    output is written under first; the message names ``path`` instead."""
+    if not isinstance(exc, OSError) or exc.errno not in WRITE_ERRNOS:
+        return None
+    named = exc.filename
+    if named is None or (temporary is not None and os.fspath(named) == os.fspath(temporary)):
+        named = path
+    elif exc.errno in (errno.EACCES, errno.EPERM) and os.fspath(named) != os.fspath(path):
+        # a permission error on a file other than the output or its folder is about an input
+        if os.path.abspath(os.fspath(named)) not in _parents(path):
+            return None
+    return OutputError(named, exc.errno)
+
+
+def _parents(path: str | os.PathLike) -> set[str]:
+    full = os.path.abspath(os.fspath(path))
+    out = {full}
+    while os.path.dirname(full) != full:
+        full = os.path.dirname(full)
+        out.add(full)
+    return out

@@ -44,23 +44,33 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 
     A failure (or a kill) leaves no file at ``path`` that could be taken for a complete result.
+    A full disk or a read-only folder raises :class:`~seq2rx.core.errors.OutputError` naming ``path``.
     The temporary name keeps the final suffix so that tools which infer the format from the
     extension (``.vcf.gz``, ``.bam``) still do. A temporary file that a killed earlier attempt
     left behind is removed first.
     """
+    from seq2rx.core.errors import output_error
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale(path)
     tmp = path.with_name(f".tmp.{os.getpid()}.{path.name}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(path)
+    except OSError as exc:
+        raise (output_error(exc, path) or exc) from None
     try:
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         # on failure, any index written beside the temporary file goes with it
         for ext in INDEX_SUFFIXES:
             leftover = tmp.with_name(tmp.name + ext)
             if leftover.exists():
                 leftover.unlink()
+        # a full disk or a read-only folder: one line naming the output, not a traceback
+        err = output_error(exc, path, temporary=tmp)
+        if err is not None:
+            raise err from None
         raise
     finally:
         if tmp.exists():
@@ -94,11 +104,12 @@ def log_stderr(path: str | os.PathLike) -> None:
     land in the rule's ``log:`` file. Bad input (:class:`~seq2rx.core.errors.InputError`) that reaches
     the top of the script is written there as one line, ``seq2rx: input error: ...``, without a
     traceback, and the process still exits with status 1 so the job fails; so is a missing or
-    failing external program (:class:`~seq2rx.core.errors.ToolError`), as ``seq2rx: tool error: ...``.
+    failing external program (:class:`~seq2rx.core.errors.ToolError`), as ``seq2rx: tool error: ...``;
+    so is a full disk or a read-only folder, as ``seq2rx: output error: cannot write PATH: ...``.
     """
     import sys
 
-    from seq2rx.core.errors import InputError, ToolError
+    from seq2rx.core.errors import InputError, OutputError, ToolError, output_error
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "w")  # noqa: SIM115 - kept open for the life of the process
@@ -112,6 +123,8 @@ def log_stderr(path: str | os.PathLike) -> None:
             print(f"seq2rx: input error: {value}", file=sys.stderr, flush=True)
         elif isinstance(value, ToolError):
             print(f"seq2rx: tool error: {value}", file=sys.stderr, flush=True)
+        elif (err := value if isinstance(value, OutputError) else output_error(value, "an output")) is not None:
+            print(f"seq2rx: output error: {err}", file=sys.stderr, flush=True)
         else:
             previous(kind, value, tb)
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
+import math
 import os
+import re
+import struct
+import unicodedata
+import zlib
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
@@ -26,13 +32,74 @@ TUMOUR_FILE_COLUMNS = ("cna", "fusions")
 OTHER_FILE_COLUMNS = ("outside_calls", *TUMOUR_FILE_COLUMNS)
 
 
-def load_yaml(path: str | Path) -> Any:
-    """Parse a YAML file; a missing file or a syntax error is an :class:`InputError`."""
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """A mapping key given twice: YAML readers silently keep the last value, so it is refused."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses a key given twice in one mapping (merge keys aside)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise _DuplicateKey(
+                        None, None, f"the key {key!r} is given twice (first on line {seen[key]})", key_node.start_mark
+                    )
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _utf8_text(path: str | Path, data: bytes) -> str:
+    """``data`` decoded as UTF-8, or an :class:`InputError` naming the line of the first bad byte
+    or of the first invisible format character (a zero-width space or a byte-order mark inside the
+    text would silently become part of a name or a path). A leading byte-order mark is left for
+    the caller to judge."""
     try:
-        with open(path) as fh:
-            return yaml.safe_load(fh)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            str(path),
+            f"is not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
+            line=line,
+            hint=f"save it as UTF-8 text, e.g. with 'iconv -f latin1 -t utf-8 {path} > fixed'",
+        ) from None
+    start = 1 if text.startswith("\ufeff") else 0
+    bad = next((k for k in range(start, len(text)) if unicodedata.category(text[k]) == "Cf"), None)
+    if bad is not None:
+        raise InputError(
+            str(path),
+            f"holds an invisible character U+{ord(text[bad]):04X} ({unicodedata.name(text[bad], 'format character')})",
+            line=text.count("\n", 0, bad) + 1,
+            hint="delete it; it would silently become part of a name, a value or a path",
+        )
+    return text
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Parse a YAML file; a missing file, a syntax error, text that is not UTF-8 or a key given
+    twice in one mapping (YAML readers keep only the last, silently) is an :class:`InputError`."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         raise InputError(str(path), f"cannot be read ({exc.strerror})") from None
+    text = _utf8_text(path, data)
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as exc:
+        raise InputError(
+            str(path),
+            exc.problem,
+            line=exc.problem_mark.line + 1,
+            hint="a second block of the same key would silently replace the first: merge them into one",
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(
@@ -92,12 +159,59 @@ def validate_config(config: dict, schema: dict, source: str) -> dict:
         raise InputError(source, "the configuration must be a YAML mapping of keys to values")
     config = copy.deepcopy(config)
     _fill_defaults(config, schema)
+    _check_finite(config, schema, source)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         field, problem = _describe(errors[0], schema)
         raise InputError(source, problem, line=yaml_line(source, field.split(".")), field=field)
+    _check_ranges(config, schema, source)
     return config
+
+
+def _check_finite(node: Any, schema: dict, source: str, path: tuple = ()) -> None:
+    """Refuse NaN and infinity (YAML's ``.nan``, ``.inf``) anywhere in the config: a schema's
+    ``minimum`` lets NaN through (every comparison with it is false), and a NaN threshold would
+    silently pass or fail every value compared with it."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _check_finite(value, schema, source, (*path, key))
+    elif isinstance(node, list):
+        for k, value in enumerate(node):
+            _check_finite(value, schema, source, (*path, k))
+    elif isinstance(node, float) and not math.isfinite(node):
+        keys = [str(p) for p in path if isinstance(p, str)]
+        field = ".".join(str(p) for p in path)
+        message = _schema_at(schema, keys).get("x-message", "must be a number")
+        raise InputError(
+            source,
+            f"{message} (got {node!r}: NaN and infinity are not numbers that can be compared)",
+            line=yaml_line(source, keys),
+            field=field,
+            hint="write a finite number; the defaults are in config/schemas/config.schema.yaml",
+        )
+
+
+def _check_ranges(config: Any, schema: dict, source: str, path: tuple[str, ...] = ()) -> None:
+    """Every key marked ``x-not-above: OTHER`` in the schema must not exceed its sibling ``OTHER``
+    (an inverted min/max range passes the schema key by key, then fails or misleads a job)."""
+    if not isinstance(config, dict) or schema.get("type") != "object":
+        return
+    props = schema.get("properties", {})
+    for key, sub in props.items():
+        high = sub.get("x-not-above")
+        if high and isinstance(config.get(key), int | float) and isinstance(config.get(high), int | float):
+            if config[key] > config[high]:
+                field = ".".join((*path, key))
+                raise InputError(
+                    source,
+                    f"{key} ({config[key]}) is above {high} ({config[high]}): the range is inverted",
+                    line=yaml_line(source, [*path, key]) or yaml_line(source, [*path, high]),
+                    field=field,
+                    hint=f"{key} is the low end and {high} the high end: swap them or correct one",
+                )
+        if key in config:
+            _check_ranges(config[key], sub, source, (*path, key))
 
 
 def yaml_line(path: str | Path, keys: list[str]) -> int | None:
@@ -106,9 +220,9 @@ def yaml_line(path: str | Path, keys: list[str]) -> int | None:
     None when the file cannot be read or parsed, or not even the first key is in it (a default).
     """
     try:
-        with open(path) as fh:
+        with open(path, encoding="utf-8") as fh:
             node = yaml.compose(fh)
-    except (OSError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError):  # ValueError: not UTF-8 text
         return None
     line = None
     for key in keys:
@@ -124,6 +238,23 @@ def yaml_line(path: str | Path, keys: list[str]) -> int | None:
 
 def _readable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.R_OK)
+
+
+def _sheet_lines(path: str) -> list[str]:
+    """The sample sheet's lines, line ends kept. Not UTF-8, or starting with a byte-order mark
+    (Excel's "UTF-8 CSV", which would make the first column '\\ufeffsample'), is an :class:`InputError`:
+    a BOM is refused rather than stripped, so the file that runs is the file that was checked by eye."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise InputError(
+            path,
+            "starts with a UTF-8 byte-order mark (as Excel's 'CSV UTF-8' writes), which would become part of the "
+            "first column's name",
+            line=1,
+            hint=f"save it as plain tab-separated text, or remove the mark: sed -i '1s/^\\xEF\\xBB\\xBF//' {path}",
+        )
+    return list(io.StringIO(_utf8_text(path, data), newline=""))
 
 
 def read_sample_sheet(
@@ -142,8 +273,7 @@ def read_sample_sheet(
     path = str(path)
     if not _readable(path):
         raise InputError(path, "the sample sheet does not exist or cannot be read")
-    with open(path, newline="") as fh:
-        lines = [line for line in fh]
+    lines = _sheet_lines(path)
     body = [(k + 1, line) for k, line in enumerate(lines) if line.strip() and not line.startswith("#")]
     if not body:
         raise InputError(path, "the sample sheet is empty; it needs a header line and one row per sample")
@@ -239,7 +369,97 @@ def read_sample_sheet(
                     line=seen[row["sample"]],
                     field=col,
                 )
+    check_sheet_rules(path, rows, seen)
     return rows
+
+
+#: IDs that the workflow's own file names take, by kind (from the output paths of rules/*.smk, where
+#: a fixed file sits in a folder of per-ID files: results/reports/cohort.html beside
+#: results/reports/{patient}.html; results/cnv/reference.cnn, reference.cnn.json and access.bed
+#: beside the folders results/cnv/{sample}). tests/unit/test_bad_input.py derives it from the rules.
+RESERVED_IDS = {"patient": ("cohort",), "sample": ("access.bed", "reference.cnn", "reference.cnn.json")}
+#: what a cohort definition's file name (without .sql) may be: it names a results folder
+COHORT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def check_sheet_rules(path: str, rows: list[dict[str, str]], lines: dict[str, int]) -> None:
+    """The sample sheet's rules across rows, checked by ``seq2rx validate`` and the workflow alike
+    (``lines``: sample -> line). Raises an :class:`InputError` for:
+
+    - a BAM indexed only as ``.csi``: the workflow's rules take ``BAM.bai``;
+    - a patient whose tumour starts from reads or a BAM with more than one such normal or
+      germline sample: which one is the matched normal would be a guess;
+    - an ID that a file name of the workflow already takes (:data:`RESERVED_IDS`): patient
+      ``cohort`` would be the cohort report;
+    - an ID that is another ID of its kind followed by '.' (``A`` and ``A.unsorted``): their
+      file names meet (``results/align/A.unsorted.bam`` is both A's unsorted BAM and
+      A.unsorted's BAM).
+    """
+    for row in rows:
+        bam = row.get("bam")
+        if bam and not _readable(bam + ".bai") and _readable(bam + ".csi"):
+            raise InputError(
+                path,
+                f"the BAM {bam!r} has a .csi index but no .bai; the workflow reads {bam}.bai",
+                line=lines[row["sample"]],
+                field="bam",
+                hint=f"make a .bai beside it: 'samtools index -b {bam}', or pysam.index('{bam}') in Python",
+            )
+    aligned: dict[str, list[dict[str, str]]] = {}  # patient -> its rows from reads or a BAM
+    for r in rows:
+        if r["stage"] in ("fastq", "bam"):
+            aligned.setdefault(r["patient"], []).append(r)
+    for patient, mine in aligned.items():
+        normals = [r["sample"] for r in mine if r["type"] in ("normal", "germline")]
+        if len(normals) > 1 and any(r["type"] == "tumor" for r in mine):
+            raise InputError(
+                path,
+                f"patient {patient!r} has a tumour and {len(normals)} normal or germline samples from reads or BAMs "
+                f"({', '.join(normals)}): the matched normal would be a guess",
+                line=lines[normals[1]],
+                field="type",
+                hint="keep one normal for the patient; start the others from their VCF, or give them another patient ID",
+            )
+    for kind, field in (("sample", "sample"), ("patient", "patient")):
+        first: dict[str, int] = {}
+        for row in rows:
+            first.setdefault(row[field], lines[row["sample"]])
+        for name, line in first.items():
+            if name.lower() in RESERVED_IDS[kind]:
+                raise InputError(
+                    path,
+                    f"{kind} ID {name!r} is taken by a file of the workflow's own",
+                    line=line,
+                    field=field,
+                    hint=f"rename it; reserved {kind} IDs: {', '.join(RESERVED_IDS[kind])}",
+                )
+            for k, char in enumerate(name):
+                if char == "." and name[:k] in first:
+                    raise InputError(
+                        path,
+                        f"{kind} ID {name!r} is {kind} {name[:k]!r} followed by '.': their file names would meet "
+                        f"(results/…/{name}.* is also a file of {name[:k]!r})",
+                        line=line,
+                        field=field,
+                        hint=f"rename one, e.g. {name[:k]}_{name[k + 1 :]}",
+                    )
+
+
+def check_cohort_names(config: dict, source: str) -> None:
+    """Every cohort definition (``cohorts.sql_dir``/NAME.sql) must have an ID as its NAME, which
+    names its results folder and its Snakemake wildcard."""
+    folder = config["cohorts"]["sql_dir"]
+    if not os.path.isdir(folder):
+        return
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".sql") and not COHORT_NAME.fullmatch(name[:-4]):
+            raise InputError(
+                os.path.join(folder, name),
+                f"the cohort name {name[:-4]!r} (the file name without .sql) is not an ID",
+                field="cohorts.sql_dir",
+                hint="name the file with 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, "
+                "e.g. kras_colorectal.sql",
+            )
 
 
 def check_reference(config: dict, source: str, will_exist: Callable[[str], bool] = lambda p: False) -> None:
@@ -269,6 +489,132 @@ def check_reference(config: dict, source: str, will_exist: Callable[[str], bool]
             field="reference.fasta",
             hint="run 'samtools faidx' on it (for a bgzipped FASTA it must be bgzip, not gzip)",
         )
+    if _readable(fasta):
+        check_fasta(fasta, source)
+
+
+def _bgzf_reader(fh, gzi: str) -> Callable[[int, int], bytes]:
+    """``read(start, n)``: ``n`` uncompressed bytes of the BGZF file ``fh`` from ``start``, through
+    its ``.gzi`` block index (so only the blocks needed are inflated)."""
+    import bisect
+
+    with open(gzi, "rb") as g:
+        raw = g.read()
+    (count,) = struct.unpack_from("<Q", raw)
+    pairs = [(0, 0), *(struct.unpack_from("<QQ", raw, 8 + 16 * k) for k in range(count))]
+    starts = [u for _, u in pairs]
+
+    cache: dict[int, tuple[bytes, int]] = {}  # block offset -> (its bytes, the next block's offset)
+
+    def block(offset: int) -> tuple[bytes, int]:
+        if offset not in cache:
+            if len(cache) > 8:
+                cache.clear()
+            fh.seek(offset)
+            head = fh.read(18)
+            if len(head) < 18:
+                return b"", offset
+            size = struct.unpack_from("<H", head, 16)[0] + 1  # BSIZE: the whole block's size - 1
+            cache[offset] = (zlib.decompress(head + fh.read(size - 18), 31), offset + size)
+        return cache[offset]
+
+    def read(start: int, n: int) -> bytes:
+        k = bisect.bisect_right(starts, start) - 1
+        offset, out, skip = pairs[k][0], bytearray(), start - pairs[k][1]
+        while len(out) < skip + n:
+            data, following = block(offset)
+            if not data:
+                break
+            out += data
+            offset = following
+        return bytes(out[skip : skip + n])
+
+    return read
+
+
+def _fasta_error(source: str, problem: str, hint: str) -> InputError:
+    """An :class:`InputError` about the configured ``reference.fasta``, at its line of ``source``."""
+    return InputError(
+        source, problem, line=yaml_line(source, ["reference", "fasta"]), field="reference.fasta", hint=hint
+    )
+
+
+def check_fasta(fasta: str, source: str) -> None:
+    """The reference FASTA as htslib will read it: a ``.gz`` must be bgzip (BGZF), not plain
+    gzip, and every record of the file must be in its ``.fai`` (``samtools faidx`` skips a second
+    record of the same name with only a warning, so the later sequence would be silently lost).
+
+    Reads only the bytes between the records the ``.fai`` lists (one header line each), so it is
+    fast on a whole genome.
+    """
+    with open(fasta, "rb") as fh:
+        head = fh.read(18)
+    compressed = head[:2] == b"\x1f\x8b"
+    # a BGZF block is a gzip member with the 'BC' extra subfield (SAM/BAM specification, 4.1)
+    if compressed and not (len(head) >= 18 and head[3] & 4 and head[12:14] == b"BC"):
+        plain = fasta[:-3] if fasta.endswith(".gz") else fasta + ".plain"
+        raise _fasta_error(
+            source,
+            f"the FASTA {fasta!r} is compressed with plain gzip; htslib (samtools, pysam) reads only bgzip",
+            f"recompress it with htslib's bgzip: 'gunzip -c {fasta} > {plain} && bgzip {plain} && samtools faidx "
+            f"{plain}.gz', or configure the uncompressed FASTA",
+        )
+    if compressed and not _readable(fasta + ".gzi"):
+        return  # htslib writes the .gzi with the .fai; without it the bytes cannot be reached cheaply
+    entries = []
+    with open(fasta + ".fai", encoding="utf-8", errors="replace") as fai:
+        for row in fai:
+            f = row.rstrip("\n").split("\t")
+            if len(f) >= 5 and all(x.isdigit() for x in f[1:5]):
+                entries.append((int(f[2]), f[0], int(f[1]), int(f[3]), int(f[4])))
+    entries.sort()
+    try:
+        _check_fai_covers(fasta, source, entries, compressed)
+    except (OSError, EOFError, ValueError, struct.error, zlib.error) as exc:  # a damaged BGZF block or .gzi
+        raise _fasta_error(
+            source,
+            f"the FASTA {fasta!r} or its index cannot be read: {exc}",
+            "compress it again with bgzip and run 'samtools faidx' on it",
+        ) from None
+
+
+def _check_fai_covers(fasta: str, source: str, entries: list, compressed: bool) -> None:
+    """Each gap between the records of the ``.fai`` is one header line; else raise InputError."""
+    names = {e[1] for e in entries}
+    with open(fasta, "rb") as fh:
+        if compressed:
+            read = _bgzf_reader(fh, fasta + ".gzi")
+        else:
+
+            def read(start: int, n: int) -> bytes:
+                fh.seek(start)
+                return fh.read(n)
+
+        end = 0
+        for offset, name, length, bases, width in [*entries, (None, None, 0, 1, 1)]:
+            gap = read(end, min(offset - end, 1 << 20) if offset is not None else 1 << 20)
+            lines = [x for x in gap.split(b"\n") if x.strip()]
+            extra = lines[:-1] if offset is not None else lines
+            headers = [
+                x[1:].split()[0].decode("utf-8", "replace") for x in extra if x.startswith(b">") and x[1:].split()
+            ]
+            if headers or (offset is not None and offset - end > 1 << 20):
+                other = headers[0] if headers else "?"
+                where = f"before the record of {name!r}" if offset is not None else "after its last indexed record"
+                if other in names:
+                    what = f"holds a second record named {other!r} ({where}); samtools faidx keeps only the first"
+                else:
+                    what = f"holds a record {other!r} that its .fai does not list ({where}): empty, or added since indexing"
+                raise _fasta_error(
+                    source,
+                    f"the FASTA {fasta!r} {what}",
+                    "give each contig one record, as a second sequence under one name would be silently lost; "
+                    "if the file changed since it was indexed, run 'samtools faidx' again",
+                )
+            if offset is None:
+                break
+            full, rest = divmod(length, bases) if bases else (0, 0)
+            end = offset + full * width + (rest + width - bases if rest else 0)
 
 
 def oncotree_codes(path: str | Path) -> set[str]:
@@ -298,7 +644,6 @@ def id_constraint(members: Iterable[str], universe: Iterable[str]) -> str:
     >>> id_constraint(["P1", "P2"], ["P1", "P2", "V1"])
     '(?!(?:V1)(?![A-Za-z0-9_-]))[A-Za-z0-9_-]+'
     """
-    import re
 
     members, universe = sorted(set(members)), sorted(set(universe))
     unknown = set(members) - set(universe)

@@ -11,6 +11,7 @@ two derivations can be checked against each other.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -71,7 +72,9 @@ def run_csq(vcf: str | Path, fasta: str | Path, gff3: str | Path, out_vcf: str |
     mode = mode or phasing(vcf)
     out_vcf = Path(out_vcf)
     with atomic_output(out_vcf) as tmp:
-        args = ["--no-version", "--force", "-f", str(fasta), "-g", str(gff3), "-p", "a", "-O", "z", "-o", str(tmp)]
+        # never --force: it makes csq skip a transcript it cannot trust and report its coding
+        # variants as "intron" (a CDS whose length or phase csq rejects); csq's own refusal is shown
+        args = ["--no-version", "-f", str(fasta), "-g", str(gff3), "-p", "a", "-O", "z", "-o", str(tmp)]
         args.append("--write-index=tbi")
         if mode == "unphased":
             args.append("--local-csq")
@@ -82,9 +85,28 @@ def run_csq(vcf: str | Path, fasta: str | Path, gff3: str | Path, out_vcf: str |
             err.seek(0)
             tail = err.read()[-600:] if proc.returncode != 0 or not Path(tmp).exists() else ""
         if tail or proc.returncode != 0:
-            raise InputError(str(vcf), f"bcftools csq failed: {tail.strip()}")
+            raise csq_error(tail, vcf=vcf, gff3=gff3)
         os.replace(str(tmp) + ".tbi", str(out_vcf) + ".tbi")
     return mode
+
+
+def csq_error(stderr: str, *, vcf: str | Path, gff3: str | Path) -> InputError:
+    """An :class:`InputError` for a failed ``bcftools csq`` with csq's own message (its
+    ``Error:`` line, not pysam's wrapper). A GFF3 that csq refuses (a CDS whose length or phase
+    does not fit, "GFF3 assumption failed") names the GFF3 and says why ``--force`` is not used.
+    """
+    found = re.search(r"(?:^|\\n|\n)Error: (.*?)(?:\\n|\n|$)", stderr)
+    message = found.group(1).strip() if found else stderr.strip()[-300:]
+    message = re.sub(r"\s*Use the --force option.*", "", message).rstrip(". ")
+    if "GFF" in message or "CDS" in message or "transcript" in message:
+        return InputError(
+            str(gff3),
+            f"bcftools csq refuses the gene models: {message}",
+            hint="correct the transcript's CDS rows, lengths and phases as Ensembl's GFF3 gives them, or drop the "
+            "transcript; seq2rx does not run csq with --force, which would report that transcript's coding "
+            "variants as intronic",
+        )
+    return InputError(str(vcf), f"bcftools csq failed: {message}")
 
 
 def parse_bcsq(value: str) -> list[dict[str, str]]:
