@@ -71,10 +71,11 @@ def run_csq(vcf: str | Path, fasta: str | Path, gff3: str | Path, out_vcf: str |
     """
     mode = mode or phasing(vcf)
     out_vcf = Path(out_vcf)
+    check_gene_models(fasta, gff3, vcf)
     with atomic_output(out_vcf) as tmp:
-        # never --force: it makes csq skip a transcript it cannot trust and report its coding
-        # variants as "intron" (a CDS whose length or phase csq rejects); csq's own refusal is shown
-        args = ["--no-version", "-f", str(fasta), "-g", str(gff3), "-p", "a", "-O", "z", "-o", str(tmp)]
+        # --force only after check_gene_models: it lets csq annotate records on contigs without
+        # gene models (chrM, decoys, the demo's islands); a CDS csq rejects has already stopped
+        args = ["--no-version", "--force", "-f", str(fasta), "-g", str(gff3), "-p", "a", "-O", "z", "-o", str(tmp)]
         args.append("--write-index=tbi")
         if mode == "unphased":
             args.append("--local-csq")
@@ -88,6 +89,44 @@ def run_csq(vcf: str | Path, fasta: str | Path, gff3: str | Path, out_vcf: str |
             raise csq_error(tail, vcf=vcf, gff3=gff3)
         os.replace(str(tmp) + ".tbi", str(out_vcf) + ".tbi")
     return mode
+
+
+_EMPTY_VCF = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+
+
+def check_gene_models(fasta: str | Path, gff3: str | Path, vcf: str | Path) -> None:
+    """Stop when csq would not trust the GFF3 (a CDS whose length or phase does not fit: csq run
+    without ``--force`` on a VCF with no records, so only its reading of the gene models is
+    checked), or when the GFF3 names none of the VCF's contigs (``1`` against ``chr1``: every
+    variant would silently have no gene model)."""
+    seqids = set()
+    with open(gff3, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.startswith("##FASTA"):
+                break
+            if line and not line.startswith("#"):
+                seqids.add(line.split("\t", 1)[0])
+    with tempfile.TemporaryDirectory() as tmpdir:
+        empty = Path(tmpdir) / "empty.vcf"
+        # csq needs a contig in the header (with none, pysam's bcftools crashes)
+        empty.write_text(
+            _EMPTY_VCF.replace("#CHROM", "".join(f"##contig=<ID={c}>\n" for c in sorted(seqids)[:1]) + "#CHROM")
+        )
+        with tempfile.TemporaryFile("w+") as err:
+            args = ["--no-version", "-f", str(fasta), "-g", str(gff3), "-o", str(Path(tmpdir) / "out.vcf"), str(empty)]
+            proc = subprocess.run([sys.executable, "-c", _CSQ_CHILD, *args], stdout=subprocess.DEVNULL, stderr=err)
+            if proc.returncode != 0:
+                err.seek(0)
+                raise csq_error(err.read()[-600:], vcf=vcf, gff3=gff3)
+    with pysam.VariantFile(str(vcf)) as fh:
+        contigs = set(fh.header.contigs)
+    if seqids and contigs and not seqids & contigs:
+        raise InputError(
+            str(gff3),
+            f"names none of the VCF's contigs (GFF3: {', '.join(sorted(seqids)[:3])}; VCF: "
+            f"{', '.join(sorted(contigs)[:3])})",
+            hint="use a GFF3 with the reference's contig names (e.g. 'chr1' for GRCh38 from UCSC, '1' from Ensembl)",
+        )
 
 
 def csq_error(stderr: str, *, vcf: str | Path, gff3: str | Path) -> InputError:
