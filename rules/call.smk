@@ -100,5 +100,6 @@ rule bcftools_norm_input:
         runtime=60,
     params:
         build=config["reference"]["build"],
+        vcf_sample=lambda wc: SAMPLES[wc.sample].get("vcf_sample"),
     script:
         "../scripts/bcftools_norm_input.py"

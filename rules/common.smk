@@ -17,6 +17,7 @@ from seq2rx.core.errors import InputError  # noqa: E402
 from seq2rx.tumour.plan import tumour_plan  # noqa: E402
 from seq2rx.tumour.settings import check_sheet_files, check_tumour_config  # noqa: E402
 from seq2rx.variants.germline import CallParams  # noqa: E402
+from seq2rx.variants.inputs import check_sheet_vcfs  # noqa: E402
 from seq2rx.variants.somatic import SomaticParams  # noqa: E402
 
 BASEDIR = Path(workflow.basedir)
@@ -76,6 +77,8 @@ try:
     )
     # so do the tumours' copy-number and fusion files from other callers (on the configured build)
     check_sheet_files(SHEET, config["reference"]["build"], _will_exist)
+    # and each VCF row's column (vcf_sample, the sample's name or the only one), as validate does
+    check_sheet_vcfs(SHEET, config["samples"], _will_exist)
     # a bad clinical table stops the run here, before any job, with the file, line and field
     if config["clinical"]:
         read_clinical(config["clinical"], patients={row["patient"] for row in SHEET})

@@ -75,6 +75,9 @@ rule pgx_call:
     params:
         # positions without this depth are missing; an input VCF without FORMAT/DP is taken as is
         min_depth=config["pgx"]["min_depth"],
+        # FILTER values read; absent positions as reference (a sites-only cohort VCF)
+        filters=config["pgx"]["vcf_filters"],
+        absent_as_reference=config["pgx"]["absent_as_reference"],
         sample_type=lambda wc: SAMPLES[wc.sample]["type"],
     script:
         "../scripts/pgx_call.py"

@@ -12,6 +12,11 @@ from seq2rx.provenance.versions import write_versions
 from seq2rx.variants.inputs import normalise_input
 
 normalise_input(
-    snakemake.input.vcf, snakemake.input.fasta, snakemake.output.vcf, snakemake.wildcards.sample, snakemake.params.build
+    snakemake.input.vcf,
+    snakemake.input.fasta,
+    snakemake.output.vcf,
+    snakemake.wildcards.sample,
+    snakemake.params.build,
+    vcf_sample=snakemake.params.get("vcf_sample"),
 )
 write_versions(snakemake.output.versions, "bcftools_norm_input", ["bcftools"])

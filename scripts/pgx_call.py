@@ -13,7 +13,15 @@ from seq2rx.provenance.versions import write_versions
 
 kb = PgxKnowledge.load(Path(snakemake.input.kb[0]).parent)
 outside = snakemake.input.get("outside")
-doc = call_workflow_sample(kb, snakemake.input.vcf, snakemake.wildcards.sample, outside, snakemake.params.min_depth)
+doc = call_workflow_sample(
+    kb,
+    snakemake.input.vcf,
+    snakemake.wildcards.sample,
+    outside,
+    snakemake.params.min_depth,
+    filters=snakemake.params.get("filters") or ["PASS"],
+    absent_as_reference=bool(snakemake.params.get("absent_as_reference")),
+)
 if snakemake.params.sample_type == "tumor":
     doc["warnings"].append(
         "genotypes come from tumour DNA: somatic changes and loss of heterozygosity can distort them; "

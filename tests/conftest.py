@@ -47,3 +47,14 @@ def write_reference(directory: Path, contig: str, seq: str) -> Path:
     fa.write_text(f">{contig}\n{seq}\n")
     pysam.faidx(str(fa))
     return fa
+
+
+def htslib_warnings(vcf: Path) -> list[str]:
+    """What htslib prints while ``bcftools view`` reads ``vcf`` (its header sanity check, undeclared
+    tags, ...): run in a subprocess, as htslib writes to the process's own stderr."""
+    import subprocess
+    import sys
+
+    code = "import sys, pysam, pysam.bcftools; pysam.bcftools.view(sys.argv[1])"
+    proc = subprocess.run([sys.executable, "-c", code, str(vcf)], capture_output=True, text=True, check=True)
+    return [line for line in proc.stderr.splitlines() if line.strip()]

@@ -112,7 +112,15 @@ def _cmd_pgx_call(args: argparse.Namespace) -> int:
             hint="lift the VCF over to GRCh38 first, e.g. with bcftools +liftover",
         )
     kb = PgxKnowledge.load(args.kb)
-    docs = call_vcf(kb, args.vcf, [args.sample] if args.sample else None, args.outside_calls, args.min_depth)
+    docs = call_vcf(
+        kb,
+        args.vcf,
+        [args.sample] if args.sample else None,
+        args.outside_calls,
+        args.min_depth,
+        filters=args.filters or ["PASS"],
+        absent_as_reference=args.absent_as_reference,
+    )
     if len(docs) > 1 and not args.all_samples:
         raise InputError(args.vcf, f"has {len(docs)} samples; choose one with --sample, or pass --all-samples")
     write_json(docs[0] if len(docs) == 1 else {"samples": docs}, args.json)
@@ -262,6 +270,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if cfg["clinical"]:
         read_clinical(cfg["clinical"], patients={row["patient"] for row in rows})
     check_cohort_names(cfg, args.configfile)
+    from seq2rx.variants.inputs import check_sheet_vcfs
+
+    check_sheet_vcfs(rows, cfg["samples"])
     print(f"{args.configfile}: valid; {len(rows)} samples in {cfg['samples']}")
     return 0
 
@@ -403,6 +414,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--outside-calls", metavar="TSV", help="TSV of GENE<TAB>DIPLOTYPE calls made elsewhere (CYP2D6, HLA-A, HLA-B)"
     )
     p.add_argument("--min-depth", type=int, default=0, help="FORMAT/DP below this makes a position missing")
+    p.add_argument(
+        "--filters",
+        nargs="+",
+        metavar="FILTER",
+        help="FILTER values a record may carry and still be read (default: PASS; '.' always passes)",
+    )
+    p.add_argument(
+        "--absent-as-reference",
+        action="store_true",
+        help="take definition positions without a record as reference (a cohort VCF of variant sites only, "
+        "e.g. 1000 Genomes); the result says it was used",
+    )
     p.add_argument("--json", metavar="FILE", help="write the whole result here (needed with --vcf)")
     p.add_argument("--tsv", metavar="FILE", help="also write the gene table (one row per sample and gene) here")
     p.add_argument("--drugs-tsv", metavar="FILE", help="also write one row per recommendation here (needs --tsv)")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pysam
 import pytest
+from conftest import htslib_warnings
 
 from seq2rx.core.errors import InputError
 from seq2rx.reads.align import align_unsorted, build_index, proper_pair_bounds, sort_markdup
@@ -178,7 +179,9 @@ def test_soft_filters_and_sample_names(small_demo, p1_bam, tmp_path):
 
     fasta = small_demo / "genome.fa.gz"
     call_variants([p1_bam], fasta, tmp_path / "a.vcf.gz", CallParams(), samples=["PATIENT-1"])
+    assert htslib_warnings(tmp_path / "a.vcf.gz") == []  # INFO/MQ declared a Float, as htslib checks
     with pysam.VariantFile(str(tmp_path / "a.vcf.gz")) as fh:
+        assert fh.header.info["MQ"].type == "Float"
         assert list(fh.header.samples) == ["PATIENT-1"]  # the sheet's name, not the read group's
         kept = [set(r.filter.keys()) for r in fh]
     assert len(kept) > 100 and sum(f == {"PASS"} for f in kept) / len(kept) > 0.9

@@ -70,6 +70,17 @@ CASES = {
     "V4": "VCF without GT",
     "V5": "empty VCF",
     "V6": "multi-sample VCF without the sheet's sample",
+    "V7": "VCF record past its contig's end",
+    "V8": "VCF with few records and a wrong REF",
+    "V9": "VCF with an INFO tag the header does not declare",
+    "V10": "VCF with a FORMAT tag the header does not declare",
+    "V11": "sample sheet vcf_sample that is not a column of the VCF",
+    "V12": "multi-sample VCF whose columns do not match the sheet, caught by validate",
+    "V13": "sample sheet vcf_sample on a row without vcf",
+    "V14": "unsorted VCF (sorted, with a warning)",
+    "P1": "PGx VCF with a FILTER-failed record at a definition position",
+    "P2": "PGx VCF genotype that contradicts its own allele depths",
+    "P3": "config pgx.vcf_filters that is not a list of FILTER names",
     "B1": "BAM aligned to a different reference",
     "B2": "BAM with chr1 vs 1 naming",
     "K1": "clinical table: unknown stage",
@@ -751,7 +762,168 @@ def test_V6_multi_sample_vcf_without_the_sheets_sample(tmp_path):
     vcf = _vcf(tmp_path / "in.vcf", [_snv(10, n=2)], samples=("A", "B"))
     log = _norm(tmp_path, vcf)
     assert_clear(log, file=vcf, where="line 4, field '#CHROM'", what="has sample columns ['A', 'B'] but none is "
-                 "called 'S1'", todo="bcftools view -s")  # fmt: skip
+                 "called 'S1'", todo="add a vcf_sample column to the sample sheet naming this row's column, e.g. A")  # fmt: skip
+    assert "bcftools view" not in log  # pip's install has no bcftools command
+
+
+def _vcf_lines(path: Path, head: list[str], rows: list[str], samples=("S1",)) -> Path:
+    """A VCF with exactly these header lines (GT declared) and rows."""
+    lines = ["##fileformat=VCFv4.2", f"##contig=<ID=chr1,length={len(SEQ)}>",
+             '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">', *head,
+             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(samples), *rows]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_V7_vcf_record_past_its_contigs_end(tmp_path):
+    vcf = _vcf(tmp_path / "in.vcf", [_snv(10), f"chr1\t{len(SEQ) + 5}\t.\tA\tC\t50\tPASS\t.\tGT\t0/1"])
+    log = _norm(tmp_path, vcf)
+    assert_clear(log, file=vcf, where="line 6, field 'POS'", what=f"past the end of chr1 ({len(SEQ)} bp in ref.fa)",
+                 todo="call it again against the configured reference")  # fmt: skip
+
+
+def test_V8_vcf_with_few_records_and_a_wrong_ref(tmp_path):
+    wrong = "T" if SEQ[29] != "T" else "A"
+    vcf = _vcf(tmp_path / "in.vcf", [_snv(10), _snv(30, ref=wrong)])
+    log = _norm(tmp_path, vcf)
+    assert_clear(log, file=vcf, where="field 'REF'", what=f"REF disagrees with the reference at 1 of 2 positions "
+                 f"(first: line 6, chr1:30 REF {wrong} but the reference has {SEQ[29]}); with fewer than 20 records "
+                 "every REF must match", todo="lift the VCF over to GRCh38")  # fmt: skip
+
+
+def test_V9_vcf_with_an_undeclared_info_tag(tmp_path):
+    vcf = _vcf(tmp_path / "in.vcf", [_snv(10).replace("\tPASS\t.\t", "\tPASS\tSOMATIC_SCORE=3\t")])
+    log = _norm(tmp_path, vcf)
+    assert_clear(log, file=vcf, where="line 5, field 'INFO/SOMATIC_SCORE'",
+                 what="INFO tag 'SOMATIC_SCORE' at chr1:10 is not declared in the header",
+                 todo="add a header line above #CHROM, e.g. ##INFO=<ID=SOMATIC_SCORE,")  # fmt: skip
+
+
+def test_V10_vcf_with_an_undeclared_format_tag(tmp_path):
+    vcf = _vcf_lines(tmp_path / "in.vcf", [], [f"chr1\t10\t.\t{SEQ[9]}\tC\t50\tPASS\t.\tGT:AD\t0/1:4,5"])
+    log = _norm(tmp_path, vcf)
+    assert_clear(log, file=vcf, where="line 5, field 'FORMAT/AD'", what="FORMAT tag 'AD' at chr1:10 is not declared",
+                 todo="##FORMAT=<ID=AD,")  # fmt: skip
+
+
+VCF_HEADER = "sample\tpatient\ttype\tvcf\tvcf_sample\tsex\ttumor_type"
+
+
+def _vcf_project(tmp_path: Path, cell: str) -> tuple[Path, Path]:
+    """A project whose one row starts from a two-column VCF (NORMAL, TUMOR); returns (config, vcf)."""
+    vcf = _vcf(tmp_path / "pair.vcf", [_snv(10, n=2)], samples=("NORMAL", "TUMOR"))
+    config = _project(tmp_path, [])
+    row = f"T1\tP1\ttumor\t{vcf}\t{cell}\tfemale\tLUAD"
+    (tmp_path / "samples.tsv").write_text("\n".join([VCF_HEADER, row]) + "\n")
+    return config, vcf
+
+
+def test_V11_vcf_sample_not_a_column_of_the_vcf(tmp_path, capsys):
+    config, vcf = _vcf_project(tmp_path, "TUMOUR")
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=tmp_path / "samples.tsv", where="line 2, field 'vcf_sample'",
+                 what=f"sample 'T1': {vcf}, line 4, field '#CHROM': has no sample column 'TUMOUR'",
+                 todo="set the sheet's vcf_sample cell to one of those column names")  # fmt: skip
+    assert "NORMAL, TUMOR" in err
+
+
+def test_V12_multi_sample_vcf_not_matching_the_sheet_caught_by_validate(tmp_path, capsys):
+    config, vcf = _vcf_project(tmp_path, "")
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=tmp_path / "samples.tsv", where="line 2, field 'vcf'",
+                 what="has sample columns ['NORMAL', 'TUMOR'] but none is called 'T1'",
+                 todo="add a vcf_sample column to the sample sheet naming this row's column, e.g. NORMAL")  # fmt: skip
+    assert "bcftools" not in err
+    # with vcf_sample the same sheet is valid
+    (tmp_path / "samples.tsv").write_text(
+        (tmp_path / "samples.tsv").read_text().replace("\t\tfemale", "\tTUMOR\tfemale")
+    )
+    assert main(["validate", "--configfile", str(config)]) == 0
+
+
+def test_V13_vcf_sample_on_a_row_without_vcf(tmp_path, capsys):
+    config = _project(tmp_path, [])
+    (tmp_path / "samples.tsv").write_text("\n".join([HEADER + "\tvcf_sample", _row(tmp_path) + "\tTUMOR"]) + "\n")
+    err = _validate(capsys, tmp_path, config)
+    assert_clear(err, file=tmp_path / "samples.tsv", where="line 2, field 'vcf_sample'",
+                 what="vcf_sample names a column of the row's VCF, but this row has no vcf",
+                 todo="leave vcf_sample empty on rows that start from reads or a BAM")  # fmt: skip
+
+
+def test_V14_unsorted_vcf_is_sorted_with_a_warning(tmp_path):
+    vcf = _vcf(tmp_path / "in.vcf", [_snv(30), _snv(10), _snv(50)])
+    ref = write_reference(tmp_path, "chr1", SEQ)
+    out = tmp_path / "results"
+    code, log = run_script(
+        "bcftools_norm_input", tmp_path, input={"vcf": str(vcf), "fasta": str(ref)},
+        output={"vcf": str(out / "S1.vcf.gz"), "versions": str(out / "versions.json")},
+        params={"build": "GRCh38"}, wildcards={"sample": "S1"},
+    )  # fmt: skip
+    assert code == 0, log
+    note = "the supplied VCF in.vcf was not sorted by position (first out of order: line 6); seq2rx sorted it"
+    assert f"seq2rx: warning: {note}" in log
+    with pysam.VariantFile(str(out / "S1.vcf.gz")) as fh:
+        assert [r.pos for r in fh] == [10, 30, 50]
+    from seq2rx.findings.document import calls_method
+    from seq2rx.variants.inputs import input_notes
+
+    assert input_notes(out / "S1.vcf.gz") == [note]
+    method = calls_method({"stage": "vcf", "vcf": str(vcf)}, {}, None, input_notes(out / "S1.vcf.gz"))
+    assert method["text"] == f"from the supplied VCF (in.vcf); not called by seq2rx; {note}"
+
+
+# --------------------------------------------------------------------------- PGx on a VCF from elsewhere
+
+#: CYP2C19's *2 position (rs4244285) and VKORC1 rs9923231, GRCh38
+PGX_ROWS = ("chr10\t94781859\trs4244285\tG\tA\t50\t{filt}\t.\tGT:AD\t{gt}",
+            "chr16\t31096368\trs9923231\tC\tT\t50\tPASS\t.\tGT:AD\t0/1:15,15")  # fmt: skip
+
+
+def _pgx_vcf(path: Path, filt: str = "PASS", gt: str = "0/1:12,14") -> Path:
+    head = ["##fileformat=VCFv4.2", '##FILTER=<ID=WeakSomatic,Description="weak somatic evidence">',
+            '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+            '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allele depths">',
+            "##contig=<ID=chr10,length=133797422>", "##contig=<ID=chr16,length=90338345>",
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOR"]  # fmt: skip
+    path.write_text("\n".join([*head, PGX_ROWS[0].format(filt=filt, gt=gt), PGX_ROWS[1]]) + "\n")
+    return path
+
+
+def _pgx(capsys, vcf: Path, *extra: str) -> dict:
+    out = vcf.with_suffix(".json")
+    code, err = cli(capsys, "pgx", "--vcf", vcf, "--json", out, *extra)
+    assert code == 0, err
+    return json.loads(out.read_text())
+
+
+def test_P1_pgx_vcf_with_a_filter_failed_record_at_a_definition_position(tmp_path, capsys):
+    vcf = _pgx_vcf(tmp_path / "t.vcf", filt="WeakSomatic")
+    r = _pgx(capsys, vcf)["genes"]["CYP2C19"]
+    assert (
+        "chr10:94781859: FILTER WeakSomatic (not one of PASS); not used, position treated as missing" in r["warnings"]
+    )
+    assert any(m.startswith("chr10:94781859 (rs4244285): FILTER WeakSomatic") for m in r["missing_positions"])
+    kept = _pgx(capsys, vcf, "--filters", "PASS", "WeakSomatic")
+    assert not any(m.startswith("chr10:94781859 ") for m in kept["genes"]["CYP2C19"]["missing_positions"])
+    assert kept["vcf_reading"]["filters"] == ["PASS", "WeakSomatic"]
+
+
+def test_P2_pgx_vcf_genotype_that_contradicts_its_own_allele_depths(tmp_path, capsys):
+    vcf = _pgx_vcf(tmp_path / "t.vcf", gt="0/1:0,25")  # heterozygous, yet every read carries the ALT
+    r = _pgx(capsys, vcf)["genes"]["CYP2C19"]
+    assert ("chr10:94781859: genotype 0/1 contradicts the sample's own AD 0,25; not used, position treated as "
+            "missing") in r["warnings"]  # fmt: skip
+    assert any(m.startswith("chr10:94781859 (rs4244285): genotype 0/1 contradicts") for m in r["missing_positions"])
+
+
+def test_P3_config_pgx_vcf_filters_not_a_list_of_filter_names(tmp_path, capsys):
+    config = _project(tmp_path, [_row(tmp_path)], pgx__vcf_filters=[])
+    err = _validate(capsys, tmp_path, config)
+    line = next(
+        n for n, text in enumerate(config.read_text().splitlines(), 1) if text.strip().startswith("vcf_filters:")
+    )
+    assert_clear(err, file=config, where=f"line {line}, field 'pgx.vcf_filters'",
+                 what="must be a list of FILTER names", todo="e.g. [PASS] or [PASS, LowDepth]")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- BAM from the sample sheet

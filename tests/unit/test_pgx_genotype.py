@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pysam
 import pytest
+from conftest import htslib_warnings
 
 from seq2rx.pgx.genotype import genotype_positions, position_table, write_table
 from seq2rx.reads.align import align_unsorted, build_index, sort_markdup
@@ -84,3 +86,13 @@ def test_a_base_and_an_indel_at_one_position_are_kept_apart(tmp_path):
     rows = position_table(positions, vcf, min_depth=8)
     assert [r["genotype"] for r in rows] == ["0/0", "0/1", "0/0"]
     assert rows[1]["alleles"] == "TG/T"
+
+
+def test_sites_vcf_header_passes_bcftools_without_a_warning(p1_sites):
+    """bcftools mpileup declares INFO/MQ an Integer; htslib wants the specification's Float and
+    warned on every read of our VCFs ("MQ should be declared as Type=Float")."""
+    _, vcf = p1_sites
+    assert htslib_warnings(vcf) == []
+    with pysam.VariantFile(str(vcf)) as fh:
+        assert fh.header.info["MQ"].type == "Float"
+        assert "##reference=genome.fa.gz" in str(fh.header)  # no folder

@@ -19,6 +19,7 @@ from seq2rx.core.data import data_path
 from seq2rx.core.errors import InputError
 from seq2rx.core.io import atomic_output
 from seq2rx.findings.summary import first_screen, tmb_support, vaf_support
+from seq2rx.variants.inputs import input_notes
 
 SCHEMA_VERSION = "0.2.0"
 #: which sample's PGx result speaks for the patient: germline DNA first, a tumour only if alone
@@ -290,7 +291,10 @@ def build(patient: str, plan: dict, *, settings: dict) -> dict:
                 "type": row["type"],
                 "started_from": row["stage"],
                 "calls": calls_method(
-                    row, settings.get("calling") or {}, _somatic_mode(rows, row) if somatic is not None else None
+                    row,
+                    settings.get("calling") or {},
+                    _somatic_mode(rows, row) if somatic is not None else None,
+                    input_notes(f["vcf"]) if row["stage"] == "vcf" and "vcf" in f else (),
                 ),
                 "somatic_calls": somatic,
                 "qc": qc,
@@ -330,13 +334,14 @@ def _somatic_mode(rows: list[dict], tumour: dict) -> str:
     return "against its matched normal" if paired else "tumour-only, without a matched normal"
 
 
-def calls_method(row: dict, calling: dict, somatic: str | None) -> dict:
+def calls_method(row: dict, calling: dict, somatic: str | None, notes: list[str] | tuple = ()) -> dict:
     """How a sample's variant calls were made, for the report's method notes: our callers and
-    their settings, or the VCF the sample started from."""
+    their settings, or the VCF the sample started from (with what seq2rx changed in it, such as
+    sorting it: ``notes``)."""
     if row["stage"] == "vcf":
         vcf = Path(str(row.get("vcf") or "")).name or "the sample sheet's VCF"
-        return {"source": "supplied VCF", "text": f"from the supplied VCF ({vcf}); not called by seq2rx",
-                "settings": None}  # fmt: skip
+        text = f"from the supplied VCF ({vcf}); not called by seq2rx" + "".join(f"; {n}" for n in notes)
+        return {"source": "supplied VCF", "text": text, "settings": None}
     germline = calling.get("germline") or {}
     text = "bcftools mpileup + call (multiallelic model, germline)"
     if germline:

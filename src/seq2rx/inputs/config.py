@@ -354,6 +354,7 @@ def read_sample_sheet(
                 field="tumor_type",
                 hint="a tumour sample needs one, e.g. LUAD, COAD, BRCA (resources/kb/actionability/oncotree.tsv)",
             )
+        _check_vcf_sample(row, path, lineno)
         row["stage"] = starts[0]
         rows.append(row)
     if not rows:
@@ -460,6 +461,19 @@ def check_cohort_names(config: dict, source: str) -> None:
                 hint="name the file with 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, "
                 "e.g. kras_colorectal.sql",
             )
+
+
+def _check_vcf_sample(row: dict[str, str], path: str, lineno: int) -> None:
+    """``vcf_sample`` names a column of the row's VCF, so it needs one (whether the VCF has
+    that column is checked with the VCF's header: ``seq2rx.variants.inputs.check_sheet_vcfs``)."""
+    if "vcf_sample" in row and "vcf" not in row:
+        raise InputError(
+            path,
+            "vcf_sample names a column of the row's VCF, but this row has no vcf",
+            line=lineno,
+            field="vcf_sample",
+            hint="leave vcf_sample empty on rows that start from reads or a BAM",
+        )
 
 
 def check_reference(config: dict, source: str, will_exist: Callable[[str], bool] = lambda p: False) -> None:

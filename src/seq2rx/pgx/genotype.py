@@ -17,6 +17,7 @@ import pysam
 import pysam.bcftools  # noqa: F401  (pysam exposes bcftools only when imported)
 
 from seq2rx.core.io import atomic_output, scratch_dir
+from seq2rx.variants.bcftools import clean_header, run_bcftools
 
 TABLE_COLUMNS = ("gene", "chrom", "pos", "ref", "rsid", "depth", "genotype", "alleles", "status")
 
@@ -55,10 +56,12 @@ def genotype_positions(
             "--no-version", "-f", str(fasta), "-T", targets, "-a", "FORMAT/AD,FORMAT/DP", "-G", groups,
             "-q", str(min_mapq), "-Q", str(min_baseq), "-O", "b", "-o", pile, str(bam), catch_stdout=False,
         )  # fmt: skip
+        called = os.path.join(td, "called.vcf.gz")
+        pysam.bcftools.call("--no-version", "-m", "-O", "z", "-o", called, pile, catch_stdout=False)
         with atomic_output(out_vcf) as tmp:
-            pysam.bcftools.call(
-                "--no-version", "-m", "-O", "z", "-o", str(tmp), "--write-index=tbi", pile, catch_stdout=False
-            )
+            # MQ declared as the specification has it, ##reference without its folder
+            clean_header(called, tmp)
+            run_bcftools("index", "-t", "-o", str(tmp) + ".tbi", str(tmp))
             os.replace(str(tmp) + ".tbi", str(out_vcf) + ".tbi")
 
 

@@ -111,6 +111,9 @@ class MatchResult:
     warnings: list[str]
     #: alleles none of whose variant positions was called: the data cannot show them
     untestable: list[str] = field(default_factory=list)
+    #: allele -> its variant positions that were not called (``chrom:pos (rsid)``), for every
+    #: allele with at least one: the data may hide it (``untestable`` ones included)
+    partly_tested: dict[str, list[str]] = field(default_factory=dict)
 
 
 def natural_key(name: str) -> tuple:
@@ -157,6 +160,10 @@ class GeneMatcher:
         # indels stay in VCF terms (anchored), which is unambiguous within one gene
         return f"g.{self.positions[k].pos}{self.ref_base[k]}>{allele}"
 
+    def _where(self, k: int) -> str:
+        p = self.positions[k]
+        return f"{p.chrom}:{p.pos}" + (f" ({p.rsid})" if p.rsid not in ("", ".") else "")
+
     def describe_missing(self, k: int, reason: str) -> str:
         p = self.positions[k]
         rsid = f" ({p.rsid})" if p.rsid not in ("", ".") else ""
@@ -170,9 +177,14 @@ class GeneMatcher:
         missing_text = [self.describe_missing(k, genotypes.missing[k]) for k in missing]
         called = frozenset(calls)
         untestable = [a for a in self.order if self.variant_at[a] and not self.variant_at[a] & called]
+        partly = {
+            a: [self._where(k) for k in sorted(self.variant_at[a] - called)]
+            for a in self.order
+            if self.variant_at[a] - called
+        }
         if not calls:
             return MatchResult(
-                self.gene, [], [], missing_text, warnings + ["no definition position was called"], untestable
+                self.gene, [], [], missing_text, warnings + ["no definition position was called"], untestable, partly
             )
         # alleles still distinguishable from the reference on the called positions
         # an allele that looks like the reference allele on the called positions, with a lower score,
@@ -218,7 +230,7 @@ class GeneMatcher:
         candidates.sort(key=lambda d: (-d.score, natural_key(d.name)))
         if candidates:
             top = [d for d in candidates if d.score == candidates[0].score]
-            return MatchResult(self.gene, top, candidates, missing_text, warnings, untestable)
+            return MatchResult(self.gene, top, candidates, missing_text, warnings, untestable, partly)
         if (
             self.gene in LOWEST_FUNCTION_GENES
             and not unknown
@@ -232,13 +244,13 @@ class GeneMatcher:
                     + ", ".join(found[0].found)
                     + ")"
                 )
-                return MatchResult(self.gene, found, [], missing_text, warnings, untestable)
+                return MatchResult(self.gene, found, [], missing_text, warnings, untestable, partly)
         combos = self._combinations(calls, variant, alleles, score, groups)
         if not combos:
             warnings.append(
                 f"more than {MAX_COMBINATION_HETS} unphased heterozygous positions: too many ways to split them"
             )
-        return MatchResult(self.gene, combos, [], missing_text, warnings, untestable)
+        return MatchResult(self.gene, combos, [], missing_text, warnings, untestable, partly)
 
     @staticmethod
     def _phase_groups(calls: dict[int, Call], variant: list[int]) -> list[list[int]]:

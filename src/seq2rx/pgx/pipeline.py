@@ -21,7 +21,7 @@ from seq2rx.pgx import definitions as defs
 from seq2rx.pgx import phenotypes as phen
 from seq2rx.pgx.guidance import Guidance, read_guidance, recommend
 from seq2rx.pgx.matcher import Diplotype, GeneGenotypes, GeneMatcher, MatchResult
-from seq2rx.pgx.vcf import read_genotypes
+from seq2rx.pgx.vcf import DEFAULT_FILTERS, read_genotypes
 
 #: genes that enter only as outside calls (copy number and HLA typing are not callable here)
 OUTSIDE_ONLY = ("CYP2D6", "HLA-A", "HLA-B")
@@ -160,7 +160,7 @@ def gene_result(kb: PgxKnowledge, gene: str, match: MatchResult) -> dict:
     """The JSON entry of one gene: the call, its phenotype, and what limits it.
 
     Missing positions lower or block a call. When an AMP tier-1 allele (the minimum panel a
-    clinical lab tests) cannot be seen because its positions are missing, the call is
+    clinical lab tests) cannot be seen because any of its variant positions is missing, the call is
     ``incomplete`` and carries a caveat; when half or more of them cannot be seen, it is blocked
     (``not called``). On unphased data, a lower-scoring candidate with another phenotype is named
     in a caveat too: the reported diplotype is the most specific, not the only one.
@@ -201,9 +201,15 @@ def gene_result(kb: PgxKnowledge, gene: str, match: MatchResult) -> dict:
                 )
         else:
             status = "called"
-        if untested:
+        # a tier-1 allele with any of its variant positions missing (CYP2C19 *17 without
+        # rs12248560, its other position called) may be hidden: the call is incomplete
+        partly = {a: match.partly_tested[a] for a in tier1 if a in match.partly_tested and a not in untested}
+        if untested or partly:
             status = "incomplete" if status == "called" else status
+        if untested:
             caveats.append(f"{gene} {', '.join(untested)} not tested (positions missing)")
+        for allele, where in partly.items():
+            caveats.append(f"{gene} {allele} only partly tested ({', '.join(where)} missing)")
     candidates = [_diplotype_entry(kb, gene, d) for d in match.candidates[:MAX_CANDIDATES]] or top
     if top and phenotype not in (None, "Indeterminate"):
         others = [c for c in candidates if c["diplotype"] not in {e["diplotype"] for e in top}]
@@ -355,14 +361,46 @@ def call_vcf(
     samples: list[str] | None = None,
     outside_calls: str | Path | None = None,
     min_depth: int = 0,
+    *,
+    filters: tuple[str, ...] | list[str] = DEFAULT_FILTERS,
+    absent_as_reference: bool = False,
 ) -> list[dict]:
-    genotypes = read_genotypes(vcf, kb.definitions, samples, min_depth=min_depth)
+    """Every sample (or ``samples``) of ``vcf``: see :func:`~seq2rx.pgx.vcf.read_genotypes` for
+    ``filters`` and ``absent_as_reference``. A result read with other than the default settings
+    says so: a top-level warning and its ``vcf_reading`` entry."""
+    genotypes = read_genotypes(
+        vcf, kb.definitions, samples, min_depth=min_depth, filters=filters, absent_as_reference=absent_as_reference
+    )
     outside = read_outside_calls(outside_calls, kb) if outside_calls else None
-    return [call_sample(kb, s, g, outside) for s, g in genotypes.items()]
+    docs = [call_sample(kb, s, g, outside) for s, g in genotypes.items()]
+    for doc in docs:
+        _note_reading(doc, filters, absent_as_reference)
+    return docs
+
+
+def _note_reading(doc: dict, filters, absent_as_reference: bool) -> None:
+    if sorted(filters) == sorted(DEFAULT_FILTERS) and not absent_as_reference:
+        return
+    doc["vcf_reading"] = {"filters": sorted(filters), "absent_as_reference": absent_as_reference}
+    if absent_as_reference:
+        doc["warnings"].append(
+            "absent_as_reference was used: definition positions without a record in the VCF were taken as "
+            "homozygous reference, as for a cohort VCF that lists variant sites only; a position without reads "
+            "would be taken as reference too"
+        )
+    if sorted(filters) != sorted(DEFAULT_FILTERS):
+        doc["warnings"].append(f"records were read with FILTER {', '.join(sorted(filters))} (or '.')")
 
 
 def call_workflow_sample(
-    kb: PgxKnowledge, vcf: str | Path, sample: str, outside_calls: str | Path | None, min_depth: int
+    kb: PgxKnowledge,
+    vcf: str | Path,
+    sample: str,
+    outside_calls: str | Path | None,
+    min_depth: int,
+    *,
+    filters: tuple[str, ...] | list[str] = DEFAULT_FILTERS,
+    absent_as_reference: bool = False,
 ) -> dict:
     """One sheet sample: its VCF column, or the only column of a single-sample VCF made elsewhere."""
     import pysam
@@ -373,7 +411,9 @@ def call_workflow_sample(
     except (OSError, ValueError) as exc:
         raise InputError(str(vcf), f"cannot be read as a VCF ({exc})") from None
     column = sample if sample in columns or len(columns) != 1 else columns[0]
-    (doc,) = call_vcf(kb, vcf, [column], outside_calls, min_depth)
+    (doc,) = call_vcf(
+        kb, vcf, [column], outside_calls, min_depth, filters=filters, absent_as_reference=absent_as_reference
+    )
     if column != sample:
         doc["warnings"].append(f"the VCF's only sample column is named {column!r}; used for sample {sample!r}")
         doc["sample"] = sample

@@ -16,6 +16,7 @@ from seq2rx.core.errors import InputError
 from seq2rx.genome.builds import GRCH37_LENGTHS
 from seq2rx.pgx.definitions import GeneDefinition
 from seq2rx.pgx.matcher import Call, GeneGenotypes
+from seq2rx.variants.inputs import check_declared, check_header_text
 
 
 def _contig_key(name: str) -> str:
@@ -44,23 +45,47 @@ def _translate(record_ref: str, allele: str, pos: int, def_ref: str, def_alts: t
     return allele.upper()
 
 
+#: FILTER values a record may carry and still be read (``.``, no filter applied, always passes)
+DEFAULT_FILTERS = ("PASS",)
+#: a homozygous genotype contradicts its allele fractions when its allele holds less than this
+#: share of the reads; a heterozygous one when either of its alleles holds this share or less
+HOM_MIN_FRACTION = 0.75
+HET_MAX_ABSENT_FRACTION = 0.05
+#: fewer reads than this in FORMAT/AD are too few to contradict a genotype
+MIN_AD_READS = 8
+
+
 def read_genotypes(
     vcf: str | Path,
     definitions: dict[str, GeneDefinition],
     samples: list[str] | None = None,
     min_depth: int = 0,
+    *,
+    filters: tuple[str, ...] | list[str] = DEFAULT_FILTERS,
+    absent_as_reference: bool = False,
 ) -> dict[str, dict[str, GeneGenotypes]]:
     """sample → gene → genotypes at that gene's definition positions.
 
-    A position is *missing* when the VCF has no record for it, the sample's genotype has a
-    missing allele, FORMAT/DP is below ``min_depth`` (when given), or the record's REF does
-    not agree with the definition (named in the warnings).
+    A position is *missing* when the VCF has no record for it, the record's FILTER holds a
+    value not in ``filters`` (``.`` passes: no filter was applied), the sample's genotype has a
+    missing allele, FORMAT/DP is below ``min_depth`` (when given), the genotype contradicts the
+    sample's own allele fractions (FORMAT/AD, else FORMAT/AF or VAF; INFO/AF is a cohort's
+    frequency and is not used), or the record's REF does not agree with the definition. Each
+    reason but the first is named in the gene's warnings.
+
+    With ``absent_as_reference`` (for a cohort VCF that lists variant sites only, as the 1000
+    Genomes and biobank exports do), a position without any record, on a contig the VCF holds
+    records on, is taken as homozygous reference, and the gene's warnings count them (a
+    per-chromosome file says nothing about the other chromosomes: their positions stay missing);
+    off by default, as a position without a record may equally be a position without reads.
     """
     vcf = str(vcf)
     where: dict[tuple[str, int], list[tuple[str, int]]] = {}
     for gene, d in definitions.items():
         for k, p in enumerate(d.positions):
             where.setdefault((_contig_key(p.chrom), p.pos), []).append((gene, k))
+    chroms = {c for c, _ in where}
+    check_header_text(vcf)
     indexed = any(Path(vcf + ext).exists() for ext in (".tbi", ".csi"))
     # without an index, htslib's "could not retrieve index" message is noise: a full pass follows
     verbosity = pysam.set_verbosity(0 if not indexed else pysam.get_verbosity())
@@ -81,25 +106,38 @@ def read_genotypes(
             if s not in header_samples:
                 raise InputError(vcf, f"sample {s!r} is not in the VCF; it has {', '.join(header_samples[:10])}")
         out = {s: {g: GeneGenotypes(g) for g in definitions} for s in samples}
+        declared = set(fh.header.info), set(fh.header.formats)
+        allowed = set(filters)
+        wanted = ", ".join(sorted(allowed)) or "none"
         # per (sample, gene, k): every record's call (or the reason it gives none); merged below
         seen: dict[tuple[str, str, int], list[Call | str]] = {}
         last = "the start"
+        # contigs the VCF holds records on: only there can an absent position be reference
+        has_records: set[str] = set()
         try:
+            if absent_as_reference and indexed:
+                for contig in fh.header.contigs:
+                    if _contig_key(contig) in chroms and next(fh.fetch(contig), None) is not None:
+                        has_records.add(_contig_key(contig))
             for rec in _records(fh, definitions, indexed):
                 last = f"{rec.chrom}:{rec.pos}"
+                has_records.add(_contig_key(rec.chrom))
                 hits = where.get((_contig_key(rec.chrom), rec.pos))
                 if not hits:
                     continue
+                check_declared(rec, *declared, vcf)
                 alleles = (rec.ref, *(rec.alts or ()))
+                failed = sorted(set(rec.filter.keys()) - allowed)
                 for gene, k in hits:
                     p = definitions[gene].positions[k]
                     mismatch = rec.ref[0].upper() != p.ref[0].upper()
                     for s in samples:
-                        entry = (
-                            _Mismatch(rec.chrom, rec.pos, rec.ref, p.ref)
-                            if mismatch
-                            else _sample_call(rec, s, alleles, p, min_depth)
-                        )
+                        if mismatch:
+                            entry = _Mismatch(rec.chrom, rec.pos, rec.ref, p.ref)
+                        elif failed:
+                            entry = _Unused(rec.chrom, rec.pos, f"FILTER {';'.join(failed)} (not one of {wanted})")
+                        else:
+                            entry = _sample_call(rec, s, alleles, p, min_depth)
                         seen.setdefault((s, gene, k), []).append(entry)
         except (OSError, ValueError) as exc:
             raise InputError(vcf, f"cannot be read after {last} ({exc})") from None
@@ -115,12 +153,25 @@ def read_genotypes(
                 f"{value.chrom}:{value.pos}: reference allele {value.ref!r} does not match the definition's "
                 f"{value.expected!r} (is the VCF on GRCh38?); position treated as missing"
             )
+        elif isinstance(value, _Unused):
+            g.warnings.append(f"{value.chrom}:{value.pos}: {value.reason}; not used, position treated as missing")
     for s in samples:
         for gene, d in definitions.items():
             g = out[s][gene]
-            for k in range(len(d.positions)):
-                if k not in g.calls and k not in g.missing:
+            absent = 0
+            for k, p in enumerate(d.positions):
+                if k in g.calls or k in g.missing:
+                    continue
+                if absent_as_reference and _contig_key(p.chrom) in has_records:
+                    g.calls[k] = Call((p.ref, p.ref), phased=False)
+                    absent += 1
+                else:
                     g.missing[k] = "no record in the VCF"
+            if absent:
+                g.warnings.append(
+                    f"{absent} definition position(s) without a record in the VCF taken as reference "
+                    "(absent_as_reference is on)"
+                )
     return out
 
 
@@ -145,13 +196,25 @@ class _Mismatch:
         return f"REF {self.ref} in the VCF, {self.expected} in the definition"
 
 
-def _merge(entries: list, def_ref: str) -> Call | str | _Mismatch:
+@dataclass(frozen=True)
+class _Unused:
+    """A record (or a sample's genotype in it) that is read but not used, and why."""
+
+    chrom: str
+    pos: int
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def _merge(entries: list, def_ref: str) -> Call | str | _Mismatch | _Unused:
     """One genotype from every record at a position (a split multiallelic site, or a one-base
     reference record beside an indel record): the alternate alleles they carry, filled up with
     the reference. More than two alternate alleles is a conflict and makes the position missing."""
     calls = [e for e in entries if isinstance(e, Call)]
     if not calls:
-        return next((e for e in entries if isinstance(e, _Mismatch)), entries[0])
+        return next((e for e in entries if isinstance(e, (_Mismatch, _Unused))), entries[0])
     if len(calls) == 1:
         return calls[0]
     carriers = [c for c in calls if any(a != def_ref for a in c.alleles)]
@@ -186,7 +249,42 @@ def _records(fh: pysam.VariantFile, definitions: dict[str, GeneDefinition], inde
                     yield rec
 
 
-def _sample_call(rec, sample: str, alleles: tuple[str, ...], p, min_depth: int) -> Call | str:
+def _fractions(call, n_alleles: int) -> tuple[list[float], str] | None:
+    """The sample's read fraction of each allele (REF first) and where it comes from:
+    FORMAT/AD (with at least :data:`MIN_AD_READS` reads), else FORMAT/AF or FORMAT/VAF (one value
+    per ALT). None when the record has none of them, or they are not numbers."""
+    keys = call.keys()
+    ad = call.get("AD") if "AD" in keys else None
+    if ad and len(ad) == n_alleles and all(isinstance(x, int) for x in ad):
+        total = sum(ad)
+        if total < MIN_AD_READS:
+            return None
+        return [x / total for x in ad], "AD " + ",".join(map(str, ad))
+    for tag in ("AF", "VAF"):
+        af = call.get(tag) if tag in keys else None
+        if isinstance(af, float):
+            af = (af,)
+        if af and len(af) == n_alleles - 1 and all(isinstance(x, float) and 0 <= x <= 1 for x in af):
+            return [max(0.0, 1 - sum(af)), *af], f"{tag} " + ",".join(f"{x:g}" for x in af)
+    return None
+
+
+def contradiction(gt: tuple[int, ...], fractions: list[float]) -> bool:
+    """Whether a genotype contradicts the sample's allele fractions: a homozygous allele holding
+    less than :data:`HOM_MIN_FRACTION` of the reads (0/0 with AF 0.5, 1/1 with AF 0.1), or a
+    heterozygous genotype one of whose alleles holds :data:`HET_MAX_ABSENT_FRACTION` or less
+    (0/1 with AF 1).
+
+    >>> contradiction((0, 1), [0.0, 1.0]), contradiction((1, 1), [0.9, 0.1]), contradiction((0, 1), [0.5, 0.5])
+    (True, True, False)
+    """
+    distinct = set(gt)
+    if len(distinct) == 1:
+        return fractions[gt[0]] < HOM_MIN_FRACTION
+    return any(fractions[a] <= HET_MAX_ABSENT_FRACTION for a in distinct)
+
+
+def _sample_call(rec, sample: str, alleles: tuple[str, ...], p, min_depth: int) -> Call | str | _Unused:
     call = rec.samples[sample]
     gt = call.get("GT") or ()
     if not gt or any(a is None for a in gt):
@@ -197,6 +295,10 @@ def _sample_call(rec, sample: str, alleles: tuple[str, ...], p, min_depth: int) 
         dp = call["DP"]
         if dp is None or dp < min_depth:
             return f"depth {dp or 0} < {min_depth}"
+    fractions = _fractions(call, len(alleles))
+    if fractions and contradiction(tuple(gt), fractions[0]):
+        shown = "/".join(map(str, gt))
+        return _Unused(rec.chrom, rec.pos, f"genotype {shown} contradicts the sample's own {fractions[1]}")
     bases = [_translate(rec.ref, alleles[a], rec.pos, p.ref, p.alts) for a in gt]
     if len(bases) == 1:
         bases = bases * 2

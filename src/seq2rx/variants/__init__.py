@@ -3,7 +3,7 @@
 """
 
 from seq2rx.variants.germline import CallParams, bcftools_stats, call_variants, subset_sample
-from seq2rx.variants.inputs import check_input_vcf, normalise_input
+from seq2rx.variants.inputs import check_input_vcf, check_sheet_vcfs, input_notes, normalise_input, scan_input_vcf
 from seq2rx.variants.somatic import SomaticParams, call_somatic, write_callable
 
 __all__ = [
@@ -13,7 +13,10 @@ __all__ = [
     "call_somatic",
     "call_variants",
     "check_input_vcf",
+    "check_sheet_vcfs",
+    "input_notes",
     "normalise_input",
+    "scan_input_vcf",
     "subset_sample",
     "write_callable",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -15,15 +16,41 @@ def run_bcftools(cmd: str, *args: str) -> None:
     getattr(pysam.bcftools, cmd)(*args, catch_stdout=False)
 
 
-def clean_header(vcf: str | Path, out: str | Path) -> None:
-    """Rewrite ``vcf`` to ``out`` with a header free of paths (``##reference`` keeps a basename)."""
-    text = pysam.bcftools.view("--no-version", "-h", str(vcf))
+#: header declarations htslib's sanity check wants other than some callers write them (VCF 4.3,
+#: section 1.6.1: MQ is the RMS mapping quality, a Float; bcftools mpileup declares it Integer,
+#: and htslib then warns "MQ should be declared as Type=Float" on every read). Only the
+#: declaration changes: the values (whole numbers) read the same as a Float.
+RESERVED_TYPES = {("INFO", "MQ"): "Float"}
+
+
+def fix_declaration(line: str) -> str:
+    """One header line with a reserved tag's Type as the VCF specification has it."""
+    for (kind, tag), want in RESERVED_TYPES.items():
+        if line.startswith(f"##{kind}=<ID={tag},"):
+            return re.sub(r",Type=[A-Za-z]+,", f",Type={want},", line, count=1)
+    return line
+
+
+def header_text(vcf: str | Path) -> str:
+    """The header of ``vcf`` as bcftools prints it, without htslib's warnings about it."""
+    verbosity = pysam.set_verbosity(0)
+    try:
+        return pysam.bcftools.view("--no-version", "-h", str(vcf))
+    finally:
+        pysam.set_verbosity(verbosity)
+
+
+def clean_header(vcf: str | Path, out: str | Path, extra: list[str] | None = None) -> None:
+    """Rewrite ``vcf`` to ``out`` with a header free of paths (``##reference`` keeps a basename),
+    reserved tags declared as the specification has them, and ``extra`` lines before ``#CHROM``."""
     lines = []
-    for line in text.splitlines():
+    for line in header_text(vcf).splitlines():
         if line.startswith("##reference="):
             ref = line.split("=", 1)[1].removeprefix("file://")
             line = f"##reference={os.path.basename(ref)}"
-        lines.append(line)
+        if line.startswith("#CHROM"):
+            lines.extend(extra or [])
+        lines.append(fix_declaration(line))
     with tempfile.NamedTemporaryFile("w", suffix=".hdr", delete=False) as fh:
         fh.write("\n".join(lines) + "\n")
         hdr = fh.name
