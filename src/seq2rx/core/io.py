@@ -87,18 +87,22 @@ def scratch_dir(path: str | os.PathLike) -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def log_stderr(path: str | os.PathLike) -> None:
+def log_stderr(path: str | os.PathLike, inputs=None) -> None:
     """Send this process's standard error, Python's and C libraries' alike, to ``path``.
 
     Snakemake scripts call this first, so that messages from htslib, BWA and the library all
     land in the rule's ``log:`` file. Bad input (:class:`~seq2rx.core.errors.InputError`) that reaches
     the top of the script is written there as one line, ``seq2rx: input error: ...``, without a
     traceback, and the process still exits with status 1 so the job fails; so is a missing or
-    failing external program (:class:`~seq2rx.core.errors.ToolError`), as ``seq2rx: tool error: ...``.
+    failing external program (:class:`~seq2rx.core.errors.ToolError`), as ``seq2rx: tool error: ...``;
+    so is a file-system problem a user fixes (:func:`~seq2rx.core.errors.file_problem`: a missing
+    file, a folder, no permission, a read-only folder, a full disk). Anything else is a bug and
+    keeps its traceback. With ``inputs`` (the job's ``snakemake.input``), each input file gets a
+    first look (:func:`seq2rx.core.filecheck.check_inputs`) before the script reads any of it.
     """
     import sys
 
-    from seq2rx.core.errors import InputError, ToolError
+    from seq2rx.core.errors import InputError, ToolError, file_problem
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "w")  # noqa: SIM115 - kept open for the life of the process
@@ -112,10 +116,16 @@ def log_stderr(path: str | os.PathLike) -> None:
             print(f"seq2rx: input error: {value}", file=sys.stderr, flush=True)
         elif isinstance(value, ToolError):
             print(f"seq2rx: tool error: {value}", file=sys.stderr, flush=True)
+        elif file_problem(value) is not None:
+            print(f"seq2rx: input error: {file_problem(value)}", file=sys.stderr, flush=True)
         else:
             previous(kind, value, tb)
 
     sys.excepthook = report
+    if inputs is not None:
+        from seq2rx.core.filecheck import check_inputs
+
+        check_inputs(inputs)
 
 
 def write_json(obj, path: str | os.PathLike, *, sort_keys: bool = True, ensure_ascii: bool = True,
