@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from seq2rx.core.io import log_stderr
 
-log_stderr(snakemake.log[0])
+log_stderr(snakemake.log[0], snakemake.input)
 
 from seq2rx.provenance.versions import write_versions
 from seq2rx.variants.inputs import normalise_input

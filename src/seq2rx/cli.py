@@ -9,7 +9,7 @@ from pathlib import Path
 
 from seq2rx import __version__
 from seq2rx.core.data import data_path
-from seq2rx.core.errors import InputError, OutputError, output_error
+from seq2rx.core.errors import InputError, OutputError, ToolError, file_problem, output_error
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -609,20 +609,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: options that name an input file (not a folder), given a first look before the command runs
+#: (:mod:`seq2rx.core.filecheck`); compare-vcf reads plain-gzip VCFs itself
+INPUT_FILES = ("vcf", "truth", "query", "regions", "reference", "fasta", "gff3", "clinvar", "outside_calls",
+               "consequences", "cna", "fusions", "table", "spec", "sites", "configfile")  # fmt: skip
+
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    from seq2rx.core.filecheck import check_input
+
+    for dest in INPUT_FILES:
+        value = getattr(args, dest, None)
+        if isinstance(value, (str, Path)) and str(value):
+            check_input(value, plain_gzip_vcf=args.command == "compare-vcf")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _check_inputs(args)
         return args.func(args)
-    except InputError as exc:
+    except (InputError, ToolError) as exc:
         print(f"seq2rx: error: {exc}", file=sys.stderr)
         return 2
     except (OutputError, OSError) as exc:
-        # a full disk or a read-only folder in one line; any other OSError is a bug to report
+        # a full disk or a read-only folder, then a missing file, a folder where a file is wanted,
+        # no permission: one line each; any other OSError is a bug to report
         err = exc if isinstance(exc, OutputError) else output_error(exc, "an output")
-        if err is None:
+        if err is not None:
+            print(f"seq2rx: error: {err}", file=sys.stderr)
+            return 1
+        problem = file_problem(exc)
+        if problem is None:
             raise
-        print(f"seq2rx: error: {err}", file=sys.stderr)
-        return 1
+        print(f"seq2rx: error: {problem}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

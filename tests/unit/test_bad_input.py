@@ -110,6 +110,14 @@ CASES = {
     "A14": "sample sheet: cna or fusions file that does not exist",
     "A15": "config: copy-number keys inconsistent with each other",
     "A16": "identity SNP panel (sites TSV) with a bad row",
+    "X1": "a folder where an input file is wanted",
+    "X2": "plain-gzip VCF where htslib needs bgzip",
+    "X3": "text input that is not UTF-8",
+    "X4": "input file of another format (a FASTQ named .vcf.gz)",
+    "X5": "outside-call HLA phenotype outside the vocabulary (markup)",
+    "X6": "outside-call CYP2D6 allele the knowledge base does not list",
+    "X7": "cohort database file that is not a DuckDB database",
+    "X8": "BED file with a line that is not BED",
 }
 
 
@@ -276,7 +284,7 @@ def _project(tmp_path: Path, rows: list[str], **changes) -> Path:
         _fastq(tmp_path / name, ["r1"])
     (tmp_path / "samples.tsv").write_text("\n".join([HEADER, *rows]) + "\n")
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    cfg.update(samples=str(tmp_path / "samples.tsv"), targets="", demo={"simulate": False})
+    cfg.update(samples=str(tmp_path / "samples.tsv"), targets="", demo={"simulate": False}, clinical="")
     cfg["reference"].update(fasta=str(ref), gff3="")
     for dotted, value in changes.items():
         node = cfg
@@ -510,7 +518,8 @@ def test_C6_config_that_is_not_utf8(tmp_path, capsys):
     config.write_bytes(config.read_bytes() + "# réglages du labo\n".encode("latin-1"))
     err = _validate(capsys, tmp_path, config)
     assert_clear(err, file=config, where=f"line {len(config.read_bytes().splitlines())}",
-                 what="is not UTF-8 text: byte 0xe9", todo="save it as UTF-8")  # fmt: skip
+                 what="not UTF-8", todo="save it as UTF-8")  # fmt: skip
+    assert "0xe9" in err
 
 
 @pytest.mark.parametrize(
@@ -1345,6 +1354,98 @@ def test_A16_identity_sites_tsv_with_a_bad_row(tmp_path):
     assert_nothing_left(out)
     assert_clear(log, file=sites, where="line 3, field 'pos'", what="'1O5' is not a position",
                  todo="positions are whole numbers from 1")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- files as they come (X)
+
+
+def test_X1_a_folder_where_an_input_file_is_wanted(tmp_path, capsys):
+    folder = tmp_path / "truth.vcf.gz"
+    folder.mkdir()
+    code, err = cli(capsys, "compare-vcf", "--truth", folder, "--query", _vcf(tmp_path / "q.vcf", [_snv(10)]))
+    assert code == 2 and "Traceback" not in err
+    assert_clear(err, file=folder, where=str(folder), what="is a folder where a file is wanted",
+                 todo="give the file inside it")  # fmt: skip
+    (tmp_path / "work" / "demo").mkdir(parents=True)
+    (tmp_path / "work" / "demo" / "targets.bed").mkdir()
+    code, log = run_script("qc_targets", tmp_path / "work", input={"islands_map": [], "targets": "demo/targets.bed"},
+                           output={"bed": "results/qc/targets.bed"})  # fmt: skip
+    assert code == 1
+    assert_nothing_left(tmp_path / "work" / "results")
+    assert_clear(log, file="demo/targets.bed", where="seq2rx: input error: demo/targets.bed",
+                 what="is a folder where a file is wanted", todo="give the file inside it")  # fmt: skip
+
+
+def test_X2_plain_gzip_vcf(tmp_path, capsys):
+    plain = tmp_path / "p.vcf.gz"
+    plain.write_bytes(gzip.compress(_vcf(tmp_path / "p.vcf", [_snv(10)]).read_bytes()))
+    out = tmp_path / "out"
+    code, err = cli(capsys, "pgx", "--vcf", plain, "--json", out / "p.json")
+    assert code == 2
+    assert_nothing_left(out)
+    assert_clear(err, file=plain, where=str(plain), what="is plain gzip, not bgzip",
+                 todo="compress it again with bgzip")  # fmt: skip
+
+
+def test_X3_text_input_that_is_not_utf8(tmp_path, capsys):
+    cna = tmp_path / "t.cna.tsv"
+    cna.write_bytes("Chromosome\tStart\tEnd\tnMajor\tnMinor\n# Zürich lab\n".encode("latin-1"))
+    assert_clear(_actionable(capsys, tmp_path, "--cna", cna), file=cna, where="line 2",
+                 what="holds text that is not UTF-8", todo="save it as UTF-8 text")  # fmt: skip
+
+
+def test_X4_input_file_of_another_format(tmp_path, capsys):
+    fastq = tmp_path / "reads.vcf.gz"
+    pysam.tabix_compress(str(_fastq(tmp_path / "r.fastq", ["a", "b"])), str(fastq))
+    out = tmp_path / "out"
+    code, err = cli(capsys, "pgx", "--vcf", fastq, "--json", out / "p.json")
+    assert code == 2
+    assert_nothing_left(out)
+    assert_clear(err, file=fastq, where=str(fastq), what="does not start like a VCF file", todo="is it a VCF file?")
+
+
+def _outside(tmp_path: Path, capsys, text: str) -> tuple[Path, str]:
+    outside = tmp_path / "outside.tsv"
+    outside.write_text(text)
+    out = tmp_path / "out"
+    code, err = cli(capsys, "pgx", "--vcf", _vcf(tmp_path / "p.vcf", [_snv(10)]), "--json", out / "p.json",
+                    "--outside-calls", outside)  # fmt: skip
+    assert code == 2
+    assert_nothing_left(out)
+    return outside, err
+
+
+def test_X5_outside_call_hla_phenotype_outside_the_vocabulary(tmp_path, capsys):
+    evil = "<img src=x onerror=alert(1)>"
+    outside, err = _outside(tmp_path, capsys, f"CYP2D6\t*1/*4\nHLA-B\t*57:01/*07:02\t{evil}\n")
+    assert_clear(err, file=outside, where="line 2, field 'phenotype'", what="is not an HLA-B phenotype",
+                 todo="e.g. *57:01 positive or *57:01 negative")  # fmt: skip
+
+
+def test_X6_outside_call_allele_the_knowledge_base_does_not_list(tmp_path, capsys):
+    outside, err = _outside(tmp_path, capsys, "CYP2D6\t*1/*4000\n")
+    assert_clear(err, file=outside, where="line 1, field 'diplotype'", what="'*4000' is not a CYP2D6 allele",
+                 todo="outside_allele_functions.tsv")  # fmt: skip
+
+
+def test_X7_cohort_database_that_is_not_one(tmp_path, capsys):
+    db = tmp_path / "cohort.duckdb"
+    db.write_text("patient\tsample\nP1\tS1\n")
+    code, err = cli(capsys, "cohort", "query", "SELECT 1", "--db", db)
+    assert code == 2 and "Traceback" not in err
+    assert_clear(err, file=db, where=str(db), what="cannot be opened as a DuckDB database",
+                 todo="give the cohort.duckdb the workflow wrote")  # fmt: skip
+
+
+def test_X8_bed_line_that_is_not_bed(tmp_path):
+    work = tmp_path / "work"
+    (work / "demo").mkdir(parents=True)
+    (work / "demo" / "targets.bed").write_text("chr1\t100\t200\tT1\nchr1 300 400 T2\n")
+    code, log = run_script("qc_targets", work, input={"islands_map": [], "targets": "demo/targets.bed"},
+                           output={"bed": "results/qc/targets.bed"})  # fmt: skip
+    assert code == 1
+    assert_nothing_left(work / "results")
+    assert_clear(log, file="demo/targets.bed", where="line 2", what="is not a BED line", todo="is it a BED file?")
 
 
 # --------------------------------------------------------------------------- the catalogue itself

@@ -3,6 +3,7 @@ the knowledge base, free text escaped, and a table that fits the page."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -146,15 +147,25 @@ def test_multiqc_renders_the_tables_with_free_text_inert(tmp_path):
     _fits_the_page(tmp_path / "out" / "multiqc_report.html")
 
 
-def _fits_the_page(report: Path) -> None:
-    """At 1400 × 900, the findings table is no wider than the section holding it (when a browser
-    is at hand: Playwright driving Debian's chromium)."""
+@contextlib.contextmanager
+def _browser(purpose: str):
+    """Debian's chromium driven by Playwright, or skip the test."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     sync_api = pytest.importorskip("playwright.sync_api")
     if chromium is None:
-        pytest.skip("no chromium to measure the table in")
+        pytest.skip(f"no chromium to {purpose}")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _fits_the_page(report: Path) -> None:
+    """At 1400 × 900, the findings table is no wider than the section holding it (when a browser
+    is at hand: Playwright driving Debian's chromium)."""
+    with _browser("measure the table in") as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(report.as_uri())
         widths = page.evaluate(
@@ -163,6 +174,114 @@ def _fits_the_page(report: Path) -> None:
                        return [t.getBoundingClientRect().right, s.getBoundingClientRect().right, t.scrollWidth,
                                t.parentElement.clientWidth]; }"""
         )
-        browser.close()
     table_right, section_right, table_width, box_width = widths
     assert 0 < table_right <= section_right and 0 < table_width <= box_width, widths
+
+
+#: markup that runs a script if it ever becomes live: it sets a flag the page test looks for
+LIVE = '<img src=x onerror="window.seq2rxPwned=1"><script>window.seq2rxPwned=2</script>'
+
+
+def _embedded_data(page: str) -> list[str]:
+    """The base64-gzip blobs MultiQC embeds (its plot and table data), decompressed."""
+    import base64
+    import binascii
+    import gzip
+    import re
+    import zlib
+
+    out = []
+    for blob in re.findall(r"[A-Za-z0-9+/=]{200,}", page):
+        try:
+            out.append(gzip.decompress(base64.b64decode(blob)).decode("utf-8", errors="replace"))
+        except (binascii.Error, OSError, EOFError, zlib.error, ValueError):
+            continue
+    return out
+
+
+def test_multiqc_page_has_no_live_markup_from_a_sample_name_or_a_value(tmp_path):
+    """A sample named with markup and a value holding markup, through both seq2rx tables and
+    MultiQC: the page (and the data it embeds for its plots) holds them only escaped, no tag of
+    theirs is parsed, and in a browser their script never runs."""
+    from html.parser import HTMLParser
+
+    pytest.importorskip("multiqc")
+    evil_sample = "S" + LIVE
+    qc = tmp_path / "seq2rx_qc_mqc.tsv"
+    multiqc_table([{"sample": evil_sample, "mean_target_coverage": 30.0, "target_fraction_20x": 0.9,
+                    "verdict": LIVE}], qc)  # fmt: skip
+    docs = [pgx_doc(evil_sample, [gene("HLA-B", LIVE, "", status="outside call")])]
+    found = tmp_path / "seq2rx_findings_mqc.tsv"
+    findings_table(docs, [{"sample": evil_sample, "rows": rows("EGFR", LIVE, "I-A", ["x"])}], found,
+                   normal=NORMAL, risk_alleles=RISK)  # fmt: skip
+    config = tmp_path / "multiqc_config.yaml"
+    shutil.copy(REPO / "resources" / "report" / "multiqc_config.yaml", config)
+    run_multiqc([qc, found], config, tmp_path / "out")
+    report = tmp_path / "out" / "multiqc_report.html"
+    page = report.read_text()
+    assert "seq2rx_findings" in page and "seq2rxPwned" in page  # the values reached the page ...
+    for text in [page, *_embedded_data(page)]:
+        assert "<img src=x" not in text and "<script>window.seq2rxPwned" not in text  # ... only escaped
+
+    class Tags(HTMLParser):
+        """Our markup parsed as markup: an event-handler attribute, or a script element, of ours
+        (in a quoted data attribute, a title or a cell's text it is inert)."""
+
+        live: list = []
+
+        def handle_starttag(self, tag, attrs):
+            if any(k.startswith("on") and "seq2rxPwned" in (v or "") for k, v in attrs):
+                self.live.append((tag, attrs))
+
+        def handle_data(self, data):
+            if self.lasttag == "script" and data.strip().startswith("window.seq2rxPwned"):
+                self.live.append(("script", data[:80]))
+
+    parser = Tags()
+    parser.feed(page)
+    assert parser.live == []
+    with _browser("open the page in") as browser:
+        tab = browser.new_page()
+        tab.goto(report.as_uri())
+        tab.wait_for_timeout(1500)  # MultiQC draws its tables and plots after load
+        shown = tab.evaluate("() => document.body.innerText")
+        pwned = tab.evaluate("() => window.seq2rxPwned === undefined ? null : window.seq2rxPwned")
+    assert pwned is None
+    assert "window.seq2rxPwned" in shown  # shown as text, not run
+
+
+def test_multiqc_data_folder_is_the_same_bytes_in_another_folder(tmp_path):
+    """The same tables through MultiQC in two run folders: every file of the data folder is the
+    same bytes, and none holds either folder's absolute path, the date or MultiQC's temporary
+    file list."""
+    pytest.importorskip("multiqc")
+    import os
+
+    datas = []
+    for name in ("first", "second"):
+        run = tmp_path / name
+        (run / "results").mkdir(parents=True)
+        qc = run / "results" / "seq2rx_qc_mqc.tsv"
+        multiqc_table([{"sample": "P1", "mean_target_coverage": 31.0, "target_fraction_20x": 0.8, "verdict": "pass"}],
+                      qc)  # fmt: skip
+        shutil.copy(REPO / "resources" / "report" / "multiqc_config.yaml", run / "multiqc_config.yaml")
+        cwd = os.getcwd()
+        os.chdir(run)  # as Snakemake runs the script: in the run folder, with relative paths
+        try:
+            run_multiqc(["results/seq2rx_qc_mqc.tsv"], "multiqc_config.yaml", "results/multiqc")
+        finally:
+            os.chdir(cwd)
+        data = run / "results" / "multiqc" / "multiqc_report_data"
+        files = {p.name: p.read_bytes() for p in sorted(data.iterdir())}
+        assert "multiqc_data.json" in files and "multiqc_sources.txt" in files
+        assert "multiqc.log" not in files and "multiqc.parquet" not in files  # the run's date and paths
+        for fname, content in files.items():
+            assert str(run).encode() not in content and str(tmp_path).encode() not in content, fname
+        record = yaml.safe_load(files["multiqc_data.json"])
+        assert "report_creation_date" not in record
+        assert (
+            record["report_multiqc_command"].startswith("multiqc ") and "/tmp" not in record["report_multiqc_command"]
+        )
+        assert b"seq2rx_qc" in files["multiqc_data.json"]  # the table went through
+        datas.append(files)
+    assert datas[0] == datas[1]

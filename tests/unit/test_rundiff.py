@@ -94,3 +94,12 @@ def test_run_record_lines_only_at_line_start(tmp_path, line):
     # the same words later in a line are content, not a run record
     (a / "results/qc/cutadapt/S1.txt").write_bytes(b"x " + line + b"\nTrimmed 7 reads\n")
     assert compare_runs(a, b).differ == ["results/qc/cutadapt/S1.txt"]
+
+
+def test_multiqc_data_is_compared_and_only_its_page_is_not(tmp_path):
+    """MultiQC's data folder is a result like any other (its dates and paths are taken out when it
+    is written); only its HTML page, which carries random IDs, is left out."""
+    a, b = _run(tmp_path / "a"), _run(tmp_path / "b")
+    for run, count in ((a, 3), (b, 4)):
+        (run / "results/qc/multiqc/multiqc_report_data/multiqc_general_stats.txt").write_text(f"S1\t{count}\n")
+    assert compare_runs(a, b).differ == ["results/qc/multiqc/multiqc_report_data/multiqc_general_stats.txt"]

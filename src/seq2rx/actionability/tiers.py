@@ -415,8 +415,15 @@ def _ints(value) -> list[int] | None:
 def add_consequences(variants: list[SomaticVariant], table: str | Path) -> None:
     """Attach gene, consequence classes and protein change from a seq2rx consequence table."""
     index = {v.key: v for v in variants}
-    with open(table, newline="") as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
+    with open(table, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh, delimiter="\t")
+        missing = [
+            c for c in ("chrom", "pos", "ref", "alt", "gene", "consequence") if c not in (reader.fieldnames or [])
+        ]
+        if missing:
+            raise InputError(str(table), f"no {', '.join(missing)} column", line=1,
+                             hint="give the consequence table of seq2rx annotate --tsv")  # fmt: skip
+        for row in reader:
             if row["gene"] == ".":
                 continue
             v = index.get((row["chrom"].removeprefix("chr"), int(row["pos"]), row["ref"].upper(), row["alt"].upper()))

@@ -43,7 +43,13 @@ def connect(path: str | os.PathLike | None = None, *, read_only: bool = False, t
     config = {"threads": threads}
     if not files:
         config.update(enable_external_access=False, lock_configuration=True)
-    return duckdb.connect(str(path) if path else ":memory:", read_only=read_only, config=config)
+    try:
+        return duckdb.connect(str(path) if path else ":memory:", read_only=read_only, config=config)
+    except duckdb.IOException as exc:
+        from seq2rx.core.errors import InputError
+
+        raise InputError(str(path), f"cannot be opened as a DuckDB database ({str(exc).splitlines()[0]})",
+                         hint="give the cohort.duckdb the workflow wrote") from None  # fmt: skip
 
 
 def parse_cell(text: str, column, path: str, line: int):

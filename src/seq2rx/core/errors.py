@@ -109,3 +109,39 @@ def _parents(path: str | os.PathLike) -> set[str]:
         full = os.path.dirname(full)
         out.add(full)
     return out
+
+
+#: errno -> (what is wrong, what to do) for the file-system problems a user fixes, not a bug
+FILE_PROBLEMS = {
+    "ENOENT": ("does not exist", "check the path"),
+    "EISDIR": ("is a folder where a file is wanted", "give the file inside it"),
+    "ENOTDIR": ("a part of the path is a file where a folder is wanted", "check the path"),
+    "EACCES": ("permission denied", "check the file's and its folder's permissions"),
+    "EPERM": ("operation not permitted", "check the file's and its folder's permissions"),
+    "EROFS": ("read-only file system", "write the results to a writable folder"),
+    "ENOSPC": ("No space left on device", "free some space, or run in a folder on a larger disk"),
+    "EDQUOT": ("disk quota exceeded", "free some space, or run in a folder on a larger disk"),
+    "ENOEXEC": ("not in a format htslib recognises (VCF/BCF, SAM/BAM/CRAM, bgzip)", "check the file's format"),
+}
+
+
+def file_problem(exc: BaseException) -> InputError | None:
+    """The :class:`InputError` for an ``OSError`` that names a file and says what a user can fix
+    (missing, a folder, no permission, read-only, disk full, a format htslib does not recognise);
+    ``None`` for anything else, which stays a bug to be reported with its traceback.
+
+    >>> str(file_problem(FileNotFoundError(2, "No such file or directory", "reads.fq")))
+    'reads.fq: does not exist (check the path)'
+    >>> file_problem(ValueError("x")) is None
+    True
+    """
+    import errno
+
+    if not isinstance(exc, OSError) or exc.errno is None:
+        return None
+    name = errno.errorcode.get(exc.errno)
+    if name not in FILE_PROBLEMS:
+        return None
+    problem, hint = FILE_PROBLEMS[name]
+    path = exc.filename if exc.filename is not None else "(file not named by the system)"
+    return InputError(str(path), problem, hint=hint)

@@ -97,7 +97,7 @@ def scratch_dir(path: str | os.PathLike) -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def log_stderr(path: str | os.PathLike) -> None:
+def log_stderr(path: str | os.PathLike, inputs=None) -> None:
     """Send this process's standard error, Python's and C libraries' alike, to ``path``.
 
     Snakemake scripts call this first, so that messages from htslib, BWA and the library all
@@ -105,11 +105,15 @@ def log_stderr(path: str | os.PathLike) -> None:
     the top of the script is written there as one line, ``seq2rx: input error: ...``, without a
     traceback, and the process still exits with status 1 so the job fails; so is a missing or
     failing external program (:class:`~seq2rx.core.errors.ToolError`), as ``seq2rx: tool error: ...``;
-    so is a full disk or a read-only folder, as ``seq2rx: output error: cannot write PATH: ...``.
+    so is a full disk or a read-only folder, as ``seq2rx: output error: cannot write PATH: ...``;
+    so is another file-system problem a user fixes (:func:`~seq2rx.core.errors.file_problem`: a
+    missing file, a folder, no permission), as an input error. Anything else is a bug and
+    keeps its traceback. With ``inputs`` (the job's ``snakemake.input``), each input file gets a
+    first look (:func:`seq2rx.core.filecheck.check_inputs`) before the script reads any of it.
     """
     import sys
 
-    from seq2rx.core.errors import InputError, OutputError, ToolError, output_error
+    from seq2rx.core.errors import InputError, OutputError, ToolError, file_problem, output_error
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "w")  # noqa: SIM115 - kept open for the life of the process
@@ -125,10 +129,16 @@ def log_stderr(path: str | os.PathLike) -> None:
             print(f"seq2rx: tool error: {value}", file=sys.stderr, flush=True)
         elif (err := value if isinstance(value, OutputError) else output_error(value, "an output")) is not None:
             print(f"seq2rx: output error: {err}", file=sys.stderr, flush=True)
+        elif file_problem(value) is not None:
+            print(f"seq2rx: input error: {file_problem(value)}", file=sys.stderr, flush=True)
         else:
             previous(kind, value, tb)
 
     sys.excepthook = report
+    if inputs is not None:
+        from seq2rx.core.filecheck import check_inputs
+
+        check_inputs(inputs)
 
 
 def write_json(obj, path: str | os.PathLike, *, sort_keys: bool = True, ensure_ascii: bool = True,

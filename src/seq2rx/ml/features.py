@@ -243,7 +243,10 @@ def read(path: str | Path) -> pd.DataFrame:
     from seq2rx.core.errors import InputError
 
     source = str(path)
-    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=["NA", ""])
+    try:
+        frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=["NA", ""])
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise InputError(source, f"cannot be read as a TSV table: {exc}", hint="see docs/data-model.md") from None
     if "patient" not in frame.columns:
         raise InputError(source, "no 'patient' column", line=1, hint="see docs/data-model.md")
     dup = frame["patient"].duplicated()

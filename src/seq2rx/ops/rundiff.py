@@ -7,8 +7,9 @@ What is compared, file by file under ``results/``: the bytes of text files, the 
 text of ``.gz`` files (bgzip blocks may be cut differently with other thread counts), and the
 records of BAM files. Left out, and named here so that nothing else can slip through:
 
-* MultiQC's own HTML and data folder, which embed the run's date and a random report ID
-  (seq2rx's tables inside it are compared as files of their own);
+* MultiQC's HTML page, which embeds the run's date, a random report ID and random plot IDs
+  (its data folder is compared: :func:`seq2rx.report.multiqc.portable_data` takes the date
+  and the run folder's absolute paths out of it, and seq2rx's tables are files of their own);
 * index files (``.tbi``, ``.bai``, ``.csi``), which follow from the files they index;
 * ``provenance.json``, whose checksums are compared instead, less those of the files above and
   of the tool reports whose run-record lines differ;
@@ -30,11 +31,10 @@ from pathlib import Path
 #: lines that record how a third-party tool ran (thread count, its temporary paths), not what it found
 RUN_RECORD = (b"Command line parameters:", b"Processing paired-end reads on", b"COMMAND: samtools markdup")
 #: files whose bytes legitimately differ between runs (paths relative to the run folder)
-NOT_COMPARED = ("results/qc/multiqc/multiqc_report_data/", "results/qc/multiqc/multiqc_report.html",
-                "results/provenance.json", "results/cohort.duckdb")  # fmt: skip
+NOT_COMPARED = ("results/qc/multiqc/multiqc_report.html", "results/provenance.json", "results/cohort.duckdb")
 INDEX_SUFFIXES = (".tbi", ".bai", ".csi")
 #: provenance outputs (relative to results/) whose checksums follow from the exceptions above
-RUN_RECORD_OUTPUTS = ("qc/multiqc/multiqc_report", "qc/cutadapt/", "qc/markdup/", "cohort.duckdb")
+RUN_RECORD_OUTPUTS = ("qc/multiqc/multiqc_report.html", "qc/cutadapt/", "qc/markdup/", "cohort.duckdb")
 
 
 def content(path: Path) -> bytes | list[str]:

@@ -237,6 +237,46 @@ def gene_result(kb: PgxKnowledge, gene: str, match: MatchResult) -> dict:
 HLA_ALLELE = re.compile(r"^(?:HLA-)?(?:[A-Z]+\d?)?\*(\d{2,3}:\d{2,3})(?::\d{2,3}){0,2}[A-Z]?$")
 
 
+#: an outside call's phenotype for an HLA gene: an allele and whether it is carried
+HLA_PHENOTYPE = re.compile(r"^(?:HLA-[A-Z]+\d?)?\*\d{2,3}:\d{2,3} (?:positive|negative|carrier|noncarrier)$")
+#: a star allele or haplotype name where the knowledge base holds no allele list for the gene
+STAR_ALLELE = re.compile(r"^\*\d+(?:\.\d+)?[A-Z]?(?:x\d+)?$")
+#: where the alleles of the outside-call-only genes are listed (named in messages)
+OUTSIDE_ALLELES = "resources/kb/pgx/outside_allele_functions.tsv"
+#: the characters of a phenotype for a gene without a vocabulary (no markup, no control characters)
+PLAIN_TERM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .,:;*+/()-]*$")
+
+
+def _check_outside_value(path, lineno: int, gene: str, alleles: list[str], phenotype: str | None,
+                         kb: PgxKnowledge) -> None:  # fmt: skip
+    """An outside call's alleles and phenotype from the knowledge base's vocabulary, or stop:
+    HLA alleles are checked by :func:`normalise_hla` and an HLA phenotype must read
+    ``*57:01 positive`` (or ``negative``, ``carrier``, ``noncarrier``); another gene's alleles must
+    be the knowledge base's (``*2x2``, a duplication of one, too; ``*36+*10``, a tandem of them),
+    or star alleles when it lists none; a phenotype of a gene without phenotype rules must be
+    plain words. What is not in the vocabulary is a typo or worse (markup in a report), never a
+    call."""
+    known = kb.phenotypes[gene].functions if gene in kb.phenotypes else {}
+    if not gene.startswith("HLA-"):
+        for allele in alleles:
+            for part in allele.split("+"):
+                base = _duplication(part)[0] or part
+                if (base not in known) if known else not STAR_ALLELE.match(part):
+                    hint = f"write {gene} star alleles such as *1, *4 or *2x2, as listed in {OUTSIDE_ALLELES}"
+                    raise InputError(str(path), f"{allele!r} is not a {gene} allele seq2rx knows", line=lineno,
+                                     field="diplotype", hint=hint)  # fmt: skip
+    if phenotype is None or (gene in kb.phenotypes and kb.phenotypes[gene].rules):
+        return  # none given, or checked against the gene's phenotype rules
+    if gene.startswith("HLA-"):
+        if not HLA_PHENOTYPE.match(phenotype) or normalise_hla(phenotype.split()[0]) is None:
+            raise InputError(str(path), f"{phenotype!r} is not an {gene} phenotype", line=lineno, field="phenotype",
+                             hint="write the allele and whether it is carried, e.g. *57:01 positive or "
+                             "*57:01 negative")  # fmt: skip
+    elif not PLAIN_TERM.match(phenotype):
+        raise InputError(str(path), f"{phenotype!r} is not a {gene} phenotype (only letters, digits, spaces and "
+                         ".,:;*+/()- are allowed)", line=lineno, field="phenotype")  # fmt: skip
+
+
 def normalise_hla(allele: str) -> str | None:
     """``HLA-B*57:01:01``, ``B*57:01`` or ``*57:01`` -> ``*57:01`` (two fields); None if not HLA."""
     m = HLA_ALLELE.match(allele.strip())
@@ -291,6 +331,7 @@ def read_outside_calls(path: str | Path, kb: PgxKnowledge) -> tuple[dict[str, di
                 str(path), f"{given_phenotype!r} is not a {gene} phenotype; expected one of "
                 + ", ".join(sorted(vocabulary)), line=lineno, field="phenotype",
             )  # fmt: skip
+        _check_outside_value(path, lineno, gene, alleles, given_phenotype, kb)
         entry_warnings = []
         phenotype, score = given_phenotype, None
         if alleles:

@@ -152,7 +152,8 @@ def findings_table(
 
 
 def run_multiqc(inputs: list[str | Path], config: str | Path, outdir: str | Path) -> None:
-    """Run MultiQC on exactly these files (no directory search), offline."""
+    """Run MultiQC on exactly these files (no directory search), offline, then make its data
+    folder portable (:func:`portable_data`): no absolute path, no date."""
     import subprocess
     import sys
     import tempfile
@@ -161,25 +162,63 @@ def run_multiqc(inputs: list[str | Path], config: str | Path, outdir: str | Path
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
         fh.write("\n".join(str(p) for p in inputs) + "\n")
         listing = fh.name
-    cmd = [
-        sys.executable,
-        "-m",
-        "multiqc",
-        "--force",
-        "--no-ansi",
-        "--config",
-        str(config),
-        "--outdir",
-        str(outdir),
-        "--filename",
-        "multiqc_report.html",
-        "--file-list",
-        listing,
-    ]
+    args = ["--force", "--no-ansi", "--config", str(config), "--outdir", str(outdir),
+            "--filename", "multiqc_report.html", "--file-list"]  # fmt: skip
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, "-m", "multiqc", *args, listing], capture_output=True, text=True)
     finally:
         Path(listing).unlink()
     sys.stderr.write(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         raise RuntimeError(f"MultiQC failed with exit code {proc.returncode}")
+    command = ["multiqc", *args[:3], Path(config).name, *args[4:], "INPUTS.txt"]
+    portable_data(outdir / "multiqc_report_data", Path.cwd(), " ".join(command))
+
+
+#: what MultiQC writes into its data folder that records how and where it ran, not what it found
+RUN_ONLY_KEYS = ("report_creation_date", "config_script_path")
+#: MultiQC's own files that hold the run's date and absolute paths only: its debug log (its
+#: output is in the rule's log already) and its Parquet store for merging runs
+RUN_ONLY_FILES = ("multiqc.log", "multiqc.parquet")
+
+
+def portable_data(data_dir: str | Path, workdir: str | Path, command: str) -> None:
+    """Make MultiQC's data folder the same bytes in any run folder on any day: paths under
+    ``workdir`` become relative to it, the recorded command line is ``command`` (relative paths,
+    no temporary file), and the creation date, MultiQC's install path, its debug log and its
+    Parquet store (the date and the paths, again) are left out."""
+    import json
+
+    data_dir, workdir = Path(data_dir), Path(workdir)
+    prefixes = sorted({str(workdir) + "/", str(workdir.resolve()) + "/"}, key=len, reverse=True)
+
+    def relative(value):
+        if isinstance(value, str):
+            for prefix in prefixes:
+                value = value.replace(prefix, "")
+            return value
+        if isinstance(value, list):
+            return [relative(v) for v in value]
+        if isinstance(value, dict):
+            return {relative(k): relative(v) for k, v in value.items()}
+        return value
+
+    for name in RUN_ONLY_FILES:
+        (data_dir / name).unlink(missing_ok=True)
+    path = data_dir / "multiqc_data.json"
+    if path.exists():
+        doc = {
+            k: relative(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items() if k not in RUN_ONLY_KEYS
+        }
+        doc["report_multiqc_command"] = command
+        for key in ("config_analysis_dir", "config_analysis_dir_abs"):
+            if key in doc:
+                doc[key] = ["INPUTS.txt"]
+        with atomic_output(path) as tmp:
+            Path(tmp).write_text(json.dumps(doc, indent=4, ensure_ascii=False) + "\n", encoding="utf-8")
+    for path in sorted(data_dir.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        portable = relative(text)
+        if portable != text:
+            with atomic_output(path) as tmp:
+                Path(tmp).write_text(portable, encoding="utf-8")

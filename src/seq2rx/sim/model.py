@@ -70,15 +70,33 @@ class Variant:
 
 
 def load_spec(path: str | Path) -> dict:
-    with open(path) as fh:
-        return yaml.safe_load(fh)
+    from seq2rx.core.errors import InputError
+
+    with open(path, encoding="utf-8") as fh:
+        try:
+            spec = yaml.safe_load(fh)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise InputError(str(path), f"is not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                             line=mark.line + 1 if mark else None) from None  # fmt: skip
+    if not isinstance(spec, dict):
+        raise InputError(
+            str(path), "is not a data-set specification (a YAML mapping)", hint="see resources/demo/demo.yaml"
+        )
+    return spec
 
 
 def load_pgx_sites(path: str | Path) -> list[tuple[str, str, int, str]]:
     """The knowledge base's ``positions.tsv`` as (gene, chrom, 1-based pos, ref) per position."""
+    from seq2rx.core.errors import InputError
     from seq2rx.pgx.genotype import read_positions
 
-    return [(r["gene"], r["chrom"], int(r["pos"]), r["ref"]) for r in read_positions(path)]
+    rows = read_positions(path)
+    missing = [c for c in ("gene", "chrom", "pos", "ref") if rows and c not in rows[0]]
+    if not rows or missing:
+        raise InputError(str(path), f"no {', '.join(missing)} column" if missing else "holds no positions",
+                         line=1, hint="give the knowledge base's positions.tsv")  # fmt: skip
+    return [(r["gene"], r["chrom"], int(r["pos"]), r["ref"]) for r in rows]
 
 
 def random_bases(rng: np.random.Generator, n: int) -> list[str]:
