@@ -142,6 +142,7 @@ def test_outputs_hold_no_absolute_paths(demo_run):
         "results/calls/*.vcf.gz",
         "results/findings/*.json",
         "results/qc/summary/*.json",
+        "results/qc/reads/*.json",
         "results/qc/samtools/*.txt",
         "results/truth/*.json",
         "results/pgx/*.json",
