@@ -122,9 +122,16 @@ wildcard_constraints:
 
 
 def get_reads(wildcards):
-    """R1 and R2 FASTQ of a sample that starts from reads."""
+    """R1 and R2 FASTQ of a sample that starts from reads (R1 alone: one interleaved file)."""
     row = SAMPLES[wildcards.sample]
-    return {"r1": row["fastq1"], "r2": row["fastq2"]}
+    return {k: row[c] for k, c in (("r1", "fastq1"), ("r2", "fastq2")) if c in row}
+
+
+def get_reads_report(wildcards):
+    """What reading the FASTQ files found, for the QC summary (none for a BAM-start sample)."""
+    if SAMPLES[wildcards.sample]["stage"] == "fastq":
+        return f"results/qc/reads/{wildcards.sample}.json"
+    return []
 
 
 def bam_of(sample):

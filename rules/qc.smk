@@ -27,6 +27,7 @@ rule samtools_stats:
         unpack(get_bam),
         fasta=config["reference"]["fasta"],
         targets="results/qc/targets.bed",
+        reads=get_reads_report,
     output:
         stats="results/qc/samtools/{sample}.stats.txt",
         flagstat="results/qc/samtools/{sample}.flagstat.txt",

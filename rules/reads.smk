@@ -9,6 +9,7 @@ rule cutadapt_trim:
         r2=temp("results/reads/{sample}_R2.trimmed.fastq.gz"),
         json="results/qc/cutadapt/{sample}.cutadapt.json",
         txt="results/qc/cutadapt/{sample}.cutadapt.txt",
+        reads="results/qc/reads/{sample}.json",
         versions="results/versions/cutadapt_trim/{sample}.json",
     log:
         "logs/cutadapt_trim/{sample}.log",
@@ -25,5 +26,6 @@ rule cutadapt_trim:
         adapter_r2=config["reads"]["adapter_r2"],
         min_quality=config["reads"]["min_quality"],
         min_length=config["reads"]["min_length"],
+        phred64=config["reads"]["phred64"],
     script:
         "../scripts/cutadapt_trim.py"

@@ -14,7 +14,7 @@ from seq2rx.reads.trim import trim_pairs
 p = snakemake.params
 trim_pairs(
     snakemake.input.r1,
-    snakemake.input.r2,
+    snakemake.input.get("r2"),  # none: one interleaved file
     snakemake.output.r1,
     snakemake.output.r2,
     snakemake.output.json,
@@ -24,5 +24,7 @@ trim_pairs(
     min_quality=p.min_quality,
     min_length=p.min_length,
     threads=snakemake.threads,
+    phred64=p.phred64,
+    reads_report=snakemake.output.reads,
 )
 write_versions(snakemake.output.versions, "cutadapt_trim", ["cutadapt"])

@@ -1,5 +1,6 @@
 """Snakemake adapter: samtools reports, target coverage and the QC verdict of one sample."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -24,6 +25,7 @@ coverage = qc.target_coverage(
 )
 qc.write_coverage(coverage, snakemake.output.coverage)
 th = qc.Thresholds(**snakemake.params.thresholds)
-summary = qc.summarise(s, Path(snakemake.output.flagstat).read_text(), coverage, th)
+reads = json.loads(Path(snakemake.input.reads).read_text()) if snakemake.input.get("reads") else None
+summary = qc.summarise(s, Path(snakemake.output.flagstat).read_text(), coverage, th, reads=reads)
 qc.write_json(summary, snakemake.output.summary)
 write_versions(snakemake.output.versions, "samtools_stats", ["samtools"])

@@ -17,7 +17,13 @@ FLAGSTAT = """1000 + 0 in total (QC-passed reads + QC-failed reads)
 500 + 0 read2
 980 + 0 properly paired (98.00% : N/A)
 """
-TH = Thresholds(min_mean_coverage=20, warn_mean_coverage=30, max_duplicate_fraction=0.3, min_mapped_fraction=0.9)
+TH = Thresholds(
+    min_mean_coverage=20,
+    warn_mean_coverage=30,
+    max_duplicate_fraction=0.3,
+    min_mapped_fraction=0.9,
+    min_properly_paired_fraction=0.8,
+)
 
 
 def cov(depth: float) -> list[dict]:
@@ -32,6 +38,7 @@ def test_parse_flagstat():
         "primary_duplicates": 50,
         "primary_mapped": 990,
         "properly_paired": 980,
+        "paired": 1000,
     }
 
 
@@ -50,3 +57,27 @@ def test_mean_is_weighted_by_region_length():
     ]
     s = summarise("S", FLAGSTAT, regions, TH)
     assert s["mean_target_coverage"] == 30.0 and s["target_fraction_20x"] == 0.75
+
+
+def test_low_properly_paired_fraction_fails():
+    # 700 of 1000 primary reads properly paired: 0.7 < 0.8 fails, whatever the coverage
+    text = FLAGSTAT.replace("980 + 0 properly paired (98.00%", "700 + 0 properly paired (70.00%")
+    s = summarise("S", text, cov(35), TH)
+    assert s["properly_paired_fraction"] == 0.7
+    assert s["verdict"] == "fail" and s["reasons"] == ["properly paired fraction 0.700 < 0.8"]
+    # read 1 given twice: nothing pairs
+    none = summarise("S", text.replace("700 + 0 properly paired (70.00%", "0 + 0 properly paired (0.00%"), cov(35), TH)
+    assert none["verdict"] == "fail" and none["properly_paired_fraction"] == 0.0
+
+
+def test_single_end_bam_is_not_judged_on_pairing():
+    text = FLAGSTAT.replace("1000 + 0 paired in sequencing", "0 + 0 paired in sequencing").replace(
+        "980 + 0 properly paired", "0 + 0 properly paired"
+    )
+    assert summarise("S", text, cov(35), TH)["verdict"] == "pass"
+
+
+def test_reads_report_is_kept():
+    reads = {"layout": "interleaved", "notes": ["x"]}
+    assert summarise("S", FLAGSTAT, cov(35), TH, reads=reads)["input_reads"] == reads
+    assert "input_reads" not in summarise("S", FLAGSTAT, cov(35), TH)

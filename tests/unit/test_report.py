@@ -83,6 +83,14 @@ def test_sections_and_facts():
     assert '<th scope="col">Genotype</th>' in html
 
 
+def test_what_reading_the_fastq_assumed_is_shown_escaped():
+    d = doc()
+    d["samples"][0]["qc"]["input_reads"] = {"notes": ["qualities were Phred+64, converted to Phred+33", EVIL]}
+    html = render(d)
+    assert "reads: qualities were Phred+64, converted to Phred+33" in html
+    assert EVIL not in html
+
+
 def test_consequences_are_shown():
     d = doc()
     d["samples"][0]["variants"][0]["consequences"] = [

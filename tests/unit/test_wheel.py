@@ -156,7 +156,7 @@ def test_installed_validate(installed, outside):
     _tiny_reference(outside)
     fastq = "@r1\nACGT\n+\nIIII\n"
     (outside / "r1.fq").write_text(fastq)
-    (outside / "r2.fq").write_text(fastq)
+    (outside / "r2.fq").write_text(fastq.replace("ACGT", "TGCA"))  # read 2 differs from read 1
     (outside / "samples.tsv").write_text(
         "sample\tpatient\ttype\tfastq1\tfastq2\tsex\ttumor_type\nS1\tP1\ttumor\tr1.fq\tr2.fq\tfemale\tCOAD\n"
     )

@@ -24,7 +24,12 @@ def test_all_14_giab_snvs_are_found(shared_data, tmp_path, aligner):
         aligner=aligner,
         threads=2,
     )
-    sort_markdup(tmp_path / "u.bam", tmp_path / "NA12878.bam", tmp_path / "md.txt", threads=2)
+    assert_all_14_snvs(d, tmp_path / "u.bam", tmp_path)
+
+
+def assert_all_14_snvs(d, unsorted_bam, tmp_path) -> dict:
+    """Mark duplicates, call, and compare with the GIAB truth: all 14 SNVs, genotypes right."""
+    sort_markdup(unsorted_bam, tmp_path / "NA12878.bam", tmp_path / "md.txt", threads=2)
     call_variants([tmp_path / "NA12878.bam"], d / "q.fa", tmp_path / "calls.vcf.gz", CallParams(), threads=2)
     result = compare(d / "NA12878.chr22.tiny.giab.vcf", tmp_path / "calls.vcf.gz", reference=d / "q.fa")
     snv = result["snv"]
@@ -33,3 +38,4 @@ def test_all_14_giab_snvs_are_found(shared_data, tmp_path, aligner):
     # bwa-mem + bcftools also finds two indels that the truth file lacks
     assert snv["fp"] <= 1
     assert result["genotype_concordance"] == 1.0
+    return result

@@ -317,9 +317,14 @@ def read_sample_sheet(
                 line=lineno,
                 field="/".join(c for c in STAGE_COLUMNS if c in row) or "fastq1",
             )
-        if has_fq and len(has_fq) != 2:
-            missing = "fastq2" if "fastq1" in row else "fastq1"
-            raise InputError(path, "paired-end reads need both fastq1 and fastq2", line=lineno, field=missing)
+        if has_fq and "fastq1" not in row:
+            # fastq1 alone is one interleaved file; fastq2 alone is not a sample
+            raise InputError(
+                path,
+                "paired-end reads need fastq1 (and fastq2, unless fastq1 is interleaved)",
+                line=lineno,
+                field="fastq1",
+            )
         for col in (*STAGE_COLUMNS, *OTHER_FILE_COLUMNS):
             if col in row and not _readable(row[col]) and not will_exist(row[col]):
                 raise InputError(
@@ -329,6 +334,7 @@ def read_sample_sheet(
                     field=col,
                     hint="relative paths are taken from the directory snakemake runs in",
                 )
+        check_read_files(row, path, lineno)
         if "bam" in row and not any(_readable(row["bam"] + ext) for ext in (".bai", ".csi")):
             raise InputError(
                 path,
@@ -474,6 +480,38 @@ def _check_vcf_sample(row: dict[str, str], path: str, lineno: int) -> None:
             field="vcf_sample",
             hint="leave vcf_sample empty on rows that start from reads or a BAM",
         )
+
+
+#: how much of two FASTQ files is compared to tell the same reads given twice
+_SAME_PREFIX = 1 << 20
+
+
+def check_read_files(row: dict[str, str], path: str, lineno: int) -> None:
+    """fastq1 and fastq2 must be two files with different content (not one file twice).
+
+    The same path (or two links to one file) stops; so do two files of the same size that agree
+    in their first MiB (the same export copied), which would align as 0 properly paired reads. A
+    missing file is left to the existence check, and two empty files to the reads' own check.
+    """
+    r1, r2 = row.get("fastq1"), row.get("fastq2")
+    if not r1 or not r2 or not (_readable(r1) and _readable(r2)):
+        return
+    if os.path.samefile(r1, r2):
+        same = "the same file as fastq1"
+    else:
+        if os.path.getsize(r1) != os.path.getsize(r2) or os.path.getsize(r1) == 0:
+            return
+        with open(r1, "rb") as a, open(r2, "rb") as b:
+            if a.read(_SAME_PREFIX) != b.read(_SAME_PREFIX):
+                return
+        same = "a copy of fastq1 (same size, same first MiB)"
+    raise InputError(
+        path,
+        f"fastq2 {r2!r} is {same} {r1!r}: read 1 given twice aligns as 0 properly paired reads",
+        line=lineno,
+        field="fastq2",
+        hint="name the read-2 file in fastq2; for one interleaved file give fastq1 alone",
+    )
 
 
 def check_reference(config: dict, source: str, will_exist: Callable[[str], bool] = lambda p: False) -> None:

@@ -21,7 +21,7 @@ import pysam
 from seq2rx.core.errors import InputError
 from seq2rx.core.io import atomic_output, scratch_dir
 from seq2rx.genome.reference import IslandMap, write_islands
-from seq2rx.reads.fastq import read_pairs
+from seq2rx.reads.fastq import read_pairs, write_pairs
 
 ALIGNERS = ("bwa", "minimap2")
 BATCH_BASES = 10_000_000
@@ -216,15 +216,14 @@ def align_unsorted(
 def _minimap2(r1, r2, index_fasta, imap, out, sample, threads) -> int:
     import pyminimap2
 
-    # validate the FASTQ pair first: minimap2 would quietly pair up mismatched files
-    for _ in read_pairs(r1, r2):
-        pass
     n = 0
     with tempfile.TemporaryDirectory() as td:
+        # minimap2 reads the checked copy: it would quietly pair up mismatched files, and it gives
+        # the mates of SRA's SRR1.5.1 / SRR1.5.2 different names
+        fq1, fq2 = os.path.join(td, "R1.fastq"), os.path.join(td, "R2.fastq")
+        write_pairs(r1, r2, fq1, fq2)
         sam = os.path.join(td, "out.sam")
-        _stdout, stderr = pyminimap2.main(
-            ["-a", "-x", "sr", "-t", str(threads), "-o", sam, str(index_fasta), str(r1), str(r2)]
-        )
+        _stdout, stderr = pyminimap2.main(["-a", "-x", "sr", "-t", str(threads), "-o", sam, str(index_fasta), fq1, fq2])
         if not os.path.exists(sam) or os.path.getsize(sam) == 0:
             raise RuntimeError(f"minimap2 failed: {stderr[-2000:]}")
         with pysam.AlignmentFile(sam, "r") as inp:

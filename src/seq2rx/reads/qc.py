@@ -78,6 +78,7 @@ def parse_flagstat(text: str) -> dict[str, int]:
         "primary mapped": "primary_mapped",
         "primary duplicates": "primary_duplicates",
         "properly paired": "properly_paired",
+        "paired in sequencing": "paired",
         "primary": "primary",
     }
     out: dict[str, int] = {}
@@ -96,13 +97,27 @@ class Thresholds:
     warn_mean_coverage: float
     max_duplicate_fraction: float
     min_mapped_fraction: float
+    min_properly_paired_fraction: float
 
 
-def summarise(sample: str, flagstat_text: str, coverage: list[dict], th: Thresholds) -> dict:
-    """One sample's QC metrics and a pass / warn / fail verdict with the reasons."""
+def summarise(
+    sample: str, flagstat_text: str, coverage: list[dict], th: Thresholds, *, reads: dict | None = None
+) -> dict:
+    """One sample's QC metrics and a pass / warn / fail verdict with the reasons.
+
+    ``reads`` is what reading the FASTQ files found (:meth:`seq2rx.reads.fastq.ReadsReport.as_dict`:
+    layout, read-name styles, quality encoding, bases read as N, notes); it is kept as
+    ``input_reads`` in the summary. A sample that started from a BAM has none.
+
+    Properly paired reads are counted among the primary ones: a fraction below
+    ``min_properly_paired_fraction`` fails the sample (a mate file from another sample or run,
+    or read 1 given twice, pairs nothing). A BAM of single-end reads (none paired in sequencing)
+    is not judged on it.
+    """
     fs = parse_flagstat(flagstat_text)
     primary = fs.get("primary", 0)
     mapped = fs.get("primary_mapped", 0) / primary if primary else 0.0
+    paired = fs.get("properly_paired", 0) / primary if primary else 0.0
     dups = fs.get("primary_duplicates", 0) / primary if primary else 0.0
     lengths = np.array([c["end"] - c["start"] for c in coverage], dtype=float)
     means = np.array([c["mean_depth"] for c in coverage], dtype=float)
@@ -114,6 +129,9 @@ def summarise(sample: str, flagstat_text: str, coverage: list[dict], th: Thresho
     if mapped < th.min_mapped_fraction:
         verdict = "fail"
         reasons.append(f"mapped fraction {mapped:.3f} < {th.min_mapped_fraction}")
+    if fs.get("paired", 0) and paired < th.min_properly_paired_fraction:
+        verdict = "fail"
+        reasons.append(f"properly paired fraction {paired:.3f} < {th.min_properly_paired_fraction}")
     if mean_cov < th.min_mean_coverage:
         verdict = "fail"
         reasons.append(f"mean target coverage {mean_cov:.1f} < {th.min_mean_coverage}")
@@ -127,12 +145,13 @@ def summarise(sample: str, flagstat_text: str, coverage: list[dict], th: Thresho
         "sample": sample,
         "reads": fs.get("total", 0),
         "mapped_fraction": round(mapped, 4),
-        "properly_paired_fraction": round(fs.get("properly_paired", 0) / primary, 4) if primary else 0.0,
+        "properly_paired_fraction": round(paired, 4),
         "duplicate_fraction": round(dups, 4),
         "mean_target_coverage": round(mean_cov, 2),
         "target_fraction_20x": round(pct20_all, 4),
         "verdict": verdict,
         "reasons": reasons,
+        **({"input_reads": reads} if reads is not None else {}),
     }
 
 

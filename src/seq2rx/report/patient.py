@@ -413,7 +413,8 @@ def _qc_row(s: dict) -> list:
         f"{q['duplicate_fraction']:.3f}",
         f"{q['mean_target_coverage']:.1f}",
         f"{q['target_fraction_20x']:.3f}",
-        "; ".join(q["reasons"]),
+        # what reading the FASTQ files had to assume or change (a plain file named .gz, Phred+64 converted)
+        "; ".join([*q["reasons"], *(f"reads: {n}" for n in (q.get("input_reads") or {}).get("notes", []))]),
     ]
 
 
