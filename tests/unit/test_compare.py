@@ -98,7 +98,7 @@ def test_cli_writes_json_and_prints_a_table(tmp_path, ref, capsys):
 
 def test_cli_missing_file_is_a_clear_error(tmp_path, capsys):
     assert main(["compare-vcf", "--truth", str(tmp_path / "no.vcf"), "--query", str(tmp_path / "no.vcf")]) == 2
-    assert "no.vcf: the VCF does not exist" in capsys.readouterr().err
+    assert "no.vcf: does not exist (check the path)" in capsys.readouterr().err
 
 
 def test_a_short_record_is_named_with_its_line(tmp_path, ref):

@@ -41,6 +41,9 @@ TEXT_FORMATS = ((".vcf", "##fileformat=VCF", "VCF"), (".fa", ">", "FASTA"), (".f
 GZIP_MAGIC = b"\x1f\x8b"
 
 
+#: FASTQ names: compression, encoding and records are the FASTQ reader's to check
+FASTQ_SUFFIXES = tuple(f"{stem}{ext}" for stem in (".fq", ".fastq") for ext in ("", ".gz", ".bz2", ".xz", ".zst"))
+
 def _is_bgzf(head: bytes) -> bool:
     """bgzip's block header: gzip with FEXTRA and a ``BC`` subfield (SAM/BAM specification 4.1)."""
     return len(head) >= 16 and head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
@@ -70,6 +73,8 @@ def check_input(path: str | os.PathLike, *, plain_gzip_vcf: bool = False) -> Non
             head = fh.read(TEXT_PREFIX)
     except OSError as exc:
         raise (file_problem(exc) or InputError(str(path), f"cannot be read: {exc.strerror or exc}")) from None
+    if name.endswith(FASTQ_SUFFIXES):
+        return  # the FASTQ reader reads compression from the bytes and says more (seq2rx.reads.fastq)
     if not head:
         if name.endswith(NOT_EMPTY):
             raise InputError(str(path), "is empty", hint="the step that wrote it failed, or the path is wrong")

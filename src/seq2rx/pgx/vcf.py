@@ -16,7 +16,11 @@ from seq2rx.core.errors import InputError
 from seq2rx.genome.builds import GRCH37_LENGTHS
 from seq2rx.pgx.definitions import GeneDefinition
 from seq2rx.pgx.matcher import Call, GeneGenotypes
-from seq2rx.variants.inputs import check_declared, check_header_text
+from seq2rx.variants.inputs import NUMERIC_TAGS, check_declared, check_header_text
+
+#: the genotypes read only FORMAT (GT, AD, DP, AF...): an undeclared INFO tag (INFO/AF is a
+#: population frequency in cohort VCFs) does not change a diplotype
+_PGX_NUMERIC = {"INFO": frozenset(), "FORMAT": NUMERIC_TAGS["FORMAT"]}
 
 
 def _contig_key(name: str) -> str:
@@ -125,7 +129,7 @@ def read_genotypes(
                 hits = where.get((_contig_key(rec.chrom), rec.pos))
                 if not hits:
                     continue
-                check_declared(rec, *declared, vcf)
+                check_declared(rec, *declared, vcf, numeric=_PGX_NUMERIC)
                 alleles = (rec.ref, *(rec.alts or ()))
                 failed = sorted(set(rec.filter.keys()) - allowed)
                 for gene, k in hits:

@@ -256,19 +256,39 @@ def _check_record(rec, fa, ref_contigs, fasta, where: str, line: int | None, inf
     check_declared(rec, info_tags, format_tags, where, line)
 
 
-def check_declared(rec, info_tags: set[str], format_tags: set[str], where: str, line: int | None = None) -> None:
+#: the tags whose numbers seq2rx reads (genotype, depths, allele fractions, extents): undeclared, htslib
+#: would read them as text and change what they mean, so seq2rx stops; any other undeclared tag (a
+#: caller's flag such as PharmCAT's test files' ``assume-default``) is warned about once and ignored,
+#: as htslib does
+NUMERIC_TAGS = {
+    "INFO": frozenset({"DP", "AF", "AD", "AC", "AN", "END", "SVTYPE", "SVLEN", "TVAF", "TDP"}),
+    "FORMAT": frozenset({"GT", "AD", "DP", "AF", "VAF", "FREQ", "ADT", "TAR", "TIR", "GQ", "PL", "GL"}),
+}
+_WARNED: set[tuple[str, str, str]] = set()
+
+
+def check_declared(
+    rec, info_tags: set[str], format_tags: set[str], where: str, line: int | None = None, numeric: dict | None = None
+) -> None:
     """Raise :class:`InputError` for an INFO or FORMAT tag of ``rec`` that the header (as it was
-    before the first record: ``info_tags``, ``format_tags``) does not declare. htslib warns and
-    reads such a tag as text; seq2rx stops, as an undeclared AD or AF read as text changes what
-    the numbers mean."""
+    before the first record: ``info_tags``, ``format_tags``) does not declare and whose numbers
+    seq2rx reads (:data:`NUMERIC_TAGS`): htslib would read it as text, so an undeclared AD or AF
+    would change what the numbers mean. Any other undeclared tag gets one warning per file and tag
+    on standard error (the job's log) and is ignored, as htslib does. ``numeric`` narrows
+    :data:`NUMERIC_TAGS` to what the caller reads."""
+    numeric = NUMERIC_TAGS if numeric is None else numeric
     for kind, tags, declared in (("INFO", rec.info.keys(), info_tags), ("FORMAT", rec.format.keys(), format_tags)):
-        undeclared = [t for t in tags if t not in declared]
-        if undeclared:
-            tag = undeclared[0]
+        for tag in (t for t in tags if t not in declared):
+            if tag not in numeric[kind]:
+                if (where, kind, tag) not in _WARNED:
+                    _WARNED.add((where, kind, tag))
+                    print(f"seq2rx: warning: {where}: {kind} tag {tag!r} is not declared in the header; "
+                          "seq2rx does not read it", file=sys.stderr)  # fmt: skip
+                continue
             raise InputError(
                 where,
                 f"{kind} tag {tag!r} at {rec.chrom}:{rec.pos} is not declared in the header; htslib would read it "
-                "as text, which changes the meaning of numbers such as AD or AF",
+                "as text, which changes the meaning of its numbers",
                 line=line,
                 field=f"{kind}/{tag}",
                 hint=f"add a header line above #CHROM, e.g. ##{kind}=<ID={tag},Number=.,Type=String,"
