@@ -44,6 +44,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 #: FASTQ names: compression, encoding and records are the FASTQ reader's to check
 FASTQ_SUFFIXES = tuple(f"{stem}{ext}" for stem in (".fq", ".fastq") for ext in ("", ".gz", ".bz2", ".xz", ".zst"))
 
+
 def _is_bgzf(head: bytes) -> bool:
     """bgzip's block header: gzip with FEXTRA and a ``BC`` subfield (SAM/BAM specification 4.1)."""
     return len(head) >= 16 and head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
