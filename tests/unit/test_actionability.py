@@ -416,6 +416,21 @@ def test_t790m_overrides_the_earlier_egfr_inhibitors_and_osimertinib_stays(kb, t
     assert alone["resistance_flags"] == [] and not any(r["overridden"] for r in alone["rows"])
 
 
+@pytest.mark.parametrize("tumour", ["SCLC", "BRCA"])
+def test_another_tumour_types_resistance_stands_against_its_own_off_label_offers(kb, tmp_path, tumour):
+    """In a small-cell transformation (or any type without EGFR rules of its own) L858R's NSCLC
+    inhibitors are offered off-label at II-C: T790M's NSCLC resistance overrides them there too, and
+    osimertinib is still the option; without such an offer another type's resistance is not tiered."""
+    doc = A.run(kb, _vcf_of(tmp_path, [L858R, T790M]), None, tumour, "GRCh38")
+    options = {o["therapy"] for o in doc["options"]}
+    assert "osimertinib" in options and not FIRST_AND_SECOND_GENERATION & options
+    (flag,) = doc["resistance_flags"]
+    assert flag["alteration"] == "EGFR T790M" and flag["tier"] == "II-C"
+    assert {o["therapy"] for o in flag["overrides"]} == FIRST_AND_SECOND_GENERATION
+    alone = A.run(kb, _vcf_of(tmp_path, [T790M]), None, tumour, "GRCh38")
+    assert alone["resistance_flags"] == []
+
+
 def test_the_table_and_the_command_line_show_role_and_override(tmp_path, capsys):
     vcf, out, js = _vcf_of(tmp_path, [L858R, T790M]), tmp_path / "a.tsv", tmp_path / "a.json"
     args = ["actionable", "--vcf", str(vcf), "--build", "GRCh38", "--tumor-type", "LUAD", "--tsv", str(out)]

@@ -106,6 +106,26 @@ def test_the_first_screen_shows_the_clopidogrel_alert_before_any_detail():
     assert "No PGx guidance in the knowledge base for: lisinopril." in html
 
 
+def test_a_medication_whose_gene_was_not_called_is_not_assessed_not_without_guidance():
+    d = _doc(medications=["codeine", "clopidogrel"])
+    d["pgx"]["drugs_without_guidance"] = [{"drug": "codeine", "genes": ["CYP2D6"],
+                                           "reason": "CYP2D6 not called (needs an outside call)"}]  # fmt: skip
+    pgx = first_screen(d)["pgx"]
+    assert pgx["current_not_tested"] == [{"medication": "codeine", "genes": ["CYP2D6"],
+                                          "reason": "CYP2D6 not called (needs an outside call)"}]  # fmt: skip
+    assert pgx["current_without_guidance"] == []
+    assert "codeine: not assessed</strong> — CYP2D6 not called (needs an outside call)." in render(d)
+
+
+def test_options_of_two_tumour_samples_name_their_sample():
+    rows = [_row("EGFR", "L858R", "erlotinib", "sensitive", rule="A020")]
+    d = _doc(rows=rows)
+    second = {**d["actionability"]["samples"][0], "sample": "T2"}
+    d["actionability"]["samples"].append(second)
+    html = render(d)
+    assert "T: EGFR L858R" in html and "T2: EGFR L858R" in html
+
+
 def test_without_a_clinical_table_the_screen_says_medications_were_not_checked():
     d = _doc()
     d["clinical"] = {"status": "not run", "reason": "no clinical table is configured (clinical)"}
@@ -178,3 +198,19 @@ def test_pgx_recommendations_say_whether_they_change_the_usual_prescription():
     for phenotype, actionable in (("Poor Metabolizer", True), ("Normal Metabolizer", False)):
         recs, _ = recommend(kb, {"CYP2C19": {"status": "called", "phenotype": phenotype, "diplotypes": ["*1/*1"]}})
         assert [r["actionable"] for r in recs] == [actionable]
+
+
+def test_medications_not_recorded_are_not_taken_for_none(tmp_path):
+    from seq2rx.findings.document import clinical_section
+
+    table = tmp_path / "clinical.tsv"
+    header = (
+        "patient\tage\tecog\tstage\tegfr\tdiagnosis_date\tmedications\ttreatment\tresponse\ttime_months\tevent\tnotes"
+    )
+    table.write_text(f"{header}\nP1\t60\t0\tNA\t80\t2024-01-01\tNA\tNA\tNA\tNA\tNA\tNA\n"
+                     "P2\t60\t0\tNA\t80\t2024-01-01\tnone\tNA\tNA\tNA\tNA\tNA\n")  # fmt: skip
+    assert clinical_section("P1", table) == {
+        "status": "not run",
+        "reason": "clinical.tsv records no medications for P1 (NA)",
+    }
+    assert clinical_section("P2", table) == {"status": "done", "source": "clinical.tsv", "medications": []}

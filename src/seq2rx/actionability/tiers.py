@@ -477,6 +477,7 @@ def match(
     _check_tumour_type(kb, tumor_type)
     rows = []
     by_coord = kb.by_coord.get(build, {})
+    matched = []
     for v in variants:
         hits: dict[str, tuple[Biomarker, str, str]] = {}  # rule id -> (rule, gene, alteration)
         for gene, effect in sorted(v.effects.items()):
@@ -485,7 +486,12 @@ def match(
                     hits[b.id] = (b, gene, effect[1] or b.alteration)
         for b in by_coord.get(v.key, []):  # an unannotated VCF, or a change the annotation names otherwise
             hits.setdefault(b.id, (b, b.gene, b.alteration))
-        tiered = _tiered(kb, [b for b, _g, _a in hits.values()], tumor_type)
+        matched.append((v, hits))
+    # regimens offered on another tumour type's evidence: that type's resistance stands against them
+    offered = {(regimen(b.therapy), b.tumor_type) for _v, hits in matched for b, _g, _a in hits.values()
+               if b.response == "sensitive" and kb.relation(b.tumor_type, tumor_type) == "other type"}  # fmt: skip
+    for v, hits in matched:
+        tiered = _tiered(kb, [b for b, _g, _a in hits.values()], tumor_type, offered)
         for b, relation, tier_ in tiered:
             _b, gene, alteration = hits[b.id]
             if b.kind == "oncogenic_mutation" and tier_ == "I-A":
@@ -515,13 +521,23 @@ def _best_first(rows: list[dict]) -> list[dict]:
     )
 
 
-def _tiered(kb: Knowledge, rules: list[Biomarker], tumor_type: str) -> list[tuple[Biomarker, str, str]]:
+def _related(kb: Knowledge, a: str, b: str) -> bool:
+    """One tumour type is the other or lies under it in OncoTree."""
+    return kb.relation(a, b) in ("exact", "ancestor") or kb.relation(b, a) in ("exact", "ancestor")
+
+
+def _tiered(
+    kb: Knowledge, rules: list[Biomarker], tumor_type: str, offered: set[tuple[frozenset[str], str]] = frozenset()
+) -> list[tuple[Biomarker, str, str]]:
     """(rule, tumour-type relation, tier) of the matched rules that stand.
 
     A tumour-agnostic row gives way where the patient's own tumour lineage has rows for the same
     gene (BRAF V600E in colorectal cancer is encorafenib + cetuximab, and the tumour-agnostic
-    approval excludes it). A resistant rule of another tumour type does not stand: resistance is
-    tiered only in the tumour type it was shown in (or a descendant).
+    approval excludes it). A resistant rule of another tumour type does not stand (resistance is
+    tiered in the tumour type it was shown in, or a descendant), except where the same regimen is
+    offered on the evidence of that tumour type (``offered``: (regimen, rule tumour type) of the
+    tumour's off-label sensitive rules): EGFR L858R's NSCLC erlotinib offered at II-C in a small-cell
+    transformation is overridden by T790M's NSCLC resistance, not offered beside it.
     """
     lineage = {b.gene for b in rules if b.tumor_type != "TISSUE"
                and kb.relation(b.tumor_type, tumor_type) in ("exact", "ancestor")}  # fmt: skip
@@ -531,7 +547,8 @@ def _tiered(kb: Knowledge, rules: list[Biomarker], tumor_type: str) -> list[tupl
             continue
         relation = kb.relation(b.tumor_type, tumor_type)
         if b.response == "resistant" and relation == "other type":
-            continue
+            if not any(rg == regimen(b.therapy) and _related(kb, t, b.tumor_type) for rg, t in offered):
+                continue
         out.append((b, relation, tier(b.evidence, relation)))
     return out
 

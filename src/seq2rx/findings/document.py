@@ -366,7 +366,9 @@ def clinical_section(patient: str, path: str | Path | None) -> dict:
     if rows.empty:
         return {"status": "not run", "reason": f"the clinical table {Path(path).name} has no row for {patient}"}
     meds = rows.iloc[0]["medications"]
-    meds = [] if not isinstance(meds, str) else [m.strip() for m in meds.split(";") if m.strip()]
+    if not isinstance(meds, str) or not meds.strip():  # NA or empty: not recorded, which is not "none"
+        return {"status": "not run", "reason": f"{Path(path).name} records no medications for {patient} (NA)"}
+    meds = [m.strip() for m in meds.split(";") if m.strip() and m.strip().lower() != "none"]
     return {"status": "done", "source": Path(path).name, "medications": meds}
 
 

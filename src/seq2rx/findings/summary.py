@@ -106,11 +106,12 @@ def _pgx(doc: dict) -> dict:
     meds = clinical.get("medications", []) if clinical.get("status") == "done" else []
     if pgx.get("status") != "done":
         return {"status": "not run", "reason": pgx.get("reason", "not run"), "alerts": [], "current_usual": [],
-                "current_without_guidance": [], "other": [], "medications": clinical}  # fmt: skip
+                "current_not_tested": [], "current_without_guidance": [], "other": [], "medications": clinical}  # fmt: skip
     by_drug: dict[str, list[dict]] = {}
     for r in pgx["recommendations"]:
         by_drug.setdefault(_norm(r["drug"]), []).append(r)
-    alerts, usual, without = [], [], []
+    untested = {_norm(d["drug"]): d for d in pgx.get("drugs_without_guidance", [])}
+    alerts, usual, without, not_tested = [], [], [], []
     for med in meds:
         recs = by_drug.get(_norm(med), [])
         hits = [r for r in recs if r["actionable"]]
@@ -118,6 +119,9 @@ def _pgx(doc: dict) -> dict:
             alerts.extend({"medication": med, **_rec(r)} for r in hits)
         elif recs:
             usual.append(med)
+        elif _norm(med) in untested:  # the knowledge base has guidance, but its gene was not called
+            not_tested.append({"medication": med, "genes": untested[_norm(med)]["genes"],
+                               "reason": untested[_norm(med)]["reason"]})  # fmt: skip
         else:
             without.append(med)
     current = {_norm(m) for m in meds}
@@ -133,13 +137,14 @@ def _pgx(doc: dict) -> dict:
         "medications": clinical,
         "alerts": alerts,
         "current_usual": usual,
+        "current_not_tested": not_tested,
         "current_without_guidance": without,
         "other": [other[k] for k in sorted(other)],
     }
 
 
 def _rec(r: dict) -> dict:
-    return {k: r[k] for k in ("drug", "genes", "phenotype", "recommendation", "strength", "source")}
+    return {k: r.get(k, []) for k in ("drug", "genes", "phenotype", "recommendation", "strength", "source", "caveats")}
 
 
 def _pct(x: float | None) -> str:

@@ -435,8 +435,10 @@ def _option_rows(options: list[dict], support) -> list[dict]:
     rows: dict[str, dict] = {}
     for o in options:
         for alteration in o["alterations"]:
-            row = rows.setdefault(alteration, {"alteration": alteration, "support": support(o["support"].get(alteration)),
-                                               "tier1": [], "tier2": [], "best": o["tier"]})  # fmt: skip
+            # several tumour samples are reconciled each on its own: name the sample
+            label = f"{o['sample']}: {alteration}" if len({x["sample"] for x in options}) > 1 else alteration
+            row = rows.setdefault(label, {"alteration": label, "support": support(o["support"].get(alteration)),
+                                          "tier1": [], "tier2": [], "best": o["tier"]})  # fmt: skip
             item = {"therapy": o["therapy"], "level": f"{o['tier']}, {o['evidence']}"}
             row["tier1" if o["tier"].startswith("I-") else "tier2"].append(item)
             row["best"] = min(row["best"], o["tier"])
@@ -466,6 +468,7 @@ def _summary(doc: dict) -> dict:
     def support(x: dict | None) -> str:
         return f"VAF {vaf_text(x)}" if x else ""  # the same text as every table below
 
+    multi = len({x["sample"] for x in tumour["options"] + tumour["resistance"]}) > 1
     assessed = []
     for a in sm["assessed"]:
         parts = [m["modality"] if m["status"] == "assessed" else f"{m['modality']} not assessed ({m['why']})"
@@ -496,6 +499,7 @@ def _summary(doc: dict) -> dict:
                 **r,
                 "support": support(r["support"]),
                 "therapies": _or(r["therapies"]),
+                "alteration": f"{r['sample']}: {r['alteration']}" if multi else r["alteration"],
                 "overrides": _overrides_text(r["overrides"]),
             }
             for r in tumour["resistance"]
@@ -508,6 +512,7 @@ def _summary(doc: dict) -> dict:
         "medications_text": medications_text,
         "alerts": pgx["alerts"],
         "current_usual": ", ".join(pgx["current_usual"]),
+        "current_not_tested": pgx.get("current_not_tested", []),
         "current_without_guidance": ", ".join(pgx["current_without_guidance"]),
         "other": [{"phenotype": o["phenotype"], "drugs": ", ".join(o["drugs"])} for o in pgx["other"]],
     }

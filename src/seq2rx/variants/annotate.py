@@ -10,6 +10,7 @@ two derivations can be checked against each other.
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import subprocess
@@ -100,12 +101,13 @@ def check_gene_models(fasta: str | Path, gff3: str | Path, vcf: str | Path) -> N
     checked), or when the GFF3 names none of the VCF's contigs (``1`` against ``chr1``: every
     variant would silently have no gene model)."""
     seqids = set()
-    with open(gff3, encoding="utf-8", errors="replace") as fh:
+    opener = gzip.open if Path(gff3).read_bytes()[:2] == b"\x1f\x8b" else open
+    with opener(gff3, "rt", encoding="utf-8", errors="replace") as fh:
         for line in fh:
             if line.startswith("##FASTA"):
                 break
-            if line and not line.startswith("#"):
-                seqids.add(line.split("\t", 1)[0])
+            if line.strip() and not line.startswith("#"):
+                seqids.add(line.split("\t", 1)[0].strip())
     with tempfile.TemporaryDirectory() as tmpdir:
         empty = Path(tmpdir) / "empty.vcf"
         # csq needs a contig in the header (with none, pysam's bcftools crashes)
