@@ -207,24 +207,27 @@ def test_cohort_report_escapes_script_and_quotes_through_the_template():
     assert '<td><span class="warn">warn</span></td>' in html
 
 
+def predictions(method: str | None = None, **extra) -> dict:
+    """A predictions section: every value 50% (40-60%), favouring targeted therapy."""
+    summary = {
+        "task": {"treated": "targeted", "reference": "chemotherapy", "interval": 0.9, "horizon_months": 12},
+        "history_patients": 500,
+        "model": "penalised",
+        "roc_auc": {"estimate": 0.7, "ci95": [0.6, 0.8]},
+        "c_index": {"estimate": 0.65},
+    }
+    if method:
+        summary["method"] = method
+    values = {
+        k: {"estimate": 0.5, "lower": 0.4, "upper": 0.6}
+        for k in ("response_treated", "response_reference", "pfs_treated", "pfs_reference", "benefit")
+    }
+    return {"status": "ok", "model_summary": summary, "values": values, "favours": "targeted", **extra}
+
+
 def test_the_contribution_plot_is_read_not_drawn():
     d = doc()
-    d["predictions"] = {
-        "status": "ok",
-        "model_summary": {
-            "task": {"treated": "targeted", "reference": "chemotherapy", "interval": 0.9, "horizon_months": 12},
-            "history_patients": 500,
-            "model": "penalised",
-            "roc_auc": {"estimate": 0.7, "ci95": [0.6, 0.8]},
-            "c_index": {"estimate": 0.65},
-        },
-        "values": {
-            k: {"estimate": 0.5, "lower": 0.4, "upper": 0.6}
-            for k in ("response_treated", "response_reference", "pfs_treated", "pfs_reference", "benefit")
-        },
-        "favours": "targeted",
-        "contributions": {"treated": {"baseline": 0.0, "contributions": {"age": 0.1}}},
-    }
+    d["predictions"] = predictions(contributions={"treated": {"baseline": 0.0, "contributions": {"age": 0.1}}})
     plot = '<svg xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></svg>\n'
     html = render(d, contributions_svg=plot)
     assert "What moves P(response to targeted)" in html and plot in html
@@ -238,22 +241,8 @@ def test_the_contribution_plot_is_read_not_drawn():
 def test_predictions_show_the_summary_the_agreement_and_labelled_features():
     """The words come from the ML step through the findings document: the report imports no label."""
     d = doc()
-    values = {
-        k: {"estimate": 0.5, "lower": 0.4, "upper": 0.6}
-        for k in ("response_treated", "response_reference", "pfs_treated", "pfs_reference", "benefit")
-    }
-    d["predictions"] = {
-        "status": "ok",
-        "model_summary": {
-            "task": {"treated": "targeted", "reference": "chemotherapy", "interval": 0.9, "horizon_months": 12},
-            "history_patients": 500,
-            "model": "penalised",
-            "roc_auc": {"estimate": 0.7, "ci95": [0.6, 0.8]},
-            "c_index": {"estimate": 0.65},
-            "method": "Response comes from one model per treatment <b>.",
-        },  # fmt: skip
-        "values": values,
-        "favours": "targeted",
+    d["predictions"] = predictions(method="Response comes from one model per treatment <b>.")
+    d["predictions"] |= {
         "summary": "Targeted therapy: predicted response 50% (90% interval 40–60%) & more.",
         "agreement": "Response favours targeted therapy but progression-free survival favours chemotherapy.",
         "features": {"egfr": 48, "mut_EGFR": 1},

@@ -151,7 +151,8 @@ def _pct(x: float | None) -> str:
     return "NA" if x is None else f"{100 * x:.0f}%"
 
 
-def _span(v: dict) -> str:
+def percent_span(v: dict) -> str:
+    """``62% (48%–75%)``: an estimate with its interval, as every rendering writes a probability."""
     return f"{_pct(v['estimate'])} ({_pct(v['lower'])}–{_pct(v['upper'])})"
 
 
@@ -170,10 +171,10 @@ def prediction_sentence(section: dict) -> str:
         else "an interval that includes no difference"
     )
     return (
-        f"Predicted response ({level}% intervals): {_span(v['response_treated'])} on {task['treated']} vs "
-        f"{_span(v['response_reference'])} on {task['reference']}, a difference of {100 * b['estimate']:+.0f} "
+        f"Predicted response ({level}% intervals): {percent_span(v['response_treated'])} on {task['treated']} vs "
+        f"{percent_span(v['response_reference'])} on {task['reference']}, a difference of {100 * b['estimate']:+.0f} "
         f"points ({100 * b['lower']:+.0f} to {100 * b['upper']:+.0f}), {verdict}. Progression-free at "
-        f"{task['horizon_months']:g} months: {_span(v['pfs_treated'])} vs {_span(v['pfs_reference'])}."
+        f"{task['horizon_months']:g} months: {percent_span(v['pfs_treated'])} vs {percent_span(v['pfs_reference'])}."
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from seq2rx.core.io import atomic_output
-from seq2rx.findings.summary import first_screen
+from seq2rx.findings.summary import first_screen, percent_span
 from seq2rx.report import html
 
 
@@ -269,10 +269,6 @@ def _pgx(section: dict) -> dict:
     }
 
 
-def _pct(x: float | None) -> str:
-    return "NA" if x is None else f"{100 * x:.0f}%"
-
-
 def _predictions(section: dict, contributions_svg: str | None) -> dict:
     """Predicted response and progression under each treatment, with intervals and the reasons.
 
@@ -291,8 +287,7 @@ def _predictions(section: dict, contributions_svg: str | None) -> dict:
         (reference, "response_reference", "pfs_reference"),
     ):
         r, p = v[r_key], v[p_key]
-        rows.append([arm, f"{_pct(r['estimate'])} ({_pct(r['lower'])}–{_pct(r['upper'])})",
-                     f"{_pct(p['estimate'])} ({_pct(p['lower'])}–{_pct(p['upper'])})"])  # fmt: skip
+        rows.append([arm, percent_span(r), percent_span(p)])
     verdict = (
         f"favours {section['favours']}"
         if section.get("benefit_interval_excludes_zero")

@@ -72,54 +72,53 @@ def run_csq(vcf: str | Path, fasta: str | Path, gff3: str | Path, out_vcf: str |
     """
     mode = mode or phasing(vcf)
     out_vcf = Path(out_vcf)
-    check_gene_models(fasta, gff3, vcf)
     with atomic_output(out_vcf) as tmp:
-        # --force only after check_gene_models: it lets csq annotate records on contigs without
-        # gene models (chrM, decoys, the demo's islands); a CDS csq rejects has already stopped
-        args = ["--no-version", "--force", "-f", str(fasta), "-g", str(gff3), "-p", "a", "-O", "z", "-o", str(tmp)]
+        args = ["--no-version", "-f", str(fasta), "-g", str(gff3), "-p", "a", "-O", "z", "-o", str(tmp)]
         args.append("--write-index=tbi")
         if mode == "unphased":
             args.append("--local-csq")
         args.append(str(vcf))
-        # csq may warn once per record: keep its messages in a file, not in memory
-        with tempfile.TemporaryFile("w+") as err:
-            proc = subprocess.run([sys.executable, "-c", _CSQ_CHILD, *args], stdout=subprocess.DEVNULL, stderr=err)
-            err.seek(0)
-            tail = err.read()[-600:] if proc.returncode != 0 or not Path(tmp).exists() else ""
-        if tail or proc.returncode != 0:
+        # never --force on the gene models: it makes csq skip a transcript it cannot trust (a CDS
+        # whose length or phase it rejects) and report its coding variants as "intron". The one
+        # refusal worth overriding is a VCF contig without gene models (chrM, decoys, the demo's
+        # islands), which csq reports only after it has read and accepted every transcript
+        tail = _run_csq(args, tmp)
+        if _NO_GENE_MODELS.search(tail):
+            check_shared_contigs(gff3, vcf)
+            tail = _run_csq(["--force", *args], tmp)
+        if tail:
             raise csq_error(tail, vcf=vcf, gff3=gff3)
         os.replace(str(tmp) + ".tbi", str(out_vcf) + ".tbi")
     return mode
 
 
-_EMPTY_VCF = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+#: csq's refusal of a VCF contig that the GFF3 has no gene on
+_NO_GENE_MODELS = re.compile(r'the chromosome "[^"]*" is not present in')
 
 
-def check_gene_models(fasta: str | Path, gff3: str | Path, vcf: str | Path) -> None:
-    """Stop when csq would not trust the GFF3 (a CDS whose length or phase does not fit: csq run
-    without ``--force`` on a VCF with no records, so only its reading of the gene models is
-    checked), or when the GFF3 names none of the VCF's contigs (``1`` against ``chr1``: every
-    variant would silently have no gene model)."""
+def _run_csq(args: list[str], out: str | Path) -> str:
+    """Run csq in a fresh interpreter; the tail of its messages when it failed, else ''."""
+    # csq may warn once per record: keep its messages in a file, not in memory
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.run([sys.executable, "-c", _CSQ_CHILD, *args], stdout=subprocess.DEVNULL, stderr=err)
+        if proc.returncode == 0 and Path(out).exists():
+            return ""
+        err.seek(0)
+        return err.read()[-600:] or f"bcftools csq exited with status {proc.returncode}"
+
+
+def check_shared_contigs(gff3: str | Path, vcf: str | Path) -> None:
+    """Stop when the GFF3 names none of the VCF's contigs (``1`` against ``chr1``): annotated
+    with ``--force``, every variant would silently have no gene model."""
     seqids = set()
-    opener = gzip.open if Path(gff3).read_bytes()[:2] == b"\x1f\x8b" else open
+    with open(gff3, "rb") as fh:
+        opener = gzip.open if fh.read(2) == b"\x1f\x8b" else open
     with opener(gff3, "rt", encoding="utf-8", errors="replace") as fh:
         for line in fh:
             if line.startswith("##FASTA"):
                 break
             if line.strip() and not line.startswith("#"):
                 seqids.add(line.split("\t", 1)[0].strip())
-    with tempfile.TemporaryDirectory() as tmpdir:
-        empty = Path(tmpdir) / "empty.vcf"
-        # csq needs a contig in the header (with none, pysam's bcftools crashes)
-        empty.write_text(
-            _EMPTY_VCF.replace("#CHROM", "".join(f"##contig=<ID={c}>\n" for c in sorted(seqids)[:1]) + "#CHROM")
-        )
-        with tempfile.TemporaryFile("w+") as err:
-            args = ["--no-version", "-f", str(fasta), "-g", str(gff3), "-o", str(Path(tmpdir) / "out.vcf"), str(empty)]
-            proc = subprocess.run([sys.executable, "-c", _CSQ_CHILD, *args], stdout=subprocess.DEVNULL, stderr=err)
-            if proc.returncode != 0:
-                err.seek(0)
-                raise csq_error(err.read()[-600:], vcf=vcf, gff3=gff3)
     with pysam.VariantFile(str(vcf)) as fh:
         contigs = set(fh.header.contigs)
     if seqids and contigs and not seqids & contigs:
