@@ -358,9 +358,62 @@ class ProteinEffects:
         self.transcripts = load_transcripts(gff3)
         self._cache: dict[str, tuple[str, int, int, list[tuple[int, int, int]]]] = {}
         self._proteins: dict[str, str] = {}
+        #: answers of :meth:`precompute`, by (transcript, position, REF, ALT)
+        self.known: dict[tuple[str, int, str, str], ProteinChange | None] = {}
 
     def close(self) -> None:
         self.fasta.close()
+
+    def precompute(self, vcf: str | Path, limit: int = 500_000) -> None:
+        """Derive, ahead of the table, the change of every record of ``vcf`` on every transcript
+        whose coding sequence it may touch, as :meth:`effect` gives it without ``cis`` variants.
+
+        :func:`annotate` calls this while csq runs in its child process, so that the derivation
+        costs no time after csq is done; the table then finds each answer in :attr:`known` (a
+        record or transcript not met here is derived when the table reaches it). With a VCF
+        index only the records inside coding spans are read; at most ``limit`` answers are kept.
+        """
+        spans: dict[str, list[tuple[int, int, list[Transcript]]]] = {}
+        for tx in sorted(self.transcripts.values(), key=lambda t: (t.chrom, t.start, t.id)):
+            # one base of margin each side: the anchor base of an indel beside a segment
+            s, e = tx.start - 1, tx.end + 1
+            group = spans.setdefault(tx.chrom, [])
+            if group and s <= group[-1][1]:
+                group[-1] = (group[-1][0], max(group[-1][1], e), [*group[-1][2], tx])
+            else:
+                group.append((s, e, [tx]))
+        with pysam.VariantFile(str(vcf)) as fh:
+            indexed = fh.index is not None
+            contigs = set(fh.header.contigs)
+            regions = (
+                ((chrom, s, e, txs) for chrom, group in spans.items() if chrom in contigs for s, e, txs in group)
+                if indexed
+                else [(None, None, None, None)]
+            )
+            for chrom, s, e, txs in regions:
+                records = fh.fetch(chrom, max(0, s), e) if indexed else fh
+                for rec in records:
+                    alt = rec.alts[0] if rec.alts else "."
+                    if alt in ("*", ".") or alt.startswith("<"):
+                        continue
+                    variant = (rec.pos, rec.ref, alt)
+                    candidates = txs if indexed else self._overlapping(spans, rec.chrom, rec.pos)
+                    for tx in candidates:
+                        key = (tx.id, *variant)
+                        if key not in self.known:
+                            if len(self.known) >= limit:
+                                return
+                            self.known[key] = self.effect(tx, variant)
+
+    @staticmethod
+    def _overlapping(spans, chrom: str, pos: int) -> list[Transcript]:
+        from bisect import bisect_right
+
+        group = spans.get(chrom)
+        if not group:
+            return []
+        k = bisect_right(group, pos, key=lambda g: g[0]) - 1
+        return group[k][2] if k >= 0 and pos - 1 <= group[k][1] else []
 
     def _spliced(self, tx: Transcript) -> tuple[str, int, int, list[tuple[int, int, int]]]:
         """(transcript sequence, CDS start in it, CDS length, exon map) in transcript order.
@@ -704,7 +757,12 @@ def _genic_rows(
             parts += [""] * (len(CSQ_FIELDS) - len(parts))
         consequence, gene, transcript, biotype, strand, aa_csq, dna_csq = (x or "." for x in parts[: len(CSQ_FIELDS)])
         tx = effects.transcripts.get(parts[2])
-        change = effects.effect(tx, (pos, ref, alt), cis) if tx and usable else None
+        if not (tx and usable):
+            change = None
+        elif not cis and (tx.id, pos, ref, alt) in effects.known:
+            change = effects.known[tx.id, pos, ref, alt]
+        else:
+            change = effects.effect(tx, (pos, ref, alt), cis)
         if change is None:
             derived = (".",) * 7
         else:
@@ -761,12 +819,20 @@ def annotate(
             with_clinvar = Path(td) / "clinvar.vcf.gz"
             add_clinvar(vcf, clinvar_vcf, with_clinvar)
             vcf = with_clinvar
+        mode = phasing(vcf)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            csq = pool.submit(run_csq, vcf, fasta, gff3, annotated)
+            csq = pool.submit(run_csq, vcf, fasta, gff3, annotated, mode)
             try:
                 effects, failed = ProteinEffects(fasta, gff3), None
             except InputError as err:
                 effects, failed = None, err
+            if effects is not None and mode == "unphased":
+                # unphased calls are derived one by one: do it while csq runs
+                try:
+                    effects.precompute(vcf)
+                except (OSError, ValueError):
+                    # a VCF pysam cannot read: csq's own complaint about it is the one to report
+                    effects.known.clear()
             try:
                 mode = csq.result()
             except BaseException:
