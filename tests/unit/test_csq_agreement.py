@@ -182,7 +182,7 @@ def test_a_frameshift_is_written_to_the_new_stop_and_a_cut_exon_start_as_unknown
 def test_the_derivation_made_while_csq_runs_gives_the_same_table(tmp_path, indexed):
     """annotate() derives the unphased records' changes while csq runs (ProteinEffects.precompute);
     its table must be the one the record-by-record derivation writes, with or without a VCF index."""
-    from seq2rx.variants.annotate import ProteinEffects, TABLE_COLUMNS, annotate
+    from seq2rx.variants.annotate import TABLE_COLUMNS, ProteinEffects, annotate
 
     rng = random.Random(11)
     seq, segments = simulate_genes(rng, tmp_path)
