@@ -41,8 +41,7 @@ rule aligner_index:
 
 rule align_reads:
     input:
-        r1="results/reads/{sample}_R1.trimmed.fastq.gz",
-        r2="results/reads/{sample}_R2.trimmed.fastq.gz",
+        unpack(get_align_reads),
         index=rules.aligner_index.output.islands,
         islands_map=rules.aligner_index.output.islands_map,
     output:
@@ -63,6 +62,68 @@ rule align_reads:
         platform=config["align"]["platform"],
     script:
         "../scripts/align_reads.py"
+
+
+# align.split_fastq: a sample's trimmed pairs are split into chunks of whole BWA batches (a
+# checkpoint: how many depends on the reads), each chunk aligns as its own align_chunk job, and
+# samtools_cat joins the chunks' BAMs in chunk order. The records are those of one align_reads job,
+# and samtools_cat writes that job's outputs (the unsorted BAM and the step's version record), so
+# every later job reads the same files either way.
+if config["align"]["split_fastq"]:
+
+    ruleorder: samtools_cat > align_reads
+
+    checkpoint fastq_split:
+        input:
+            r1="results/reads/{sample}_R1.trimmed.fastq.gz",
+            r2="results/reads/{sample}_R2.trimmed.fastq.gz",
+        output:
+            chunks=temp(directory("results/reads/chunks/{sample}")),
+        log:
+            "logs/fastq_split/{sample}.log",
+        benchmark:
+            "logs/benchmarks/fastq_split/{sample}.tsv"
+        # cutadapt's environment: its isal gzip reads and writes in threads
+        conda:
+            "../envs/reads.yaml"
+        threads: 2
+        resources:
+            mem_mb=1000,
+            runtime=240,
+        params:
+            pairs_per_chunk=config["align"]["split_fastq"],
+        script:
+            "../scripts/fastq_split.py"
+
+    use rule align_reads as align_chunk with:
+        output:
+            bam=temp("results/align/chunks/{sample}/{chunk}.unsorted.bam"),
+            versions=temp("results/align/chunks/{sample}/{chunk}.versions.json"),
+        log:
+            "logs/align_chunk/{sample}/{chunk}.log",
+        benchmark:
+            "logs/benchmarks/align_chunk/{sample}/{chunk}.tsv"
+
+    rule samtools_cat:
+        input:
+            # the folder of chunks too, so that it (a temp() output) stays until all are aligned
+            unpack(get_aligned_chunks),
+        output:
+            bam=temp("results/align/{sample}.unsorted.bam"),
+            # the alignment step's record, whichever way it ran
+            versions="results/versions/align_reads/{sample}.json",
+        log:
+            "logs/samtools_cat/{sample}.log",
+        benchmark:
+            "logs/benchmarks/samtools_cat/{sample}.tsv"
+        conda:
+            "../envs/align.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=120,
+        script:
+            "../scripts/samtools_cat.py"
 
 
 rule samtools_markdup:
