@@ -136,7 +136,7 @@ def check_index_matches(
     have = list(index_contigs(index, aligner).items())
     where = index_file(index, aligner)
     fix = (
-        f"rebuild it with 'seq2rx index --fasta {fasta}"
+        f"rebuild it with 'seq2rx index --fasta {fasta} --force"
         + (" --aligner minimap2" if aligner == "minimap2" else "")
         + "', or set align.index to an index of this FASTA"
     )
