@@ -1,49 +1,57 @@
-# Alignment: BWA-MEM (pybwa) or minimap2 on the reference's islands, lifted back onto the real
-# contigs; then fixmate, sort, duplicate marking and index with pysam's samtools.
+# Alignment: BWA-MEM (pybwa) or minimap2 against an existing index used as it is, or an index the
+# workflow builds (of the islands of a mostly-N reference, lifted back onto the real contigs, or of
+# the whole reference); then fixmate, sort, duplicate marking and index with pysam's samtools.
 
 
-rule aligner_index:
-    input:
-        fasta=config["reference"]["fasta"],
-    output:
-        islands=f"results/index/{ALIGNER}/islands.fa",
-        islands_map=f"results/index/{ALIGNER}/islands.tsv",
-        seqdict=f"results/index/{ALIGNER}/islands.dict",
-        bwa_index=(
-            multiext(
-                f"results/index/{ALIGNER}/islands.fa",
-                ".amb",
-                ".ann",
-                ".bwt",
-                ".pac",
-                ".sa",
-            )
-            if ALIGNER == "bwa"
-            else []
-        ),
-        versions=f"results/versions/aligner_index/{ALIGNER}.json",
-    log:
-        f"logs/aligner_index/{ALIGNER}.log",
-    benchmark:
-        f"logs/benchmarks/aligner_index/{ALIGNER}.tsv"
-    conda:
-        "../envs/align.yaml"
-    threads: 1
-    resources:
-        mem_mb=8000,
-        runtime=120,
-    params:
-        aligner=ALIGNER,
-        min_gap=config["align"]["island_min_gap"],
-    script:
-        "../scripts/aligner_index.py"
+from seq2rx.reads.index import index_path, plan_index  # noqa: E402
+
+try:
+    # an existing index (align.index, or beside the FASTA) is used as it is, after its contigs are
+    # checked against the FASTA's; else the workflow builds one in results/index
+    INDEX = plan_index(
+        config["reference"]["fasta"],
+        ALIGNER,
+        config["align"]["index"],
+        outdir="results/index",
+        fasta_ready=lambda p: not _will_exist(p) and Path(f"{p}.fai").is_file(),
+    )
+except InputError as exc:
+    sys.exit(f"seq2rx: configuration error: {exc}")
+
+
+if not INDEX.existing:
+
+    rule aligner_index:
+        input:
+            fasta=config["reference"]["fasta"],
+        output:
+            index=INDEX.files,
+            seqdict=INDEX.seqdict,
+            lift_map=INDEX.lift_map,
+            versions=f"results/versions/aligner_index/{ALIGNER}.json",
+        log:
+            f"logs/aligner_index/{ALIGNER}.log",
+        benchmark:
+            f"logs/benchmarks/aligner_index/{ALIGNER}.tsv"
+        conda:
+            "../envs/align.yaml"
+        threads: 1
+        resources:
+            mem_mb=8000,
+            runtime=120,
+        params:
+            aligner=ALIGNER,
+            outdir=lambda w, output: str(Path(output.lift_map).parent),
+            min_gap=config["align"]["island_min_gap"],
+        script:
+            "../scripts/aligner_index.py"
 
 
 rule align_reads:
     input:
         unpack(get_align_reads),
-        index=rules.aligner_index.output.islands,
-        islands_map=rules.aligner_index.output.islands_map,
+        index=INDEX.files,
+        lift_map=INDEX.lift_map or [],
     output:
         bam=temp("results/align/{sample}.unsorted.bam"),
         versions="results/versions/align_reads/{sample}.json",
@@ -59,6 +67,8 @@ rule align_reads:
         runtime=240,
     params:
         aligner=ALIGNER,
+        index=lambda w, input: index_path(input.index, ALIGNER),
+        fasta=config["reference"]["fasta"],
         platform=config["align"]["platform"],
     script:
         "../scripts/align_reads.py"

@@ -47,8 +47,10 @@ def tool_version(name: str) -> str:
         return "not installed"
 
 
-def write_versions(path: str | Path, step: str, tools: list[str]) -> dict:
-    record = {"step": step, "tools": {t: tool_version(t) for t in sorted(tools)}}
+def write_versions(path: str | Path, step: str, tools: list[str], *, extra: dict[str, str] | None = None) -> dict:
+    """Write a step's record: its tools' versions, and ``extra`` facts about what it ran (e.g. which
+    aligner index it used)."""
+    record = {"step": step, "tools": {t: tool_version(t) for t in sorted(tools)}, **(extra or {})}
     with atomic_output(path) as tmp:
         Path(tmp).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return record
