@@ -20,6 +20,7 @@ n = align_unsorted(
     aligner=snakemake.params.aligner,
     threads=snakemake.threads,
     platform=snakemake.params.platform,
+    trimmed=True,  # cutadapt_trim's output: checked when it was trimmed
 )
 print(f"{n} alignment records written", file=sys.stderr)
 tools = {"bwa": ["pybwa", "pysam"], "minimap2": ["pyminimap2", "pysam"]}[snakemake.params.aligner]
