@@ -25,6 +25,7 @@ n = align_unsorted(
     threads=snakemake.threads,
     platform=snakemake.params.platform,
     fasta=snakemake.params.fasta,
+    trimmed=True,  # cutadapt_trim's output: checked when it was trimmed
 )
 print(f"{n} alignment records written", file=sys.stderr)
 tools = {"bwa": ["pybwa", "pysam"], "minimap2": ["pyminimap2", "pysam"]}[snakemake.params.aligner]

@@ -84,6 +84,26 @@ def test_output_does_not_depend_on_threads(small_demo, bwa_index, tmp_path):
     assert records(tmp_path / "s1.bam") == records(tmp_path / "s2.bam")
 
 
+def test_trimmed_reads_read_by_htslib_align_the_same(small_demo, bwa_index, tmp_path):
+    # trim_pairs' output is checked already: htslib's reader gives BWA the same batches
+    r1, r2 = small_demo / "reads/P8-T_R1.fastq.gz", small_demo / "reads/P8-T_R2.fastq.gz"
+    for trimmed in (False, True):
+        n = align_unsorted(r1, r2, bwa_index, tmp_path / f"{trimmed}.bam", "P8-T", threads=2, trimmed=trimmed)
+        assert n > 1000
+    assert records(tmp_path / "True.bam") == records(tmp_path / "False.bam")
+
+
+def test_trimmed_reads_still_pair_by_name_and_count(bwa_index, tmp_path):
+    r1 = _fq(tmp_path / "a_R1.fq.gz", ["r1", "r2"])
+    with pytest.raises(InputError, match=r"a_R2.fq.gz, line 5: read 'rX' does not match its mate 'r2'"):
+        align_unsorted(r1, _fq(tmp_path / "a_R2.fq.gz", ["r1", "rX"]), bwa_index, tmp_path / "u.bam", "S", trimmed=True)
+    with pytest.raises(InputError, match=r"a_R2.fq.gz, line 5: ends after 1 reads in .*a_R1.fq.gz"):
+        align_unsorted(r1, _fq(tmp_path / "a_R2.fq.gz", ["r1"]), bwa_index, tmp_path / "u.bam", "S", trimmed=True)
+    with pytest.raises(InputError, match=r"b_R1.fq.gz: ends after 1 reads while its mate file .*a_R1.fq.gz has more"):
+        align_unsorted(_fq(tmp_path / "b_R1.fq.gz", ["r1"]), r1, bwa_index, tmp_path / "u.bam", "S", trimmed=True)
+    assert not (tmp_path / "u.bam").exists()  # no partial output
+
+
 def test_minimap2_agrees_with_bwa(small_demo, tmp_path):
     index = build_index(small_demo / "genome.fa.gz", tmp_path / "mm2", "minimap2")
     r1, r2 = small_demo / "reads/P1_R1.fastq.gz", small_demo / "reads/P1_R2.fastq.gz"
@@ -189,3 +209,14 @@ def test_soft_filters_and_sample_names(small_demo, p1_bam, tmp_path):
     call_variants([p1_bam], fasta, tmp_path / "b.vcf.gz", CallParams(min_qual=1e6, min_depth=1000))
     with pysam.VariantFile(str(tmp_path / "b.vcf.gz")) as fh:
         assert all(set(r.filter.keys()) == {"LowQual", "LowDepth"} for r in fh)
+
+
+def test_a_failing_pipeline_stage_names_itself(small_demo, tmp_path):
+    from seq2rx.core.errors import ToolError
+    from seq2rx.variants.bcftools import pipe_bcftools
+
+    with pytest.raises(ToolError, match=r"bcftools mpileup: failed: .*no-such.bam"):
+        pipe_bcftools(
+            ("mpileup", "-f", str(small_demo / "genome.fa.gz"), "-O", "u", str(tmp_path / "no-such.bam")),
+            ("call", "-m", "-O", "u", "-o", str(tmp_path / "out.bcf"), "-"),
+        )

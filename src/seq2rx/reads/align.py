@@ -21,7 +21,7 @@ import pysam
 from seq2rx.core.errors import InputError
 from seq2rx.core.io import atomic_output, scratch_dir
 from seq2rx.genome.reference import IslandMap
-from seq2rx.reads.fastq import read_pairs, write_pairs
+from seq2rx.reads.fastq import FASTQ_FIX, read_pairs, write_pairs
 from seq2rx.reads.index import build_workflow_index, lift_map_of, load_bwa_index, resolve_lift_map
 
 ALIGNERS = ("bwa", "minimap2")
@@ -148,13 +148,48 @@ def set_pair_flags(results: list[list[pysam.AlignedSegment]]) -> None:
             rec.is_proper_pair = proper
 
 
-def _batches(r1: str | Path, r2: str | Path, batch_bases: int) -> Iterator[list[pysam.FastxRecord]]:
+def _trimmed_pairs(r1: str | Path, r2: str | Path) -> Iterator[tuple[pysam.FastxRecord, pysam.FastxRecord]]:
+    """The pairs of two FASTQ files that :func:`seq2rx.reads.trim.trim_pairs` wrote, read by htslib.
+
+    Those files hold checked reads with one name per pair, upper-case bases and Phred+33
+    qualities (trim_pairs gives cutadapt a normalised copy otherwise), so reading them gives the
+    same names, bases and qualities as :func:`read_pairs`, without checking every record again
+    in Python. Mates are still matched by name and count.
+    """
+    with pysam.FastxFile(str(r1)) as f1, pysam.FastxFile(str(r2)) as f2:
+        k = 0
+        for a in f1:
+            b = next(f2, None)
+            k += 1
+            if b is None or a.name != b.name:
+                what = (
+                    f"ends after {k - 1} reads" if b is None else f"read {b.name!r} does not match its mate {a.name!r}"
+                )
+                raise InputError(str(r2), f"{what} in {r1} (read pair {k})", line=4 * k - 3, hint=FASTQ_FIX)
+            yield a, b
+        if next(f2, None) is not None:
+            raise InputError(str(r1), f"ends after {k} reads while its mate file {r2} has more", hint=FASTQ_FIX)
+
+
+def _batches(
+    r1: str | Path, r2: str | Path, batch_bases: int, trimmed: bool = False
+) -> Iterator[list[pysam.FastxRecord]]:
     batch: list[pysam.FastxRecord] = []
     bases = 0
-    for a, b in read_pairs(r1, r2):
-        batch.append(pysam.FastxRecord(name=a[0], sequence=a[1], quality=a[2]))
-        batch.append(pysam.FastxRecord(name=b[0], sequence=b[1], quality=b[2]))
-        bases += len(a[1]) + len(b[1])
+    if trimmed:
+        pairs = _trimmed_pairs(r1, r2)
+    else:
+        pairs = (
+            (
+                pysam.FastxRecord(name=a[0], sequence=a[1], quality=a[2]),
+                pysam.FastxRecord(name=b[0], sequence=b[1], quality=b[2]),
+            )
+            for a, b in read_pairs(r1, r2)
+        )
+    for a, b in pairs:
+        batch.append(a)
+        batch.append(b)
+        bases += len(a.sequence) + len(b.sequence)
         if bases >= batch_bases:
             yield batch
             batch, bases = [], 0
@@ -174,12 +209,17 @@ def align_unsorted(
     batch_bases: int = BATCH_BASES,
     *,
     fasta: str | Path | None = None,
+    trimmed: bool = False,
 ) -> int:
     """Align a read pair set; write name-grouped BAM on real contigs. Returns records written.
 
     ``index_fasta`` is what the aligner opens: a BWA prefix or a minimap2 ``.mmi``. An index the
     workflow built has its lift map beside it (``ref.lift.tsv``); any other index is used as it
     is, with the identity lift, after its contigs are checked against ``fasta``'s ``.fai``.
+
+    ``trimmed``: the reads are :func:`seq2rx.reads.trim.trim_pairs`'s output, already checked, so
+    BWA's batches are read by htslib (:func:`_trimmed_pairs`); otherwise every record is checked
+    (:func:`seq2rx.reads.fastq.read_pairs`). The alignments are the same either way.
     """
     if aligner not in ALIGNERS:
         raise ValueError(f"aligner must be one of {sorted(ALIGNERS)}, got {aligner!r}")
@@ -187,7 +227,12 @@ def align_unsorted(
     imap = lift_map_of(index_fasta, aligner, resolve_lift_map(index_fasta), fasta)
     header = lifted_header(imap, sample, platform, aligner_version(aligner))
     n = 0
-    with atomic_output(out_bam) as tmp, pysam.AlignmentFile(str(tmp), "wb", header=header) as out:
+    # the unsorted BAM is a temporary that sort_markdup re-encodes: compression level 1, done by
+    # htslib's own threads while BWA aligns the next batch
+    with (
+        atomic_output(out_bam) as tmp,
+        pysam.AlignmentFile(str(tmp), "wb", header=header, threads=max(1, threads), format_options=[b"level=1"]) as out,
+    ):
         if aligner == "bwa":
             from pybwa import BwaMem, BwaMemOptions
 
@@ -196,7 +241,7 @@ def align_unsorted(
             lift = _Lifter(imap, list(index.header.references))
             opt = BwaMemOptions(interleaved_paired_end=True, threads=threads, chunk_size=batch_bases)
             opt.finalize()
-            for batch in _batches(r1, r2, batch_bases):
+            for batch in _batches(r1, r2, batch_bases, trimmed):
                 results = bwa.align(batch, opt)
                 set_pair_flags(results)
                 for hits in results:
@@ -241,8 +286,14 @@ def sort_markdup(unsorted_bam: str | Path, out_bam: str | Path, stats: str | Pat
     with scratch_dir(out_bam) as td:
         fixed = os.path.join(td, "fixmate.bam")
         srt = os.path.join(td, "sorted.bam")
-        pysam.samtools.fixmate("--no-PG", "-@", t, "-m", str(unsorted_bam), fixed, catch_stdout=False)
-        pysam.samtools.sort("--no-PG", "-@", t, "-T", os.path.join(td, "sort"), "-o", srt, fixed, catch_stdout=False)
+        # temporaries at compression level 1: markdup re-encodes every record, so the BAM's bytes
+        # do not change, and level 1 costs a fraction of the default's time for ~1.3x the size
+        pysam.samtools.fixmate(
+            "--no-PG", "-@", t, "-m", "--output-fmt-option", "level=1", str(unsorted_bam), fixed, catch_stdout=False
+        )
+        pysam.samtools.sort(
+            "--no-PG", "-@", t, "-l", "1", "-T", os.path.join(td, "sort"), "-o", srt, fixed, catch_stdout=False
+        )
         with atomic_output(out_bam) as tmp:
             pysam.samtools.markdup("--no-PG", "-@", t, "-s", "-f", str(stats), srt, str(tmp), catch_stdout=False)
             pysam.samtools.index("-@", t, str(tmp), str(tmp) + ".bai", catch_stdout=False)

@@ -4,16 +4,61 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pysam
 import pysam.bcftools  # noqa: F401  (pysam exposes bcftools only when imported)
 
+from seq2rx.core.errors import ToolError
+
+_STAGE = "import sys, pysam.bcftools; getattr(pysam.bcftools, sys.argv[1])(*sys.argv[2:], catch_stdout=False)"
+
 
 def run_bcftools(cmd: str, *args: str) -> None:
     """Run ``bcftools CMD ARGS``, writing where ``-o`` says (pysam would otherwise capture stdout)."""
     getattr(pysam.bcftools, cmd)(*args, catch_stdout=False)
+
+
+def pipe_bcftools(*stages: tuple[str, ...]) -> None:
+    """Run ``bcftools A | bcftools B | ...`` (each stage a tuple ``(cmd, *args)``) as a pipeline.
+
+    Every stage but the first reads ``-``; every stage but the last should write uncompressed
+    BCF to stdout (``-O u``, no ``-o``); the last writes where its ``-o`` says. The stages run at
+    the same time, each in its own process (pysam's bcftools runs in-process and cannot share a
+    process), so a pileup of every covered position is neither compressed nor written to disk.
+    A failing stage raises :class:`ToolError` with its message.
+    """
+    procs: list[tuple[str, subprocess.Popen, object]] = []
+    prev = None
+    try:
+        for k, (cmd, *args) in enumerate(stages):
+            err = tempfile.TemporaryFile()
+            out = subprocess.PIPE if k < len(stages) - 1 else subprocess.DEVNULL
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _STAGE, cmd, *args], stdin=prev or subprocess.DEVNULL, stdout=out, stderr=err
+            )
+            if prev is not None:
+                prev.close()  # the next stage holds it now; a stage that dies gives its writer SIGPIPE
+            prev = proc.stdout
+            procs.append((cmd, proc, err))
+        failed = [(cmd, err) for cmd, proc, err in procs if proc.wait() != 0]
+        if failed:
+            cmd, err = failed[-1] if len(failed) == 1 else failed[0]
+            err.seek(0)
+            text = err.read().decode(errors="replace").strip().splitlines()
+            detail = next(
+                (line for line in reversed(text) if "Error" in line or "rror:" in line), text[-1] if text else ""
+            )
+            raise ToolError(f"bcftools {cmd}", f"failed: {detail[-2000:]}")
+    finally:
+        for _cmd, proc, err in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            err.close()
 
 
 #: header declarations htslib's sanity check wants other than some callers write them (VCF 4.3,

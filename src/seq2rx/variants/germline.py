@@ -14,7 +14,7 @@ import pysam
 import pysam.bcftools  # noqa: F401  (pysam exposes bcftools only when imported)
 
 from seq2rx.core.io import atomic_output, scratch_dir
-from seq2rx.variants.bcftools import clean_header, run_bcftools
+from seq2rx.variants.bcftools import clean_header, pipe_bcftools, run_bcftools
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,9 @@ def call_variants(
     ``samples`` names the VCF columns, one per BAM, whatever the BAMs' read groups say (a BAM
     from elsewhere keeps its own SM tag).
     """
-    t = str(max(1, threads))
+    del threads  # mpileup and call run side by side (2 cores); the other passes are single-threaded
     Path(out_vcf).parent.mkdir(parents=True, exist_ok=True)
     with scratch_dir(out_vcf) as td:
-        pile = os.path.join(td, "pileup.bcf")
         called = os.path.join(td, "called.bcf")
         normed = os.path.join(td, "norm.bcf")
         filt = os.path.join(td, "filtered.vcf.gz")
@@ -67,9 +66,7 @@ def call_variants(
             "-d",
             str(params.max_depth),
             "-O",
-            "b",
-            "-o",
-            pile,
+            "u",
         ]
         if regions:
             args += ["-R", str(regions)]
@@ -80,11 +77,13 @@ def call_variants(
             with open(groups, "w") as fh:
                 fh.writelines(f"* {bam} {name}\n" for bam, name in zip(map(str, bams), samples, strict=True))
             args += ["-G", groups]
-        run_bcftools("mpileup", *args, *map(str, bams))
-        run_bcftools("call", "--no-version", "-m", "-v", "-a", "GQ", "--threads", t, "-O", "b", "-o", called, pile)
-        run_bcftools(
-            "norm", "--no-version", "-f", str(fasta), "-m", "-any", "--threads", t, "-O", "b", "-o", normed, called
+        # mpileup writes a record for every covered position: piped, not compressed to disk; the
+        # small intermediates after it are uncompressed BCF (only the final VCF is compressed)
+        pipe_bcftools(
+            ("mpileup", *args, *map(str, bams)),
+            ("call", "--no-version", "-m", "-v", "-a", "GQ", "-O", "u", "-o", called, "-"),
         )
+        run_bcftools("norm", "--no-version", "-f", str(fasta), "-m", "-any", "-O", "u", "-o", normed, called)
         run_bcftools(
             "filter",
             "--no-version",
@@ -95,7 +94,7 @@ def call_variants(
             "-e",
             f"QUAL<{params.min_qual:g}",
             "-O",
-            "b",
+            "u",
             "-o",
             filt + ".q.bcf",
             normed,
