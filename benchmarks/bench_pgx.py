@@ -61,6 +61,8 @@ from seq2rx.sim.cohort import write_cohort_vcf  # noqa: E402
 
 #: seq2rx's command line in a fresh process that writes its own peak resident memory (VmHWM, kB)
 #: to the file named first: a child's ru_maxrss starts at its parent's size (fork, then exec)
+#: CPU seconds of the child processes run so far, by program
+CPU_S: dict[str, float] = {}
 CLI = """import sys
 from seq2rx.cli import main
 try:
@@ -112,13 +114,20 @@ def reference_workload(args) -> dict:
     }
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_cli(src: Path, argv: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak resident MiB) of ``seq2rx`` run in a fresh process on ``src``."""
+    """(wall seconds, peak resident MiB) of ``seq2rx`` run in a fresh process on ``src``; its CPU
+    seconds (user + system) are added to ``CPU_S["seq2rx"]``."""
     env = {**os.environ, "PYTHONPATH": str(src)}
     peak = Path(argv[argv.index("--json") + 1] + ".peak")
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.run([sys.executable, "-c", CLI, str(peak), *argv], env=env, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t
+    CPU_S["seq2rx"] = CPU_S.get("seq2rx", 0.0) + _children_cpu() - cpu
     if proc.returncode != 0:
         raise SystemExit(f"seq2rx pgx failed ({proc.returncode}) on {argv}")
     return wall, int(peak.read_text()) / 1024
@@ -147,7 +156,9 @@ def simulated(args) -> dict:
         out = args.workdir / f"cohort{n}"
         argv = ["pgx", "--vcf", str(vcf), "--all-samples", "--absent-as-reference", "--kb", str(args.kb),
                 "--json", f"{out}.json", "--tsv", f"{out}.genes.tsv", "--drugs-tsv", f"{out}.drugs.tsv"]  # fmt: skip
+        cpu = CPU_S.get("seq2rx", 0.0)
         runs = [run_cli(args.src, argv) for _ in range(args.repeats)]
+        cpu = (CPU_S["seq2rx"] - cpu) / args.repeats
         wall = statistics.median(w for w, _ in runs)
         same, total = agreement(Path(f"{out}.json"), drawn)
         rows.append({
@@ -155,6 +166,7 @@ def simulated(args) -> dict:
             "records": sum(1 for _ in pysam.VariantFile(str(vcf))),
             "wall_s": round(wall, 2),
             "per_sample_ms": round(1000 * wall / n, 2),
+            "cpu_per_sample_ms": round(1000 * cpu / n, 2),
             "peak_rss_mib": round(max(m for _, m in runs), 1),
             "json_mib": round(Path(f"{out}.json").stat().st_size / 2**20, 1),
             "diplotypes_as_drawn": f"{same}/{total}",
@@ -179,28 +191,33 @@ def against_pypgx(args) -> dict:
     seq2rx_s, seq2rx_peak = run_cli(args.src, argv)
     docs = json.loads(ours.read_text())["samples"]
     genes = []
-    pypgx_total = 0.0
+    pypgx_total = pypgx_cpu_total = 0.0
     for gene in args.genes:
         out = args.workdir / gene
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), _children_cpu()
         proc = subprocess.run([str(args.pypgx), "run-chip-pipeline", gene, str(out), str(args.vcf),
                                "--assembly", "GRCh38", "--force"], capture_output=True, text=True)  # fmt: skip
         wall = time.perf_counter() - t
+        pypgx_cpu = _children_cpu() - cpu
         pypgx_total += wall
+        pypgx_cpu_total += pypgx_cpu
         if proc.returncode != 0:
             genes.append({"gene": gene, "pypgx_s": round(wall, 1), "pypgx_error": proc.stderr.strip().splitlines()[-1]})
             continue
         theirs = pypgx_calls(out / "results.zip")
         same = sum(d["genes"][gene]["diplotypes"] == [theirs.get(d["sample"])] for d in docs)
         genes.append({"gene": gene, "pypgx_s": round(wall, 1), "pypgx_per_sample_s": round(wall / n, 3),
+                      "pypgx_cpu_per_sample_s": round(pypgx_cpu / n, 3),
                       "agreement": f"{same}/{n}", "agreement_pct": round(100 * same / n, 1)})  # fmt: skip
     return {
         "samples": n,
         "seq2rx_all_genes_s": round(seq2rx_s, 2),
         "seq2rx_per_sample_ms": round(1000 * seq2rx_s / n, 1),
+        "seq2rx_cpu_per_sample_ms": round(1000 * CPU_S["seq2rx"] / n, 1),
         "seq2rx_peak_rss_mib": round(seq2rx_peak, 1),
         "pypgx_genes_s": round(pypgx_total, 1),
         "pypgx_per_sample_s": round(pypgx_total / n, 3),
+        "pypgx_cpu_per_sample_s": round(pypgx_cpu_total / n, 3),
         "genes": genes,
     }
 
