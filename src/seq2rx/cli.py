@@ -117,7 +117,8 @@ def _cmd_pgx_phenotypes(args: argparse.Namespace) -> int:
 
 
 def _cmd_pgx_call(args: argparse.Namespace) -> int:
-    from seq2rx.pgx.pipeline import PgxKnowledge, call_vcf, write_json, write_tsv
+    from seq2rx.pgx.pipeline import PgxKnowledge, ResultsWriter, call_cohort, read_outside_calls
+    from seq2rx.pgx.vcf import read_cohort
 
     if not args.vcf or not args.json:
         raise InputError(
@@ -130,23 +131,19 @@ def _cmd_pgx_call(args: argparse.Namespace) -> int:
             hint="lift the VCF over to GRCh38 first, e.g. with bcftools +liftover",
         )
     kb = PgxKnowledge.load(args.kb)
-    docs = call_vcf(
-        kb,
-        args.vcf,
-        [args.sample] if args.sample else None,
-        args.outside_calls,
-        args.min_depth,
-        filters=args.filters or ["PASS"],
-        absent_as_reference=args.absent_as_reference,
-    )
-    if len(docs) > 1 and not args.all_samples:
-        raise InputError(args.vcf, f"has {len(docs)} samples; choose one with --sample, or pass --all-samples")
-    write_json(docs[0] if len(docs) == 1 else {"samples": docs}, args.json)
-    if args.tsv:
-        write_tsv(docs, args.tsv, args.drugs_tsv)
-    for doc in docs:
-        for gene, r in doc["genes"].items():
-            print(f"{doc['sample']}\t{gene}\t{'|'.join(r['diplotypes']) or r['status']}\t{r['phenotype'] or '.'}")
+    filters = args.filters or ["PASS"]
+    # the VCF is read once, compactly; each sample's result is then made, written and dropped
+    cohort = read_cohort(args.vcf, kb.definitions, [args.sample] if args.sample else None, args.min_depth,
+                         filters=filters, absent_as_reference=args.absent_as_reference)  # fmt: skip
+    if len(cohort) > 1 and not args.all_samples:
+        raise InputError(args.vcf, f"has {len(cohort)} samples; choose one with --sample, or pass --all-samples")
+    outside = read_outside_calls(args.outside_calls, kb) if args.outside_calls else None
+    tables = {"genes_tsv": args.tsv, "drugs_tsv": args.drugs_tsv if args.tsv else None}
+    with ResultsWriter(args.json, single=len(cohort) == 1, **tables) as out:
+        for doc in call_cohort(kb, cohort, outside, filters=filters):
+            out.add(doc)
+            for gene, r in doc["genes"].items():
+                print(f"{doc['sample']}\t{gene}\t{'|'.join(r['diplotypes']) or r['status']}\t{r['phenotype'] or '.'}")
     return 0
 
 
@@ -441,7 +438,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="genome build of --vcf (default GRCh38); the PGx knowledge base is GRCh38, so GRCh37 is refused",
     )
     p.add_argument("--sample", help="sample to call (default: the only one)")
-    p.add_argument("--all-samples", action="store_true", help="call every sample; the JSON holds a list")
+    p.add_argument(
+        "--all-samples",
+        action="store_true",
+        help="call every sample; the JSON holds a list, written one sample at a time (memory does not grow with the cohort)",
+    )
     p.add_argument(
         "--outside-calls", metavar="TSV", help="TSV of GENE<TAB>DIPLOTYPE calls made elsewhere (CYP2D6, HLA-A, HLA-B)"
     )

@@ -7,10 +7,14 @@ written to ``results/pgx/{sample}.json``; ``write_json`` / ``write_tsv`` write i
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
+import json
 import math
 import re
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +25,7 @@ from seq2rx.pgx import definitions as defs
 from seq2rx.pgx import phenotypes as phen
 from seq2rx.pgx.guidance import Guidance, read_guidance, recommend
 from seq2rx.pgx.matcher import Diplotype, GeneGenotypes, GeneMatcher, MatchResult
-from seq2rx.pgx.vcf import DEFAULT_FILTERS, read_genotypes
+from seq2rx.pgx.vcf import DEFAULT_FILTERS, CohortGenotypes, read_cohort
 
 #: genes that enter only as outside calls (copy number and HLA typing are not callable here)
 OUTSIDE_ONLY = ("CYP2D6", "HLA-A", "HLA-B")
@@ -406,17 +410,32 @@ def call_vcf(
     filters: tuple[str, ...] | list[str] = DEFAULT_FILTERS,
     absent_as_reference: bool = False,
 ) -> list[dict]:
-    """Every sample (or ``samples``) of ``vcf``: see :func:`~seq2rx.pgx.vcf.read_genotypes` for
+    """Every sample (or ``samples``) of ``vcf``: see :func:`~seq2rx.pgx.vcf.read_cohort` for
     ``filters`` and ``absent_as_reference``. A result read with other than the default settings
-    says so: a top-level warning and its ``vcf_reading`` entry."""
-    genotypes = read_genotypes(
+    says so: a top-level warning and its ``vcf_reading`` entry. For a cohort, :func:`call_cohort`
+    gives the same documents one at a time."""
+    cohort = read_cohort(
         vcf, kb.definitions, samples, min_depth=min_depth, filters=filters, absent_as_reference=absent_as_reference
     )
     outside = read_outside_calls(outside_calls, kb) if outside_calls else None
-    docs = [call_sample(kb, s, g, outside) for s, g in genotypes.items()]
-    for doc in docs:
-        _note_reading(doc, filters, absent_as_reference)
-    return docs
+    return list(call_cohort(kb, cohort, outside, filters=filters))
+
+
+def call_cohort(
+    kb: PgxKnowledge,
+    cohort: CohortGenotypes,
+    outside: tuple[dict[str, dict], list[str]] | None = None,
+    *,
+    filters: tuple[str, ...] | list[str] = DEFAULT_FILTERS,
+) -> Iterator[dict]:
+    """Each sample's document (as :func:`call_vcf` makes it) from a cohort read once by
+    :func:`~seq2rx.pgx.vcf.read_cohort`, built when asked for and not kept: memory holds the
+    cohort's compact genotypes and one sample's result, however many samples there are.
+    ``filters`` are those the cohort was read with (named in the result when not the default)."""
+    for sample, genotypes in cohort:
+        doc = call_sample(kb, sample, genotypes, outside)
+        _note_reading(doc, filters, cohort.absent_as_reference)
+        yield doc
 
 
 def _note_reading(doc: dict, filters, absent_as_reference: bool) -> None:
@@ -473,21 +492,89 @@ def _fmt(v) -> str:
     return str(v).replace("\t", " ").replace("\n", " ")
 
 
+def _gene_rows(doc: dict) -> Iterator[list]:
+    for gene, r in doc["genes"].items():
+        yield [doc["sample"], gene, r["status"], "|".join(r["diplotypes"]) or ".", _fmt(r["phenotype"]),
+               _fmt(r["activity_score"]), len(r["missing_positions"]), _fmt("; ".join(r["warnings"]) or None)]  # fmt: skip
+
+
+def _drug_rows(doc: dict) -> Iterator[list]:
+    for r in doc["recommendations"]:
+        yield [doc["sample"], r["drug"], ";".join(r["genes"]), _fmt(r["phenotype"]), _fmt(r["recommendation"]),
+               r["strength"], _fmt(r["source"])]  # fmt: skip
+
+
 def write_tsv(docs: list[dict], genes_path: str | Path, drugs_path: str | Path | None = None) -> None:
-    with atomic_output(genes_path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        w.writerow(GENE_COLUMNS)
+    with ResultsWriter(None, genes_tsv=genes_path, drugs_tsv=drugs_path) as out:
         for doc in docs:
-            for gene, r in doc["genes"].items():
-                w.writerow([doc["sample"], gene, r["status"], "|".join(r["diplotypes"]) or ".", _fmt(r["phenotype"]),
-                            _fmt(r["activity_score"]), len(r["missing_positions"]),
-                            _fmt("; ".join(r["warnings"]) or None)])  # fmt: skip
-    if drugs_path is None:
-        return
-    with atomic_output(drugs_path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        w.writerow(DRUG_COLUMNS)
-        for doc in docs:
-            for r in doc["recommendations"]:
-                w.writerow([doc["sample"], r["drug"], ";".join(r["genes"]), _fmt(r["phenotype"]),
-                            _fmt(r["recommendation"]), r["strength"], _fmt(r["source"])])  # fmt: skip
+            out.add(doc)
+
+
+class ResultsWriter:
+    """Write sample documents as they come, each file atomically: the JSON (one document alone
+    when ``single``, else ``{"samples": [...]}``, byte for byte what :func:`write_json` writes for
+    the whole list), the gene table and the drug table (``None``: not written). Each document is
+    written when added and not kept, so a cohort's results never sit in memory together. Files
+    appear only when the ``with`` block ends cleanly; on any error inside it none does.
+    """
+
+    def __init__(self, json_path: str | Path | None, *, single: bool = False, genes_tsv: str | Path | None = None,
+                 drugs_tsv: str | Path | None = None) -> None:  # fmt: skip
+        self._paths = (json_path, genes_tsv, drugs_tsv)
+        self._single = single
+        self._stack = contextlib.ExitStack()
+        self._json = self._genes = self._drugs = None
+        #: documents written so far
+        self.written = 0
+
+    def __enter__(self) -> ResultsWriter:
+        handles = []
+        with self._stack as stack:
+            for path in self._paths:
+                tmp = stack.enter_context(atomic_output(path)) if path is not None else None
+                handles.append(stack.enter_context(open(tmp, "w", newline="", encoding="utf-8")) if tmp else None)
+            self._stack = stack.pop_all()  # opened: kept open until __exit__
+        self._json, genes, drugs = handles
+        self._genes = csv.writer(genes, delimiter="\t", lineterminator="\n") if genes else None
+        self._drugs = csv.writer(drugs, delimiter="\t", lineterminator="\n") if drugs else None
+        if self._genes:
+            self._genes.writerow(GENE_COLUMNS)
+        if self._drugs:
+            self._drugs.writerow(DRUG_COLUMNS)
+        return self
+
+    def add(self, doc: dict) -> None:
+        """Write one sample's document to every output."""
+        if self._json is not None:
+            if self._single and self.written:
+                raise ValueError("a single-sample result holds one document")
+            text = json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False)
+            if not self._single:
+                # a member of {"samples": [...]} sits two levels deep: every line 4 more spaces in
+                text = ('{\n  "samples": [\n' if not self.written else ",\n") + "    " + text.replace("\n", "\n    ")
+            self._json.write(text)
+        if self._genes:
+            self._genes.writerows(_gene_rows(doc))
+        if self._drugs:
+            self._drugs.writerows(_drug_rows(doc))
+        self.written += 1
+
+    def _finish(self) -> None:
+        if self._json is None:
+            return
+        if self._single:
+            if not self.written:
+                raise ValueError("a single-sample result needs its document")
+            self._json.write("\n")
+        else:
+            self._json.write("\n  ]\n}\n" if self.written else '{\n  "samples": []\n}\n')
+
+    def __exit__(self, kind, value, tb) -> bool:
+        if kind is None:
+            try:
+                self._finish()
+            except BaseException:
+                if not self._stack.__exit__(*sys.exc_info()):
+                    raise
+                return False
+        return self._stack.__exit__(kind, value, tb)

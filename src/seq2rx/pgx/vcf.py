@@ -7,6 +7,8 @@ record, as the reference tool also requires). Contigs may be named ``chr10`` or 
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +62,87 @@ MIN_AD_READS = 8
 
 
 def read_genotypes(
+    vcf: str | Path, definitions: dict[str, GeneDefinition], *args, **kwargs
+) -> dict[str, dict[str, GeneGenotypes]]:
+    """sample → gene → genotypes at that gene's definition positions, every sample's at once
+    (the arguments and what makes a position missing: :func:`read_cohort`)."""
+    return dict(read_cohort(vcf, definitions, *args, **kwargs))
+
+
+@dataclass
+class _Column:
+    """One record's entries at one definition position, for every sample: each sample's code
+    into ``table`` (the distinct calls and reasons, shared), or one entry for all samples
+    (``codes`` None: a REF mismatch or a failed FILTER says the same for everyone)."""
+
+    table: list
+    codes: array | None = None
+
+    def entry(self, i: int):
+        return self.table[0] if self.codes is None else self.table[self.codes[i]]
+
+
+@dataclass
+class CohortGenotypes:
+    """Every sample's genotypes at the definition positions of one VCF, held compactly: per
+    record and position, one small integer per sample into a table of the distinct calls, so a
+    cohort of thousands costs a few bytes per sample and position. Iterating yields
+    ``(sample, gene → GeneGenotypes)`` in the VCF's sample order, each built when asked for
+    (see :func:`read_cohort` for what makes a position missing)."""
+
+    samples: list[str]
+    definitions: dict[str, GeneDefinition]
+    #: (gene, position index) -> the columns of the records at it, in the order read
+    columns: dict[tuple[str, int], list[_Column]]
+    #: contigs (without ``chr``) the VCF holds records on
+    has_records: set[str]
+    absent_as_reference: bool
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __iter__(self) -> Iterator[tuple[str, dict[str, GeneGenotypes]]]:
+        for i, s in enumerate(self.samples):
+            yield s, self.sample(i)
+
+    def sample(self, i: int) -> dict[str, GeneGenotypes]:
+        """The ``i``-th sample's genotypes, gene → :class:`GeneGenotypes`."""
+        definitions = self.definitions
+        out = {g: GeneGenotypes(g) for g in definitions}
+        for (gene, k), columns in self.columns.items():
+            g = out[gene]
+            value = _merge([c.entry(i) for c in columns], definitions[gene].positions[k].ref)
+            if isinstance(value, Call):
+                g.calls[k] = value
+                continue
+            g.missing[k] = str(value)
+            if isinstance(value, _Mismatch):
+                g.warnings.append(
+                    f"{value.chrom}:{value.pos}: reference allele {value.ref!r} does not match the definition's "
+                    f"{value.expected!r} (is the VCF on GRCh38?); position treated as missing"
+                )
+            elif isinstance(value, _Unused):
+                g.warnings.append(f"{value.chrom}:{value.pos}: {value.reason}; not used, position treated as missing")
+        for gene, d in definitions.items():
+            g = out[gene]
+            absent = 0
+            for k, p in enumerate(d.positions):
+                if k in g.calls or k in g.missing:
+                    continue
+                if self.absent_as_reference and _contig_key(p.chrom) in self.has_records:
+                    g.calls[k] = Call((p.ref, p.ref), phased=False)
+                    absent += 1
+                else:
+                    g.missing[k] = "no record in the VCF"
+            if absent:
+                g.warnings.append(
+                    f"{absent} definition position(s) without a record in the VCF taken as reference "
+                    "(absent_as_reference is on)"
+                )
+        return out
+
+
+def read_cohort(
     vcf: str | Path,
     definitions: dict[str, GeneDefinition],
     samples: list[str] | None = None,
@@ -67,8 +150,10 @@ def read_genotypes(
     *,
     filters: tuple[str, ...] | list[str] = DEFAULT_FILTERS,
     absent_as_reference: bool = False,
-) -> dict[str, dict[str, GeneGenotypes]]:
-    """sample → gene → genotypes at that gene's definition positions.
+) -> CohortGenotypes:
+    """Read ``vcf`` once at the definition positions, for every sample (or ``samples``), into a
+    :class:`CohortGenotypes`: compact, each sample's genotypes built when asked for. Bad input
+    stops here, before any sample's result exists.
 
     A position is *missing* when the VCF has no record for it, the record's FILTER holds a
     value not in ``filters`` (``.`` passes: no filter was applied), the sample's genotype has a
@@ -109,12 +194,11 @@ def read_genotypes(
         for s in samples:
             if s not in header_samples:
                 raise InputError(vcf, f"sample {s!r} is not in the VCF; it has {', '.join(header_samples[:10])}")
-        out = {s: {g: GeneGenotypes(g) for g in definitions} for s in samples}
         declared = set(fh.header.info), set(fh.header.formats)
         allowed = set(filters)
         wanted = ", ".join(sorted(allowed)) or "none"
-        # per (sample, gene, k): every record's call (or the reason it gives none); merged below
-        seen: dict[tuple[str, str, int], list[Call | str]] = {}
+        # per (gene, k): every record's column of calls (or the reasons they give none); merged per sample
+        columns: dict[tuple[str, int], list[_Column]] = {}
         last = "the start"
         # contigs the VCF holds records on: only there can an absent position be reference
         has_records: set[str] = set()
@@ -134,49 +218,35 @@ def read_genotypes(
                 failed = sorted(set(rec.filter.keys()) - allowed)
                 for gene, k in hits:
                     p = definitions[gene].positions[k]
-                    mismatch = rec.ref[0].upper() != p.ref[0].upper()
-                    for s in samples:
-                        if mismatch:
-                            entry = _Mismatch(rec.chrom, rec.pos, rec.ref, p.ref)
-                        elif failed:
-                            entry = _Unused(rec.chrom, rec.pos, f"FILTER {';'.join(failed)} (not one of {wanted})")
-                        else:
-                            entry = _sample_call(rec, s, alleles, p, min_depth)
-                        seen.setdefault((s, gene, k), []).append(entry)
+                    if rec.ref[0].upper() != p.ref[0].upper():
+                        column = _Column([_Mismatch(rec.chrom, rec.pos, rec.ref, p.ref)])
+                    elif failed:
+                        column = _Column(
+                            [_Unused(rec.chrom, rec.pos, f"FILTER {';'.join(failed)} (not one of {wanted})")]
+                        )
+                    else:
+                        column = _sample_column(rec, samples, alleles, p, min_depth)
+                    columns.setdefault((gene, k), []).append(column)
         except (OSError, ValueError) as exc:
             raise InputError(vcf, f"cannot be read after {last} ({exc})") from None
-    for (s, gene, k), entries in seen.items():
-        g = out[s][gene]
-        value = _merge(entries, definitions[gene].positions[k].ref)
-        if isinstance(value, Call):
-            g.calls[k] = value
-            continue
-        g.missing[k] = str(value)
-        if isinstance(value, _Mismatch):
-            g.warnings.append(
-                f"{value.chrom}:{value.pos}: reference allele {value.ref!r} does not match the definition's "
-                f"{value.expected!r} (is the VCF on GRCh38?); position treated as missing"
-            )
-        elif isinstance(value, _Unused):
-            g.warnings.append(f"{value.chrom}:{value.pos}: {value.reason}; not used, position treated as missing")
+    return CohortGenotypes(list(samples), definitions, columns, has_records, absent_as_reference)
+
+
+def _sample_column(rec, samples: list[str], alleles: tuple[str, ...], p, min_depth: int) -> _Column:
+    """Every sample's call at one record and position, each distinct call (or reason) kept once."""
+    table: list = []
+    index: dict = {}
+    codes = []
     for s in samples:
-        for gene, d in definitions.items():
-            g = out[s][gene]
-            absent = 0
-            for k, p in enumerate(d.positions):
-                if k in g.calls or k in g.missing:
-                    continue
-                if absent_as_reference and _contig_key(p.chrom) in has_records:
-                    g.calls[k] = Call((p.ref, p.ref), phased=False)
-                    absent += 1
-                else:
-                    g.missing[k] = "no record in the VCF"
-            if absent:
-                g.warnings.append(
-                    f"{absent} definition position(s) without a record in the VCF taken as reference "
-                    "(absent_as_reference is on)"
-                )
-    return out
+        entry = _sample_call(rec, s, alleles, p, min_depth)
+        key = (entry.alleles, entry.phased, entry.phase_set) if isinstance(entry, Call) else entry
+        code = index.get(key)
+        if code is None:
+            code = index[key] = len(table)
+            table.append(entry)
+        codes.append(code)
+    # one byte per sample while a record has at most 256 distinct calls (nearly always)
+    return _Column(table, array("B" if len(table) <= 256 else "I", codes))
 
 
 def _check_build(fh: pysam.VariantFile, vcf: str) -> None:
