@@ -49,6 +49,7 @@ rule samtools_stats:
         runtime=60,
     params:
         thresholds=config["qc"],
+        targets=bool(config["targets"]),
         min_mapq=config["calling"]["min_mapq"],
         min_baseq=config["calling"]["min_baseq"],
         build=config["reference"]["build"],
