@@ -30,8 +30,8 @@ rule aligner_index:
         "../envs/align.yaml"
     threads: 1
     resources:
-        mem_mb=8000,
-        runtime=120,
+        mem_mb=sized("aligner_index", "mem_mb"),
+        runtime=sized("aligner_index", "runtime"),
     params:
         aligner=ALIGNER,
         min_gap=config["align"]["island_min_gap"],
@@ -56,8 +56,8 @@ rule align_reads:
         "../envs/align.yaml"
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=240,
+        mem_mb=sized("align_reads", "mem_mb"),
+        runtime=sized("align_reads", "runtime"),
     params:
         aligner=ALIGNER,
         platform=config["align"]["platform"],
@@ -81,7 +81,7 @@ rule samtools_markdup:
         "../envs/align.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
-        runtime=120,
+        mem_mb=sized("samtools_markdup", "mem_mb"),
+        runtime=sized("samtools_markdup", "runtime"),
     script:
         "../scripts/samtools_markdup.py"
