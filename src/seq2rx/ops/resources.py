@@ -31,11 +31,12 @@ VCF; ``G``: the bases the aligner indexes; ``t``: threads):
 
 * **runtime** is the data over a planning throughput (per thread where the tool uses threads),
   plus :data:`FIXED_MIN` minutes for start-up, never below :data:`FLOOR_MIN`. The throughputs
-  (:data:`THROUGHPUT`, MB of input per second) are about half of what these tools reach on one
-  core of a current server, so that a slow node or a busy file system still fits: BWA-MEM
-  aligns about 150 kbp per second per thread, 0.8 bytes of gzip FASTQ per base; cutadapt
-  about 1M reads per minute per core; bcftools mpileup is single-threaded and takes a day or
-  more over a 30x genome.
+  (:data:`THROUGHPUT`, MB of input per second) are published rules of thumb on the slow side,
+  not measured here (the demo's jobs take seconds): BWA-MEM aligns about 150 kbp per second
+  per thread, at 0.8 bytes of gzip FASTQ per base 0.12 MB/s; cutadapt trims about 1 M reads of
+  150 bp (90 bytes of gzip each) per minute per core, 1.5 MB/s; bcftools mpileup is
+  single-threaded and takes a day or more over a 30x genome. A job that runs out of time is
+  retried with twice as much.
 
 * **retries** (``attempt`` 2, 3, ...; the SLURM profile retries once) ask ``attempt`` times the
   memory and time, as nf-core/sarek does: a job killed for memory or time gets twice as much.
@@ -70,6 +71,9 @@ INDEX_LOADED_BYTES_PER_BASE = {"bwa": 1.75, "minimap2": 3.6}
 ALIGN_THREAD_MB = 300
 #: ``samtools sort -m``'s default, MB per thread
 SORT_THREAD_MB = 768
+#: steps that stream their data: the tools' own buffers, MB (QC: samtools stats' tables, 1 Mb of
+#: depth counts at a time)
+STREAMING_MB = {"trim": 500, "call": 500, "somatic": 500, "qc": 1000}
 #: fusion candidates kept per GB of BAM, MB
 FUSION_MB_PER_GB = 25
 #: CNVkit: MB per Mb of genome (one row per 1 kb bin)
@@ -138,8 +142,8 @@ def memory_mb(
         tool = CNV_MB_PER_MB * genome / MB
     elif kind == "csq":
         tool = CSQ_BYTES_PER_GFF3_BYTE * gene_model_bytes / MB
-    elif kind in ("trim", "call", "somatic", "qc"):
-        tool = 500 if kind != "qc" else 1000  # streaming: the tool's buffers (QC: a 1 Mb window of counts)
+    elif kind in STREAMING_MB:
+        tool = STREAMING_MB[kind]
     else:
         raise ValueError(f"kind must be one of {sorted(THROUGHPUT)}, got {kind!r}")
     return max(FLOOR_MB, math.ceil(tool + OVERHEAD_MB))
