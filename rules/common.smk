@@ -3,9 +3,12 @@
 # small tables (the clinical table, other callers' copy-number and fusion files), to check them.
 import hashlib
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
+
+from snakemake.io import is_flagged
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
@@ -119,12 +122,45 @@ def _alternatives(names):
 wildcard_constraints:
     sample=_alternatives(SAMPLES),
     patient=s2c.id_constraint(PATIENTS, PATIENTS),
+    chunk=r"\d\d\d\d+",
 
 
 def get_reads(wildcards):
     """R1 and R2 FASTQ of a sample that starts from reads (R1 alone: one interleaved file)."""
     row = SAMPLES[wildcards.sample]
     return {k: row[c] for k, c in (("r1", "fastq1"), ("r2", "fastq2")) if c in row}
+
+
+def get_align_reads(wildcards):
+    """The read pair one alignment job aligns: the sample's trimmed pair, or one chunk of it
+    when align.split_fastq splits it (align_chunk's jobs have a ``chunk`` wildcard)."""
+    if "chunk" not in wildcards.keys():
+        return {
+            "r1": f"results/reads/{wildcards.sample}_R1.trimmed.fastq.gz",
+            "r2": f"results/reads/{wildcards.sample}_R2.trimmed.fastq.gz",
+        }
+    folder = f"results/reads/chunks/{wildcards.sample}"
+    return {f"r{m}": f"{folder}/{wildcards.chunk}_R{m}.fastq.gz" for m in (1, 2)}
+
+
+def get_aligned_chunks(wildcards):
+    """A split sample's aligned chunks in chunk order (BAMs and version records), and the folder of
+    chunks: fastq_split is a checkpoint, so the chunks are listed once it has run. While the
+    version records are walked, chunk 0000 stands for all (every split has it; they are one job
+    each with other reads)."""
+    folder = f"results/reads/chunks/{wildcards.sample}"
+    if "walking" in _VERSIONS:
+        chunks = ["0000"]
+    else:
+        done = checkpoints.fastq_split.get(sample=wildcards.sample).output.chunks
+        chunks = glob_wildcards(os.path.join(done, "{chunk}_R1.fastq.gz")).chunk
+    out = f"results/align/chunks/{wildcards.sample}"
+    chunks = sorted(chunks, key=int)
+    return {
+        "bams": [f"{out}/{c}.unsorted.bam" for c in chunks],
+        "versions": [f"{out}/{c}.versions.json" for c in chunks],
+        "chunks": folder,
+    }
 
 
 def get_reads_report(wildcards):
@@ -462,6 +498,8 @@ def version_records():
         key: str(r.expand_output(wc)[0].versions)
         for key, (r, wc, _) in jobs.items()
         if "versions" in r.output.keys()
+        # a temp record (an aligned chunk's) is folded into another job's (samtools_cat's)
+        and not is_flagged(r.output.versions, "temp")
     }
 
     runwide = (
@@ -486,8 +524,9 @@ def version_records():
         if patient in patients:
             patients[patient] |= {key} | runwide_upstream(key)
     _VERSIONS.update(
-        run=sorted(record.values()),
-        patients={p: sorted(record[k] for k in keys) for p, keys in patients.items()},
+        # two rules may write one record (align_reads, or samtools_cat for a split alignment)
+        run=sorted(set(record.values())),
+        patients={p: sorted({record[k] for k in keys}) for p, keys in patients.items()},
     )
     del _VERSIONS["walking"]
     return _VERSIONS

@@ -4,7 +4,7 @@
 
 rule qc_targets:
     input:
-        islands_map=[] if config["targets"] else rules.aligner_index.output.islands_map,
+        fasta=[] if config["targets"] else config["reference"]["fasta"],
         targets=config["targets"] or [],
     output:
         bed="results/qc/targets.bed",
@@ -18,6 +18,8 @@ rule qc_targets:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        min_gap=config["align"]["island_min_gap"],
     script:
         "../scripts/qc_targets.py"
 

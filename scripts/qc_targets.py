@@ -10,4 +10,9 @@ log_stderr(snakemake.log[0], snakemake.input)
 
 from seq2rx.reads.qc import write_targets
 
-write_targets(snakemake.input.targets or None, snakemake.input.islands_map or None, snakemake.output.bed)
+write_targets(
+    snakemake.input.targets or None,
+    snakemake.input.get("fasta") or None,
+    snakemake.output.bed,
+    min_gap=snakemake.params.get("min_gap", 1000),
+)

@@ -39,6 +39,23 @@ def small_demo(tmp_path_factory) -> Path:
     return out / "data"
 
 
+def repeat_genome(fasta: Path, rng) -> dict[str, str]:
+    """Write and return two random contigs: chrA holds an N gap (two islands to lift back) and a
+    1.5 kb segment on both sides of it (reads there have two equally good hits), chrB 15 kb."""
+    bases = __import__("numpy").array(list("ACGT"))
+
+    def rand(n: int) -> str:
+        return "".join(bases[rng.integers(0, 4, n)])
+
+    repeat = rand(1500)
+    contigs = {
+        "chrA": rand(20000) + repeat + rand(8000) + "N" * 3000 + rand(6000) + repeat + rand(12000),
+        "chrB": rand(15000),
+    }
+    fasta.write_text("".join(f">{name}\n{seq}\n" for name, seq in contigs.items()))
+    return contigs
+
+
 def write_reference(directory: Path, contig: str, seq: str) -> Path:
     """A one-contig FASTA with its .fai, for tests that need a tiny reference."""
     import pysam

@@ -22,6 +22,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_index(args: argparse.Namespace) -> int:
+    import time
+
+    from seq2rx.reads.index import build_reusable_index
+
+    start = time.monotonic()
+    path, built = build_reusable_index(args.fasta, args.aligner, args.prefix, force=args.force)
+    if built:
+        print(f"{args.aligner} index of {args.fasta} written at {path} ({time.monotonic() - start:.0f} s)")
+    else:
+        print(f"an index of {args.fasta} is already at {path} and its contigs match: nothing built (--force rebuilds)")
+    if args.prefix:
+        print(f"runs use it with align.index: {path} (and align.aligner: {args.aligner})")
+    else:
+        print(f"runs find it beside the FASTA (align.aligner: {args.aligner}, align.index empty)")
+    return 0
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from seq2rx.core.io import atomic_output
     from seq2rx.variants.compare import compare, format_table
@@ -370,6 +388,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="PGx positions to plant variants at (default: the shipped knowledge base's positions.tsv)",
     )
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "index", help="build an aligner index of a reference once, for many runs (beside the FASTA by default)"
+    )
+    p.add_argument("--fasta", required=True, help="reference FASTA (plain or bgzipped, with a .fai)")
+    p.add_argument("--aligner", choices=["bwa", "minimap2"], default="bwa", help="aligner to index for (default: bwa)")
+    p.add_argument(
+        "--prefix",
+        metavar="P",
+        help="where to write it: BWA's P.amb ... P.sa, or minimap2's P (.mmi added) (default: beside the FASTA, "
+        "where runs find it; elsewhere, set align.index: P)",
+    )
+    p.add_argument("--force", action="store_true", help="rebuild even when a matching index is already there")
+    p.set_defaults(func=_cmd_index)
 
     p = sub.add_parser("compare-vcf", help="SNV/indel precision, recall and F1 of a VCF against a truth VCF")
     p.add_argument("--truth", required=True, metavar="VCF", help="truth VCF (bgzipped or plain)")

@@ -91,8 +91,8 @@ def test_every_rule_uses_a_pinned_env():
     rules = 0
     for smk in (REPO / "rules").glob("*.smk"):
         text = smk.read_text()
-        for block in re.split(r"\n(?=rule |    rule )", text):
-            if not re.match(r"\s*rule \w+:", block):
+        for block in re.split(r"\n(?=(?:    )?(?:rule|checkpoint) )", text):
+            if not re.match(r"\s*(?:rule|checkpoint) \w+:", block):
                 continue
             rules += 1
             m = re.search(r'conda:\s*\n\s*"\.\./envs/([\w.-]+)"', block)

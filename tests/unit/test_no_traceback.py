@@ -90,6 +90,8 @@ INVOCATIONS = {
                ["cohort", "export", "--db", "{f}", "--outdir", "{o}/x", "--key-file", "{o}/key"]],
     "verify": [["verify", "{f}"]],
     "validate": [["validate", "--configfile", "{f}"], ["validate", "--schemas", "{f}"]],
+    "index": [["index", "--fasta", "{f}", "--prefix", "{o}/ix"],
+              ["index", "--fasta", "{f}", "--aligner", "minimap2", "--prefix", "{o}/ix"]],
 }  # fmt: skip
 
 

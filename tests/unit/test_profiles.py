@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-RULE = re.compile(r"^([ \t]*)(?:local)?rule (\w+):\n((?:\1[ \t]+.*\n|[ \t]*\n)*)", re.M)
+RULE = re.compile(r"^([ \t]*)(?:local)?(?:rule|checkpoint) (\w+):\n((?:\1[ \t]+.*\n|[ \t]*\n)*)", re.M)
 
 
 def _rules(repo) -> dict[str, str]:

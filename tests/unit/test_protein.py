@@ -199,3 +199,10 @@ def test_csq_notation_validation():
         csq_notation(3, "", "E")
     with pytest.raises(ValueError, match="alt"):
         csq_notation(3, "V", "E1")
+
+
+def test_csq_notation_writes_an_indel_as_a_change_even_when_the_residues_stay():
+    # an in-frame insertion after the stop codon: csq never calls an indel synonymous
+    assert csq_notation(96, "*", "*", indel=True) == "96*>96*"
+    assert csq_notation(96, "*", "*") == "96*"
+    assert csq_notation(3, "GLGLW", "W", indel=True) == "3GLGLW>3W"

@@ -96,6 +96,15 @@ def test_a_30x_genome_asks_for_what_it_needs():
     assert 4 * 60 <= thirty_x("samtools_stats", threads=1, data=60 * GB).runtime <= 12 * 60
 
 
+def test_a_30x_genome_in_chunks():
+    # align.split_fastq at sarek's 50 M pairs: a chunk is about 10 GB of the 80; each align_chunk job
+    # is an align_reads job sized by its chunk: hours, not days; the split and the join take about an hour
+    chunk = thirty_x("align_reads", data=10 * GB)
+    assert 8 * 60 <= chunk.runtime <= 16 * 60 and chunk.mem_mb == thirty_x("align_reads", data=80 * GB).mem_mb
+    assert thirty_x("fastq_split", data=80 * GB).runtime <= 3 * 60
+    assert thirty_x("samtools_cat", threads=1, data=70 * GB).runtime <= 3 * 60
+
+
 def test_the_demo_asks_for_little(tmp_path):
     fasta = sparse(tmp_path / "genome.fa.gz", 4_473_796)
     fai(Path(f"{fasta}.fai"), 1_169_693_754)
@@ -106,7 +115,7 @@ def test_the_demo_asks_for_little(tmp_path):
     asked = {
         step: step_resources(
             step,
-            reads if step in ("cutadapt_trim", "align_reads") else bam,
+            reads if step in ("cutadapt_trim", "fastq_split", "align_reads") else bam,
             fasta=fasta,
             threads=2,
             attempt=1,

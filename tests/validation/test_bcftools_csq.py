@@ -100,3 +100,17 @@ def test_our_amino_acid_change_agrees_with_the_expected_one(csq_cases):
                     disagree.append((case, vcf, row["pos"]))
     assert checked == 32
     assert set(disagree) == set(KNOWN_AA_DIFFERENCES)  # all 32 agree
+
+
+def test_our_amino_acid_change_agrees_with_what_csq_writes(csq_cases):
+    """Every coding record csq annotates with an amino-acid change, EXP or not: the same change."""
+    checked, disagree = 0, []
+    for case, vcf, annotated, fasta, gff3 in csq_cases:
+        for row in consequence_rows(annotated, fasta, gff3):
+            if row["aa_change_csq"] == ".":
+                continue
+            checked += 1
+            if row["aa_change"] != row["aa_change_csq"]:
+                disagree.append((case, vcf, row["pos"], row["aa_change_csq"], row["aa_change"]))
+    assert not disagree, f"{len(disagree)} of {checked} coding records disagree with csq: {disagree}"
+    assert checked == 43  # frameshifts (3), in-frame deletions and insertions (3) among them

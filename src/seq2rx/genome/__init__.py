@@ -3,7 +3,7 @@
 """
 
 from seq2rx.genome.builds import BUILD_LENGTHS, GRCH37_LENGTHS, GRCH38_LENGTHS, PRIMARY_LENGTHS
-from seq2rx.genome.reference import IslandMap, fasta_contigs, find_islands, write_islands
+from seq2rx.genome.reference import IslandMap, fasta_contigs, find_islands, scan_islands, write_islands
 from seq2rx.genome.sequence import revcomp
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "PRIMARY_LENGTHS",
     "fasta_contigs",
     "find_islands",
+    "scan_islands",
     "revcomp",
     "write_islands",
 ]

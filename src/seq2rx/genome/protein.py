@@ -44,6 +44,7 @@ THREE_LETTER: dict[str, str] = {
 }
 
 _STANDARD = frozenset(ORDER)
+_LETTERS = frozenset(THREE_LETTER)
 
 
 def grantham(a: str, b: str) -> int | None:
@@ -84,6 +85,8 @@ def blosum62(a: str, b: str) -> int | None:
 def _clean(residues: str, name: str) -> str:
     """Upper-case a residue string and check every letter is a known one-letter code."""
     residues = residues.upper()
+    if _LETTERS.issuperset(residues):
+        return residues
     unknown = sorted(set(residues) - THREE_LETTER.keys())
     if unknown:
         raise ValueError(f"{name} must use one-letter residue codes from {''.join(THREE_LETTER)}, got {unknown}")
@@ -229,14 +232,16 @@ def _hgvs_frameshift(start: int, ref: str, alt: str, next_residue: str | None) -
     return f"p.{_ref3(residue)}{pos}fs"
 
 
-def csq_notation(start: int, ref: str, alt: str) -> str:
+def csq_notation(start: int, ref: str, alt: str, *, indel: bool = False) -> str:
     """The amino-acid change as `bcftools csq` writes it in BCSQ: `600V>600E`.
 
     `start` is the 1-based protein position of the first residue of `ref`; `ref` and `alt` are
     one-letter residues (case-insensitive, `*` is a stop), written untrimmed. When they are equal
     (synonymous) only the position and the residues are written (`278S`); otherwise
     `{start}{ref}>{start}{alt}`, e.g. `3GLGLW>3W`, `89K>89KKKEKG`, `260*>260G`. An empty `alt`
-    gives `5K>5`.
+    gives `5K>5`. For an insertion or deletion (`indel`) csq never calls the change synonymous,
+    so equal residues are still written as a change: an in-frame insertion after the stop codon
+    gives `96*>96*`.
 
     Raises ValueError for `start < 1`, an empty `ref` or a letter outside `THREE_LETTER`.
     """
@@ -245,6 +250,6 @@ def csq_notation(start: int, ref: str, alt: str) -> str:
     ref, alt = _clean(ref, "ref"), _clean(alt, "alt")
     if not ref:
         raise ValueError("ref must hold at least one residue")
-    if ref == alt:
+    if ref == alt and not indel:
         return f"{start}{ref}"
     return f"{start}{ref}>{start}{alt}"

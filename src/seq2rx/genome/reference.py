@@ -58,15 +58,25 @@ def find_islands(fasta: str | Path, min_gap: int = 1000, chunk: int = 4_000_000)
 
     Reads the FASTA (plain or bgzipped, with a ``.fai``) in chunks, so memory stays flat.
     """
+    return scan_islands(fasta, min_gap, chunk)[0]
+
+
+def scan_islands(
+    fasta: str | Path, min_gap: int = 1000, chunk: int = 4_000_000
+) -> tuple[list[tuple[str, int, int]], int]:
+    """:func:`find_islands`' runs and the number of bases that are not ``N``/``n``, in one pass."""
     runs: list[tuple[str, int, int]] = []
+    bases = 0
     with pysam.FastaFile(str(fasta)) as fa:
         for contig, length in zip(fa.references, fa.lengths, strict=True):
             cur: list[int] | None = None
             for c0 in range(0, length, chunk):
                 seq = fa.fetch(contig, c0, min(length, c0 + chunk))
                 # skip all-N blocks quickly, in C
-                if seq.count("N") + seq.count("n") == len(seq):
+                n = seq.count("N") + seq.count("n")
+                if n == len(seq):
                     continue
+                bases += len(seq) - n
                 for m in _NON_N.finditer(seq):
                     s, e = c0 + m.start(), c0 + m.end()
                     if cur is not None and s - cur[1] < min_gap:
@@ -77,20 +87,28 @@ def find_islands(fasta: str | Path, min_gap: int = 1000, chunk: int = 4_000_000)
                         cur = [s, e]
             if cur is not None:
                 runs.append((contig, cur[0], cur[1]))
-    return runs
+    return runs, bases
 
 
-def write_islands(fasta: str | Path, out_fasta: str | Path, out_map: str | Path, min_gap: int = 1000) -> IslandMap:
-    """Write the islands of ``fasta`` as a plain FASTA and their map; returns the map."""
-    runs = find_islands(fasta, min_gap=min_gap)
+def island_name(contig: str, start: int, end: int, length: int) -> str:
+    """An island's contig name in the index: the contig's own when it spans the whole contig,
+    else ``contig__start`` (0-based)."""
+    return contig if start == 0 and end == length else f"{contig}__{start}"
+
+
+def write_islands(fasta: str | Path, out_fasta: str | Path, out_map: str | Path, min_gap: int = 1000,
+                  runs: list[tuple[str, int, int]] | None = None) -> IslandMap:  # fmt: skip
+    """Write the islands of ``fasta`` as a plain FASTA and their map; returns the map. ``runs``:
+    :func:`find_islands`' result when already at hand (the FASTA is not scanned again)."""
+    if runs is None:
+        runs = find_islands(fasta, min_gap=min_gap)
     islands: dict[str, tuple[str, int]] = {}
     with pysam.FastaFile(str(fasta)) as fa:
         contigs = dict(zip(fa.references, fa.lengths, strict=True))
         with atomic_output(out_fasta) as tmp, open(tmp, "w") as out:
             for contig, s, e in runs:
-                whole = s == 0 and e == contigs[contig]
-                name = contig if whole else f"{contig}__{s}"
-                islands[name] = (contig, 0 if whole else s)
+                name = island_name(contig, s, e, contigs[contig])
+                islands[name] = (contig, 0 if name == contig else s)
                 out.write(f">{name}\n")
                 seq = fa.fetch(contig, s, e)
                 for k in range(0, len(seq), 60):

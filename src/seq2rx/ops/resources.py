@@ -19,6 +19,8 @@ VCF; ``G``: the bases the aligner indexes; ``t``: threads):
   - ``align_reads``: the index in memory (BWA's ``.bwt``, ``.sa`` and ``.pac`` are about 1.75
     bytes per base: 5.4 GB for GRCh38; minimap2's 3.6) plus a batch of reads per thread
     (:data:`ALIGN_THREAD_MB`): about 6.5 GB for GRCh38 on 2 threads, as BWA-MEM needs.
+  - ``fastq_split`` and ``samtools_cat`` (``align.split_fastq``) stream; each ``align_chunk`` job
+    is an ``align_reads`` job sized by its own chunk.
   - ``samtools_markdup``: ``samtools sort`` keeps 768 MB per thread (its ``-m`` default) in
     memory before it spills to disk; markdup streams.
   - pileup callers (``bcftools_call``, ``somatic_call``), QC, fusions: they stream the BAM;
@@ -73,7 +75,7 @@ ALIGN_THREAD_MB = 300
 SORT_THREAD_MB = 768
 #: steps that stream their data: the tools' own buffers, MB (QC: samtools stats' tables, 1 Mb of
 #: depth counts at a time)
-STREAMING_MB = {"trim": 500, "call": 500, "somatic": 500, "qc": 1000}
+STREAMING_MB = {"trim": 500, "split": 500, "cat": 500, "call": 500, "somatic": 500, "qc": 1000}
 #: fusion candidates kept per GB of BAM, MB
 FUSION_MB_PER_GB = 25
 #: CNVkit: MB per Mb of genome (one row per 1 kb bin)
@@ -89,7 +91,9 @@ GZIP_FASTA_BASES_PER_BYTE = 4
 #: index builders' in Mb of genome per second
 THROUGHPUT = {
     "trim": 1.5,  # gzip FASTQ
+    "split": 10.0,  # gzip FASTQ: records copied into chunks (about 270,000 pairs, 48 MB, a CPU second)
     "align": 0.12,  # gzip FASTQ
+    "cat": 20.0,  # the chunks' BAMs, joined block by block (no recompression)
     "markdup": 3.0,  # unsorted BAM: fixmate, sort, markdup, index
     "call": 0.5,  # BAM(s): mpileup | call, norm, filter
     "somatic": 0.5,  # tumour (+ normal) BAM
@@ -99,12 +103,14 @@ THROUGHPUT = {
     "csq": 2.0,  # VCF
     "index": 0.5,  # Mb of genome per second
 }
-PER_THREAD = frozenset({"trim", "align", "markdup"})
+PER_THREAD = frozenset({"trim", "split", "align", "markdup"})
 #: the steps sized here and their kind (the rules name the step, several rules share a kind)
 STEPS = {
     "cutadapt_trim": "trim",
     "aligner_index": "index",
-    "align_reads": "align",
+    "fastq_split": "split",
+    "align_reads": "align",  # and each align_chunk (align.split_fastq), sized by its chunk
+    "samtools_cat": "cat",
     "samtools_markdup": "markdup",
     "bcftools_call": "call",
     "somatic_call": "somatic",

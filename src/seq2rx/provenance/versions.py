@@ -47,8 +47,27 @@ def tool_version(name: str) -> str:
         return "not installed"
 
 
-def write_versions(path: str | Path, step: str, tools: list[str]) -> dict:
-    record = {"step": step, "tools": {t: tool_version(t) for t in sorted(tools)}}
+def write_versions(path: str | Path, step: str, tools: list[str], *, extra: dict[str, str] | None = None) -> dict:
+    """Write a step's record: its tools' versions, and ``extra`` facts about what it ran (e.g. which
+    aligner index it used)."""
+    record = {"step": step, "tools": {t: tool_version(t) for t in sorted(tools)}, **(extra or {})}
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return record
+
+
+def combine_versions(path: str | Path, step: str, records: list[str | Path], tools: list[str]) -> dict:
+    """One record for a step that ran as several jobs (the chunks of a split alignment): the tools
+    their records name, plus ``tools`` of the job that combines them. A tool the jobs ran in
+    different versions (nodes with different environments) keeps all of them, sorted and joined
+    with ", ", so the record never claims one version that not every job ran."""
+    seen: dict[str, set[str]] = {}
+    for p in records:
+        for tool, ver in json.loads(Path(p).read_text())["tools"].items():
+            seen.setdefault(tool, set()).add(ver)
+    found = {tool: ", ".join(sorted(vers)) for tool, vers in seen.items()}
+    found.update({t: tool_version(t) for t in tools})
+    record = {"step": step, "tools": dict(sorted(found.items()))}
     with atomic_output(path) as tmp:
         Path(tmp).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return record

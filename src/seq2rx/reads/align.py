@@ -20,8 +20,9 @@ import pysam
 
 from seq2rx.core.errors import InputError
 from seq2rx.core.io import atomic_output, scratch_dir
-from seq2rx.genome.reference import IslandMap, write_islands
+from seq2rx.genome.reference import IslandMap
 from seq2rx.reads.fastq import read_pairs, write_pairs
+from seq2rx.reads.index import build_workflow_index, lift_map_of, load_bwa_index, resolve_lift_map
 
 ALIGNERS = ("bwa", "minimap2")
 BATCH_BASES = 10_000_000
@@ -34,24 +35,13 @@ def aligner_version(aligner: str) -> str:
 
 
 def build_index(fasta: str | Path, outdir: str | Path, aligner: str, min_gap: int = 1000) -> Path:
-    """Write the islands FASTA, its map, and the aligner's index under ``outdir``.
+    """Build the workflow's index under ``outdir`` (:func:`seq2rx.reads.index.build_workflow_index`:
+    the islands of a mostly-N reference, else the whole FASTA) with its lift map.
 
-    Returns the islands FASTA path, which is the index prefix for both aligners.
+    Returns what the aligner opens: the BWA prefix ``outdir/ref``, or ``outdir/ref.mmi``.
     """
-    if aligner not in ALIGNERS:
-        raise ValueError(f"aligner must be one of {sorted(ALIGNERS)}, got {aligner!r}")
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    islands_fa = outdir / "islands.fa"
-    write_islands(fasta, islands_fa, outdir / "islands.tsv", min_gap=min_gap)
-    if aligner == "bwa":
-        from pybwa import BwaIndex
-
-        BwaIndex.index(fasta=islands_fa, prefix=islands_fa)
-    # written after pybwa's own (which names the run's absolute path): a relative URI, so the
-    # index is the same bytes wherever the workflow runs
-    pysam.samtools.dict("-u", "islands.fa", "-o", str(outdir / "islands.dict"), str(islands_fa), catch_stdout=False)
-    return islands_fa
+    build_workflow_index(fasta, outdir, aligner, min_gap=min_gap)
+    return Path(outdir) / ("ref.mmi" if aligner == "minimap2" else "ref")
 
 
 def lifted_header(imap: IslandMap, sample: str, platform: str, program: str) -> pysam.AlignmentHeader:
@@ -182,19 +172,26 @@ def align_unsorted(
     threads: int = 1,
     platform: str = "ILLUMINA",
     batch_bases: int = BATCH_BASES,
+    *,
+    fasta: str | Path | None = None,
 ) -> int:
-    """Align a read pair set; write name-grouped BAM on real contigs. Returns records written."""
+    """Align a read pair set; write name-grouped BAM on real contigs. Returns records written.
+
+    ``index_fasta`` is what the aligner opens: a BWA prefix or a minimap2 ``.mmi``. An index the
+    workflow built has its lift map beside it (``ref.lift.tsv``); any other index is used as it
+    is, with the identity lift, after its contigs are checked against ``fasta``'s ``.fai``.
+    """
     if aligner not in ALIGNERS:
         raise ValueError(f"aligner must be one of {sorted(ALIGNERS)}, got {aligner!r}")
     index_fasta = Path(index_fasta)
-    imap = IslandMap.read(index_fasta.with_name("islands.tsv"))
+    imap = lift_map_of(index_fasta, aligner, resolve_lift_map(index_fasta), fasta)
     header = lifted_header(imap, sample, platform, aligner_version(aligner))
     n = 0
     with atomic_output(out_bam) as tmp, pysam.AlignmentFile(str(tmp), "wb", header=header) as out:
         if aligner == "bwa":
-            from pybwa import BwaIndex, BwaMem, BwaMemOptions
+            from pybwa import BwaMem, BwaMemOptions
 
-            index = BwaIndex(prefix=index_fasta)
+            index = load_bwa_index(index_fasta)
             bwa = BwaMem(index=index)
             lift = _Lifter(imap, list(index.header.references))
             opt = BwaMemOptions(interleaved_paired_end=True, threads=threads, chunk_size=batch_bases)

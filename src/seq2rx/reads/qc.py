@@ -312,27 +312,16 @@ def write_json(obj: dict, path: str | Path) -> None:
     _atomic_json(obj, path)
 
 
-def write_targets(targets: str | Path | None, islands_map: str | Path, out: str | Path) -> None:
-    """The regions coverage is measured over: the configured BED, or else the reference's islands."""
-    from seq2rx.genome.reference import IslandMap
+def write_targets(targets: str | Path | None, fasta: str | Path | None, out: str | Path, min_gap: int = 1000) -> None:
+    """The regions coverage is measured over: the configured BED, or else the reference's islands
+    (its runs of sequence between N gaps of at least ``min_gap``, named as the index names them)."""
+    from seq2rx.genome.reference import find_islands, island_name
 
     if targets:
         rows = read_bed_named(targets)
     else:
-        imap = IslandMap.read(islands_map)
-        rows = _island_extents(imap, Path(islands_map).with_name("islands.fa"))
+        with pysam.FastaFile(str(fasta)) as fa:
+            lengths = dict(zip(fa.references, fa.lengths, strict=True))
+        rows = [(c, s, e, island_name(c, s, e, lengths[c])) for c, s, e in find_islands(fasta, min_gap=min_gap)]
     with atomic_output(out) as tmp:
         Path(tmp).write_text("".join(f"{c}\t{s}\t{e}\t{n}\n" for c, s, e, n in rows))
-
-
-def _island_extents(imap, islands_fa: Path) -> list[tuple[str, int, int, str]]:
-    fai = Path(str(islands_fa) + ".fai")
-    if not fai.exists():
-        pysam.faidx(str(islands_fa))
-    rows = []
-    with open(fai) as fh:
-        for line in fh:
-            name, length = line.split("\t")[:2]
-            contig, offset = imap.islands[name]
-            rows.append((contig, offset, offset + int(length), name))
-    return rows

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
 
 import pysam
 from Bio.Data import CodonTable
@@ -184,8 +183,11 @@ class Transcript:
 
 
 def _attrs(text: str) -> dict[str, str]:
+    """Column 9's ``key=value`` pairs, split on ``;`` only, as csq reads them: a tab inside the
+    column is part of the text around it (``Name=X\tNote=y`` names ``X\tNote=y``; csq compares
+    biotypes by their start, so ``biotype=protein_coding\t...`` is still coding)."""
     out = {}
-    for item in text.strip().split(";"):
+    for item in text.rstrip("\r").split(";"):
         if "=" in item:
             k, v = item.split("=", 1)
             out[k] = v
@@ -202,14 +204,20 @@ def load_transcripts(gff3: str | Path) -> dict[str, Transcript]:
         for lineno, line in enumerate(fh, 1):
             if line.startswith("#") or not line.strip():
                 continue
-            f = line.rstrip("\n").split("\t")
+            # like csq: eight tab-separated columns, then column 9 is the rest of the line,
+            # tab characters included
+            f = line.rstrip("\n").split("\t", 8)
             if len(f) != 9:
-                raise InputError(str(gff3), f"a GFF3 line needs 9 tab-separated columns, found {len(f)}", line=lineno)
+                raise InputError(
+                    str(gff3), f"a GFF3 line needs 9 tab-separated columns, found {len(f)}", line=lineno,
+                    hint="separate the first eight columns with tabs (column 9, the attributes, may hold more)",
+                )  # fmt: skip
             a = _attrs(f[8])
             if f[2] == "gene" and "ID" in a:
                 genes[a["ID"]] = (a.get("Name", a["ID"].removeprefix("gene:")), a.get("biotype", ""))
             elif "ID" in a and a["ID"].startswith("transcript:"):
-                tx_parent[a["ID"]] = (a.get("Parent", ""), a.get("biotype", ""), f[0], f[6])
+                biotype = a.get("biotype", "").split("\t", 1)[0]
+                tx_parent[a["ID"]] = (a.get("Parent", ""), biotype, f[0], f[6])
             elif f[2] == "CDS" and "Parent" in a:
                 phase = int(f[7]) if f[7] in "012" else 0
                 cds_rows.append((a["Parent"], int(f[3]) - 1, int(f[4]), phase, f[0]))
@@ -299,6 +307,25 @@ def _translate_to_stop(seq: str, chunk: int = 120) -> str:
     return "".join(out)
 
 
+def csq_trim(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+    """Strip the bases REF and ALT share as bcftools csq does: suffix first, then prefix.
+
+    For a normalised (left-aligned) indel this is :func:`trim_variant`; for one that is not, it
+    is the placement at the left end of the shared bases, which decides the codons csq reports.
+
+    >>> csq_trim(100, "C", "CTCAC")  # the inserted TCAC read as CTCA before the C
+    (100, '', 'CTCA')
+    >>> csq_trim(100, "CAT", "C")
+    (101, 'AT', '')
+    """
+    while ref and alt and ref[-1] == alt[-1]:
+        ref, alt = ref[:-1], alt[:-1]
+    k = 0
+    while k < len(ref) and k < len(alt) and ref[k] == alt[k]:
+        k += 1
+    return pos + k, ref[k:], alt[k:]
+
+
 def trim_variant(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
     """Strip the bases REF and ALT share, prefix first (VCF's anchor), then suffix.
 
@@ -331,9 +358,62 @@ class ProteinEffects:
         self.transcripts = load_transcripts(gff3)
         self._cache: dict[str, tuple[str, int, int, list[tuple[int, int, int]]]] = {}
         self._proteins: dict[str, str] = {}
+        #: answers of :meth:`precompute`, by (transcript, position, REF, ALT)
+        self.known: dict[tuple[str, int, str, str], ProteinChange | None] = {}
 
     def close(self) -> None:
         self.fasta.close()
+
+    def precompute(self, vcf: str | Path, limit: int = 500_000) -> None:
+        """Derive, ahead of the table, the change of every record of ``vcf`` on every transcript
+        whose coding sequence it may touch, as :meth:`effect` gives it without ``cis`` variants.
+
+        :func:`annotate` calls this while csq runs in its child process, so that the derivation
+        costs no time after csq is done; the table then finds each answer in :attr:`known` (a
+        record or transcript not met here is derived when the table reaches it). With a VCF
+        index only the records inside coding spans are read; at most ``limit`` answers are kept.
+        """
+        spans: dict[str, list[tuple[int, int, list[Transcript]]]] = {}
+        for tx in sorted(self.transcripts.values(), key=lambda t: (t.chrom, t.start, t.id)):
+            # one base of margin each side: the anchor base of an indel beside a segment
+            s, e = tx.start - 1, tx.end + 1
+            group = spans.setdefault(tx.chrom, [])
+            if group and s <= group[-1][1]:
+                group[-1] = (group[-1][0], max(group[-1][1], e), [*group[-1][2], tx])
+            else:
+                group.append((s, e, [tx]))
+        with pysam.VariantFile(str(vcf)) as fh:
+            indexed = fh.index is not None
+            contigs = set(fh.header.contigs)
+            regions = (
+                ((chrom, s, e, txs) for chrom, group in spans.items() if chrom in contigs for s, e, txs in group)
+                if indexed
+                else [(None, None, None, None)]
+            )
+            for chrom, s, e, txs in regions:
+                records = fh.fetch(chrom, max(0, s), e) if indexed else fh
+                for rec in records:
+                    alt = rec.alts[0] if rec.alts else "."
+                    if alt in ("*", ".") or alt.startswith("<"):
+                        continue
+                    variant = (rec.pos, rec.ref, alt)
+                    candidates = txs if indexed else self._overlapping(spans, rec.chrom, rec.pos)
+                    for tx in candidates:
+                        key = (tx.id, *variant)
+                        if key not in self.known:
+                            if len(self.known) >= limit:
+                                return
+                            self.known[key] = self.effect(tx, variant)
+
+    @staticmethod
+    def _overlapping(spans, chrom: str, pos: int) -> list[Transcript]:
+        from bisect import bisect_right
+
+        group = spans.get(chrom)
+        if not group:
+            return []
+        k = bisect_right(group, pos, key=lambda g: g[0]) - 1
+        return group[k][2] if k >= 0 and pos - 1 <= group[k][1] else []
 
     def _spliced(self, tx: Transcript) -> tuple[str, int, int, list[tuple[int, int, int]]]:
         """(transcript sequence, CDS start in it, CDS length, exon map) in transcript order.
@@ -357,6 +437,33 @@ class ProteinEffects:
             self._cache[tx.id] = ("".join(parts), start, cds_len, layout)
         return self._cache[tx.id]
 
+    def _cut_at_cds_start(self, tx: Transcript, layout, pos: int, ref: str, alt: str) -> ProteinChange | None:
+        """csq's answer for a deletion from the first base of a CDS segment (genomic order),
+        whose anchor base lies outside the segment (intron or UTR): csq does not translate the
+        altered sequence and writes the deleted codons as changed into ``?`` (``48NL>48?``); the
+        protein is unknown because the exon boundary moves (HGVS ``p.?``). None otherwise.
+        """
+        p, r, a = csq_trim(pos, ref.upper(), alt.upper())
+        if not r or a or not any(s == p - 1 and p - 1 + len(r) <= e for s, e, _ in tx.cds):
+            return None
+        seq, cds0, cds_len, _layout = self._spliced(tx)
+        ends = [self._tx_index(tx, layout, p - 1), self._tx_index(tx, layout, p - 2 + len(r))]
+        c0, c1 = max(0, min(ends) - cds0) // 3, -(-(max(ends) + 1 - cds0) // 3)
+        protein = self._protein(tx, seq, cds0, cds_len)
+        ref_aa = protein[c0:c1]
+        ref_aa = ref_aa[: ref_aa.find("*") + 1] if "*" in ref_aa else ref_aa
+        if not ref_aa:
+            return None
+        length = protein.find("*") + 1 if "*" in protein else len(protein)
+        return ProteinChange(f"{c0 + 1}{ref_aa}>{c0 + 1}?", "p.?", c0 + 1, max(0, length - 1), None, None)
+
+    def _protein(self, tx: Transcript, seq: str, cds0: int, cds_len: int) -> str:
+        """The reference protein (whole codons of the coding sequence), translated once."""
+        protein = self._proteins.get(tx.id)
+        if protein is None:
+            protein = self._proteins[tx.id] = _translate(seq[cds0 : cds0 + cds_len])
+        return protein
+
     @staticmethod
     def _tx_index(tx: Transcript, layout: list[tuple[int, int, int]], pos0: int) -> int | None:
         for s, e, off in layout:
@@ -373,12 +480,7 @@ class ProteinEffects:
         first = self._edit_at(tx, layout, *trim_variant(pos, ref.upper(), alt.upper()))
         if first is not None:
             return first
-        r, a, p = ref.upper(), alt.upper(), pos
-        while r and a and r[-1] == a[-1]:
-            r, a = r[:-1], a[:-1]
-        while r and a and r[0] == a[0]:
-            r, a, p = r[1:], a[1:], p + 1
-        return self._edit_at(tx, layout, p, r, a)
+        return self._edit_at(tx, layout, *csq_trim(pos, ref.upper(), alt.upper()))
 
     def _edit_at(self, tx: Transcript, layout, pos: int, ref: str, alt: str) -> tuple[int, int, str] | None:
         p0 = pos - 1
@@ -390,6 +492,10 @@ class ProteinEffects:
             return (min(a, b), len(ref), alt if tx.strand == "+" else revcomp(alt))
         # a pure insertion between genomic bases p0 - 1 and p0
         left, right = self._tx_index(tx, layout, p0 - 1), self._tx_index(tx, layout, p0)
+        if left is None and right is not None and any(s == p0 for s, _e, _p in tx.cds):
+            # after an intron base, before a CDS segment's first base: csq puts the inserted
+            # bases into the segment, at its genomic start
+            left = right + 1 if tx.strand == "-" else right - 1
         if left is None or right is None or abs(left - right) != 1:
             return None
         return (max(left, right), 0, alt if tx.strand == "+" else revcomp(alt))
@@ -419,8 +525,14 @@ class ProteinEffects:
             # the UTR leaves the start codon, and the protein, as they were
             first = self._proteins.get(tx.id) or _translate(seq[cds0 : cds0 + 3])
             return ProteinChange(csq_notation(1, first[0], first[0]), hgvs_p(1, first[0], first[0]), 1, 0, None, None)
+        cut = self._cut_at_cds_start(tx, layout, pos, ref, alt)
+        if cut is not None:
+            return cut
         # the codons touched, as csq counts them: over the whole REF, its anchor base included
         ends = [self._tx_index(tx, layout, pos - 1), self._tx_index(tx, layout, pos - 2 + len(ref))]
+        if None in ends and not main[1]:
+            # an insertion after an intron base: csq counts the codon of the segment's first base
+            ends = [self._tx_index(tx, layout, pos)] * 2
         lo, hi = (min(ends), max(ends) + 1) if None not in ends else (main[0], main[0] + max(1, main[1]))
         c0 = max(0, lo - cds0) // 3
         c1 = max(c0 + 1, -(-(hi - cds0) // 3))
@@ -443,33 +555,34 @@ class ProteinEffects:
         alt_seq = "".join(out)
         delta = len(alt_seq) - len(seq) - shift_before
         alt0 = cds0 + shift_before
-        ref_protein = self._proteins.get(tx.id)
-        if ref_protein is None:
-            ref_protein = self._proteins[tx.id] = _translate(seq[cds0 : cds0 + cds_len])
+        ref_protein = self._protein(tx, seq, cds0, cds_len)
         length = ref_protein.find("*") + 1 if "*" in ref_protein else len(ref_protein)
         c1 = max(c1, -(-(max(s + n for s, n, _ in edits) - cds0) // 3))
-        n_codons = cds_len // 3
+        # csq's translation of the altered sequence: the codons over the changed bases (the
+        # anchor included), the last of them completed by the bases that follow, even past the
+        # stop codon (3' UTR); a frameshift then goes on in whole codons to the end of the coding
+        # sequence (never into the UTR) and both proteins stop at their first stop codon
+        first = alt0 + 3 * c0
+        end = first + 3 * -(-(max(hi, max(s + n for s, n, _ in edits)) - cds0 - 3 * c0 + delta) // 3)
         if delta % 3 == 0:
             ref_aa = ref_protein[c0:c1]
-            alt_aa = _translate(alt_seq[alt0 + 3 * c0 : alt0 + 3 * c1 + delta])
+            alt_aa = _translate(alt_seq[first:end])
             if "*" in alt_aa[:-1]:
                 alt_aa = alt_aa[: alt_aa.find("*") + 1]
             frameshift = False
         else:
             ref_aa = ref_protein[c0:length]
-            # csq's convention: translate the shifted frame over the coding sequence's length;
-            # only a change in the last codon borrows 3' UTR bases to complete that codon
-            end = alt0 + cds_len + delta
-            if c1 >= n_codons:
-                end += (-(end - alt0 - 3 * c0)) % 3
-            alt_aa = _translate_to_stop(alt_seq[alt0 + 3 * c0 : end])
+            cds_end = alt0 + cds_len + delta
+            if end < cds_end:
+                end += (cds_end - end) // 3 * 3
+            alt_aa = _translate_to_stop(alt_seq[first:end])
             frameshift = True
         if not ref_aa:
             return None
         nxt = c0 + len(ref_aa)
         single = len(ref_aa) == 1 and len(alt_aa) == 1
         return ProteinChange(
-            aa_change=csq_notation(c0 + 1, ref_aa, alt_aa),
+            aa_change=csq_notation(c0 + 1, ref_aa, alt_aa, indel=delta != 0),
             hgvs_p=hgvs_p(
                 c0 + 1,
                 ref_aa,
@@ -487,70 +600,76 @@ class ProteinEffects:
 # --------------------------------------------------------------------------- the table
 
 
-class _Call(NamedTuple):
-    """One record of the annotated VCF, as read from ``bcftools query``."""
-
-    chrom: str
-    pos: int
-    ref: str
-    alt: str
-    genotype: str  # as written, e.g. 0|1, 0/1, or . (no sample)
-    bcsq: str
-    clnsig: str
-    clnrevstat: str
-
-    @property
-    def gt(self) -> tuple[int, ...] | None:
-        if self.genotype in (".", ""):
-            return None
-        return tuple(int(a) if a.isdigit() else 0 for a in self.genotype.replace("|", "/").split("/"))
-
-    @property
-    def phased(self) -> bool:
-        return "|" in self.genotype
+_QUERY_FIELDS = ("BCSQ", "CLNSIG", "CLNREVSTAT")
 
 
-_QUERY_CHILD = "import sys, pysam.bcftools; pysam.bcftools.query(*sys.argv[1:], catch_stdout=False)"
+def _query(vcf: str | Path, sample: str | None, out: Path) -> bool:
+    """Write the fields the table needs, one line per record, with ``bcftools query``.
 
-
-def _query(vcf: str | Path, sample: str | None) -> Iterator[_Call]:
-    """Stream the fields the table needs through ``bcftools query`` in a child process.
-
-    Text lines from bcftools are far cheaper to read than pysam records, and the child writes
-    them into a pipe as it goes, so nothing is held in memory.
+    Each line is already the table line of a variant without consequences (the common case):
+    CHROM, POS, REF, the first ALT, the genotype, ``intergenic``, ClinVar's two fields and an
+    empty BCSQ column, followed by one more column holding the record's BCSQ. bcftools' query
+    runs in this process (the text is far cheaper to read than pysam records); it writes into a
+    file, so nothing is held in memory. Returns whether the VCF has ClinVar fields.
     """
+    import pysam.bcftools  # noqa: F401  (pysam exposes bcftools only when imported)
+
     with pysam.VariantFile(str(vcf)) as fh:
         info = set(fh.header.info)
         samples = list(fh.header.samples)
     name = sample if sample in samples else (samples[0] if samples else None)
-    tags = [f"%INFO/{t}" if t in info else "." for t in ("BCSQ", "CLNSIG", "CLNREVSTAT")]
-    fmt = "\t".join(["%CHROM", "%POS", "%REF", "%ALT", "[%GT]" if name else ".", *tags]) + "\n"
-    args = ["-f", fmt, "-o", "/dev/stdout"] + (["-s", name] if name else []) + [str(vcf)]
-    with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _QUERY_CHILD, *args], stdout=subprocess.PIPE, stderr=err, text=True
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            f = line.rstrip("\n").split("\t")
-            yield _Call(f[0], int(f[1]), f[2], f[3].split(",")[0], f[4], f[5], f[6], f[7])
-        if proc.wait() != 0:
-            err.seek(0)
-            raise InputError(str(vcf), f"bcftools query failed: {err.read()[-600:].strip()}")
+    bcsq, sig, rev = (f"%INFO/{t}" if t in info else "." for t in _QUERY_FIELDS)
+    dots = "\t".join("." * 9)
+    fmt = "\t".join(
+        [
+            "%CHROM",
+            "%POS",
+            "%REF",
+            "%ALT{0}",
+            "[%GT]" if name else ".",
+            ".\t.\t.\t.\tintergenic",
+            dots,
+            sig,
+            rev,
+            ".",
+            bcsq,
+        ]
+    )
+    args = ["-f", fmt + "\n", "-o", str(out)] + (["-s", name] if name else []) + [str(vcf)]
+    try:
+        pysam.bcftools.query(*args, catch_stdout=False)
+    except pysam.utils.SamtoolsError as err:
+        raise InputError(str(vcf), f"bcftools query failed: {str(err)[-600:].strip()}") from None
+    return "CLNSIG" in info or "CLNREVSTAT" in info
 
 
-def _clusters(records, span: int = 2):
+#: columns of a query line (see :func:`_query`)
+_CHROM, _POS, _REF, _ALT, _GT, _SIG, _REV, _BCSQ = 0, 1, 2, 3, 4, 19, 20, 22
+
+
+def _gt(genotype: str) -> tuple[int, ...] | None:
+    """Allele indexes of a genotype as written (``0|1``, ``0/1``; ``.`` when there is none)."""
+    if genotype in (".", ""):
+        return None
+    return tuple(int(a) if a.isdigit() else 0 for a in genotype.replace("|", "/").split("/"))
+
+
+def _clusters(lines: Iterator[list[str]], span: int = 2) -> Iterator[list[list[str]]]:
     """Group consecutive records within ``span`` bases of the group's first record (same contig).
 
     A group spans at most one codon's width, so it stays a handful of records however dense
     the VCF is.
     """
     cluster: list = []
-    for rec in records:
-        if cluster and (rec.chrom != cluster[0].chrom or rec.pos - cluster[0].pos > span):
+    chrom, first = None, 0
+    for f in lines:
+        pos = int(f[_POS])
+        if cluster and (f[_CHROM] != chrom or pos - first > span):
             yield cluster
             cluster = []
-        cluster.append(rec)
+        if not cluster:
+            chrom, first = f[_CHROM], pos
+        cluster.append(f)
     if cluster:
         yield cluster
 
@@ -568,15 +687,6 @@ def _same_haplotype(a: tuple | None, b: tuple | None, a_phased: bool, b_phased: 
     return any(x and y for x, y in zip(a, b, strict=False))
 
 
-def _intergenic_line(call: _Call) -> str:
-    """The table line of a variant without consequences, formatted directly (the common case)."""
-    sig, rev = call.clnsig.replace(",", "|"), call.clnrevstat.replace(",", "|")
-    return (
-        f"{call.chrom}\t{call.pos}\t{call.ref}\t{call.alt}\t{call.genotype or '.'}\t.\t.\t.\t.\tintergenic"
-        f"\t.\t.\t.\t.\t.\t.\t.\t.\t.\t{sig}\t{rev}\t.\n"
-    )
-
-
 def consequence_rows(
     annotated_vcf: str | Path,
     fasta: str | Path,
@@ -590,68 +700,83 @@ def consequence_rows(
     Variants without a BCSQ entry are reported once as ``intergenic``. Variants within two
     bases of each other on the same haplotype are combined when they touch the same codon, so
     memory stays flat however large the VCF. (``_lines``, for :func:`write_table` only, yields
-    intergenic rows as ready table lines.)
+    every row as a ready table line.)
     """
-    mode = mode or phasing(annotated_vcf)
     effects = ProteinEffects(fasta, gff3)
     try:
-        for cluster in _clusters(_query(annotated_vcf, sample)):
-            for call in cluster:
-                if _lines and call.bcsq in (".", ""):
-                    yield _intergenic_line(call)
-                    continue
-                base = {
-                    "chrom": call.chrom,
-                    "pos": call.pos,
-                    "ref": call.ref,
-                    "alt": call.alt,
-                    "genotype": call.genotype or ".",
-                    "clinvar_significance": call.clnsig.replace(",", "|"),
-                    "clinvar_review": call.clnrevstat.replace(",", "|"),
-                }
-                if call.bcsq in (".", ""):
-                    row = dict(_INTERGENIC_ROW)
-                    row.update(base)
-                    yield row
-                    continue
-                usable = call.alt not in ("*", ".") and not call.alt.startswith("<")
-                cis = [
-                    (o.pos, o.ref, o.alt)
-                    for o in cluster
-                    if o is not call and _same_haplotype(call.gt, o.gt, call.phased, o.phased, mode)
-                ] if len(cluster) > 1 and mode != "unphased" else []  # fmt: skip
-                for raw in call.bcsq.split(","):
-                    fields = parse_bcsq(raw)
-                    tx = effects.transcripts.get(fields["transcript"])
-                    change = effects.effect(tx, (call.pos, call.ref, call.alt), cis) if tx and usable else None
-                    yield _row(base, fields, change, raw)
+        yield from _table_rows(annotated_vcf, effects, sample, mode or phasing(annotated_vcf), lines=_lines)
     finally:
         effects.close()
 
 
-_EMPTY_ROW = dict.fromkeys(TABLE_COLUMNS, ".")
-_INTERGENIC_ROW = {**_EMPTY_ROW, "consequence": "intergenic"}
+def _table_rows(annotated_vcf, effects: ProteinEffects, sample: str | None, mode: str, *, lines: bool):
+    """The rows of :func:`consequence_rows`, as dicts or (``lines``) as ready table lines."""
+    with tempfile.TemporaryDirectory() as td:
+        text = Path(td) / "query.tsv"
+        clinvar = _query(annotated_vcf, sample, text)
+        with open(text) as fh:
+            records = (line.rstrip("\n").split("\t") for line in fh)
+            # unphased calls are never combined (csq's --local-csq): no need to group them
+            for cluster in _clusters(records) if mode != "unphased" else ([f] for f in records):
+                for f in cluster:
+                    if f[_BCSQ] in (".", ""):
+                        row = "\t".join(f[:_BCSQ]) + "\n"
+                        if clinvar:
+                            row = row.replace(",", "|")
+                        yield row if lines else dict(zip(TABLE_COLUMNS, _typed(f[:_BCSQ]), strict=True))
+                        continue
+                    yield from _genic_rows(f, cluster, effects, mode, clinvar=clinvar, lines=lines)
 
 
-def _row(base: dict, fields: dict, change: ProteinChange | None, raw: str) -> dict:
-    """A table row with every column present; ``.`` marks an empty value."""
-    row = dict(_EMPTY_ROW)
-    row.update(base)
-    for k in CSQ_FIELDS:
-        row[k] = fields.get(k) or "."
-    if change is not None:
-        row.update(
-            aa_change=change.aa_change, hgvs_p=change.hgvs_p, protein_pos=change.protein_pos,
-            protein_length=change.protein_length,
-            blosum62="." if change.blosum62 is None else change.blosum62,
-            grantham="." if change.grantham is None else change.grantham,
-            aa_change_agrees="." if row["aa_change_csq"] == "." else str(change.aa_change == row["aa_change_csq"]).lower(),
+def _typed(cells: list[str]) -> list:
+    """A query line's intergenic cells with the position as a number (the rows' type)."""
+    cells[_POS] = int(cells[_POS])
+    return cells
+
+
+def _genic_rows(
+    f: list[str], cluster: list[list[str]], effects: ProteinEffects, mode: str, *, clinvar: bool, lines: bool
+):
+    """One row per BCSQ entry of a record, with the independent derivation of its protein change."""
+    chrom, pos, ref, alt, genotype = f[_CHROM], int(f[_POS]), f[_REF], f[_ALT], f[_GT] or "."
+    sig, rev = (f[_SIG] or ".", f[_REV] or ".")
+    if clinvar:
+        sig, rev = sig.replace(",", "|"), rev.replace(",", "|")
+    usable = alt not in ("*", ".") and not alt.startswith("<")
+    cis = []
+    if len(cluster) > 1 and mode != "unphased":
+        gt, phased = _gt(genotype), "|" in genotype
+        cis = [
+            (int(o[_POS]), o[_REF], o[_ALT])
+            for o in cluster
+            if o is not f and _same_haplotype(gt, _gt(o[_GT]), phased, "|" in o[_GT], mode)
+        ]
+    for raw in f[_BCSQ].split(","):
+        parts = raw.split("|")
+        if len(parts) < len(CSQ_FIELDS):
+            parts += [""] * (len(CSQ_FIELDS) - len(parts))
+        consequence, gene, transcript, biotype, strand, aa_csq, dna_csq = (x or "." for x in parts[: len(CSQ_FIELDS)])
+        tx = effects.transcripts.get(parts[2])
+        if not (tx and usable):
+            change = None
+        elif not cis and (tx.id, pos, ref, alt) in effects.known:
+            change = effects.known[tx.id, pos, ref, alt]
+        else:
+            change = effects.effect(tx, (pos, ref, alt), cis)
+        if change is None:
+            derived = (".",) * 7
+        else:
+            derived = (
+                change.aa_change, change.hgvs_p, change.protein_pos, change.protein_length,
+                "." if change.blosum62 is None else change.blosum62,
+                "." if change.grantham is None else change.grantham,
+                "." if aa_csq == "." else str(change.aa_change == aa_csq).lower(),
+            )  # fmt: skip
+        cells = (
+            chrom, pos, ref, alt, genotype, gene, transcript, biotype, strand, consequence, aa_csq, dna_csq,
+            *derived, sig, rev, raw or ".",
         )  # fmt: skip
-    for key in ("clinvar_significance", "clinvar_review", "genotype"):
-        if not row[key]:
-            row[key] = "."
-    row["bcsq"] = raw or "."
-    return row
+        yield "\t".join(map(str, cells)) + "\n" if lines else dict(zip(TABLE_COLUMNS, cells, strict=True))
 
 
 def write_table(rows, path: str | Path) -> int:
@@ -682,15 +807,44 @@ def annotate(
     With ``clinvar_vcf`` (a local, bgzipped and indexed ClinVar VCF whose contig names match),
     each variant also gets ClinVar's clinical significance and review status (bcftools annotate,
     matching on position and alleles).
+
+    csq runs in a child process; meanwhile this one reads the gene models for the derivation.
+    csq's own complaint about the inputs, if any, is the one reported.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     with tempfile.TemporaryDirectory() as td:
         annotated = Path(out_vcf) if out_vcf else Path(td) / "annotated.vcf.gz"
         if clinvar_vcf:
             with_clinvar = Path(td) / "clinvar.vcf.gz"
             add_clinvar(vcf, clinvar_vcf, with_clinvar)
             vcf = with_clinvar
-        mode = run_csq(vcf, fasta, gff3, annotated)
-        return write_table(consequence_rows(annotated, fasta, gff3, sample, mode, _lines=True), out_tsv)
+        mode = phasing(vcf)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            csq = pool.submit(run_csq, vcf, fasta, gff3, annotated, mode)
+            try:
+                effects, failed = ProteinEffects(fasta, gff3), None
+            except InputError as err:
+                effects, failed = None, err
+            if effects is not None and mode == "unphased":
+                # unphased calls are derived one by one: do it while csq runs
+                try:
+                    effects.precompute(vcf)
+                except (OSError, ValueError):
+                    # a VCF pysam cannot read: csq's own complaint about it is the one to report
+                    effects.known.clear()
+            try:
+                mode = csq.result()
+            except BaseException:
+                if effects is not None:
+                    effects.close()
+                raise
+        if failed is not None:
+            raise failed
+        try:
+            return write_table(_table_rows(annotated, effects, sample, mode, lines=True), out_tsv)
+        finally:
+            effects.close()
 
 
 def add_clinvar(vcf: str | Path, clinvar_vcf: str | Path, out_vcf: str | Path) -> None:
