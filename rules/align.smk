@@ -37,8 +37,8 @@ if not INDEX.existing:
             "../envs/align.yaml"
         threads: 1
         resources:
-            mem_mb=8000,
-            runtime=120,
+            mem_mb=sized("aligner_index", "mem_mb"),
+            runtime=sized("aligner_index", "runtime"),
         params:
             aligner=ALIGNER,
             outdir=lambda w, output: str(Path(output.lift_map).parent),
@@ -63,8 +63,8 @@ rule align_reads:
         "../envs/align.yaml"
     threads: 2
     resources:
-        mem_mb=8000,
-        runtime=240,
+        mem_mb=sized("align_reads", "mem_mb"),
+        runtime=sized("align_reads", "runtime"),
     params:
         aligner=ALIGNER,
         index=lambda w, input: index_path(input.index, ALIGNER),
@@ -98,8 +98,8 @@ if config["align"]["split_fastq"]:
             "../envs/reads.yaml"
         threads: 2
         resources:
-            mem_mb=1000,
-            runtime=240,
+            mem_mb=sized("fastq_split", "mem_mb"),
+            runtime=sized("fastq_split", "runtime"),
         params:
             pairs_per_chunk=config["align"]["split_fastq"],
         script:
@@ -130,8 +130,8 @@ if config["align"]["split_fastq"]:
             "../envs/align.yaml"
         threads: 1
         resources:
-            mem_mb=1000,
-            runtime=120,
+            mem_mb=sized("samtools_cat", "mem_mb"),
+            runtime=sized("samtools_cat", "runtime"),
         script:
             "../scripts/samtools_cat.py"
 
@@ -152,7 +152,7 @@ rule samtools_markdup:
         "../envs/align.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
-        runtime=120,
+        mem_mb=sized("samtools_markdup", "mem_mb"),
+        runtime=sized("samtools_markdup", "runtime"),
     script:
         "../scripts/samtools_markdup.py"

@@ -21,8 +21,8 @@ rule bcftools_csq:
         "../envs/annotate.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=sized("bcftools_csq", "mem_mb"),
+        runtime=sized("bcftools_csq", "runtime"),
     script:
         "../scripts/bcftools_csq.py"
 

@@ -19,8 +19,8 @@ if config["calling"]["joint"] and len(ALIGNED_SAMPLES) > 1:
             "../envs/calling.yaml"
         threads: 2
         resources:
-            mem_mb=4000,
-            runtime=240,
+            mem_mb=sized("bcftools_call", "mem_mb"),
+            runtime=sized("bcftools_call", "runtime"),
         params:
             calling=config["calling"],
             samples=ALIGNED_SAMPLES,
@@ -69,8 +69,8 @@ else:
             "../envs/calling.yaml"
         threads: 2
         resources:
-            mem_mb=4000,
-            runtime=240,
+            mem_mb=sized("bcftools_call", "mem_mb"),
+            runtime=sized("bcftools_call", "runtime"),
         params:
             calling=config["calling"],
             samples=lambda wc: [wc.sample],

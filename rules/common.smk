@@ -719,3 +719,28 @@ def get_cohort_report_inputs(wildcards):
     inputs = get_cohort_summary_inputs(wildcards)
     figures = [*inputs.get("ml_plots", []), *inputs.get("sim_plots", []), *inputs["km"]]
     return {"summary": "results/cohort/summary.json", "figures": figures}
+
+
+# --- resources of the heavy steps, sized per job from its input (seq2rx.ops.resources)
+from seq2rx.ops.resources import step_resources  # noqa: E402
+
+
+def sized(step, what):
+    """A ``resources:`` callable: ``what`` (``mem_mb`` or ``runtime``) of one job of ``step``, from
+    the sizes of its data inputs (FASTQ, BAM, VCF), the reference's ``.fai`` and the gene models,
+    times the attempt (a retry gets more). Snakemake calls it when the job is about to run.
+    """
+
+    def size(wildcards, input, threads, attempt):
+        r = step_resources(
+            step,
+            input.items(),
+            fasta=config["reference"]["fasta"],
+            threads=threads,
+            attempt=attempt,
+            aligner=ALIGNER,
+            gene_models=config["reference"]["gff3"] or None,
+        )
+        return getattr(r, what)
+
+    return size

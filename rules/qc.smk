@@ -47,10 +47,11 @@ rule samtools_stats:
         "../envs/calling.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=sized("samtools_stats", "mem_mb"),
+        runtime=sized("samtools_stats", "runtime"),
     params:
         thresholds=config["qc"],
+        targets=bool(config["targets"]),
         min_mapq=config["calling"]["min_mapq"],
         min_baseq=config["calling"]["min_baseq"],
         build=config["reference"]["build"],

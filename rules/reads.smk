@@ -19,8 +19,8 @@ rule cutadapt_trim:
         "../envs/reads.yaml"
     threads: 2
     resources:
-        mem_mb=1000,
-        runtime=60,
+        mem_mb=sized("cutadapt_trim", "mem_mb"),
+        runtime=sized("cutadapt_trim", "runtime"),
     params:
         adapter_r1=config["reads"]["adapter_r1"],
         adapter_r2=config["reads"]["adapter_r2"],

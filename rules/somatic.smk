@@ -30,8 +30,8 @@ rule somatic_call:
         "../envs/calling.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=sized("somatic_call", "mem_mb"),
+        runtime=sized("somatic_call", "runtime"),
     params:
         somatic=config["somatic"],
         # only the read filters it shares: another calling setting reruns no somatic job
@@ -63,8 +63,8 @@ rule bcftools_csq_somatic:
         "../envs/annotate.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=sized("bcftools_csq", "mem_mb"),
+        runtime=sized("bcftools_csq", "runtime"),
     script:
         "../scripts/bcftools_csq.py"
 

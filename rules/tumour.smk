@@ -41,8 +41,8 @@ rule cnvkit_reference:
         "../envs/cnvkit.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=120,
+        mem_mb=sized("cnvkit_reference", "mem_mb"),
+        runtime=sized("cnvkit_reference", "runtime"),
     params:
         copy_number=config["copy_number"],
     script:
@@ -71,8 +71,8 @@ rule cnvkit_copy_number:
         "../envs/cnvkit.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=sized("cnvkit_copy_number", "mem_mb"),
+        runtime=sized("cnvkit_copy_number", "runtime"),
     params:
         prefix="results/cnv/{sample}",
         copy_number=config["copy_number"],
@@ -102,8 +102,8 @@ rule fusions_call:
         "../envs/seq2rx.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=sized("fusions_call", "mem_mb"),
+        runtime=sized("fusions_call", "runtime"),
     params:
         # the caller's own options: turning the cross-check on reruns no fusion call
         fusions={k: v for k, v in config["fusions"].items() if k != "cross_check"},

@@ -20,12 +20,22 @@ qc.samtools_reports(
     snakemake.output.flagstat,
     snakemake.output.idxstats,
 )
-coverage = qc.target_coverage(
+depth = qc.target_depth(
     snakemake.input.bam, snakemake.input.targets, snakemake.params.min_mapq, snakemake.params.min_baseq
 )
-qc.write_coverage(coverage, snakemake.output.coverage)
+qc.write_coverage(depth.regions, snakemake.output.coverage)
+# on-target rate only for configured targets (exomes, panels): the islands cover every read
+on_target = qc.on_target_bases(snakemake.input.bam, snakemake.input.targets) if snakemake.params.targets else None
 th = qc.Thresholds(**snakemake.params.thresholds)
 reads = json.loads(Path(snakemake.input.reads).read_text()) if snakemake.input.get("reads") else None
-summary = qc.summarise(s, Path(snakemake.output.flagstat).read_text(), coverage, th, reads=reads)
+summary = qc.summarise(
+    s,
+    Path(snakemake.output.flagstat).read_text(),
+    depth.regions,
+    th,
+    reads=reads,
+    fold_80=qc.fold_80_base_penalty(depth.histogram),
+    on_target=on_target,
+)
 qc.write_json(summary, snakemake.output.summary)
 write_versions(snakemake.output.versions, "samtools_stats", ["samtools"])

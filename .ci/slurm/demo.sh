@@ -7,8 +7,9 @@
 # 1. starts the cluster (.ci/slurm/start.sh: munged, MariaDB, slurmdbd, slurmctld, slurmd);
 # 2. runs `snakemake --workflow-profile profiles/slurm` on a copy of config/ in $SLURM_DEMO_DIR
 #    (default $TMPDIR/seq2rx-slurm-demo), so every job goes through sbatch;
-# 3. checks with sacct that SLURM ran every job of the run, COMPLETED, with the CPUs, memory and
-#    time limit its rule declares (python -m seq2rx.ops.slurmcheck);
+# 3. checks with sacct that SLURM ran every job of the run, COMPLETED, with the CPUs of its rule
+#    and the memory and time limit Snakemake announced for it in the log (the heavy rules size
+#    them per job from its input; a retry asks for more; python -m seq2rx.ops.slurmcheck);
 # 4. compares the results with LOCAL_RUN's (python -m seq2rx.ops.rundiff: TSV, JSON and VCF bodies
 #    byte for byte, BAMs by records, the named run-record exceptions left out);
 # 5. stops every daemon it started, by PID, whatever happened (trap).
@@ -54,7 +55,7 @@ if ! timeout -s INT 3600 "$PY" -m snakemake -s "$REPO/Snakefile" --workflow-prof
 fi
 echo "demo through SLURM: $(($(date +%s) - T0)) s wall, $(grep -c 'has been submitted with SLURM jobid' slurm-run.log) jobs submitted"
 
-echo "== sacct: every job went through sbatch with its rule's resources"
+echo "== sacct: every job went through sbatch with the resources announced for it"
 "$PY" -m seq2rx.ops.slurmcheck slurm-run.log
 
 echo "== results: SLURM run ($WORK) against the local run ($LOCAL)"

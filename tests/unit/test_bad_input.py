@@ -420,12 +420,13 @@ def test_R15_low_properly_paired_fraction_fails_qc(tmp_path):
     pysam.index(str(bam))
     (tmp_path / "t.bed").write_text(f"chr1\t0\t{len(SEQ)}\tall\n")
     th = {"min_mean_coverage": 0, "warn_mean_coverage": 0, "max_duplicate_fraction": 1, "min_mapped_fraction": 0.9,
-          "min_properly_paired_fraction": 0.8}  # fmt: skip
+          "min_properly_paired_fraction": 0.8, "min_on_target_fraction": 0, "max_fold_80_base_penalty": 3}  # fmt: skip
     res = tmp_path / "results"
     outputs = {k: str(res / f"S.{k}") for k in ("stats", "flagstat", "idxstats", "coverage", "summary", "versions")}
     code, log = run_script("samtools_stats", tmp_path,
                            input={"bam": str(bam), "bai": f"{bam}.bai", "fasta": str(ref), "targets": str(tmp_path / "t.bed")},
-                           output=outputs, params={"thresholds": th, "min_mapq": 20, "min_baseq": 13, "build": "GRCh38"},
+                           output=outputs, params={"thresholds": th, "targets": True, "min_mapq": 20, "min_baseq": 13,
+                                                   "build": "GRCh38"},
                            wildcards={"sample": "S"})  # fmt: skip
     assert code == 0, log
     summary = json.loads(Path(outputs["summary"]).read_text())

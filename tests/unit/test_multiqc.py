@@ -134,6 +134,23 @@ def test_findings_table_counts_biomarkers_and_escapes_free_text(tmp_path):
     assert all(len(h["description"]) > len(h["title"]) for h in config["headers"].values())  # ... explained
 
 
+def test_qc_table_shows_on_target_rate_and_fold_80(tmp_path):
+    path = tmp_path / "seq2rx_qc_mqc.tsv"
+    exome = {"sample": "E1", "mean_target_coverage": 80.0, "target_fraction_20x": 0.97, "on_target_fraction": 0.6123,
+             "fold_80_base_penalty": 1.82, "verdict": "pass"}  # fmt: skip
+    genome = {"sample": "G1", "mean_target_coverage": 31.0, "target_fraction_20x": 0.9, "on_target_fraction": None,
+              "fold_80_base_penalty": None, "verdict": "pass"}  # fmt: skip
+    older = {"sample": "O1", "mean_target_coverage": 30.0, "target_fraction_20x": 0.9, "verdict": "warn"}
+    multiqc_table([genome, older, exome], path)
+    config, table = read_table(path)
+    assert table["E1"]["on_target_fraction"] == "0.6123" and table["E1"]["fold_80_base_penalty"] == "1.82"
+    # no targets BED (null) and a summary written before these columns: empty cells, not "None"
+    assert table["G1"]["on_target_fraction"] == "" and table["G1"]["fold_80_base_penalty"] == ""
+    assert table["O1"]["fold_80_base_penalty"] == "" and table["O1"]["verdict"] == "warn"
+    assert config["headers"]["fold_80_base_penalty"]["title"] == "Fold-80"
+    assert "Picard" in config["headers"]["on_target_fraction"]["description"]
+
+
 def test_multiqc_renders_the_tables_with_free_text_inert(tmp_path):
     pytest.importorskip("multiqc")
     qc = tmp_path / "seq2rx_qc_mqc.tsv"

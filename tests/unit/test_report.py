@@ -91,6 +91,19 @@ def test_what_reading_the_fastq_assumed_is_shown_escaped():
     assert EVIL not in html
 
 
+def test_on_target_rate_and_fold_80_are_shown():
+    d = doc()
+    d["samples"][0]["qc"].update({"on_target_fraction": 0.61234, "fold_80_base_penalty": 1.8249})
+    html = render(d)
+    assert '<th scope="col">On target</th>' in html and '<th scope="col">Fold-80</th>' in html
+    assert "<td>0.800</td><td>0.612</td><td>1.82</td>" in html  # after the fraction at 20x
+    # null (no targets BED) and absent (an older document): empty cells
+    d["samples"][0]["qc"].update({"on_target_fraction": None, "fold_80_base_penalty": None})
+    assert "<td>0.800</td><td></td><td></td>" in render(d)
+    del d["samples"][0]["qc"]["on_target_fraction"]
+    assert "<td>0.800</td><td></td><td></td>" in render(d)
+
+
 def test_consequences_are_shown():
     d = doc()
     d["samples"][0]["variants"][0]["consequences"] = [

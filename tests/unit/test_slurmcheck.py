@@ -84,8 +84,8 @@ def test_each_mismatch_is_named():
         "sacct lists SLURM job 9 of this run that the log never submitted",
         "SLURM job 2 (rule demo_simulate, job 5): state FAILED",
         "SLURM job 3 (rule cutadapt_trim, job 30): 1 CPUs allocated, the rule has 2 threads",
-        "SLURM job 3 (rule cutadapt_trim, job 30): 954M memory requested, the rule has mem_mb=1000",
-        "SLURM job 3 (rule cutadapt_trim, job 30): time limit 00:30:00, the rule has runtime=60",
+        "SLURM job 3 (rule cutadapt_trim, job 30): 954M memory requested, the job was announced with mem_mb=1000",
+        "SLURM job 3 (rule cutadapt_trim, job 30): time limit 00:30:00, the job was announced with runtime=60",
     ]
 
 
@@ -95,6 +95,45 @@ def test_a_job_missing_from_sacct_or_never_submitted():
     unsubmitted = LOG.replace("Job 30 has been submitted with SLURM jobid 3", "Job 30 went elsewhere")
     problems, _ = check(parse_log(unsubmitted), GOOD[:1])
     assert problems == ["job 30 (rule cutadapt_trim) was never submitted to SLURM"]
+
+
+# cutadapt_trim's job 30 failed as SLURM job 3 and was retried (--retries): Snakemake announces it
+# anew, with twice the resources (the sized rules' attempt 2), and submits it as SLURM job 4
+_TRIM = LOG[LOG.index("[Wed Nov 25 22:50:10 2026]\nrule cutadapt_trim:") : LOG.index("Job 30 has been submitted")]
+_FIRST = "Job 30 has been submitted with SLURM jobid 3 (log: .snakemake/slurm_logs/rule_cutadapt_trim/P1/3.log).\n"
+RETRY = LOG.replace(
+    _FIRST,
+    _FIRST
+    + """Error in rule cutadapt_trim:
+    message: SLURM-job '3' failed, SLURM status is: 'OUT_OF_MEMORY'
+    jobid: 30
+Trying to restart job 30.
+
+"""
+    + _TRIM.replace("mem_mb=1000, mem=1 GB, runtime=60", "mem_mb=2000, mem=2 GB, runtime=120")
+    + _FIRST.replace("jobid 3 ", "jobid 4 ").replace("/3.log", "/4.log"),
+)
+
+
+def test_a_retried_job_is_checked_attempt_by_attempt():
+    run = parse_log(RETRY)
+    assert [(j.jobid, j.slurm_id, j.mem_mb, j.runtime) for j in run.submissions] == [
+        (5, "2", 2000, 20), (30, "3", 1000, 60), (30, "4", 2000, 120)]  # fmt: skip
+    assert run.jobs[30].slurm_id == "4" and run.jobs[30].mem_mb == 2000  # as last announced
+    first = row("3", "rule_cutadapt_trim_wildcards_P1", "2", "1000M", "01:00:00", state="OUT_OF_MEMORY")
+    second = row("4", "rule_cutadapt_trim_wildcards_P1", "2", "2000M", "02:00:00")
+    problems, per_rule = check(run, [GOOD[0], first, second])
+    assert problems == []
+    assert per_rule["cutadapt_trim"] == {"jobs": 1, "retried": 1}
+    # each attempt against its own announcement; the last must complete, an earlier one must not
+    bad = [GOOD[0], {**first, "State": "COMPLETED", "ReqMem": "2000M"}, {**second, "State": "FAILED"}]
+    assert check(run, bad)[0] == [
+        "SLURM job 3 (rule cutadapt_trim, job 30): COMPLETED, yet the job was submitted again",
+        "SLURM job 3 (rule cutadapt_trim, job 30): 2000M memory requested, the job was announced with mem_mb=1000",
+        "SLURM job 4 (rule cutadapt_trim, job 30): state FAILED",
+    ]
+    # the first attempt missing from sacct is still missing
+    assert check(run, [GOOD[0], second])[0] == ["SLURM job 3 (rule cutadapt_trim) is missing from sacct"]
 
 
 def test_a_log_of_a_local_run_is_refused():

@@ -19,8 +19,17 @@ from seq2rx.core.io import atomic_output
 QC_COLUMNS = (
     ("mean_target_coverage", "Depth", "Mean read depth over the target regions"),
     ("target_fraction_20x", "≥20x", "Fraction of the target regions covered by at least 20 reads"),
+    ("on_target_fraction", "On target",
+     "Exomes and panels: share of the unique aligned bases (mapped, primary, not duplicates) inside the "
+     "targets (Picard's ON_TARGET_BASES / PF_UQ_BASES_ALIGNED, before its quality filters); empty "
+     "without a targets BED"),
+    ("fold_80_base_penalty", "Fold-80",
+     "Fold-80 base penalty as Picard's CollectHsMetrics computes it: mean target depth over the 20th "
+     "percentile of per-base target depth (1 is perfectly even; empty when over a fifth is uncovered)"),
     ("verdict", "Verdict", "seq2rx QC verdict under the configured thresholds (pass, warn or fail)"),
-)
+)  # fmt: skip
+#: QC columns a summary may leave null or lack
+OPTIONAL_QC = ("on_target_fraction", "fold_80_base_penalty")
 #: (column, short title, tooltip) of the findings table
 FINDINGS_COLUMNS = (
     ("pgx_genes", "PGx genes", "Pharmacogenes with a call (from the reads or an outside call)"),
@@ -72,10 +81,14 @@ def _write(lines: list[str], path: str | Path) -> None:
 def multiqc_table(summaries: list[dict], path: str | Path) -> None:
     """A MultiQC custom-content table of the seq2rx QC verdicts (one row per sample)."""
     lines = _header("seq2rx_qc", "seq2rx QC verdict",
-                    "Mean depth over the target regions, fraction at 20x or more, and the configured verdict.",
+                    "Mean depth over the target regions, fraction at 20x or more, on-target rate and "
+                    "fold-80 base penalty, and the configured verdict.",
                     QC_COLUMNS)  # fmt: skip
     for s in sorted(summaries, key=lambda x: x["sample"]):
-        lines.append("\t".join(_cell(v) for v in [s["sample"], *(s[c] for c, _, _ in QC_COLUMNS)]))
+        # on-target rate and fold-80: null (no targets BED; no finite penalty) or absent (an older
+        # summary) leave the cell empty
+        values = [s.get(c) if c in OPTIONAL_QC else s[c] for c, _, _ in QC_COLUMNS]
+        lines.append("\t".join(_cell("" if v is None else v) for v in [s["sample"], *values]))
     _write(lines, path)
 
 

@@ -399,7 +399,7 @@ def _knowledge_rows(doc: dict) -> list[list[str]]:
 def _qc_row(s: dict) -> list:
     q = s["qc"]
     if q.get("status") == "not run":
-        return [s["sample"], {"verdict": "not run"}, "", "", "", "", "", q.get("reason", "")]
+        return [s["sample"], {"verdict": "not run"}, "", "", "", "", "", "", "", q.get("reason", "")]
     return [
         s["sample"],
         {"verdict": str(q["verdict"])},
@@ -408,6 +408,9 @@ def _qc_row(s: dict) -> list:
         f"{q['duplicate_fraction']:.3f}",
         f"{q['mean_target_coverage']:.1f}",
         f"{q['target_fraction_20x']:.3f}",
+        # exomes and panels; empty without a targets BED, or a summary written before them
+        "" if q.get("on_target_fraction") is None else f"{q['on_target_fraction']:.3f}",
+        "" if q.get("fold_80_base_penalty") is None else f"{q['fold_80_base_penalty']:.2f}",
         # what reading the FASTQ files had to assume or change (a plain file named .gz, Phred+64 converted)
         "; ".join([*q["reasons"], *(f"reads: {n}" for n in (q.get("input_reads") or {}).get("notes", []))]),
     ]
