@@ -42,6 +42,12 @@ BARE = """
 import csv
 
 SAMPLES = {r["sample"]: r for r in csv.DictReader(open(config["samples"]), delimiter="\\t")}
+INTERVALS = [f"{k:04d}" for k in range(1, int(config.get("intervals", 1)) + 1)]
+
+
+wildcard_constraints:
+    sample="[^/]+",
+    interval="[0-9]+",
 
 
 rule all:
