@@ -10,7 +10,9 @@ folder), so every stage is planned.
 * ours: ``snakemake -n`` on seq2rx's Snakefile (trim, align, markdup, call, annotate, PGx,
   somatic, actionability, QC, findings, reports, MultiQC, versions, provenance);
 * bare: five shell rules per sample (trim, align, sort, call, stats) with an input function
-  reading the same sheet, one aggregate rule and ``all`` (5 N + 2 jobs).
+  reading the same sheet, one aggregate rule and ``all`` (5 N + 2 jobs); with ``--intervals K``
+  its call is K jobs per sample and one gathering them ((5 + K) N + 2 jobs), and ours is given
+  ``calling.intervals: K``.
 
 Each point is the best of ``--repeats`` runs, ours and bare alternating. Time per job (seconds /
 planned jobs) gives the ratio ours / bare; the growth from one size to the next, divided by the
@@ -18,6 +20,7 @@ growth in jobs, tells whether it is linear (1.0) or worse. Peak memory is the ma
 set of the snakemake process (``os.wait4``).
 
     python benchmarks/bench_dag.py --workdir /tmp/bench-dag --sizes 100 1000 10000 --json dag.json
+    python benchmarks/bench_dag.py --workdir /tmp/bench-dag --sizes 1000 --intervals 50 --repeats 1
 """
 
 from __future__ import annotations
@@ -39,6 +42,12 @@ BARE = """
 import csv
 
 SAMPLES = {r["sample"]: r for r in csv.DictReader(open(config["samples"]), delimiter="\\t")}
+INTERVALS = [f"{k:04d}" for k in range(1, int(config.get("intervals", 1)) + 1)]
+
+
+wildcard_constraints:
+    sample="[^/]+",
+    interval="[0-9]+",
 
 
 rule all:
@@ -78,13 +87,33 @@ rule sort:
         "touch {output}"
 
 
-rule call:
-    input:
-        "bare/sort/{sample}.bam",
-    output:
-        "bare/call/{sample}.vcf",
-    shell:
-        "touch {output}"
+if len(INTERVALS) > 1:
+
+    rule call_interval:
+        input:
+            "bare/sort/{sample}.bam",
+        output:
+            "bare/call/{sample}/{interval}.vcf",
+        shell:
+            "touch {output}"
+
+    rule call:
+        input:
+            expand("bare/call/{{sample}}/{interval}.vcf", interval=INTERVALS),
+        output:
+            "bare/call/{sample}.vcf",
+        shell:
+            "touch {output}"
+
+else:
+
+    rule call:
+        input:
+            "bare/sort/{sample}.bam",
+        output:
+            "bare/call/{sample}.vcf",
+        shell:
+            "touch {output}"
 
 
 rule stats:
@@ -138,11 +167,14 @@ def sample_sheet(folder: Path, n: int) -> Path:
     return path
 
 
-def setup(workdir: Path, n: int, demo: Path) -> tuple[Path, Path]:
-    """Two run folders for ``n`` samples (ours, bare) sharing one sheet."""
+def setup(workdir: Path, n: int, demo: Path, intervals: int = 1) -> tuple[Path, Path]:
+    """Two run folders for ``n`` samples (ours, bare) sharing one sheet; with ``intervals`` > 1
+    both scatter calling over that many intervals per sample (ours: ``calling.intervals``; bare:
+    a touch rule per sample and interval, and one per sample gathering them)."""
     folder = workdir / f"n{n}"
     sheet = folder / "samples.tsv" if (folder / "samples.tsv").exists() else sample_sheet(folder, n)
-    ours, bare = folder / "ours", folder / "bare"
+    suffix = f"-i{intervals}" if intervals > 1 else ""
+    ours, bare = folder / f"ours{suffix}", folder / f"bare{suffix}"
     ours.mkdir(exist_ok=True)
     bare.mkdir(exist_ok=True)
     cfg = {
@@ -151,9 +183,11 @@ def setup(workdir: Path, n: int, demo: Path) -> tuple[Path, Path]:
         "targets": str(demo / "targets.bed"),
         "demo": {"simulate": False},
     }
+    if intervals > 1:
+        cfg["calling"] = {"intervals": intervals}
     (ours / "bench.yaml").write_text(yaml.safe_dump(cfg))
     (bare / "Snakefile").write_text(BARE)
-    (bare / "bench.yaml").write_text(yaml.safe_dump({"samples": str(sheet)}))
+    (bare / "bench.yaml").write_text(yaml.safe_dump({"samples": str(sheet), "intervals": intervals}))
     return ours, bare
 
 
@@ -187,6 +221,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2, help="alternating ours / bare runs per size")
     ap.add_argument("--repeats-above", type=int, default=5000, help="sizes above this run once")
     ap.add_argument("--profile", type=int, help="also write a cProfile of ours at this size")
+    ap.add_argument("--intervals", type=int, default=1, help="calling intervals per sample (both workflows)")
     ap.add_argument("--json", type=Path, help="write the measurements here")
     args = ap.parse_args()
     args.workdir = args.workdir.resolve()
@@ -194,7 +229,7 @@ def main() -> None:
     demo = demo_reference(args.workdir)
     points = []
     for n in args.sizes:
-        ours_dir, bare_dir = setup(args.workdir, n, demo)
+        ours_dir, bare_dir = setup(args.workdir, n, demo, args.intervals)
         runs: dict[str, list[dict]] = {"ours": [], "bare": []}
         repeats = 1 if n > args.repeats_above else args.repeats
         for k in range(repeats):
@@ -203,7 +238,11 @@ def main() -> None:
                 runs[name].append(dry_run(run_dir, snakefile))
                 print(f"n={n} {name}: {runs[name][-1]}", flush=True)
         best = {name: min(r, key=lambda x: x["seconds"]) for name, r in runs.items()}
-        point = {"samples": n, **{f"{name}_{key}": v for name, b in best.items() for key, v in b.items()}}
+        point = {
+            "samples": n,
+            "intervals": args.intervals,
+            **{f"{name}_{key}": v for name, b in best.items() for key, v in b.items()},
+        }
         point["ours_ms_per_job"] = round(1000 * point["ours_seconds"] / point["ours_jobs"], 3)
         point["bare_ms_per_job"] = round(1000 * point["bare_seconds"] / point["bare_jobs"], 3)
         point["ratio_per_job"] = round(point["ours_ms_per_job"] / point["bare_ms_per_job"], 2)

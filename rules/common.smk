@@ -17,9 +17,10 @@ from seq2rx.sim import demo_layout, load_spec  # noqa: E402
 from seq2rx.inputs.clinical import read_clinical  # noqa: E402
 from seq2rx.cohort.schema import SHARD_TABLES  # noqa: E402
 from seq2rx.core.errors import InputError  # noqa: E402
+from seq2rx.genome.intervals import interval_count, interval_name  # noqa: E402
 from seq2rx.tumour.plan import tumour_plan  # noqa: E402
 from seq2rx.tumour.settings import check_sheet_files, check_tumour_config  # noqa: E402
-from seq2rx.variants.germline import CallParams  # noqa: E402
+from seq2rx.variants.germline import CallParams, READ_REACH  # noqa: E402
 from seq2rx.variants.inputs import check_sheet_vcfs  # noqa: E402
 from seq2rx.variants.somatic import SomaticParams  # noqa: E402
 
@@ -89,6 +90,27 @@ try:
     s2c.check_cohort_names(config, str(CONFIG_SOURCE))
 except InputError as exc:
     sys.exit(f"seq2rx: configuration error: {exc}")
+
+# calling is scattered over this many intervals per sample (rules/call.smk); the count is planned
+# here, from the config, the targets BED or a sample of the reference; the intervals' BED files
+# are written once per run by a job, when calling is scattered or restricted to targets
+try:
+    N_INTERVALS = interval_count(
+        config["calling"]["intervals"],
+        config["calling"]["interval_bases"],
+        fasta=config["reference"]["fasta"],
+        targets=config["targets"],
+        padding=config["calling"]["target_padding"],
+    )
+except InputError as exc:
+    sys.exit(f"seq2rx: configuration error: {exc}")
+INTERVALS = [interval_name(k) for k in range(1, N_INTERVALS + 1)]
+SCATTER = N_INTERVALS > 1
+CALLING_REGIONS = SCATTER or bool(config["targets"])
+# a tile of a whole genome is read from a read's length before it (targets: the regions themselves)
+PILEUP_MARGIN = 0 if config["targets"] else READ_REACH
+# the caller's own settings: another key of `calling` (intervals, padding) reruns no calling job
+CALL_SETTINGS = asdict(CallParams.from_config(config["calling"]))
 
 SAMPLES = {row["sample"]: row for row in SHEET}
 PATIENTS = sorted({row["patient"] for row in SHEET})
@@ -291,14 +313,24 @@ def matched_normal(sample):
 
 
 def get_somatic_inputs(wildcards):
-    """Tumour BAM, matched normal BAM when the patient has one, and the target regions."""
+    """Tumour BAM, matched normal BAM when the patient has one, and the targets (the TMB
+    denominator counts callable bases within them; the calling regions are the interval's).
+    """
     out = {f"tumour_{k}": v for k, v in bam_of(wildcards.sample).items()}
     normal = matched_normal(wildcards.sample)
     if normal:
         out.update({f"normal_{k}": v for k, v in bam_of(normal).items()})
     if config["targets"]:
-        out["regions"] = get_targets()
+        out["callable_targets"] = get_targets()
     return out
+
+
+def calling_regions(kind="germline", interval="0001"):
+    """The BED of an interval's calling regions (germline, or somatic: without the pharmacogene
+    positions); none when calling is neither scattered nor restricted to targets."""
+    if not CALLING_REGIONS:
+        return []
+    return f"results/intervals/{interval}{'.somatic' if kind == 'somatic' else ''}.bed"
 
 
 # --- tumours beyond small variants (rules/tumour.smk): one plan per tumour, from the sheet alone
@@ -722,13 +754,18 @@ def get_cohort_report_inputs(wildcards):
 
 
 # --- resources of the heavy steps, sized per job from its input (seq2rx.ops.resources)
-from seq2rx.ops.resources import step_resources  # noqa: E402
+from seq2rx.ops.resources import (
+    FLOOR_MIN as RESOURCE_FLOOR_MIN,
+    step_resources,
+)  # noqa: E402
 
 
-def sized(step, what):
+def sized(step, what, share=1):
     """A ``resources:`` callable: ``what`` (``mem_mb`` or ``runtime``) of one job of ``step``, from
     the sizes of its data inputs (FASTQ, BAM, VCF), the reference's ``.fai`` and the gene models,
     times the attempt (a retry gets more). Snakemake calls it when the job is about to run.
+    ``share``: the job does one of that many equal parts of the step's work (a calling interval
+    reads the whole BAM's index but only its part of the reads), so its time is that share.
     """
 
     def size(wildcards, input, threads, attempt):
@@ -741,6 +778,8 @@ def sized(step, what):
             aligner=ALIGNER,
             gene_models=config["reference"]["gff3"] or None,
         )
+        if what == "runtime" and share > 1:
+            return max(RESOURCE_FLOOR_MIN * attempt, -(-r.runtime // share))
         return getattr(r, what)
 
     return size

@@ -9,37 +9,105 @@ ACTIONABILITY_KB_FILES = [
 ]
 
 
-rule somatic_call:
-    input:
-        unpack(get_somatic_inputs),
-        fasta=config["reference"]["fasta"],
-        kb=ACTIONABILITY_KB_FILES,
-        population=config["somatic"]["population_vcf"] or [],
-    output:
-        vcf="results/somatic/{sample}.vcf.gz",
-        tbi="results/somatic/{sample}.vcf.gz.tbi",
-        callable="results/somatic/{sample}.callable.json",
-        versions="results/versions/somatic_call/{sample}.json",
-    log:
-        "logs/somatic_call/{sample}.log",
-    benchmark:
-        "logs/benchmarks/somatic_call/{sample}.tsv"
-    wildcard_constraints:
-        sample=_alternatives(TUMOUR_ALIGNED),
-    conda:
-        "../envs/calling.yaml"
-    threads: 1
-    resources:
-        mem_mb=sized("somatic_call", "mem_mb"),
-        runtime=sized("somatic_call", "runtime"),
-    params:
-        somatic=config["somatic"],
-        # only the read filters it shares: another calling setting reruns no somatic job
-        calling={k: config["calling"][k] for k in SOMATIC_CALLING_KEYS},
-        normal=lambda wc: matched_normal(wc.sample),
-        build=config["reference"]["build"],
-    script:
-        "../scripts/somatic_call.py"
+if SCATTER:
+
+    rule somatic_call_interval:
+        input:
+            unpack(get_somatic_inputs),
+            fasta=config["reference"]["fasta"],
+            kb=ACTIONABILITY_KB_FILES,
+            population=config["somatic"]["population_vcf"] or [],
+            regions="results/intervals/{interval}.somatic.bed",
+        output:
+            vcf=temp("results/somatic/intervals/{sample}/{interval}.vcf.gz"),
+            tbi=temp("results/somatic/intervals/{sample}/{interval}.vcf.gz.tbi"),
+            callable=temp("results/somatic/intervals/{sample}/{interval}.callable.json"),
+        log:
+            "logs/somatic_call_interval/{sample}/{interval}.log",
+        benchmark:
+            "logs/benchmarks/somatic_call_interval/{sample}/{interval}.tsv"
+        wildcard_constraints:
+            sample=_alternatives(TUMOUR_ALIGNED),
+            interval=r"\d{4}",
+        conda:
+            "../envs/calling.yaml"
+        threads: 1
+        resources:
+            mem_mb=sized("somatic_call", "mem_mb", share=N_INTERVALS),
+            runtime=sized("somatic_call", "runtime", share=N_INTERVALS),
+        params:
+            somatic=config["somatic"],
+            calling={k: config["calling"][k] for k in SOMATIC_CALLING_KEYS},
+            normal=lambda wc: matched_normal(wc.sample),
+            build=config["reference"]["build"],
+            margin=PILEUP_MARGIN,
+        script:
+            "../scripts/somatic_call.py"
+
+    rule somatic_call:
+        input:
+            parts=expand(
+                "results/somatic/intervals/{{sample}}/{interval}.vcf.gz",
+                interval=INTERVALS,
+            ),
+            counts=expand(
+                "results/somatic/intervals/{{sample}}/{interval}.callable.json",
+                interval=INTERVALS,
+            ),
+        output:
+            vcf="results/somatic/{sample}.vcf.gz",
+            tbi="results/somatic/{sample}.vcf.gz.tbi",
+            callable="results/somatic/{sample}.callable.json",
+            versions="results/versions/somatic_call/{sample}.json",
+        log:
+            "logs/somatic_call/{sample}.log",
+        benchmark:
+            "logs/benchmarks/somatic_call/{sample}.tsv"
+        wildcard_constraints:
+            sample=_alternatives(TUMOUR_ALIGNED),
+        conda:
+            "../envs/calling.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=30,
+        script:
+            "../scripts/somatic_gather.py"
+
+else:
+
+    rule somatic_call:
+        input:
+            unpack(get_somatic_inputs),
+            fasta=config["reference"]["fasta"],
+            kb=ACTIONABILITY_KB_FILES,
+            population=config["somatic"]["population_vcf"] or [],
+            regions=calling_regions("somatic"),
+        output:
+            vcf="results/somatic/{sample}.vcf.gz",
+            tbi="results/somatic/{sample}.vcf.gz.tbi",
+            callable="results/somatic/{sample}.callable.json",
+            versions="results/versions/somatic_call/{sample}.json",
+        log:
+            "logs/somatic_call/{sample}.log",
+        benchmark:
+            "logs/benchmarks/somatic_call/{sample}.tsv"
+        wildcard_constraints:
+            sample=_alternatives(TUMOUR_ALIGNED),
+        conda:
+            "../envs/calling.yaml"
+        threads: 1
+        resources:
+            mem_mb=sized("somatic_call", "mem_mb"),
+            runtime=sized("somatic_call", "runtime"),
+        params:
+            somatic=config["somatic"],
+            # only the read filters it shares: another calling setting reruns no somatic job
+            calling={k: config["calling"][k] for k in SOMATIC_CALLING_KEYS},
+            normal=lambda wc: matched_normal(wc.sample),
+            build=config["reference"]["build"],
+        script:
+            "../scripts/somatic_call.py"
 
 
 rule bcftools_csq_somatic:

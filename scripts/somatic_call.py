@@ -1,4 +1,5 @@
-"""Snakemake adapter: somatic calls of one tumour (with its matched normal when there is one)."""
+"""Snakemake adapter: somatic calls of one tumour (with its matched normal when there is one), in
+its calling regions or one interval of them."""
 
 import sys
 from pathlib import Path
@@ -26,7 +27,10 @@ counts = call_somatic(
     regions=snakemake.input.get("regions"),
     hotspots=kb.hotspots.get(p.build, set()),
     population_vcf=snakemake.input.population or None,
+    callable_targets=snakemake.input.get("callable_targets"),
+    margin=getattr(p, "margin", 0),  # one tile of a scattered whole genome
 )
 write_callable(counts, snakemake.output.callable)
 print(counts, file=sys.stderr)
-write_versions(snakemake.output.versions, "somatic_call", ["bcftools", "seq2rx"])
+if "versions" in snakemake.output.keys():  # not for one interval of a scattered call
+    write_versions(snakemake.output.versions, "somatic_call", ["bcftools", "seq2rx"])

@@ -24,6 +24,7 @@ positions with enough depth, the denominator of tumour mutational burden.
 
 from __future__ import annotations
 
+import gzip
 import math
 import os
 from dataclasses import dataclass, fields
@@ -34,6 +35,7 @@ import pysam.bcftools  # noqa: F401  (pysam exposes bcftools only when imported)
 
 from seq2rx.core.io import atomic_output, scratch_dir, write_json
 from seq2rx.variants.bcftools import run_bcftools
+from seq2rx.variants.germline import widened_regions
 
 
 @dataclass(frozen=True)
@@ -130,8 +132,19 @@ def call_somatic(
     regions: str | Path | None = None,
     hotspots: set[tuple[str, int, str, str]] = frozenset(),
     population_vcf: str | Path | None = None,
+    callable_targets: str | Path | None = None,
+    margin: int = 0,
 ) -> dict:
-    """Write the somatic calls of one tumour as a bgzipped, indexed VCF; return counts and callable bases."""
+    """Write the somatic calls of one tumour as a bgzipped, indexed VCF; return counts and callable bases.
+
+    ``regions`` (a BED: the padded targets of an exome or panel, or one calling interval)
+    restricts calling; ``callable_targets`` (a BED: the targets themselves) restricts the callable
+    bases counted, the TMB denominator, which would otherwise be every well-covered position
+    called. Calling each interval of a tiling then :func:`gather_somatic` gives the same bytes
+    (with ``margin`` for a tile cut inside sequence, as :func:`seq2rx.variants.germline.pileup_call`).
+    """
+    if margin and callable_targets:
+        raise ValueError("a margin is for tiles of a whole genome, callable_targets for targets: not both")
     paired = normal_bam is not None
     bams = [str(tumour_bam)] + ([str(normal_bam)] if paired else [])
     names = [tumour_name] + ([normal_name or f"{tumour_name}-normal"] if paired else [])
@@ -144,7 +157,13 @@ def call_somatic(
                 "-q", str(params.min_mapq), "-Q", str(params.min_baseq), "-d", str(params.max_depth),
                 "-L", str(params.max_depth),  # bcftools skips indels above 250x by default: panels need them
                 "-G", groups, "-O", "b", "-o", pile]  # fmt: skip
-        if regions:
+        keep = []  # with a margin, the positions read before the interval are not its own
+        if regions and margin:
+            wide = os.path.join(td, "wide.bed")
+            widened_regions(regions, margin, wide)
+            args += ["-R", wide]
+            keep = ["-T", str(regions)]
+        elif regions:
             args += ["-R", str(regions)]
         run_bcftools("mpileup", *args, *bams)
         # the denominator of TMB: positions the tumour (and normal) cover well enough
@@ -152,13 +171,18 @@ def call_somatic(
         if paired:
             depth_ok += f" && FMT/DP[1]>={params.min_normal_depth}"
         callable_txt = os.path.join(td, "callable.txt")
-        run_bcftools("query", "-i", depth_ok, "-f", "1\n", "-o", callable_txt, pile)
+        within = ["-T", str(callable_targets)] if callable_targets else keep
+        run_bcftools("query", "-i", depth_ok, *within, "-f", "%CHROM\t%POS\n", "-o", callable_txt, pile)
+        # positions, not records: mpileup writes an indel at a position as a second record there
+        callable_bases, prev = 0, b""
         with open(callable_txt, "rb") as fh:
-            callable_bases = sum(1 for _ in fh)
+            for line in fh:
+                callable_bases += line != prev
+                prev = line
         cand = os.path.join(td, "cand.bcf")
         # drop the positions with no alternate read at all (ALT is only <*>); bcftools matches ALT="<*>"
         # against any allele, so the count is needed to keep "T,<*>"
-        run_bcftools("view", "--no-version", "-e", 'N_ALT=1 && ALT="<*>"', "-O", "b", "-o", cand, pile)
+        run_bcftools("view", "--no-version", *keep, "-e", 'N_ALT=1 && ALT="<*>"', "-O", "b", "-o", cand, pile)
         counts = _decide(cand, out_vcf, names, paired, params, hotspots, population_vcf)
     counts["callable_bases"] = callable_bases
     counts["mode"] = "tumour-normal" if paired else "tumour-only"
@@ -298,6 +322,46 @@ def _emit(rec, out, names, paired, params, hotspots, pop, counts) -> None:
             ns["AF"] = (round(n_alt / n_dp, 4) if n_dp else 0.0,)
         out.write(new)
         counts["pass" if not filters else "filtered"] += 1
+
+
+def gather_somatic(parts: list[tuple[str | Path, dict]], out_vcf: str | Path) -> dict:
+    """Join the intervals' somatic calls (``(vcf, counts)`` of :func:`call_somatic`, in interval
+    order) into one bgzipped, indexed VCF; return the summed counts and callable bases.
+
+    Each part is the caller's own VCF of its interval, so the join is its records in order under
+    the one header they share: the bytes of calling the whole genome at once.
+    """
+    if not parts:
+        raise ValueError("no somatic calls to gather")
+    header = None
+    totals = {"pass": 0, "filtered": 0, "callable_bases": 0}
+    modes = {counts["mode"] for _vcf, counts in parts}
+    if len(modes) != 1:
+        raise ValueError(f"the parts were called in different modes: {sorted(modes)}")
+    with atomic_output(out_vcf) as tmp:
+        plain = str(tmp) + ".vcf"
+        try:
+            with open(plain, "w") as out:
+                for vcf, counts in parts:
+                    with gzip.open(vcf, "rt") as fh:
+                        head, body = [], []
+                        for line in fh:
+                            (head if line.startswith("#") and not body else body).append(line)
+                    if header is None:
+                        header = head
+                        out.writelines(head)
+                    elif head != header:
+                        raise ValueError(f"{vcf}: its header differs from the first part's")
+                    out.writelines(body)
+                    for k in totals:
+                        totals[k] += counts[k]
+            pysam.tabix_compress(plain, str(tmp), force=True)
+        finally:
+            if os.path.exists(plain):
+                os.unlink(plain)
+        pysam.tabix_index(str(tmp), preset="vcf", force=True)
+    os.replace(str(tmp) + ".tbi", str(out_vcf) + ".tbi")
+    return {**totals, "mode": modes.pop()}
 
 
 def write_callable(counts: dict, path: str | Path) -> None:
