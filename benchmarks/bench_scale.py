@@ -339,15 +339,20 @@ def _body(vcf: Path) -> list[str]:
 
 
 def rule_peaks(work: Path) -> dict:
-    out = {}
-    for tsv in sorted((work / "logs/benchmarks").glob("*/*.tsv")):
+    """Per rule: its jobs' seconds added up and their largest ``max_rss`` (a scattered rule has
+    one benchmark file per interval, in a folder per sample)."""
+    out: dict[str, dict] = {}
+    bench = work / "logs/benchmarks"
+    for tsv in sorted(bench.rglob("*.tsv")):
         with open(tsv) as fh:
             row = next(csv.DictReader(fh, delimiter="\t"))
+        rule = tsv.relative_to(bench).parts[0]
         rss = row.get("max_rss", "NA")
-        out[tsv.parent.name] = {
-            "s": round(float(row["s"]), 2),
-            "max_rss_mb": None if rss == "NA" else round(float(rss)),
-        }
+        entry = out.setdefault(rule, {"s": 0.0, "max_rss_mb": None, "jobs": 0})
+        entry["s"] = round(entry["s"] + float(row["s"]), 2)
+        entry["jobs"] += 1
+        if rss != "NA":
+            entry["max_rss_mb"] = max(entry["max_rss_mb"] or 0, round(float(rss)))
     return out
 
 
