@@ -653,7 +653,7 @@ def test_C2_config_key_typo(tmp_path, capsys):
     config = _project(tmp_path, [_row(tmp_path)], calling__min_qaul=30)
     err = _validate(capsys, tmp_path, config)
     assert_clear(err, file=config, where="field 'calling.min_qaul'", what="unknown key 'min_qaul'",
-                 todo="allowed here: joint, max_depth, min_baseq, min_depth, min_mapq, min_qual")  # fmt: skip
+                 todo="allowed here: interval_bases, intervals, joint, max_depth, min_baseq, min_depth, min_mapq, min_qual, target_padding")  # fmt: skip
 
 
 def test_C3_reference_without_fai(tmp_path, capsys):

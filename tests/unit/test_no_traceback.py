@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from test_bad_input import RUNNER
 
 from seq2rx.cli import build_parser, main
@@ -167,8 +168,9 @@ def test_an_unexpected_exception_is_still_a_traceback(monkeypatch, capsys):
 # --------------------------------------------------------------------------- workflow scripts
 
 
-def _job_specs(work: Path) -> dict[str, dict]:
-    """Script name -> one job's input, output, params, wildcards and log from the demo's DAG."""
+def _job_specs(work: Path, **settings: dict) -> dict[str, dict]:
+    """Script name -> one job's input, output, params, wildcards and log from the demo's DAG
+    (``settings``: config sections whose keys replace the demo config's, e.g. ``calling``)."""
     code = """
 import json, sys
 from pathlib import Path
@@ -204,6 +206,11 @@ with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
 print(json.dumps(specs))
 """
     shutil.copytree(REPO / "config", work / "config")
+    if settings:
+        cfg = yaml.safe_load((work / "config/config.yaml").read_text())
+        for section, keys in settings.items():
+            cfg[section].update(keys)
+        (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     proc = subprocess.run([sys.executable, "-c", code, str(REPO / "Snakefile")], cwd=work,
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -253,7 +260,18 @@ for script, spec, folder in json.loads(open(sys.argv[1]).read()):
 
 @pytest.fixture(scope="module")
 def job_specs(tmp_path_factory) -> dict[str, dict]:
-    return _job_specs(tmp_path_factory.mktemp("dag"))
+    specs = _job_specs(tmp_path_factory.mktemp("dag"))
+    # the scripts of scattered calling and of aligning in chunks run only when configured
+    more = _job_specs(tmp_path_factory.mktemp("dag-scatter"), calling={"intervals": 2}, align={"split_fastq": 1000})
+    cat = more.get("samtools_cat")
+    if cat and "bams" not in cat["input"]:
+        # the join's chunks are known only once the split (a checkpoint) has run: two of them
+        chunks = "results/align/chunks/P1"
+        cat["input"] = {
+            "bams": [f"{chunks}/{c}.unsorted.bam" for c in ("0000", "0001")],
+            "versions": [f"{chunks}/{c}.versions.json" for c in ("0000", "0001")],
+        }
+    return {**more, **specs}
 
 
 def test_the_corpus_reaches_every_script(job_specs):

@@ -165,10 +165,12 @@ def test_a_config_typo_stops_before_any_job(demo_run, tmp_path):
     cfg["calling"]["min_qaul"] = 30
     (tmp_path / "config").mkdir()
     shutil.copy(REPO / "config/samples.tsv", tmp_path / "config/samples.tsv")
-    (tmp_path / "my.yaml").write_text(yaml.safe_dump(cfg))
+    text = yaml.safe_dump(cfg)
+    (tmp_path / "my.yaml").write_text(text)
+    line = next(k for k, row in enumerate(text.splitlines(), 1) if "min_qaul" in row)
     proc = snakemake(tmp_path, "--configfile", "my.yaml", check=False)
     assert proc.returncode != 0
-    assert "my.yaml, line 6, field 'calling.min_qaul': unknown key 'min_qaul'" in proc.stderr
+    assert f"my.yaml, line {line}, field 'calling.min_qaul': unknown key 'min_qaul'" in proc.stderr
     assert not (tmp_path / "results").exists() and not (tmp_path / "demo").exists()
 
 
