@@ -46,7 +46,7 @@ def pipe_bcftools(*stages: tuple[str, ...]) -> None:
             procs.append((cmd, proc, err))
         failed = [(cmd, err) for cmd, proc, err in procs if proc.wait() != 0]
         if failed:
-            cmd, err = failed[-1] if len(failed) == 1 else failed[0]
+            cmd, err = failed[0]  # the first stage that failed: a later one may only have lost its input
             err.seek(0)
             text = err.read().decode(errors="replace").strip().splitlines()
             detail = next(
