@@ -105,6 +105,7 @@ CASES = {
     "D1": "actionability knowledge-base row with an unknown evidence level",
     "D2": "PGx knowledge-base row with a non-numeric position",
     "D3": "outside PGx call that is not a diplotype",
+    "D4": "outside MT-RNR1 call that is not one CPIC variant (a diplotype, a heteroplasmy level)",
     "A1": "copy-number segments with a fractional copy number",
     "A2": "fusion file with a breakpoint that is not chrom:pos",
     "A3": "copy-number segments with another format's header",
@@ -1325,6 +1326,19 @@ def test_D3_outside_call_that_is_not_a_diplotype(tmp_path, capsys):
     assert_nothing_left(out)
     assert_clear(err, file=outside, where="line 2, field 'diplotype'", what="'*57:01+*07:02' is not ALLELE/ALLELE",
                  todo="e.g. *1/*4")  # fmt: skip
+
+
+def test_D4_outside_mt_rnr1_call_that_is_not_one_cpic_variant(tmp_path, capsys):
+    vcf = _vcf(tmp_path / "p.vcf", [_snv(10)])
+    outside, out = tmp_path / "outside.tsv", tmp_path / "out"
+    for written, what in [("m.1555A>G/m.1555A>G", "MT-RNR1 is mitochondrial (one allele)"),
+                          ("m.1555A>G 80%", "'m.1555A>G 80%' is not an MT-RNR1 variant seq2rx knows")]:  # fmt: skip
+        outside.write_text(f"CYP2D6\t*1/*4\nMT-RNR1\t{written}\n")
+        code, err = cli(capsys, "pgx", "--vcf", vcf, "--json", out / "p.json", "--outside-calls", outside)
+        assert code == 2 and "Traceback" not in err
+        assert_nothing_left(out)
+        assert_clear(err, file=outside, where="line 2, field 'diplotype'", what=what,
+                     todo="without a heteroplasmy level")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- other callers' tumour files

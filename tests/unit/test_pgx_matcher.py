@@ -180,12 +180,14 @@ def kb() -> PgxKnowledge:
 
 def test_outside_calls(kb, tmp_path):
     path = tmp_path / "outside.tsv"
-    path.write_text("# made elsewhere\nCYP2D6\t*1/*4\nHLA-B\t*57:01/*07:02\nMT-RNR1\tm.1555A>G\n")
+    path.write_text("# made elsewhere\nCYP2D6\t*1/*4\nHLA-B\t*57:01/*07:02\nMT-RNR1\tm.1555A>G\nG6PD\tB/A-\n")
     calls, warnings = read_outside_calls(path, kb)
     assert calls["CYP2D6"]["phenotype"] == "Intermediate Metabolizer"
     assert calls["CYP2D6"]["activity_score"] == 1.0
     assert calls["HLA-B"]["diplotypes"] == ["*57:01/*07:02"]
-    assert len(warnings) == 1 and "MT-RNR1" in warnings[0] and "line 4" in warnings[0]
+    # MT-RNR1 is read (one mitochondrial allele); a gene seq2rx has no knowledge of is reported
+    assert calls["MT-RNR1"]["phenotype"] == "increased risk of aminoglycoside-induced hearing loss"
+    assert len(warnings) == 1 and "G6PD" in warnings[0] and "line 5" in warnings[0]
     path.write_text("CYP2D6\t*1/*2x2\n")
     assert read_outside_calls(path, kb)[0]["CYP2D6"]["phenotype"] == "Ultrarapid Metabolizer"
     path.write_text("CYP2D6 *1/*4\n")

@@ -134,12 +134,17 @@ EXAMPLE2_DIFFERENCES = {
     "sertraline": ({"Optional"}, {"Moderate"}),
     # CPIC's warfarin algorithm carries no classification; our rows grade the algorithm's use
     "warfarin": ({"Strong"}, {None}),
+    # IFNL3 rs12979860 CC is CPIC's favorable response genotype (Strong); the reference tool's IFNL3
+    # phenotype file lists no diplotypes, so it matches no IFNL3 recommendation
+    "peginterferon alfa-2a": ({"Strong"}, None),
+    "peginterferon alfa-2b": ({"Strong"}, None),
+    "ribavirin": ({"Strong"}, None),
 }
 
 
 def test_example2_recommendation_strengths(kb, pharmcat):
     """For example2's genotypes (CYP2C19 *2/*2, CYP2B6 *1/*6, the rest reference), every drug's
-    CPIC strength equals the reference report's, except the three differences listed above."""
+    CPIC strength equals the reference report's, except the differences listed above."""
     (doc,) = call_vcf(kb, pharmcat / "example2" / "pharmcat.example2.vcf")
     assert doc["genes"]["CYP2C19"]["phenotype"] == "Poor Metabolizer"
     ours: dict[str, set] = {}
@@ -161,7 +166,7 @@ def test_example2_recommendation_strengths(kb, pharmcat):
             continue
         assert ours.get(drug) == theirs.get(drug), (drug, ours.get(drug), theirs.get(drug))
         agree += 1
-    assert (compared, agree) == (39, 36)
+    assert (compared, agree) == (43, 37)  # hydralazine (NAT2 rapid, Moderate) agrees
 
 
 def test_100samples_every_sample_called(kb, pharmcat):

@@ -326,7 +326,10 @@ def test_outside_calls_and_drug_guidance(demo_run):
     assert [r["phenotype"] for r in codeine] == ["CYP2D6 Poor Metabolizer"]
     p3 = json.loads((demo_run / "results/pgx/P3.json").read_text())
     assert p3["genes"]["CYP2D6"]["phenotype"] == "Ultrarapid Metabolizer"  # *1/*2x2
-    assert any("MT-RNR1" in w for w in p3["warnings"])  # an unknown gene is reported, not fatal
+    # MT-RNR1 m.1555A>G typed elsewhere: increased risk of hearing loss, every aminoglycoside avoided
+    assert p3["genes"]["MT-RNR1"]["phenotype"] == "increased risk of aminoglycoside-induced hearing loss"
+    gentamicin = [r for r in p3["recommendations"] if r["drug"] == "gentamicin"]
+    assert [(r["strength"], r["actionable"]) for r in gentamicin] == [("Strong", True)]
     # a patient without outside calls has no CYP2D6 answer and the report says why
     p5 = json.loads((demo_run / "results/pgx/P5.json").read_text())
     codeine = [d for d in p5["drugs_without_guidance"] if d["drug"] == "codeine"]

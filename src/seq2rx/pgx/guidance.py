@@ -17,8 +17,16 @@ from seq2rx.core.errors import InputError
 
 GUIDANCE_COLUMNS = ("drug", "genes", "condition", "recommendation", "strength", "guideline", "source", "date")
 STRENGTHS = ("Strong", "Moderate", "Optional", "No recommendation")
-#: phenotypes that mean "this gene gives no reason to change the usual prescription"
-NORMAL_PHENOTYPES = frozenset({"Normal Metabolizer", "Normal Function"})
+#: phenotypes that mean "this gene gives no reason to change the usual prescription" (CPIC advises
+#: the usual aminoglycoside use for MT-RNR1 normal and uncertain risk alike)
+NORMAL_PHENOTYPES = frozenset(
+    {
+        "Normal Metabolizer",
+        "Normal Function",
+        "normal risk of aminoglycoside-induced hearing loss",
+        "uncertain risk of aminoglycoside-induced hearing loss",
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ Two tables in ``resources/kb/pgx/``:
 * ``allele_functions.tsv``: gene, allele, function (CPIC's words, e.g. "No function"), activity
   value where CPIC assigns one (CYP2C9, DPYD), source, date;
 * ``phenotype_rules.tsv``: for activity-score genes, the phenotype of each total activity score;
-  for the others, the phenotype of each unordered pair of allele functions.
+  for the others, the phenotype of each unordered pair of allele functions; for a gene with one
+  copy (mitochondrial MT-RNR1, kind ``function``), the phenotype of its one allele's function.
 
 Both are derived from the published per-gene phenotype files (PharmCAT's ``phenotype/*.json``,
 CPIC content) by :func:`import_phenotype_file`, which also checks that the compact rules give
@@ -31,19 +32,30 @@ class GenePhenotypes:
     gene: str
     functions: dict[str, str] = field(default_factory=dict)
     activity: dict[str, float] = field(default_factory=dict)
-    #: ("score", "1.5") -> phenotype, or ("functions", "No function|Normal function") -> phenotype
+    #: ("score", "1.5") -> phenotype, ("functions", "No function|Normal function") -> phenotype,
+    #: or, for a gene with one copy, ("function", "Increased risk of ...") -> phenotype
     rules: dict[tuple[str, str], str] = field(default_factory=dict)
     source: str = ""
     date: str = ""
 
-    def phenotype(self, allele1: str, allele2: str) -> tuple[str, float | None]:
-        """(phenotype, activity score) of a diplotype; ``Indeterminate`` when an allele is unknown.
+    @property
+    def haploid(self) -> bool:
+        """One copy per cell line (mitochondrial MT-RNR1): its rules read one allele, not a pair."""
+        return any(kind == "function" for kind, _ in self.rules)
+
+    def phenotype(self, allele1: str, allele2: str | None = None) -> tuple[str, float | None]:
+        """(phenotype, activity score) of a diplotype (or of the one allele of a haploid gene);
+        ``Indeterminate`` when an allele is unknown.
 
         >>> g = GenePhenotypes("G", {"*1": "Normal function", "*2": "No function"},
         ...                    rules={("functions", "No function|Normal function"): "Intermediate Metabolizer"})
         >>> g.phenotype("*2", "*1")
         ('Intermediate Metabolizer', None)
         """
+        if self.haploid or allele2 is None:
+            if not self.haploid or allele2 is not None or allele1 not in self.functions:
+                return "Indeterminate", None
+            return self.rules.get(("function", self.functions[allele1]), "Indeterminate"), None
         if self.activity:
             if allele1 not in self.activity or allele2 not in self.activity:
                 return "Indeterminate", None
@@ -146,9 +158,9 @@ def read_kb(kb_dir: str | Path) -> dict[str, GenePhenotypes]:
                     if row["activity_value"] != ".":
                         g.activity[row["allele"]] = float(row["activity_value"])
                 else:
-                    if row["kind"] not in ("score", "functions"):
+                    if row["kind"] not in ("score", "functions", "function"):
                         raise InputError(
-                            str(kb_dir / name), "kind must be score or functions", line=lineno, field="kind"
+                            str(kb_dir / name), "kind must be score, functions or function", line=lineno, field="kind"
                         )
                     g.rules[(row["kind"], row["key"])] = row["phenotype"]
     return genes

@@ -27,8 +27,9 @@ from seq2rx.pgx.guidance import Guidance, read_guidance, recommend
 from seq2rx.pgx.matcher import Diplotype, GeneGenotypes, GeneMatcher, MatchResult
 from seq2rx.pgx.vcf import DEFAULT_FILTERS, CohortGenotypes, read_cohort
 
-#: genes that enter only as outside calls (copy number and HLA typing are not callable here)
-OUTSIDE_ONLY = ("CYP2D6", "HLA-A", "HLA-B")
+#: genes that enter only as outside calls (copy number, HLA typing and the mitochondrial genome
+#: are not callable here)
+OUTSIDE_ONLY = ("CYP2D6", "HLA-A", "HLA-B", "MT-RNR1")
 GENE_COLUMNS = (
     "sample",
     "gene",
@@ -89,13 +90,18 @@ class PgxKnowledge:
         "Normal Function" (SLCO1B1), "Rapid Metabolizer" (NAT2, whose reference allele is rapid),
         "-1639 GG" (VKORC1). The reference allele is the one the allele definitions mark; a gene
         without definitions (an outside-call gene such as CYP2D6) takes ``*1``, the reference of
-        star-allele nomenclature. Genes without phenotype rules (CYP4F2, IFNL3, HLA) are left out.
+        star-allele nomenclature, or the allele its function table calls ``Reference`` (MT-RNR1,
+        whose one allele gives its phenotype). Genes without phenotype rules (CYP4F2, IFNL3, HLA)
+        are left out.
         """
         out = {}
         for gene in sorted(self.known_genes):
             d = self.definitions.get(gene)
+            p = self.phenotypes.get(gene)
             ref = d.reference_allele if d is not None and d.reference_allele else "*1"
-            phenotype, _ = self.phenotype(gene, ref, ref)
+            if d is None and p is not None and "Reference" in p.functions:
+                ref = "Reference"
+            phenotype, _ = self.phenotype(gene, ref) if p is not None and p.haploid else self.phenotype(gene, ref, ref)
             if phenotype not in (None, "Indeterminate"):
                 out[gene] = phenotype
         return out
@@ -131,11 +137,12 @@ class PgxKnowledge:
             return "Increased function"
         return None
 
-    def phenotype(self, gene: str, a1: str, a2: str) -> tuple[str | None, float | None]:
+    def phenotype(self, gene: str, a1: str, a2: str | None = None) -> tuple[str | None, float | None]:
+        """(phenotype, activity score) of a diplotype, or of one allele for a haploid gene (MT-RNR1)."""
         p = self.phenotypes.get(gene)
         if p is None or not p.rules:
             return None, None
-        if p.activity:
+        if p.activity and a2 is not None:
             v1, v2 = self.activity(gene, a1), self.activity(gene, a2)
             if v1 is None or v2 is None:
                 return "Indeterminate", None
@@ -281,6 +288,23 @@ def _check_outside_value(path, lineno: int, gene: str, alleles: list[str], pheno
                          ".,:;*+/()- are allowed)", line=lineno, field="phenotype")  # fmt: skip
 
 
+def _one_allele(path, lineno: int, gene: str, text: str, kb: PgxKnowledge) -> str:
+    """The one allele of an outside call for a haploid (mitochondrial) gene, as the knowledge
+    base names it (``m.1555A>G``, or ``Reference``), or stop: a diplotype, a heteroplasmy level or
+    an unlisted variant is not a call seq2rx can read."""
+    known = kb.phenotypes[gene].functions
+    example = min(a for a in known if a != "Reference")
+    hint = (f"write one variant as CPIC names it (e.g. {example}) or Reference, without a heteroplasmy level; "
+            f"the variants are listed in {OUTSIDE_ALLELES}")  # fmt: skip
+    if "/" in text:
+        raise InputError(str(path), f"{gene} is mitochondrial (one allele), so {text!r} is not a call", line=lineno,
+                         field="diplotype", hint=hint)  # fmt: skip
+    if text not in known:
+        raise InputError(str(path), f"{text!r} is not an {gene} variant seq2rx knows", line=lineno, field="diplotype",
+                         hint=hint)  # fmt: skip
+    return text
+
+
 def normalise_hla(allele: str) -> str | None:
     """``HLA-B*57:01:01``, ``B*57:01`` or ``*57:01`` -> ``*57:01`` (two fields); None if not HLA."""
     m = HLA_ALLELE.match(allele.strip())
@@ -291,8 +315,9 @@ def read_outside_calls(path: str | Path, kb: PgxKnowledge) -> tuple[dict[str, di
     """Outside calls in the reference tool's format: ``GENE<TAB>DIPLOTYPE[<TAB>PHENOTYPE[<TAB>SCORE]]``.
 
     Returns (gene → result, warnings). Unknown genes are reported in the warnings, not fatal.
-    HLA alleles are brought to two fields (``HLA-B*57:01:01`` -> ``*57:01``); a phenotype must be
-    one seq2rx knows for that gene; an activity score must be a finite number.
+    HLA alleles are brought to two fields (``HLA-B*57:01:01`` -> ``*57:01``); a haploid
+    (mitochondrial) gene takes one allele, not a pair (``MT-RNR1<TAB>m.1555A>G``); a phenotype must
+    be one seq2rx knows for that gene; an activity score must be a finite number.
     """
     name = Path(path).name
     results: dict[str, dict] = {}
@@ -315,7 +340,10 @@ def read_outside_calls(path: str | Path, kb: PgxKnowledge) -> tuple[dict[str, di
             continue
         if gene in results:
             raise InputError(str(path), f"{gene} is called twice", line=lineno, field="gene")
-        if diplotype and diplotype.count("/") != 1:
+        haploid = gene in kb.phenotypes and kb.phenotypes[gene].haploid
+        if haploid and diplotype:
+            diplotype = _one_allele(path, lineno, gene, diplotype, kb)
+        elif diplotype and diplotype.count("/") != 1:
             raise InputError(str(path), f"diplotype {diplotype!r} is not ALLELE/ALLELE", line=lineno, field="diplotype",
                              hint="write two alleles separated by one '/', e.g. *1/*4")  # fmt: skip
         if not diplotype and not given_phenotype:
