@@ -56,10 +56,7 @@ CPIC_DRUGS = {
 }  # fmt: skip
 #: (gene, drug) pairs left out because the recommendation table (each phenotype's strength) could
 #: not be checked against the published guideline; resources/kb/pgx/README.md names each of them
-UNVERIFIED = {
-    ("CYP2D6", "fluvoxamine"), ("CYP2D6", "paroxetine"), ("CYP2D6", "venlafaxine"), ("CYP2D6", "vortioxetine"),
-    ("CYP2D6", "metoprolol"),
-}  # fmt: skip
+UNVERIFIED: set[tuple[str, str]] = set()
 #: (drug, gene) -> phenotypes without a row for the same reason (only NAT2 rapid was checked)
 UNVERIFIED_PHENOTYPES = {("hydralazine", "NAT2"): {"Intermediate Metabolizer", "Poor Metabolizer", "Indeterminate"}}
 #: genes with CPIC guidelines that seq2rx neither calls nor takes as outside calls
@@ -116,7 +113,7 @@ def test_the_rows_of_a_drug_cover_every_phenotype_of_its_gene(kb):
                     missing.add(phenotype)
             assert missing == UNVERIFIED_PHENOTYPES.get((drug, gene), set()), (gene, drug, missing)
             checked += 1
-    assert checked == 83  # the 88 gene-drug pairs listed, less the 5 unverified
+    assert checked == 88  # every gene-drug pair listed
 
 
 def test_mt_rnr1_outside_call_p3_avoids_aminoglycosides(kb, tmp_path):
@@ -165,7 +162,7 @@ def test_ifnl3_rows_follow_the_rs12979860_call(kb):
     assert var in kb.risk_alleles()["IFNL3"]
 
 
-def test_nat2_hydralazine_and_the_unverified_cyp2d6_drugs(kb):
+def test_nat2_hydralazine_and_the_cyp2d6_antidepressants_and_metoprolol(kb):
     nat2 = {"status": "called", "diplotypes": ["*1/*1"], "phenotype": "Rapid Metabolizer", "activity_score": None}
     applied, _ = recommend(kb.guidance, {"NAT2": nat2})
     (hydralazine,) = [r for r in applied if r["drug"] == "hydralazine"]
@@ -175,9 +172,24 @@ def test_nat2_hydralazine_and_the_unverified_cyp2d6_drugs(kb):
                                                           "phenotype": "Poor Metabolizer"}})  # fmt: skip
     assert not [r for r in applied if r["drug"] == "hydralazine"]
     assert {"drug": "hydralazine", "genes": ["NAT2"], "reason": "NAT2 Poor Metabolizer"} in unmatched
-    # a CYP2D6 poor metabolizer gets no guessed paroxetine or metoprolol row
+    # a CYP2D6 poor metabolizer: the 2023 antidepressant and 2024 beta-blocker guidelines' rows
     cyp2d6 = {"status": "outside call", "diplotypes": ["*4/*4"], "phenotype": "Poor Metabolizer", "activity_score": 0}
     applied, _ = recommend(kb.guidance, {"CYP2D6": cyp2d6})
-    drugs = {r["drug"] for r in applied}
-    assert {"codeine", "tramadol", "nortriptyline"} <= drugs
-    assert not drugs & {drug for _, drug in UNVERIFIED}
+    rows = {r["drug"]: r for r in applied}
+    assert {"codeine", "tramadol", "nortriptyline"} <= set(rows)
+    assert (
+        rows["metoprolol"]["strength"] == "Moderate"
+        and "lowest recommended dose" in rows["metoprolol"]["recommendation"]
+    )
+    assert rows["metoprolol"]["actionable"]
+    assert "10 mg/day" in rows["vortioxetine"]["recommendation"] and rows["vortioxetine"]["actionable"]
+    assert all(
+        rows[d]["strength"] == "Optional" and rows[d]["actionable"]
+        for d in ("paroxetine", "fluvoxamine", "venlafaxine")
+    )
+    # an intermediate metabolizer: CPIC gives no genotype-based venlafaxine advice
+    applied, _ = recommend(kb.guidance, {"CYP2D6": {**cyp2d6, "diplotypes": ["*1/*4"], "phenotype": "Intermediate Metabolizer",
+                                                    "activity_score": 1.0}})  # fmt: skip
+    rows = {r["drug"]: r for r in applied}
+    assert rows["venlafaxine"]["strength"] == "No recommendation" and not rows["venlafaxine"]["actionable"]
+    assert rows["paroxetine"]["strength"] == "Optional" and rows["vortioxetine"]["strength"] == "Moderate"

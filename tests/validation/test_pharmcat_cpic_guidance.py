@@ -50,8 +50,7 @@ def test_every_cpic_drug_of_a_covered_gene_has_guidance(report):
     ours = {g.drug for g in kb.guidance}
     print(f"CPIC drugs of covered genes: {len(drugs)}; with seq2rx guidance: {len(drugs & ours)}")
     assert len(drugs) == 72
-    # the 5 whose recommendation tables could not be checked (resources/kb/pgx/README.md)
-    assert drugs - ours == {"fluvoxamine", "metoprolol", "paroxetine", "venlafaxine", "vortioxetine"}
+    assert drugs - ours == set()
     # the other CPIC drugs are all of genes out of scope (G6PD, RYR1, CACNA1S, CFTR)
     assert len(cpic - drugs) == 16
 
