@@ -116,6 +116,27 @@ def _cmd_pgx_phenotypes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pgx_recommendations(args: argparse.Namespace) -> int:
+    import re
+
+    from seq2rx.pgx.cpic import compare, draft_rows, read_records, write_outputs
+    from seq2rx.pgx.pipeline import PgxKnowledge
+
+    source = getattr(args, "from")
+    if args.date and not re.fullmatch(r"\d{4}-\d{2}", args.date):
+        raise InputError("seq2rx pgx import-recommendations", f"--date {args.date!r} is not YYYY-MM")
+    kind, records = read_records(source)
+    if not records:
+        raise InputError(source, "holds no CPIC recommendation records")
+    kb = PgxKnowledge.load(args.kb)
+    comparison = compare(kind, records, kb.guidance, kb.known_genes)
+    drafts = draft_rows(records, comparison, date=args.date or "")
+    paths = write_outputs(comparison, drafts, args.outdir)
+    counts = ", ".join(f"{k} {v}" for k, v in comparison["summary"].items())
+    print(f"{kind} input: {counts}; {len(drafts)} draft rows to {paths['drafts']} (CPIC's words: paraphrase them)")
+    return 0
+
+
 def _cmd_pgx_call(args: argparse.Namespace) -> int:
     from seq2rx.pgx.pipeline import PgxKnowledge, ResultsWriter, call_cohort, read_outside_calls
     from seq2rx.pgx.vcf import read_cohort
@@ -485,6 +506,18 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--genes", nargs="+", help="only these genes (default: every file)")
     _renamed(q, "--outdir", "--out", default="resources/kb/pgx", metavar="DIR", help=kb_out)
     q.set_defaults(func=_cmd_pgx_phenotypes)
+    q = pgx_sub.add_parser(
+        "import-recommendations",
+        help="compare CPIC's published recommendation records (or a PharmCAT report.json) with the drug "
+        "guidance and draft rows for what is missing",
+    )
+    q.add_argument("--from", required=True, metavar="FILE", help="CPIC recommendation JSON or PharmCAT report.json")
+    q.add_argument("--kb", default=str(data_path("kb", "pgx")), metavar="DIR",
+                   help="knowledge-base folder to compare with (default: the shipped one)")  # fmt: skip
+    q.add_argument("--outdir", required=True, metavar="DIR",
+                   help="folder for comparison.json, comparison.tsv and draft_guidance.tsv")  # fmt: skip
+    q.add_argument("--date", metavar="YYYY-MM", help="release date for the draft rows (default: the records' version)")
+    q.set_defaults(func=_cmd_pgx_recommendations)
 
     p = sub.add_parser(
         "actionable",

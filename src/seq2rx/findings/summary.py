@@ -144,7 +144,10 @@ def _pgx(doc: dict) -> dict:
 
 
 def _rec(r: dict) -> dict:
-    return {k: r.get(k, []) for k in ("drug", "genes", "phenotype", "recommendation", "strength", "source", "caveats")}
+    out = {k: r.get(k, []) for k in ("drug", "genes", "phenotype", "recommendation", "strength", "source", "caveats")}
+    # the card indicator, RxNorm code and guideline URL, where the PGx step set them
+    out.update({k: r[k] for k in ("indicator", "rxnorm", "url") if k in r})
+    return out
 
 
 def _pct(x: float | None) -> str:

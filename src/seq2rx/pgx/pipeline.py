@@ -15,7 +15,7 @@ import math
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from seq2rx.core.errors import InputError
@@ -23,7 +23,7 @@ from seq2rx.core.io import atomic_output
 from seq2rx.core.io import write_json as _atomic_json
 from seq2rx.pgx import definitions as defs
 from seq2rx.pgx import phenotypes as phen
-from seq2rx.pgx.guidance import Guidance, read_guidance, recommend
+from seq2rx.pgx.guidance import AlertLevel, Guidance, read_alert_levels, read_drug_codes, read_guidance, recommend
 from seq2rx.pgx.matcher import Diplotype, GeneGenotypes, GeneMatcher, MatchResult
 from seq2rx.pgx.vcf import DEFAULT_FILTERS, CohortGenotypes, read_cohort
 
@@ -59,6 +59,10 @@ class PgxKnowledge:
     provenance: dict
     #: gene -> the AMP minimum-panel (tier-1) alleles a clinical lab must be able to see
     tier1: dict[str, list[str]]
+    #: the (drug, condition) rows whose CDS Hooks card is critical (``alert_levels.tsv``)
+    alert_levels: list[AlertLevel] = field(default_factory=list)
+    #: drug -> RxNorm ingredient code (``drug_codes.tsv``)
+    drug_codes: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, kb_dir: str | Path) -> PgxKnowledge:
@@ -75,7 +79,11 @@ class PgxKnowledge:
             "guidance_rows": len(guidance),
             "guidance_latest_date": max((g.date for g in guidance), default=""),
         }
-        return cls(definitions, phenotypes, guidance, matchers, provenance, defs.read_tier1(kb_dir))
+        # alert levels and drug codes are optional: a knowledge-base folder without them gives
+        # "warning" for every actionable row and no RxNorm codes
+        alerts = read_alert_levels(kb_dir / "alert_levels.tsv") if (kb_dir / "alert_levels.tsv").exists() else []
+        codes = read_drug_codes(kb_dir / "drug_codes.tsv") if (kb_dir / "drug_codes.tsv").exists() else {}
+        return cls(definitions, phenotypes, guidance, matchers, provenance, defs.read_tier1(kb_dir), alerts, codes)
 
     @property
     def known_genes(self) -> set[str]:
@@ -417,7 +425,7 @@ def call_sample(
                 )
             genes[gene] = result
     genes = dict(sorted(genes.items()))
-    recommendations, unmatched = recommend(kb.guidance, genes)
+    recommendations, unmatched = recommend(kb.guidance, genes, alert_levels=kb.alert_levels, drug_codes=kb.drug_codes)
     return {
         "sample": sample,
         "genes": genes,
