@@ -592,6 +592,7 @@ def get_final_output():
         out += ["results/similarity/patients.json"]
     out += [f"results/findings/{p}.json" for p in PATIENTS]
     out += [f"results/reports/{p}.html" for p in PATIENTS]
+    out.append("results/cds/index.sqlite")
     out.append("results/reports/cohort.html")
     out.append("results/versions.json")
     out.append("results/provenance.json")

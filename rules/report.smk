@@ -135,3 +135,30 @@ rule report_cohort:
         runtime=5,
     script:
         "../scripts/report_cohort.py"
+
+
+# drug names and RxNorm codes for the CDS index, once the knowledge base has them
+CDS_DRUG_CODES = [
+    p for p in [BASEDIR / "resources" / "kb" / "pgx" / "drug_codes.tsv"] if p.exists()
+]
+
+
+rule cds_index:
+    input:
+        findings=expand("results/findings/{patient}.json", patient=PATIENTS),
+        drug_codes=CDS_DRUG_CODES,
+    output:
+        index="results/cds/index.sqlite",
+        versions="results/versions/cds_index/index.json",
+    log:
+        "logs/cds_index/index.log",
+    benchmark:
+        "logs/benchmarks/cds_index/index.tsv"
+    conda:
+        "../envs/seq2rx.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/cds_index.py"

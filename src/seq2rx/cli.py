@@ -342,6 +342,81 @@ def _cmd_cohort_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the CDS Hooks service (seq2rx cds index, seq2rx serve) ---
+
+
+def _cmd_cds_index(args: argparse.Namespace) -> int:
+    from seq2rx.cds import build_index
+
+    results = Path(args.results)
+    files = sorted((results / "findings").glob("*.json"))
+    if not files:
+        raise InputError(str(results / "findings"), "holds no findings documents (*.json)",
+                         hint="run the workflow first, or point --results at a run's results folder")  # fmt: skip
+    out = Path(args.sqlite) if args.sqlite else results / "cds" / "index.sqlite"
+    codes = args.drug_codes
+    if codes is None:
+        shipped = data_path("kb", "pgx", "drug_codes.tsv")
+        codes = str(shipped) if shipped.is_file() else None
+    counts = build_index(files, out, drug_codes=codes or None)
+    print(f"{counts['patients']} patients, {counts['cards']} card-making recommendations, "
+          f"{counts['drugs']} drugs ({counts['coded']} with an RxNorm code) indexed in {out}")  # fmt: skip
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from seq2rx.cds.app import serve
+
+    serve(args.results, host=args.host, port=args.port, jwks=args.jwks, issuer=args.issuer,
+          public_url=args.public_url, max_body=args.max_body, cors_origin=args.cors_origin, index_path=args.index)  # fmt: skip
+    return 0
+
+
+def _add_cds_commands(sub) -> None:
+    p = sub.add_parser(
+        "cds",
+        help="the CDS Hooks service's patient index (seq2rx cds index)",
+        description="Build the read-only index the CDS Hooks service answers from (seq2rx serve).",
+    )
+    cds_sub = p.add_subparsers(dest="cds_command", required=True, metavar="SUBCOMMAND")
+    q = cds_sub.add_parser("index", help="index a run's findings documents for the CDS Hooks service")
+    q.add_argument("--results", default="results", metavar="DIR", help="results folder of a run (default: results)")
+    q.add_argument("--sqlite", metavar="FILE", help="index to write (default: RESULTS/cds/index.sqlite)")
+    q.add_argument(
+        "--drug-codes",
+        metavar="TSV",
+        help="drug names and RxNorm ingredient codes (columns drug, rxnorm, source, date; default: the shipped "
+        "knowledge base's drug_codes.tsv, when there is one; '' for none)",
+    )
+    q.set_defaults(func=_cmd_cds_index)
+
+    p = sub.add_parser(
+        "serve",
+        help="run the CDS Hooks service (order-select, order-sign) over a run's PGx findings",
+        description="Serve CDS Hooks discovery at /cds-services and the order-select and order-sign services, "
+        "from RESULTS/cds/index.sqlite (seq2rx cds index). Every call needs a Bearer JWT signed by the CDS "
+        "client (RS384 or ES384) with a key of --jwks, iss = --issuer, aud = the URL called, exp at most 5 "
+        "minutes ahead and a jti never used before. Logs say method, path, status and latency only.",
+    )
+    p.add_argument("--results", default="results", metavar="DIR", help="results folder of a run (default: results)")
+    p.add_argument("--index", metavar="FILE", help="index to serve (default: RESULTS/cds/index.sqlite)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    p.add_argument("--jwks", required=True, metavar="FILE", help="the CDS client's public JWK Set (JSON)")
+    p.add_argument("--issuer", required=True, metavar="ISS", help="the iss the client signs its JWTs with")
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="base URL clients call when it is not http://HOST:PORT (behind a proxy or TLS terminator); the "
+        "tokens' aud is checked against it",
+    )
+    p.add_argument(
+        "--max-body", type=int, default=1 << 20, metavar="BYTES", help="largest request body (default: 1048576)"
+    )
+    p.add_argument("--cors-origin", metavar="ORIGIN", help="allow this one browser origin (default: CORS off)")
+    p.set_defaults(func=_cmd_serve)
+
+
 #: genome builds a command that matches coordinates against a shipped knowledge base accepts
 BUILDS = ("GRCh38", "GRCh37")
 #: the release in which the deprecated option spellings go away
@@ -672,13 +747,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of config.schema.yaml and samples.schema.yaml (default: the shipped ones)",
     )
     p.set_defaults(func=_cmd_validate)
+    _add_cds_commands(sub)
     return parser
 
 
 #: options that name an input file (not a folder), given a first look before the command runs
 #: (:mod:`seq2rx.core.filecheck`); compare-vcf reads plain-gzip VCFs itself
 INPUT_FILES = ("vcf", "truth", "query", "regions", "reference", "fasta", "gff3", "clinvar", "outside_calls",
-               "consequences", "cna", "fusions", "table", "spec", "sites", "configfile")  # fmt: skip
+               "consequences", "cna", "fusions", "table", "spec", "sites", "configfile", "jwks", "drug_codes")  # fmt: skip
 
 
 def _check_inputs(args: argparse.Namespace) -> None:

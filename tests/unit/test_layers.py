@@ -31,7 +31,8 @@ ALLOWED = {
     "report": FOUNDATION | {"findings"},
     "sim": ANALYSIS,
     "ops": BASE,
-    "cli": ANALYSIS | {"findings", "report", "sim", "ops"},
+    "cds": ANALYSIS | {"findings"},
+    "cli": ANALYSIS | {"findings", "report", "sim", "ops", "cds"},
 }
 
 

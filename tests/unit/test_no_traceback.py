@@ -91,6 +91,9 @@ INVOCATIONS = {
                ["cohort", "export", "--db", "{f}", "--outdir", "{o}/x", "--key-file", "{o}/key"]],
     "verify": [["verify", "{f}"]],
     "validate": [["validate", "--configfile", "{f}"], ["validate", "--schemas", "{f}"]],
+    "cds": [["cds", "index", "--results", "{f}"], ["cds", "index", "--results", "{o}", "--drug-codes", "{f}"]],
+    "serve": [["serve", "--results", "{o}", "--jwks", "{f}", "--issuer", "x", "--port", "1"],
+              ["serve", "--index", "{f}", "--jwks", "{f}", "--issuer", "x", "--port", "1"]],
     "index": [["index", "--fasta", "{f}", "--prefix", "{o}/ix"],
               ["index", "--fasta", "{f}", "--aligner", "minimap2", "--prefix", "{o}/ix"]],
 }  # fmt: skip
@@ -106,7 +109,8 @@ def _suffix(args: list[str], i: int) -> str:
     opt = args[i - 1] if i else ""
     names = {"--vcf": "in.vcf.gz", "--truth": "t.vcf.gz", "--query": "q.vcf.gz", "--fasta": "ref.fa",
              "--gff3": "genes.gff3", "--regions": "r.bed", "--table": "t.tsv", "--db": "c.duckdb",
-             "--configfile": "config.yaml", "--spec": "demo.yaml", "--sites": "positions.tsv"}  # fmt: skip
+             "--configfile": "config.yaml", "--spec": "demo.yaml", "--sites": "positions.tsv",
+             "--jwks": "jwks.json", "--index": "index.sqlite"}  # fmt: skip
     return names.get(opt, "input.tsv")
 
 

@@ -340,6 +340,34 @@ def test_outside_calls_and_drug_guidance(demo_run):
     assert tsv[0].split("\t")[:3] == ["sample", "drug", "genes"] and len(tsv) == 1 + len(p1["recommendations"])
 
 
+def test_the_cds_index_gives_point_of_care_cards(demo_run):
+    """The demo's CDS index (rule cds_index): P1 (CYP2C19 *2/*2) ordering clopidogrel gets a warning
+    naming the alternatives; P3 (HLA-B*15:02) ordering carbamazepine gets a critical card."""
+    from seq2rx.cds import DrugTable, Index, cards_for, parse_request
+
+    index = Index(demo_run / "results/cds/index.sqlite")
+    table = DrugTable(index.drugs)
+
+    def cards(patient, text):
+        order = {"resourceType": "MedicationRequest", "id": "m1", "status": "draft", "intent": "order",
+                 "medicationCodeableConcept": {"text": text}}  # fmt: skip
+        body = {"hook": "order-sign", "hookInstance": "demo", "context": {"userId": "Practitioner/1",
+                "patientId": patient, "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": order}]}}}  # fmt: skip
+        return cards_for(parse_request("order-sign", body), index.recommendations, table)["cards"]
+
+    [clopidogrel] = cards("P1", "Clopidogrel 75 MG Oral Tablet")
+    assert clopidogrel["indicator"] == "warning" and "prasugrel or ticagrelor" in clopidogrel["detail"]
+    assert clopidogrel["source"]["url"] == "https://cpicpgx.org/guidelines/guideline-for-clopidogrel-and-cyp2c19/"
+    [carbamazepine] = cards("P3", "carbamazepine 200 MG Oral Tablet")
+    p3 = json.loads((demo_run / "results/findings/P3.json").read_text())
+    hla_b = [r for r in p3["pgx"]["recommendations"] if r["drug"] == "carbamazepine" and r["genes"] == ["HLA-B"]]
+    # the findings carry card indicators once the knowledge base names the critical pairs (alert_levels.tsv);
+    # before that, every actionable recommendation is a warning
+    assert carbamazepine["indicator"] == ("critical" if "indicator" in hla_b[0] else "warning")
+    assert "HLA-B" in carbamazepine["detail"] and "15:02" in carbamazepine["detail"]
+    assert cards("P1", "amoxicillin 500 MG") == [] and cards("nobody", "clopidogrel") == []
+
+
 def _actionable(demo_run, sample):
     lines = (demo_run / f"results/actionability/{sample}.tsv").read_text().splitlines()
     cols = lines[0].split("\t")
