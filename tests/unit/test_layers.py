@@ -29,9 +29,10 @@ ALLOWED = {
     "cohort": BASE,
     "findings": ANALYSIS,
     "report": FOUNDATION | {"findings"},
+    "fhir": FOUNDATION | {"findings"},
     "sim": ANALYSIS,
     "ops": BASE,
-    "cli": ANALYSIS | {"findings", "report", "sim", "ops"},
+    "cli": ANALYSIS | {"findings", "report", "sim", "ops", "fhir"},
 }
 
 

@@ -90,6 +90,8 @@ INVOCATIONS = {
     "cohort": [["cohort", "query", "SELECT 1", "--db", "{f}"],
                ["cohort", "export", "--db", "{f}", "--outdir", "{o}/x", "--key-file", "{o}/key"]],
     "verify": [["verify", "{f}"]],
+    "fhir": [["fhir", "--findings", "{f}", "--out", "{o}/b.json"],
+             ["fhir", "--findings", "{v}", "--kb", "{f}", "--out", "{o}/b.json"]],
     "validate": [["validate", "--configfile", "{f}"], ["validate", "--schemas", "{f}"]],
     "index": [["index", "--fasta", "{f}", "--prefix", "{o}/ix"],
               ["index", "--fasta", "{f}", "--aligner", "minimap2", "--prefix", "{o}/ix"]],
