@@ -382,3 +382,57 @@ def test_our_observations_use_the_profiles_and_codes_of_the_igs_examples(shared_
         if kind == "therapeutic-implication" and component(r, "51963-7"):
             assert "51963-7" in example_codes  # medication assessed, as the PGx example codes it
     assert seen == {"genotype", "variant", "therapeutic-implication"}
+
+
+def test_copy_number_and_fusion_rows_derive_from_one_observation_each(tables):
+    doc = p7_like()
+    ts = doc["actionability"]["samples"][0]
+    base = ts["rows"][0]
+    ts["copy_number"] = {
+        "source": "cnvkit",
+        "genes_without_call": [],
+        "calls": [
+            {
+                "gene": "ERBB2",
+                "chrom": "chr17",
+                "start": 1,
+                "end": 2,
+                "total_cn": 9,
+                "call": "amplification",
+                "source": "cnvkit",
+            },
+            {
+                "gene": "EGFR",
+                "chrom": "chr7",
+                "start": 1,
+                "end": 2,
+                "total_cn": 2,
+                "call": "neutral",
+                "source": "cnvkit",
+            },
+        ],
+    }
+    ts["fusions"] = {
+        "source": "P7-T.tsv",
+        "calls": [{"fusion": "EML4::ALK", "five_prime": "EML4", "three_prime": "ALK", "split_reads": 24}],
+    }
+    ts["rows"] = [
+        {**base, "gene": "ERBB2", "alteration": "amplification (9 copies)", "chrom": "chr17", "pos": 39700001,
+         "ref": ".", "alt": ".", "therapies": "trastuzumab deruxtecan", "rule": "A1"},
+        {**base, "gene": "ALK", "alteration": "EML4::ALK fusion", "chrom": "2", "pos": 29224669, "ref": ".",
+         "alt": ".", "therapies": "alectinib", "rule": "A2"},
+    ]  # fmt: skip
+    bundle = build_bundle(doc, tables)
+    validate_bundle(bundle)
+    urls = by_url(bundle)
+    variants = profiled(bundle, "variant")
+    (cn,) = [v for v in variants if component(v, "82155-3")]  # the neutral EGFR call is not a variant
+    assert component(cn, "82155-3")[0]["valueQuantity"]["value"] == 9
+    (fusion,) = [v for v in variants if "EML4::ALK" in json.dumps(v)]
+    genes = [codes(c["valueCodeableConcept"]) for c in component(fusion, "48018-6")]
+    assert genes == [{("http://www.genenames.org", "HGNC:1316")}, {("http://www.genenames.org", "HGNC:427")}]
+    derived = {
+        component(o, "51963-7")[0]["valueCodeableConcept"]["text"]: [urls[r["reference"]] for r in o["derivedFrom"]]
+        for o in profiled(bundle, "therapeutic-implication")
+    }
+    assert derived == {"trastuzumab deruxtecan": [cn], "alectinib": [fusion]}

@@ -264,12 +264,6 @@ def _vkey(sample: str, v: dict) -> tuple:
     return ("variant", sample, str(v["chrom"]), int(v["pos"]), v["ref"], v["alt"])
 
 
-def _variant_label(v: dict, gene: str | None) -> str:
-    protein = next((c["hgvs_p"] for c in v.get("consequences") or [] if c.get("hgvs_p")), None)
-    where = f"{v['chrom']}:{v['pos']} {v['ref']}>{v['alt']}"
-    return " ".join(x for x in (gene, protein, f"({where})" if protein else where) if x)
-
-
 def build_bundle(findings: dict, tables: CodeTables | None = None) -> dict:
     """The Genomics Reporting bundle (a ``collection``) of one findings document.
 
@@ -326,7 +320,53 @@ def build_bundle(findings: dict, tables: CodeTables | None = None) -> dict:
         observations.append(url)
         return url
 
-    # --- pharmacogenomics
+    args = dict(
+        b=b,
+        tables=tables,
+        build=build,
+        samples=samples,
+        specimens=specimens,
+        variant_obs=variant_obs,
+        observations=observations,
+        conclusion=conclusion,
+        tasks=tasks,
+    )
+    _pgx_section(findings, **args)
+    _tumour_section(findings, **args)
+
+    research = (findings.get("summary") or {}).get("research_use")
+    if research:
+        conclusion.append(research)
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": report_url,
+        "meta": {"profile": [C.PROFILES["report"]]},
+        "status": "final",
+        "category": [_cc(C.GENETICS)],
+        "code": _cc(C.REPORT_CODE),
+        "subject": b.ref(b.urls[("patient",)]),
+        "specimen": [b.ref(u) for u in specimens.values()],
+        "result": [b.ref(u) for u in dict.fromkeys(observations)],
+        "conclusion": " ".join(_sentence(c) for c in conclusion) or "All analyses ran; nothing was left unassessed.",
+    }
+    if b.date:
+        report["effectiveDateTime"] = b.date
+    if tasks:
+        report["extension"] = [{"url": C.RECOMMENDED_ACTION, "valueReference": b.ref(t)} for t in tasks]
+    report_entry["resource"] = report
+    return {
+        "resourceType": "Bundle",
+        "id": b.uid(("bundle",)),
+        "type": "collection",
+        "entry": b.entries,
+    }
+
+
+def _pgx_section(findings: dict, *, b: _Bundle, tables: CodeTables, build: str, samples: dict, specimens: dict,
+                 variant_obs, observations: list[str], conclusion: list[str], tasks: list[str]) -> None:  # fmt: skip
+    """The genotypes (from the star-allele positions' variants), phenotypes, one therapeutic
+    implication per recommendation and a Task per actionable one; what was not called, in the
+    conclusion."""
     pgx = findings["pgx"]
     gene_variants: dict[str, list[str]] = {}
     genotype_urls: dict[str, str] = {}
@@ -465,7 +505,13 @@ def build_bundle(findings: dict, tables: CodeTables | None = None) -> dict:
     else:
         conclusion.append(f"Pharmacogenomics: not run ({pgx['reason']}).")
 
-    # --- tumour
+
+def _tumour_section(findings: dict, *, b: _Bundle, tables: CodeTables, build: str, samples: dict,
+                    specimens: dict, variant_obs, observations: list[str], conclusion: list[str],
+                    tasks: list[str]) -> None:  # fmt: skip
+    """Each tumour sample's somatic variants, biomarkers and one therapeutic implication per tiered
+    row with a therapy (AMP/ASCO/CAP tier as the level of evidence); modalities not assessed, in the
+    conclusion."""
     act = findings["actionability"]
     if act["status"] == "done":
         for ts in act["samples"]:
@@ -520,33 +566,6 @@ def build_bundle(findings: dict, tables: CodeTables | None = None) -> dict:
                 observations.append(b.add(key, obs))
     else:
         conclusion.append(f"Tumour profiling: not run ({act['reason']}).")
-
-    research = (findings.get("summary") or {}).get("research_use")
-    if research:
-        conclusion.append(research)
-    report = {
-        "resourceType": "DiagnosticReport",
-        "id": report_url,
-        "meta": {"profile": [C.PROFILES["report"]]},
-        "status": "final",
-        "category": [_cc(C.GENETICS)],
-        "code": _cc(C.REPORT_CODE),
-        "subject": b.ref(b.urls[("patient",)]),
-        "specimen": [b.ref(u) for u in specimens.values()],
-        "result": [b.ref(u) for u in dict.fromkeys(observations)],
-        "conclusion": " ".join(_sentence(c) for c in conclusion) or "All analyses ran; nothing was left unassessed.",
-    }
-    if b.date:
-        report["effectiveDateTime"] = b.date
-    if tasks:
-        report["extension"] = [{"url": C.RECOMMENDED_ACTION, "valueReference": b.ref(t)} for t in tasks]
-    report_entry["resource"] = report
-    return {
-        "resourceType": "Bundle",
-        "id": b.uid(("bundle",)),
-        "type": "collection",
-        "entry": b.entries,
-    }
 
 
 def _tumour_biomarkers(b: _Bundle, ts: dict, specimen: str | None, tables: CodeTables,
