@@ -547,8 +547,21 @@ def version_records():
                     runwide[key].add(k)
         return runwide[key]
 
+    after = {}  # job key -> whether it reads a findings document (directly or not)
+
+    def after_findings(key):
+        if key not in after:
+            after[key] = False  # no job needs itself; guards the walk
+            after[key] = any(
+                k[0] == "findings_patient" or after_findings(k) for k in jobs[key][2]
+            )
+        return after[key]
+
     patients = {p: set() for p in PATIENTS}
     for key in record:
+        if after_findings(key):
+            # a step that reads the findings (the FHIR bundle) is no input of them
+            continue
         wc = jobs[key][1]
         patient = (
             SAMPLES[wc["sample"]]["patient"] if "sample" in wc else wc.get("patient")
@@ -592,6 +605,7 @@ def get_final_output():
         out += ["results/similarity/patients.json"]
     out += [f"results/findings/{p}.json" for p in PATIENTS]
     out += [f"results/reports/{p}.html" for p in PATIENTS]
+    out += [f"results/fhir/{p}.json" for p in PATIENTS]
     out.append("results/cds/index.sqlite")
     out.append("results/reports/cohort.html")
     out.append("results/versions.json")

@@ -1,5 +1,10 @@
 # The findings document of each patient, and the reports rendered from it.
 
+FHIR_KB_FILES = [
+    BASEDIR / "resources" / "kb" / "fhir" / name
+    for name in ("hgnc_genes.tsv", "refseq_chromosomes.tsv", "phenotype_codes.tsv")
+]
+
 
 rule collect_versions:
     input:
@@ -68,6 +73,28 @@ rule report_patient:
         "../scripts/report_patient.py"
 
 
+rule fhir_bundle:
+    input:
+        json="results/findings/{patient}.json",
+        kb=FHIR_KB_FILES,
+        positions=PGX_KB / "positions.tsv",
+    output:
+        json="results/fhir/{patient}.json",
+        versions="results/versions/fhir_bundle/{patient}.json",
+    log:
+        "logs/fhir_bundle/{patient}.log",
+    benchmark:
+        "logs/benchmarks/fhir_bundle/{patient}.tsv"
+    conda:
+        "../envs/seq2rx.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/fhir_bundle.py"
+
+
 rule provenance_record:
     input:
         outputs=get_provenance_inputs,
@@ -89,6 +116,7 @@ rule provenance_record:
         kb_dirs={
             "pgx": str(BASEDIR / "resources" / "kb" / "pgx"),
             "actionability": str(BASEDIR / "resources" / "kb" / "actionability"),
+            "fhir": str(BASEDIR / "resources" / "kb" / "fhir"),
         },
         inputs=lambda wc: sample_sheet_inputs(),
     script:

@@ -313,6 +313,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fhir(args: argparse.Namespace) -> int:
+    from seq2rx.fhir import count_resources, load_tables, write_bundle
+
+    bundle = write_bundle(args.findings, args.json, tables=load_tables(args.kb))
+    counts = ", ".join(f"{n} {kind}" for kind, n in count_resources(bundle).items())
+    print(f"FHIR R4 bundle (Genomics Reporting IG) written to {args.json}: {counts}")
+    return 0
+
+
 def _cmd_cohort_query(args: argparse.Namespace) -> int:
     from seq2rx.cohort.sql import parse_param, run_query, to_tsv
 
@@ -730,6 +739,21 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--key-file", required=True, help="local key file (created if missing); keep it out of --outdir")
     q.set_defaults(func=_cmd_cohort_export)
 
+    p = sub.add_parser("fhir", help="write a patient's findings as a FHIR R4 Genomics Reporting bundle")
+    p.add_argument("--findings", required=True, metavar="JSON", help="results/findings/{patient}.json")
+    p.add_argument(
+        "--json",
+        "--out",
+        dest="json",
+        required=True,
+        metavar="FILE",
+        help="the bundle to write, e.g. results/fhir/{patient}.json (--out is the same option)",
+    )
+    p.add_argument(
+        "--kb", default=None, metavar="DIR", help="folder of the FHIR code tables (default: the shipped kb/fhir)"
+    )
+    p.set_defaults(func=_cmd_fhir)
+
     p = sub.add_parser("verify", help="check results/ against its provenance record (edited, removed, added files)")
     p.add_argument(
         "results", nargs="?", default="results", help="results folder holding provenance.json (default: results)"
@@ -754,7 +778,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: options that name an input file (not a folder), given a first look before the command runs
 #: (:mod:`seq2rx.core.filecheck`); compare-vcf reads plain-gzip VCFs itself
 INPUT_FILES = ("vcf", "truth", "query", "regions", "reference", "fasta", "gff3", "clinvar", "outside_calls",
-               "consequences", "cna", "fusions", "table", "spec", "sites", "configfile", "jwks", "drug_codes")  # fmt: skip
+               "consequences", "cna", "fusions", "table", "spec", "sites", "configfile", "jwks", "drug_codes", "findings")  # fmt: skip
 
 
 def _check_inputs(args: argparse.Namespace) -> None:

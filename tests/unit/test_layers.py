@@ -29,10 +29,11 @@ ALLOWED = {
     "cohort": BASE,
     "findings": ANALYSIS,
     "report": FOUNDATION | {"findings"},
+    "fhir": FOUNDATION | {"findings"},
     "sim": ANALYSIS,
     "ops": BASE,
     "cds": ANALYSIS | {"findings"},
-    "cli": ANALYSIS | {"findings", "report", "sim", "ops", "cds"},
+    "cli": ANALYSIS | {"findings", "report", "sim", "ops", "cds", "fhir"},
 }
 
 

@@ -90,6 +90,8 @@ INVOCATIONS = {
     "cohort": [["cohort", "query", "SELECT 1", "--db", "{f}"],
                ["cohort", "export", "--db", "{f}", "--outdir", "{o}/x", "--key-file", "{o}/key"]],
     "verify": [["verify", "{f}"]],
+    "fhir": [["fhir", "--findings", "{f}", "--out", "{o}/b.json"],
+             ["fhir", "--findings", "{v}", "--kb", "{f}", "--out", "{o}/b.json"]],
     "validate": [["validate", "--configfile", "{f}"], ["validate", "--schemas", "{f}"]],
     "cds": [["cds", "index", "--results", "{f}"], ["cds", "index", "--results", "{o}", "--drug-codes", "{f}"]],
     "serve": [["serve", "--results", "{o}", "--jwks", "{f}", "--issuer", "x", "--port", "1"],

@@ -394,3 +394,9 @@ def test_similar_patients_show_rank_percentile_driver_and_outcome_not_the_raw_af
     assert f"<p>{text}.</p>" in section and "The 2 past patients most similar to this one, of 500," in section
     # the per-treatment estimates count another set of patients: they are not shown beside the table
     assert "who received chemotherapy, 2 responded" not in section
+
+
+def test_the_report_links_the_fhir_bundle_relative_and_escaped():
+    assert '<a href="../fhir/P1.json">../fhir/P1.json</a>' in render(doc())
+    html = render(doc('P"1<x>'))
+    assert "../fhir/P%221%3Cx%3E.json" in html and 'P"1<x>.json' not in html

@@ -132,6 +132,28 @@ def test_findings_and_report_per_patient(demo_run):
     assert "Actionable biomarkers (resources/kb/actionability)</td><td>187 rows" in html
 
 
+def test_every_patient_has_a_fhir_bundle_that_parses_and_p1_warns_of_clopidogrel(demo_run):
+    from fhir.resources.R4B.bundle import Bundle
+
+    from seq2rx.fhir import unresolved_references
+
+    IG = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition"
+
+    bundles = sorted((demo_run / "results/fhir").glob("*.json"))
+    assert [b.stem for b in bundles] == sorted(p.stem for p in (demo_run / "results/findings").glob("*.json"))
+    for path in bundles:
+        bundle = json.loads(path.read_text())
+        Bundle.model_validate(bundle)
+        assert unresolved_references(bundle) == [], path.name
+    p1 = json.loads((demo_run / "results/fhir/P1.json").read_text())
+    implications = [
+        r for r in (e["resource"] for e in p1["entry"])
+        if r.get("meta", {}).get("profile") == [f"{IG}/therapeutic-implication"] and "clopidogrel" in json.dumps(r)
+    ]  # fmt: skip
+    assert len(implications) == 1 and "CYP2C19 Poor Metabolizer" in json.dumps(implications[0])
+    assert '<a href="../fhir/P1.json">' in (demo_run / "results/reports/P1.html").read_text()
+
+
 def test_every_rule_logged_and_benchmarked(demo_run):
     for rule in ("cutadapt_trim", "align_reads", "samtools_markdup", "bcftools_call", "samtools_stats"):
         assert (demo_run / f"logs/{rule}/P1.log").exists()

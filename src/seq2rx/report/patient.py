@@ -9,6 +9,7 @@ module only arranges the document's values into the rows and texts the template 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from seq2rx.core.io import atomic_output
 from seq2rx.findings.summary import first_screen, percent_span
@@ -589,6 +590,8 @@ def context(doc: dict, contributions_svg: str | None = None) -> dict:
         "summary": _summary(doc),
         "toc": SECTIONS,
         "variants_tsv": f"{doc['patient']}.variants.tsv",
+        # the FHIR bundle of the same findings (rule fhir_bundle: results/fhir/{patient}.json)
+        "fhir_bundle": f"../fhir/{quote(doc['patient'], safe='')}.json",
         "samples_text": ", ".join(s["sample"] + " (" + s["type"] + ")" for s in doc["samples"]),
         "analysis_date": prov.get("analysis_date") or "not recorded (report.date)",
         "qc_rows": [_qc_row(s) for s in doc["samples"]],
