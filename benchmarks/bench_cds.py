@@ -138,7 +138,7 @@ class Server:
         self.proc.wait(timeout=10)
 
 
-def signer(base: str):
+def signer(base: str, lifetime: int = 290):
     keys = {"RS384": rsa.generate_private_key(public_exponent=65537, key_size=2048),
             "ES384": ec.generate_private_key(ec.SECP384R1())}  # fmt: skip
     jwks = []
@@ -150,22 +150,33 @@ def signer(base: str):
     def sign(service: str) -> str:
         alg = "RS384" if next(counter) % 2 else "ES384"
         now = int(time.time())
-        claims = {"iss": ISS, "aud": f"{base}/cds-services/{service}", "iat": now, "exp": now + 290,
+        claims = {"iss": ISS, "aud": f"{base}/cds-services/{service}", "iat": now, "exp": now + lifetime,
                   "jti": str(uuid.uuid4())}  # fmt: skip
         return jwt.encode(claims, keys[alg], algorithm=alg, headers={"kid": alg, "typ": "JWT"})
 
     return sign, {"keys": jwks}
 
 
+def drug_codes() -> dict[str, str]:
+    with open(data_path("kb", "pgx", "drug_codes.tsv"), newline="") as fh:
+        return {row["drug"]: row["rxnorm"] for row in csv.DictReader(fh, delimiter="\t")}
+
+
+CODES = drug_codes()
+
+
 def make_calls(n: int, profiles: dict[str, str], sign, rng: random.Random) -> list[dict]:
+    """Hook calls: half name the drug by its RxNorm ingredient code (and a display), half by a
+    display only (an unknown code), as EHRs send clinical-drug codes the service does not know."""
     patients = sorted(profiles)
     calls = []
     for _ in range(n):
         patient = rng.choice(patients) if rng.random() > 0.05 else f"UNKNOWN{rng.randrange(10**6)}"
         drug = rng.choice([*PROBES, "amoxicillin"])
         service = rng.choice(["order-select", "order-sign"])
+        code = CODES.get(drug, "0") if rng.random() < 0.5 else "0"
         order = {"resourceType": "MedicationRequest", "id": "m1", "status": "draft", "intent": "order",
-                 "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "0",
+                 "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": code,
                                                            "display": f"{drug} 100 MG Oral Tablet"}]}}  # fmt: skip
         context = {"userId": "Practitioner/1", "patientId": patient,
                    "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": order}]}}  # fmt: skip
@@ -207,6 +218,57 @@ async def run(base: str, calls: list[dict], *, concurrency: int = 20, on_done=No
     return results
 
 
+async def run_raw(base: str, calls: list[dict], *, concurrency: int = 20, on_done=None) -> list[dict]:
+    """The same calls from `concurrency` keep-alive HTTP/1.1 connections written on asyncio streams:
+    a load generator that costs the shared cores little (httpx's client costs about as much CPU per
+    call as the service), so that the latency measured is the service's. Responses are read by their
+    Content-Length; a connection that fails is reopened for the next call."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    queue: asyncio.Queue = asyncio.Queue()
+    for k, c in enumerate(calls):
+        queue.put_nowait((k, c))
+    results: list[dict | None] = [None] * len(calls)
+
+    async def worker():
+        reader = writer = None
+        while not queue.empty():
+            k, c = queue.get_nowait()
+            body = c["body"].encode()
+            head = (f"POST /cds-services/{c['service']} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                    f"Authorization: Bearer {c['token']}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode()  # fmt: skip
+            t0 = time.perf_counter()
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection(host, int(port))
+                writer.write(head + body)
+                await writer.drain()
+                status_line = await reader.readuntil(b"\r\n")
+                status = int(status_line.split()[1])
+                length = 0
+                while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
+                    name, _, value = line.decode("latin-1").partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                payload = await reader.readexactly(length)
+                cards = json.loads(payload)["cards"] if status == 200 else None
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                status, cards = type(exc).__name__, None
+                if writer is not None:
+                    writer.close()
+                reader = writer = None
+            ms = (time.perf_counter() - t0) * 1000
+            wrong = status == 200 and [x["indicator"] for x in cards] != c["want"]
+            results[k] = {"status": status, "ms": ms, "wrong": wrong}
+            if on_done:
+                on_done()
+        if writer is not None:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1] if len(values) > 1 else values[0]
 
@@ -232,9 +294,24 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--json", required=True, metavar="OUT")
+    ap.add_argument(
+        "--token-lifetime",
+        type=int,
+        default=290,
+        metavar="S",
+        help="seconds from a token's iat to its exp (the replay cache keeps each jti that long)",
+    )
+    ap.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="the load generator: lean asyncio HTTP/1.1 (default) or httpx's AsyncClient",
+    )
     args = ap.parse_args()
     rng = random.Random(7)
-    out: dict = {"patients": args.patients, "concurrency": args.concurrency,
+    send = run_raw if args.client == "raw" else run
+    out: dict = {"patients": args.patients, "concurrency": args.concurrency, "client": args.client,
+                 "token_lifetime_s": args.token_lifetime,
                  "load_average_at_start": Path("/proc/loadavg").read_text().split()[:3]}  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -243,16 +320,17 @@ def main() -> None:
         out["simulate_s"] = round(time.perf_counter() - t0, 1)
         index = tmp / "results" / "cds" / "index.sqlite"
         t0 = time.perf_counter()
-        counts = build_index(sorted((tmp / "results" / "findings").glob("*.json")), index)
+        counts = build_index(sorted((tmp / "results" / "findings").glob("*.json")), index,
+                             drug_codes=data_path("kb", "pgx", "drug_codes.tsv"))  # fmt: skip
         out["index"] = {**counts, "build_s": round(time.perf_counter() - t0, 1), "bytes": index.stat().st_size}
         digest = hashlib.sha256(index.read_bytes()).hexdigest()
         port = free_port()
         server = Server(index, tmp / "jwks.json", port, tmp / "server.log")
-        sign, jwks = signer(server.base)
+        sign, jwks = signer(server.base, args.token_lifetime)
         (tmp / "jwks.json").write_text(json.dumps(jwks))
         out["startup_s"] = round(server.start(), 2)
         try:
-            asyncio.run(run(server.base, make_calls(200, profiles, sign, rng), concurrency=args.concurrency))
+            asyncio.run(send(server.base, make_calls(200, profiles, sign, rng), concurrency=args.concurrency))
             rss = [rss_kb(server.proc.pid)]
             out["rss_kb_after_warmup"] = rss[0]
             out["rounds"] = []
@@ -268,7 +346,7 @@ def main() -> None:
                 th = threading.Thread(target=sample)
                 th.start()
                 t0 = time.perf_counter()
-                results = asyncio.run(run(server.base, calls, concurrency=args.concurrency))
+                results = asyncio.run(send(server.base, calls, concurrency=args.concurrency))
                 seconds = time.perf_counter() - t0
                 stop.set()
                 th.join()
@@ -284,11 +362,11 @@ def main() -> None:
                 if done["n"] == 300:
                     server.kill()
 
-            first = asyncio.run(run(server.base, calls, concurrency=args.concurrency, on_done=on_done))
+            first = asyncio.run(send(server.base, calls, concurrency=args.concurrency, on_done=on_done))
             restart_s = server.start()
             failed = [k for k, r in enumerate(first) if r["status"] != 200]
             retry = [{**calls[k], "token": sign(calls[k]["service"])} for k in failed]
-            again = asyncio.run(run(server.base, retry, concurrency=args.concurrency)) if retry else []
+            again = asyncio.run(send(server.base, retry, concurrency=args.concurrency)) if retry else []
             con = sqlite3.connect(index.resolve().as_uri() + "?mode=ro", uri=True)
             integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
             con.close()
