@@ -12,6 +12,8 @@ PGX_KB_FILES = [
         "outside_allele_functions.tsv",
         "outside_phenotype_rules.tsv",
         "drug_guidance.tsv",
+        "alert_levels.tsv",
+        "drug_codes.tsv",
     )
 ]
 

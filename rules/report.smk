@@ -165,16 +165,10 @@ rule report_cohort:
         "../scripts/report_cohort.py"
 
 
-# drug names and RxNorm codes for the CDS index, once the knowledge base has them
-CDS_DRUG_CODES = [
-    p for p in [BASEDIR / "resources" / "kb" / "pgx" / "drug_codes.tsv"] if p.exists()
-]
-
-
 rule cds_index:
     input:
         findings=expand("results/findings/{patient}.json", patient=PATIENTS),
-        drug_codes=CDS_DRUG_CODES,
+        drug_codes=PGX_KB / "drug_codes.tsv",
     output:
         index="results/cds/index.sqlite",
         versions="results/versions/cds_index/index.json",

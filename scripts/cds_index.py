@@ -13,8 +13,7 @@ import sqlite3
 from seq2rx.cds import build_index
 from seq2rx.provenance.versions import write_versions
 
-codes = snakemake.input.get("drug_codes")
-counts = build_index(snakemake.input.findings, snakemake.output.index, drug_codes=codes or None)
+counts = build_index(snakemake.input.findings, snakemake.output.index, drug_codes=snakemake.input.drug_codes)
 print(f"{counts['patients']} patients, {counts['cards']} card-making recommendations, {counts['drugs']} drugs",
       file=sys.stderr)  # fmt: skip
 # the file's bytes depend on SQLite's version too
