@@ -943,6 +943,7 @@ COHORT = {
     ("provenance_record", ""),
     ("all", ""),
     ("cohort_database", ""),
+    ("cds_index", ""),  # issue 19: reads every patient's findings
 }
 COHORT |= {("cohort_summary", ""), ("report_cohort", "")}
 COHORT |= {("cohort_members", f"cohort={c}") for c in ("cyp2c19_clopidogrel", "elderly_renal", "kras_colorectal")}
@@ -962,12 +963,12 @@ def test_changing_a_variant_filter_reruns_only_what_depends_on_it(demo_run, tmp_
     assert "  min_qual: 20\n" in text
     config.write_text(text.replace("  min_qual: 20\n", "  min_qual: 30\n"))
     per_sample = ("bcftools_call", "bcftools_csq", "bcftools_stats", "demo_compare_truth", "cohort_shard")
-    per_patient = ("primer3_design", "findings_patient", "report_patient")
+    per_patient = ("primer3_design", "findings_patient", "report_patient", "fhir_bundle")
     expected = {(rule, f"sample={s}") for rule in per_sample for s in SAMPLES}
     expected |= {(rule, f"patient={p}") for rule in per_patient for p in PATIENTS}
     expected |= COHORT | TUMOUR_COHORT | {("demo_truth_summary", "")}
     assert _planned(work) == expected
-    assert len(expected) == 5 * 13 + 3 * 11 + 11 + 3  # 13 samples, 11 patients
+    assert len(expected) == 5 * 13 + 4 * 11 + 12 + 3  # 13 samples, 11 patients
 
 
 def test_adding_a_sample_reruns_only_its_jobs_and_the_cohort_ones(demo_run, tmp_path):
@@ -978,7 +979,7 @@ def test_adding_a_sample_reruns_only_its_jobs_and_the_cohort_ones(demo_run, tmp_
     per_sample = ("cutadapt_trim", "align_reads", "samtools_markdup", "bcftools_call", "samtools_stats",
                   "pgx_genotype_positions", "pgx_call", "bcftools_csq", "bcftools_stats", "cohort_shard",
                   "identity_check")  # fmt: skip
-    per_patient = ("primer3_design", "findings_patient", "report_patient")
+    per_patient = ("primer3_design", "findings_patient", "report_patient", "fhir_bundle")
     expected = {(rule, "sample=Q1") for rule in per_sample} | {(rule, "patient=Q1") for rule in per_patient} | COHORT
     # issue 15: a new germline sample joins the pooled CNVkit reference and the MSI baseline, so the
     # tumour-only tumours (P8-T, P9-T, P10-T) redo copy number, MSI and their actionability, and what
@@ -991,7 +992,7 @@ def test_adding_a_sample_reruns_only_its_jobs_and_the_cohort_ones(demo_run, tmp_
                                                     "cohort_shard") for s in tumour_only}  # fmt: skip
     expected |= {
         (rule, f"patient={p}")
-        for rule in ("findings_patient", "report_patient")
+        for rule in ("findings_patient", "report_patient", "fhir_bundle")
         for p in ("P7", "P8", "P9", "P10", "P11")
     }
     assert _planned(work) == expected
