@@ -405,11 +405,15 @@ def _add_cds_commands(sub) -> None:
         description="Serve CDS Hooks discovery at /cds-services and the order-select and order-sign services, "
         "from RESULTS/cds/index.sqlite (seq2rx cds index). Every call needs a Bearer JWT signed by the CDS "
         "client (RS384 or ES384) with a key of --jwks, iss = --issuer, aud = the URL called, exp at most 5 "
-        "minutes ahead and a jti never used before. Logs say method, path, status and latency only.",
+        "minutes ahead and a jti never used before. Plain HTTP is served on a loopback address only: put a TLS "
+        "terminator in front and give --public-url https://... . Logs say method, path, status and latency, and "
+        "why a token was refused; never a patient id, a body or a token.",
     )
     p.add_argument("--results", default="results", metavar="DIR", help="results folder of a run (default: results)")
     p.add_argument("--index", metavar="FILE", help="index to serve (default: RESULTS/cds/index.sqlite)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="loopback address to listen on (default: 127.0.0.1); another address needs an https "
+                   "--public-url")  # fmt: skip
     p.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
     p.add_argument("--jwks", required=True, metavar="FILE", help="the CDS client's public JWK Set (JSON)")
     p.add_argument("--issuer", required=True, metavar="ISS", help="the iss the client signs its JWTs with")
@@ -420,9 +424,10 @@ def _add_cds_commands(sub) -> None:
         "tokens' aud is checked against it",
     )
     p.add_argument(
-        "--max-body", type=int, default=1 << 20, metavar="BYTES", help="largest request body (default: 1048576)"
+        "--max-body", type=int, default=1 << 20, metavar="BYTES", help="largest request body, at most 64 MiB (default: 1048576)"
     )
-    p.add_argument("--cors-origin", metavar="ORIGIN", help="allow this one browser origin (default: CORS off)")
+    p.add_argument("--cors-origin", metavar="ORIGIN",
+                   help="allow this one browser origin, https://host[:port] (default: CORS off)")  # fmt: skip
     p.set_defaults(func=_cmd_serve)
 
 

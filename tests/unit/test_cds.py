@@ -199,7 +199,7 @@ def test_an_index_that_is_not_one_is_refused(tmp_path):
         Index(tmp_path / "junk.sqlite")
     old = tmp_path / "old.sqlite"
     sqlite3.connect(old).execute("PRAGMA user_version = 7").connection.close()
-    with pytest.raises(InputError, match="version 7, not 1"):
+    with pytest.raises(InputError, match="version 7, not 2"):
         Index(old)
 
 
@@ -268,8 +268,22 @@ def test_the_summary_stays_under_140_characters():
     long = Recommendation("rosuvastatin", ("SLCO1B1", "ABCG2"), "SLCO1B1 *1/*5; ABCG2 rs2231142 reference (G)/variant (T)",
                           "SLCO1B1 Decreased Function; ABCG2 Decreased Function " * 3, "t", "Moderate", "warning",
                           None, "")  # fmt: skip
-    text = summary("rosuvastatin", long, "warning")
+    text = summary("rosuvastatin", [long], "warning")
     assert len(text) < 140 and text.startswith("Rosuvastatin: SLCO1B1 Decreased Function")
+
+
+def test_the_summary_names_every_finding_at_the_cards_indicator():
+    """P3 and carbamazepine: HLA-A *31:01 and HLA-B *15:02 are both critical; the summary names both,
+    not only the first; a warning behind them is left to the detail."""
+    def r(genes, genotype, phenotype, indicator):
+        return Recommendation("carbamazepine", genes, genotype, phenotype, "t", "Strong", indicator, None, "")
+
+    recs = [r(("HLA-A",), "HLA-A *31:01/*02:01", "HLA-A carrier *31:01", "critical"),
+            r(("HLA-B",), "HLA-B *15:02/*40:01", "HLA-B carrier *15:02", "critical"),
+            r(("CYP2C9",), "CYP2C9 *3/*3", "CYP2C9 Poor Metabolizer", "warning")]  # fmt: skip
+    text = summary("carbamazepine", recs, "critical")
+    assert "HLA-A carrier *31:01" in text and "HLA-B carrier *15:02" in text and "CYP2C9" not in text
+    assert len(text) < 140 and text.endswith("advises against it")
 
 
 def test_details_escape_markdown_and_html():
@@ -391,10 +405,10 @@ def test_a_replayed_jti_is_refused_until_its_token_is_dead(verifier, keys):
     now = time.time()
     token = "Bearer " + sign(keys["ES384"], "ec-1", "ES384", now=now, jti="once")
     verifier.verify(token, AUD, now=now)
-    with pytest.raises(Unauthorized, match="replayed"):
+    with pytest.raises(Unauthorized, match="used before"):
         verifier.verify(token, AUD, now=now + 1)
     fresh = "Bearer " + sign(keys["RS384"], "rsa-1", "RS384", now=now, jti="once")  # another key, same jti
-    with pytest.raises(Unauthorized, match="replayed"):
+    with pytest.raises(Unauthorized, match="used before"):
         verifier.verify(fresh, AUD, now=now + 1)
 
 
@@ -488,3 +502,119 @@ def test_cors_answers_only_the_one_origin_given(index, verifier):
     assert (
         asyncio.run(allowed(create_app(index, verifier, base="http://testserver"), "https://ehr.example.org")) is None
     )
+
+
+# --- found by a security review and a new user's test (issue 19) -------------------------------------------
+
+
+def test_a_contained_medication_and_the_patients_pgx_warnings_reach_the_card(tmp_path):
+    """An order naming its drug through a contained Medication (medicationReference "#med") gets the
+    card; a PGx result from tumour DNA says so in the card, and every card says research use only."""
+    doc = p1_like()
+    doc["pgx"]["warnings"] = ["genotypes come from tumour DNA: somatic changes can distort them"]
+    doc["pgx"]["recommendations"][0]["caveats"] = ["CYP2C19 *17 not assessed"]
+    res = write_results(tmp_path / "results", [doc])
+    build_index(sorted((res / "findings").glob("*.json")), tmp_path / "i.sqlite",
+                drug_codes=drug_codes(tmp_path / "codes.tsv"))  # fmt: skip
+    idx = Index(tmp_path / "i.sqlite")
+    order = {"resourceType": "MedicationRequest", "id": "m9", "status": "draft", "intent": "order",
+             "contained": [{"resourceType": "Medication", "id": "med",
+                            "code": {"coding": [{"system": RXNORM, "code": "32968"}]}}],
+             "medicationReference": {"reference": "#med"}}  # fmt: skip
+    (card,) = answer(idx, "order-sign", "P1", [order])
+    assert card["indicator"] == "warning" and card["summary"].startswith("Clopidogrel: CYP2C19 Poor Metabolizer")
+    assert "tumour DNA" in card["detail"] and "CYP2C19 \\*17 not assessed" in card["detail"]
+    assert card["detail"].endswith("before acting on it.") and "Research use only" in card["detail"]
+
+
+def test_values_from_the_index_stay_on_one_line_in_a_detail():
+    assert md_escape("line1\n\n# Heading\n- item\n    code") == "line1 \\# Heading - item code"
+
+
+@pytest.mark.parametrize("header", [{"alg": ["RS384"]}, {"alg": {}}, {"alg": "ES384", "kid": "ec-1"}])
+def test_a_header_that_is_not_well_formed_is_a_401_not_an_error(verifier, header):
+    """A list or object as alg (unhashable) and a token without typ (the spec requires typ: JWT)."""
+    import base64
+
+    def b64(obj) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    token = f"{b64(header)}.{b64({'iss': ISS})}.c2ln"
+    with pytest.raises(Unauthorized):
+        verifier.verify("Bearer " + token, AUD)
+
+
+@pytest.mark.parametrize("claims", [{"exp": float("nan")}, {"iat": float("nan")}, {"exp": float("inf")}])
+def test_an_exp_or_iat_that_is_not_a_finite_number_is_refused(verifier, keys, claims):
+    """NaN compares false with everything: such a token would never expire and would jam the replay
+    cache (a NaN at the top of its heap keeps every entry)."""
+    token = sign(keys["ES384"], "ec-1", "ES384", **claims)
+    with pytest.raises(Unauthorized, match="finite"):
+        verifier.verify("Bearer " + token, AUD)
+
+
+def test_the_reason_for_a_refusal_is_plain_and_holds_no_token_value(verifier, keys):
+    wrong = "http://localhost:8080/cds-services/order-sign"
+    with pytest.raises(Unauthorized) as err:
+        verifier.verify("Bearer " + sign(keys["ES384"], "ec-1", "ES384", aud=wrong), AUD)
+    assert err.value.reason == f"aud is not {AUD} (the URL called, exactly)" and "localhost" not in err.value.reason
+    with pytest.raises(Unauthorized) as err:
+        verifier.verify("Bearer " + sign(keys["ES384"], "ec-1", "ES384", now=time.time() - 400), AUD)
+    assert err.value.reason.startswith("expired")
+
+
+def test_plain_http_only_on_a_loopback_address():
+    assert base_url("localhost", 8080, None) == "http://localhost:8080"
+    for host in ("10.0.0.5", "0.0.0.0", "cds.example.org"):
+        with pytest.raises(InputError, match="not a loopback address"):
+            base_url(host, 8080, None)
+    with pytest.raises(InputError, match="plain HTTP on a network address"):
+        base_url("0.0.0.0", 8080, "http://cds.example.org")
+    assert base_url("10.0.0.5", 8080, "https://cds.example.org") == "https://cds.example.org"
+
+
+@pytest.mark.parametrize("origin", ["*", "null", "https://ehr.example.org/", "http://ehr.example.org", "ehr.example.org"])
+def test_a_cors_origin_must_be_one_https_origin(origin):
+    from seq2rx.cds.app import check_cors_origin
+
+    with pytest.raises(InputError, match="not one https origin"):
+        check_cors_origin(origin)
+    assert check_cors_origin("https://ehr.example.org:8443") == "https://ehr.example.org:8443"
+
+
+def test_strict_json_refuses_repeated_keys_nan_and_other_encodings():
+    from seq2rx.cds.app import strict_json
+
+    assert strict_json(b'{"a": 1}') == {"a": 1}
+    for raw in (b'{"patientId": "NOPE", "patientId": "P1"}', b'{"a": NaN}', '{"a": 1}'.encode("utf-16")):
+        with pytest.raises(ValueError):
+            strict_json(raw)
+
+
+def test_a_body_that_never_arrives_is_a_408(index, verifier):
+    import asyncio
+
+    from seq2rx.cds import app as app_module
+
+    app = app_module.create_app(index, verifier, base="http://t", max_body=4096)
+    sent = []
+
+    async def run() -> None:
+        async def receive():
+            await asyncio.sleep(3600)  # the body never comes
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/cds-services/order-sign", "raw_path": b"",
+                 "query_string": b"", "root_path": "", "scheme": "http", "server": ("t", 80), "client": ("c", 1),
+                 "http_version": "1.1", "headers": [(b"authorization", b"Bearer any"), (b"content-length", b"100")]}  # fmt: skip
+        await app(scope, receive, send)
+
+    verifier.verify = lambda *a, **k: {}  # the token is not what this test is about
+    app_module.BODY_SECONDS, saved = 0.2, app_module.BODY_SECONDS
+    try:
+        asyncio.run(asyncio.wait_for(run(), 5))
+    finally:
+        app_module.BODY_SECONDS = saved
+    assert sent[0]["status"] == 408

@@ -279,14 +279,86 @@ def test_the_log_holds_method_path_status_latency_and_no_patient_data(server, ke
     log.seek(0)
     text = log.read()
     lines = [ln for ln in text.splitlines() if "seq2rx.cds POST" in ln or "seq2rx.cds GET" in ln]
-    odd = [
-        ln
-        for ln in lines
-        if not re.search(r"seq2rx\.cds (GET|POST) (/[\w./-]*|\(path not shown\)) \d{3} \d+\.\dms$", ln)
-    ]
+    known = r"(/cds-services|/cds-services/order-select|/cds-services/order-sign|\(other path\))"
+    odd = [ln for ln in lines if not re.search(rf"seq2rx\.cds (GET|POST) {known} \d{{3}} \d+\.\dms$", ln)]
     assert lines and not odd, odd[:3]
     assert re.search(r"POST /cds-services/order-sign 200 ", text)
     for secret in [*PATIENTS.values(), "carbamazepine", "clopidogrel", "Bearer", "forged", "script"]:
         assert secret not in text, secret
     assert not any(tok.split(".")[2][:20] in text for tok in server["tokens"])
     assert "Traceback" not in text and " 500 " not in text
+
+
+# --- found by a security review and a new user's test (issue 19) -------------------------------------------
+
+
+def test_headers_that_never_end_are_cut_off_and_memory_does_not_grow(server):
+    """A client that sends header bytes and never ends them: the connection is closed after the
+    server's limit on an unfinished request (h11, 16 KiB), long before 4 MiB, and the server's
+    memory is what it was."""
+
+    def rss_kb() -> int:
+        for line in open(f"/proc/{server['proc'].pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    before = rss_kb()
+    host, port = server["base"].removeprefix("http://").split(":")
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(b"POST /cds-services/order-sign HTTP/1.1\r\nHost: x\r\nX-Pad: ")
+        try:
+            while sent < 4 << 20:
+                s.sendall(b"a" * 65536)
+                sent += 65536
+        except OSError:  # reset by the server
+            pass
+        s.settimeout(5)
+        try:
+            answer = s.recv(4096)
+        except OSError:
+            answer = b""
+    assert sent < 4 << 20 and (answer == b"" or answer.startswith(b"HTTP/1.1 4")), (sent, answer[:80])
+    assert rss_kb() - before < 20_000  # kB
+    assert server["client"].get("/cds-services").status_code == 401  # still answering
+
+
+def test_a_refused_token_says_why_in_the_log_and_nothing_else(server, keys):
+    path = "/cds-services/order-sign"
+    body = hook("order-sign", PATIENTS["P1"], [med("m", "clopidogrel")])
+    wrong = sign(keys["ES384"], "ec-1", "ES384", aud=server["base"].replace("127.0.0.1", "localhost") + path)
+    r = server["client"].post(path, json=body, headers={"Authorization": f"Bearer {wrong}"})
+    assert r.status_code == 401 and "localhost" not in r.text
+    time.sleep(0.2)
+    log = server["log"]
+    log.flush()
+    log.seek(0)
+    text = log.read()
+    assert f"401 on {path}: aud is not {server['base']}{path} (the URL called, exactly)" in text
+    assert PATIENTS["P1"] not in text and wrong.split(".")[2][:20] not in text
+
+
+def test_repeated_keys_nan_and_lone_surrogates_are_400s(server, keys):
+    good = json.dumps(hook("order-sign", PATIENTS["P1"], [med("m", "clopidogrel")]))
+    twice = good.replace('"patientId": ', '"patientId": "NOPE", "patientId": ', 1).encode()
+    assert call(server, keys, "order-sign", twice).status_code == 400
+    assert call(server, keys, "order-sign", good.replace('"hookInstance": "', '"n": NaN, "hookInstance": "', 1).encode()).status_code == 400
+    surrogate = good.replace(f'"patientId": "{PATIENTS["P1"]}"', '"patientId": "\\ud800"').encode()
+    r = call(server, keys, "order-sign", surrogate)
+    assert r.status_code == 400 and "surrogate" in r.json()["detail"]
+
+
+def test_a_port_in_use_is_a_message_not_a_crash(server, tmp_path, capsys):
+    from seq2rx.cli import main
+
+    host, port = server["base"].removeprefix("http://").split(":")
+    results = tmp_path / "r"
+    (results / "cds").mkdir(parents=True)
+    served = Path(server["proc"].args[server["proc"].args.index("--results") + 1])
+    (results / "cds" / "index.sqlite").write_bytes((served / "cds" / "index.sqlite").read_bytes())
+    jwks = server["proc"].args[server["proc"].args.index("--jwks") + 1]
+    assert main(["serve", "--results", str(results), "--host", host, "--port", port, "--jwks", jwks,
+                 "--issuer", ISS]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert f"cannot listen on {host}:{port}" in err and "choose another with --port" in err and "Traceback" not in err

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ MIN_RSA_BITS = 2048
 
 
 class Unauthorized(Exception):
-    """The request's token is missing or not acceptable. ``reason`` is for tests and never sent."""
+    """The request's token is missing or not acceptable. ``reason`` is for the server's log and the
+    tests, never sent to the caller; it holds no value taken from the token."""
 
     def __init__(self, reason: str, *, missing: bool = False) -> None:
         super().__init__(reason)
@@ -110,6 +112,8 @@ class ReplayCache:
 
     def first_use(self, jti: str, until: float, now: float) -> bool:
         """Record ``jti``; False if it was seen before and is still remembered."""
+        if not math.isfinite(until):
+            raise ValueError("a jti's time to be forgotten must be finite")
         with self._lock:
             while self._heap and self._heap[0][0] < now:
                 _, old = heapq.heappop(self._heap)
@@ -135,7 +139,16 @@ class Verifier:
         self.replay = replay if replay is not None else ReplayCache()
 
     def verify(self, authorization: str | None, audience: str, *, now: float | None = None) -> dict:
-        """The token's claims, or :class:`Unauthorized`. ``audience`` is the URL that was called."""
+        """The token's claims, or :class:`Unauthorized` (its ``reason`` in plain words, for the
+        server's log: never a claim value from the token). ``audience`` is the URL that was called."""
+        try:
+            return self._verify(authorization, audience, now)
+        except (Unauthorized, ReplayCacheFull):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a token that trips the parser is refused, not a 500
+            raise Unauthorized(f"unreadable token ({exc.__class__.__name__})") from None
+
+    def _verify(self, authorization: str | None, audience: str, now: float | None) -> dict:
         if not authorization:
             raise Unauthorized("no Authorization header", missing=True)
         scheme, _, token = authorization.partition(" ")
@@ -147,15 +160,15 @@ class Verifier:
         except jwt.PyJWTError:
             raise Unauthorized("not a JWT") from None
         alg, kid = header.get("alg"), header.get("kid")
-        if alg not in ALGORITHMS:
-            raise Unauthorized("algorithm not accepted")
-        if header.get("typ") is not None and str(header.get("typ")).upper() != "JWT":
-            raise Unauthorized("typ is not JWT")
+        if not isinstance(alg, str) or alg not in ALGORITHMS:
+            raise Unauthorized("the header's alg is not RS384 or ES384")
+        if not isinstance(header.get("typ"), str) or header["typ"].upper() != "JWT":
+            raise Unauthorized("the header's typ is not JWT (the specification requires it)")
         key = self.keys.get(kid) if isinstance(kid, str) else None
         if key is None:
-            raise Unauthorized("unknown kid")
+            raise Unauthorized("the header's kid names no key of the JWK Set")
         if key.kty != ALGORITHMS[alg] or key.alg not in (None, alg):
-            raise Unauthorized("algorithm does not match the key")
+            raise Unauthorized("the header's alg does not match the key's type")
         now = time.time() if now is None else now
         try:
             claims = jwt.decode(
@@ -167,19 +180,27 @@ class Verifier:
                 leeway=self.leeway,
                 options={"require": ["iss", "aud", "exp", "iat", "jti"], "verify_iat": False, "verify_exp": False},
             )
+        except jwt.InvalidAudienceError:
+            raise Unauthorized(f"aud is not {audience} (the URL called, exactly)") from None
+        except jwt.InvalidIssuerError:
+            raise Unauthorized("iss is not the trusted issuer (--issuer)") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise Unauthorized(f"the {exc.claim} claim is missing") from None
+        except jwt.InvalidSignatureError:
+            raise Unauthorized("the signature does not verify with the key its kid names") from None
         except jwt.PyJWTError as exc:
-            raise Unauthorized(exc.__class__.__name__) from None
+            raise Unauthorized(f"rejected by the JWT check ({exc.__class__.__name__})") from None
         exp, iat, jti = claims.get("exp"), claims.get("iat"), claims.get("jti")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (exp, iat)):
-            raise Unauthorized("exp and iat must be numbers")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (exp, iat)):
+            raise Unauthorized("exp and iat must be finite numbers (seconds since 1970)")
         if exp + self.leeway <= now:
-            raise Unauthorized("expired")
+            raise Unauthorized(f"expired {now - exp:.0f} s ago (leeway {self.leeway} s)")
         if exp - now > self.max_lifetime + self.leeway:
-            raise Unauthorized("lives too long")
+            raise Unauthorized(f"exp is {exp - now:.0f} s ahead; at most {self.max_lifetime} s is accepted")
         if iat > now + self.leeway or iat > exp:
-            raise Unauthorized("issued in the future")
+            raise Unauthorized(f"iat is {iat - now:.0f} s in the future (leeway {self.leeway} s)")
         if not isinstance(jti, str) or not jti or len(jti) > 256:
-            raise Unauthorized("bad jti")
+            raise Unauthorized("jti must be a string of 1 to 256 characters")
         if not self.replay.first_use(jti, exp + self.leeway, now):
-            raise Unauthorized("replayed jti")
+            raise Unauthorized("this jti was used before: a token is good for one call")
         return claims

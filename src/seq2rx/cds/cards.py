@@ -90,7 +90,22 @@ def _identifier(obj: dict, key: str, where: str) -> str:
     value = _need(obj, key, str, where)
     if not value or len(value) > MAX_ID:
         raise BadRequest(f"{where}{key} must be 1 to {MAX_ID} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{where}{key} is not text (a lone surrogate)") from None
     return value
+
+
+def _contained_medication(resource: dict, reference: dict) -> dict | None:
+    """The ``Medication`` a ``medicationReference`` of ``#id`` points at in ``resource.contained``."""
+    target = reference.get("reference")
+    if not isinstance(target, str) or not target.startswith("#"):
+        return None
+    for item in resource.get("contained") or []:
+        if isinstance(item, dict) and item.get("resourceType") == "Medication" and item.get("id") == target[1:]:
+            return item
+    return None
 
 
 def _order(resource: dict, where: str) -> Order:
@@ -98,6 +113,11 @@ def _order(resource: dict, where: str) -> Order:
     ref = f"{resource['resourceType']}/{rid}" if isinstance(rid, str) and _FHIR_ID.fullmatch(rid) else None
     codes, texts = [], []
     concept = _need(resource, "medicationCodeableConcept", dict, where, required=False)
+    reference = _need(resource, "medicationReference", dict, where, required=False)
+    if concept is None and reference is not None:  # a contained Medication's code (R4: Medication.code)
+        medication = _contained_medication(resource, reference)
+        if medication is not None:
+            concept = _need(medication, "code", dict, f"{where}contained Medication.", required=False)
     if concept is not None:
         for k, coding in enumerate(
             _need(concept, "coding", list, f"{where}medicationCodeableConcept.", required=False) or []
@@ -111,7 +131,6 @@ def _order(resource: dict, where: str) -> Order:
                 texts.append(display)
         if isinstance(concept.get("text"), str):
             texts.append(concept["text"])
-    reference = _need(resource, "medicationReference", dict, where, required=False)
     if reference is not None and isinstance(reference.get("display"), str):
         texts.append(reference["display"])
     return Order(ref, tuple(codes), tuple(texts))
@@ -185,8 +204,10 @@ class DrugTable:
 
 
 def md_escape(text: str) -> str:
-    """``text`` with GitHub Flavored Markdown's and HTML's special characters escaped, so that a
-    detail shows the words and never formats, links or runs them."""
+    """``text`` on one line (line breaks become spaces, so no list, heading or code block can
+    start) with GitHub Flavored Markdown's and HTML's special characters escaped, so that a detail
+    shows the words and never formats, links or runs them."""
+    text = " ".join(text.split())
     return _MD_SPECIAL.sub(lambda m: _MD_ENTITY.get(m.group(1), "\\" + m.group(1)), text)
 
 
@@ -208,26 +229,38 @@ _TAIL = {
 }
 
 
-def summary(drug: str, rec: Recommendation, indicator: str) -> str:
-    """One line under 140 characters: the drug, the phenotype, the genotype when it fits, and what
-    the indicator means."""
-    tail = _TAIL[indicator].format(s=rec.strength)
+def summary(drug: str, recs: list[Recommendation], indicator: str) -> str:
+    """One line under 140 characters: the drug, the phenotype of each recommendation at the card's
+    indicator (HLA-B *15:02 and HLA-A *31:01 for carbamazepine), the genotype when it fits, and
+    what the indicator means."""
+    lead = [r for r in recs if r.indicator == indicator] or recs[:1]
+    tail = _TAIL[indicator].format(s=lead[0].strength)
     name = drug[:1].upper() + drug[1:]
-    for text in (f"{name}: {rec.phenotype} ({_genotype_short(rec)}) - {tail}", f"{name}: {rec.phenotype} - {tail}"):
+    phenotypes = "; ".join(r.phenotype for r in lead)
+    with_genotype = "; ".join(f"{r.phenotype} ({_genotype_short(r)})" for r in lead)
+    for text in (f"{name}: {with_genotype} - {tail}", f"{name}: {phenotypes} - {tail}"):
         if len(text) < 140:
             return text
-    return f"{name}: {rec.phenotype}"[:130].rstrip() + "... - PGx"
+    return f"{name}: {phenotypes}"[:130].rstrip() + "... - PGx"
+
+
+#: the last line of every card's detail, as the reports and the FHIR bundle say it
+RESEARCH_USE = ("Research use only: produced by an automated research workflow, not a clinical test result; "
+                "confirm in an accredited laboratory before acting on it.")  # fmt: skip
 
 
 def _detail(recs: list[Recommendation]) -> str:
     blocks = []
     for rec in recs:
-        blocks.append(
+        block = (
             f"**PGx result from seq2rx:** {md_escape(rec.genotype)} ({md_escape(rec.phenotype)}).\n\n"
             f"**CPIC recommendation ({md_escape(rec.strength)}):** {md_escape(rec.recommendation)}\n\n"
             f"Source: {md_escape(rec.source or _guideline(rec))}"
         )
-    return "\n\n---\n\n".join(blocks)
+        if rec.caveats:
+            block += "\n\n**Caveats:** " + " ".join(md_escape(c) + ("" if c.endswith(".") else ".") for c in rec.caveats)
+        blocks.append(block)
+    return "\n\n---\n\n".join(blocks) + "\n\n" + md_escape(RESEARCH_USE)
 
 
 def drug_card(request: HookRequest, drug: str, recs: list[Recommendation], orders: list[Order]) -> dict:
@@ -240,7 +273,7 @@ def drug_card(request: HookRequest, drug: str, recs: list[Recommendation], order
     key = "\x1f".join([request.hook_instance, request.service, drug, indicator, *refs])
     card = {
         "uuid": str(uuid.uuid5(CARD_NAMESPACE, key)),
-        "summary": summary(drug, lead, indicator),
+        "summary": summary(drug, recs, indicator),
         "indicator": indicator,
         "detail": _detail(recs),
         "source": {"label": f"{_guideline(lead)} (PGx result from seq2rx)"},

@@ -20,8 +20,8 @@ from seq2rx.core.errors import InputError
 from seq2rx.core.io import atomic_output
 
 #: bumped when the tables change; the service refuses an index of another version
-SCHEMA_VERSION = 1
-_USER_VERSION = "PRAGMA user_version = 1"  # a PRAGMA takes no parameters: the same number, written out
+SCHEMA_VERSION = 2
+_USER_VERSION = "PRAGMA user_version = 2"  # a PRAGMA takes no parameters: the same number, written out
 #: card indicators of the CDS Hooks specification, least to most urgent
 INDICATORS = ("info", "warning", "critical")
 #: the RxNorm code system as FHIR names it
@@ -29,7 +29,7 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE patient (id TEXT PRIMARY KEY, pgx_status TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE patient (id TEXT PRIMARY KEY, pgx_status TEXT NOT NULL, warnings TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE drug (name TEXT PRIMARY KEY, rxnorm TEXT) WITHOUT ROWID;
 CREATE TABLE recommendation (
     patient TEXT NOT NULL,
@@ -43,6 +43,7 @@ CREATE TABLE recommendation (
     indicator TEXT NOT NULL,
     url TEXT,
     source TEXT NOT NULL,
+    caveats TEXT NOT NULL,
     PRIMARY KEY (patient, drug, ord)
 ) WITHOUT ROWID;
 CREATE INDEX drug_by_rxnorm ON drug (rxnorm);
@@ -121,7 +122,8 @@ def index_rows(findings: list[dict], where: list[str]) -> tuple[list[tuple], lis
             raise InputError(name, f"patient {patient!r} is also in {seen[patient]}")
         seen[patient] = name
         pgx = doc.get("pgx") or {}
-        patients.append((patient, str(pgx.get("status") or "not run")))
+        warnings = [str(w) for w in pgx.get("warnings") or []]
+        patients.append((patient, str(pgx.get("status") or "not run"), "\n".join(warnings)))
         calls = {g["gene"]: g for g in pgx.get("genes") or []}
         ords: dict[str, int] = {}
         for k, rec in enumerate(pgx.get("recommendations") or []):
@@ -142,8 +144,9 @@ def index_rows(findings: list[dict], where: list[str]) -> tuple[list[tuple], lis
             if indicator is None:
                 continue
             ords[drug] = ords.get(drug, -1) + 1
+            caveats = "\n".join(str(c) for c in rec.get("caveats") or [])
             recs.append((patient, drug, ords[drug], "|".join(genes), _genotype(genes, calls), phenotype, text,
-                         strength, indicator, guideline_url(rec), str(rec.get("source") or "")))  # fmt: skip
+                         strength, indicator, guideline_url(rec), str(rec.get("source") or ""), caveats))  # fmt: skip
     return sorted(patients), sorted(recs), drugs
 
 
@@ -177,9 +180,9 @@ def build_index(findings_files: list[str | Path], out: str | Path, *, drug_codes
             con.executescript(_SCHEMA)
             con.execute("BEGIN")
             con.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
-            con.executemany("INSERT INTO patient VALUES (?, ?)", patients)
+            con.executemany("INSERT INTO patient VALUES (?, ?, ?)", patients)
             con.executemany("INSERT INTO drug VALUES (?, ?)", sorted(table.items()))
-            con.executemany("INSERT INTO recommendation VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", recs)
+            con.executemany("INSERT INTO recommendation VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", recs)
             con.execute("COMMIT")
             con.execute("VACUUM")
         finally:
@@ -201,6 +204,9 @@ class Recommendation:
     indicator: str
     url: str | None
     source: str
+    #: what limits this recommendation (a gene of the guideline not tested, ...) and what limits the
+    #: patient's PGx result as a whole (genotypes from tumour DNA, ...)
+    caveats: tuple[str, ...] = ()
 
 
 class Index:
@@ -241,11 +247,16 @@ class Index:
     def recommendations(self, patient: str, drug: str) -> list[Recommendation]:
         """The card-making recommendations of ``patient`` for ``drug``, in the findings' order."""
         rows = self._connection().execute(
-            "SELECT drug, genes, genotype, phenotype, recommendation, strength, indicator, url, source "
-            "FROM recommendation WHERE patient = ? AND drug = ? ORDER BY ord",
+            "SELECT r.drug, r.genes, r.genotype, r.phenotype, r.recommendation, r.strength, r.indicator, r.url, "
+            "r.source, r.caveats, p.warnings FROM recommendation AS r JOIN patient AS p ON p.id = r.patient "
+            "WHERE r.patient = ? AND r.drug = ? ORDER BY r.ord",
             (patient, drug),
         )
-        return [Recommendation(r[0], tuple(r[1].split("|")), *r[2:]) for r in rows]
+        return [
+            Recommendation(r[0], tuple(r[1].split("|")), *r[2:9],
+                           caveats=tuple(c for c in (r[9] + "\n" + r[10]).split("\n") if c))  # fmt: skip
+            for r in rows
+        ]
 
     def has_patient(self, patient: str) -> bool:
         return self._connection().execute("SELECT 1 FROM patient WHERE id = ?", (patient,)).fetchone() is not None
