@@ -117,23 +117,19 @@ def _cmd_pgx_phenotypes(args: argparse.Namespace) -> int:
 
 
 def _cmd_pgx_recommendations(args: argparse.Namespace) -> int:
-    import re
-
-    from seq2rx.pgx.cpic import compare, draft_rows, read_records, write_outputs
+    from seq2rx.pgx.cpic import compare, draft_rows, read_records, release_month, summary_line, write_outputs
     from seq2rx.pgx.pipeline import PgxKnowledge
 
     source = getattr(args, "from")
-    if args.date and not re.fullmatch(r"\d{4}-\d{2}", args.date):
-        raise InputError("seq2rx pgx import-recommendations", f"--date {args.date!r} is not YYYY-MM")
+    date = release_month(args.date) if args.date is not None else ""
     kind, records = read_records(source)
     if not records:
         raise InputError(source, "holds no CPIC recommendation records")
     kb = PgxKnowledge.load(args.kb)
     comparison = compare(kind, records, kb.guidance, kb.known_genes)
-    drafts = draft_rows(records, comparison, date=args.date or "")
+    drafts = draft_rows(records, comparison, date=date)
     paths = write_outputs(comparison, drafts, args.outdir)
-    counts = ", ".join(f"{k} {v}" for k, v in comparison["summary"].items())
-    print(f"{kind} input: {counts}; {len(drafts)} draft rows to {paths['drafts']} (CPIC's words: paraphrase them)")
+    print(summary_line(kind, comparison, drafts, paths["drafts"]))
     return 0
 
 
@@ -599,6 +595,10 @@ def build_parser() -> argparse.ArgumentParser:
         "import-recommendations",
         help="compare CPIC's published recommendation records (or a PharmCAT report.json) with the drug "
         "guidance and draft rows for what is missing",
+        description="Compare CPIC's published recommendation records (or a PharmCAT report.json) with the "
+        "knowledge base's drug guidance: per record, whether a patient with that genotype gets a row, ours and "
+        "CPIC's strength, and whether a curator needs to review it (comparison.tsv/.json), with draft rows in "
+        "CPIC's words for what is missing (draft_guidance.tsv), to be paraphrased before use.",
     )
     q.add_argument("--from", required=True, metavar="FILE", help="CPIC recommendation JSON or PharmCAT report.json")
     q.add_argument("--kb", default=str(data_path("kb", "pgx")), metavar="DIR",
@@ -744,7 +744,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--key-file", required=True, help="local key file (created if missing); keep it out of --outdir")
     q.set_defaults(func=_cmd_cohort_export)
 
-    p = sub.add_parser("fhir", help="write a patient's findings as a FHIR R4 Genomics Reporting bundle")
+    p = sub.add_parser(
+        "fhir",
+        help="write a patient's findings as a FHIR R4 Genomics Reporting bundle",
+        description="Write one patient's findings document (results/findings/{patient}.json) as an HL7 FHIR R4 "
+        "Bundle following the Genomics Reporting IG: genotypes, phenotypes, variants, biomarkers, therapeutic "
+        "implications and medication recommendations, checked with the R4B models before it is written.",
+    )
     p.add_argument("--findings", required=True, metavar="JSON", help="results/findings/{patient}.json")
     p.add_argument(
         "--json",

@@ -239,3 +239,20 @@ def test_help_runs_for_every_command(capsys):
     text = capsys.readouterr().out
     assert "deprecated spelling: --out" in text
     json.dumps(text)  # plain text, nothing odd
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        ("fhir", "Write one patient's findings document (results/findings/{patient}.json) as an HL7 FHIR R4"),
+        ("pgx import-recommendations", "Compare CPIC's published recommendation records (or a PharmCAT"),
+    ],
+)
+def test_a_subcommands_own_help_says_what_it_does(capsys, command, says):
+    """``seq2rx COMMAND --help`` opens with what the command does, not just its options."""
+    with pytest.raises(SystemExit) as exit_:
+        main([*command.split(), "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert says in text
+    assert text.index(says) < text.index("options:")

@@ -287,7 +287,7 @@ def test_what_was_not_assessed_is_stated_not_omitted(tables):
     p1 = build_bundle(p1_like(), tables)
     conclusion = resources(p1, "DiagnosticReport")[0]["conclusion"]
     assert "Tumour profiling: not run (no tumour sample)." in conclusion
-    assert "carbamazepine (HLA-A not called (needs an outside call))" in conclusion
+    assert "HLA-A not called (needs an outside call): carbamazepine." in conclusion
     assert "1 other call(s) in the targeted regions are not reported here" in conclusion
     (hla,) = [o for o in profiled(p1, "genotype") if "HLA-A" in json.dumps(o)]
     assert "valueCodeableConcept" not in hla and hla["dataAbsentReason"]["text"] == "HLA-A not called (not called)"
@@ -436,3 +436,104 @@ def test_copy_number_and_fusion_rows_derive_from_one_observation_each(tables):
         for o in profiled(bundle, "therapeutic-implication")
     }
     assert derived == {"trastuzumab deruxtecan": [cn], "alectinib": [fusion]}
+
+
+TUMOUR_DNA = ("genotypes come from tumour DNA: somatic changes and loss of heterozygosity can distort them; "
+              "a matched normal or germline sample is preferred")  # fmt: skip
+
+
+def tumour_only(mode="tumour-only") -> dict:
+    """P7 as P8 and P9 of the demo are: a tumour without its normal (``mode``), the genotypes from the
+    tumour's own DNA with the warning the PGx step gives them."""
+    doc = p7_like()
+    doc["samples"] = [s for s in doc["samples"] if s["type"] == "tumor"]
+    doc["samples"][0]["variants"].append(variant("chr10", 94781859, "G", "A", "1/1", region="CYP2C19", alt_reads=40))
+    doc["samples"][0]["n_pass"] = 2
+    doc["actionability"]["samples"][0]["mode"] = mode
+    pgx = p1_like()["pgx"]
+    pgx.update(sample="P7-T", sample_type="tumor", warnings=[TUMOUR_DNA])
+    doc["pgx"] = pgx
+    del doc["summary"]
+    return finish(doc)
+
+
+def test_a_tumour_only_call_is_labelled_on_each_somatic_variant_and_in_the_conclusion(tables):
+    doc = tumour_only()
+    validate(doc)
+    bundle = build_bundle(doc, tables)
+    validate_bundle(bundle)
+    somatic = [v for v in profiled(bundle, "variant")
+               if codes(component(v, "48002-0")[0]["valueCodeableConcept"]) == {("http://loinc.org", "LA6684-0")}]  # fmt: skip
+    assert len(somatic) == 1  # EGFR L858R
+    (l858r,) = somatic
+    assert l858r["method"]["text"] == "somatic calls made tumour-only: no matched normal sample"
+    assert codes(l858r["method"]) == {("http://loinc.org", "LA26398-0")}  # still sequencing
+    (note,) = l858r["note"]
+    assert note["text"].startswith("Called tumour-only, without a matched normal")
+    assert "an inherited variant may remain" in note["text"]
+    conclusion = resources(bundle, "DiagnosticReport")[0]["conclusion"]
+    assert "P7-T: somatic variants called tumour-only (no matched normal)" in conclusion
+    assert "so some calls may be germline" in conclusion
+    # the genotypes' own caveat (tumour DNA) stays in the conclusion as the PGx step wrote it
+    assert f"Pharmacogenomics warning: {TUMOUR_DNA}." in conclusion
+    # the germline variants of the genotypes are not given the somatic note
+    (germline,) = [v for v in profiled(bundle, "variant") if v is not l858r]  # CYP2C19 *2, from the tumour DNA
+    assert "rs4244285" in json.dumps(germline)
+    assert "note" not in germline and "text" not in germline["method"]
+
+
+def test_a_tumour_normal_call_says_so_and_gets_no_tumour_only_note(tables):
+    bundle = build_bundle(p7_like(), tables)
+    (l858r,) = profiled(bundle, "variant")
+    assert l858r["method"]["text"] == "somatic calls made tumour-normal: against the patient's matched normal sample"
+    assert "note" not in l858r
+    assert "tumour-only" not in json.dumps(bundle)
+    # somatic calls from elsewhere: the mode is not known, and the bundle says that rather than guess
+    doc = tumour_only(mode="VCF from elsewhere")
+    bundle = build_bundle(doc, tables)
+    (l858r,) = [v for v in profiled(bundle, "variant") if "L858R" in json.dumps(v) or "Leu858Arg" in json.dumps(v)]
+    assert "not known" in l858r["method"]["text"] and "note" not in l858r
+    assert "P7-T: somatic calls supplied as a VCF: whether they were made against a matched normal is not known." in (
+        resources(bundle, "DiagnosticReport")[0]["conclusion"])  # fmt: skip
+
+
+def test_drugs_without_guidance_are_grouped_by_reason_after_the_tumour_lines(tables):
+    doc = tumour_only()
+    cyp2d6 = "CYP2D6 not called (needs an outside call)"
+    doc["pgx"]["drugs_without_guidance"] = [
+        {"drug": "carbamazepine", "genes": ["HLA-A", "HLA-B"],
+         "reason": "HLA-A not called (needs an outside call); HLA-B not called (needs an outside call)"},
+        {"drug": "codeine", "genes": ["CYP2D6"], "reason": cyp2d6},
+        {"drug": "abacavir", "genes": ["HLA-B"], "reason": "HLA-B not called (needs an outside call)"},
+        {"drug": "tramadol", "genes": ["CYP2D6"], "reason": cyp2d6},
+        {"drug": "atomoxetine", "genes": ["CYP2D6"], "reason": cyp2d6},
+    ]  # fmt: skip
+    conclusion = resources(build_bundle(doc, tables), "DiagnosticReport")[0]["conclusion"]
+    listing = (
+        "No guidance given for these drugs, by reason: "
+        f"{cyp2d6}: atomoxetine, codeine, tramadol; "  # the largest group first, its drugs sorted
+        "HLA-A not called (needs an outside call) and HLA-B not called (needs an outside call): carbamazepine; "
+        "HLA-B not called (needs an outside call): abacavir."
+    )
+    assert listing in conclusion
+    assert conclusion.count(cyp2d6) == 1  # said once, not once per drug
+    # the tumour's lines (calling mode, modalities not assessed) come before the drug list
+    assert conclusion.index("P7-T: somatic variants called tumour-only") < conclusion.index(listing)
+    assert conclusion.index("P7-T: TMB not assessed") < conclusion.index(listing)
+    assert conclusion.index("P7-T: copy number not assessed") < conclusion.index(listing)
+
+
+def test_a_medication_statement_is_active_only_for_a_current_medication(tables):
+    """``active``: the drug is on the clinical table's list; ``unknown``: guidance for a drug the
+    patient may be given, whether they take it being unknown to seq2rx."""
+    doc = p1_like()
+    doc["pgx"]["recommendations"].append(
+        recommendation("voriconazole", "CYP2C19", "Poor Metabolizer", "Choose another antifungal.", strength="Moderate")
+    )
+    status = {s["medicationCodeableConcept"]["text"]: s["status"] for s in resources(build_bundle(doc, tables),
+                                                                                       "MedicationStatement")}  # fmt: skip
+    assert status == {"clopidogrel": "active", "voriconazole": "unknown"}
+    doc["clinical"] = not_run("no clinical table")
+    doc = finish(doc)
+    status = {s["status"] for s in resources(build_bundle(doc, tables), "MedicationStatement")}
+    assert status == {"unknown"}

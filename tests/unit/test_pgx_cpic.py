@@ -11,7 +11,7 @@ import pytest
 from seq2rx.cli import main
 from seq2rx.core.data import data_path
 from seq2rx.core.errors import InputError
-from seq2rx.pgx.cpic import DRAFT_MARK, compare, draft_rows, read_records
+from seq2rx.pgx.cpic import DRAFT_MARK, compare, draft_rows, read_records, release_month, summary_line, write_outputs
 from seq2rx.pgx.guidance import (
     parse_condition,
     read_alert_levels,
@@ -64,12 +64,13 @@ def test_cpic_records_map_to_our_conditions(kb, tmp_path):
     result = compare(kind, records, kb.guidance, kb.known_genes)
     rows = {(r["drug"], r["cpic_key"]): r for r in result["records"]}
     clop = rows[("clopidogrel", "CYP2C19=Poor Metabolizer")]
-    assert clop["status"] == "matched" and clop["our_conditions"] == ["CYP2C19 Poor Metabolizer"]
+    assert clop["status"] == "matched" and clop["our_conditions"] == ["CYP2C19=Poor Metabolizer"]
     assert clop["strength_agrees"] is True
     assert rows[("omeprazole", "CYP2C19=Poor Metabolizer")]["strength_agrees"] is False
-    assert rows[("abacavir", "HLA-B=*57:01 positive")]["our_conditions"] == ["HLA-B carrier *57:01"]
-    assert rows[("abacavir", "HLA-B=*57:01 negative")]["our_conditions"] == ["HLA-B noncarrier *57:01"]
-    assert rows[("fluorouracil", "DPYD=0.0")]["our_conditions"] == ["DPYD score 0"]
+    # our conditions are written as drug_guidance.tsv writes them (GENE=value)
+    assert rows[("abacavir", "HLA-B=*57:01 positive")]["our_conditions"] == ["HLA-B=carrier:*57:01"]
+    assert rows[("abacavir", "HLA-B=*57:01 negative")]["our_conditions"] == ["HLA-B=noncarrier:*57:01"]
+    assert rows[("fluorouracil", "DPYD=0.0")]["our_conditions"] == ["DPYD=score:0"]
     # an untested gene ("No Result") is left out: our CYP2C19 row answers alone
     assert rows[("amitriptyline", "CYP2C19=Poor Metabolizer; CYP2D6=No Result")]["status"] == "matched"
     assert rows[("clopidogrel", "CYP2C19=Extremely Rapid Metabolizer")]["status"] == "condition missing"
@@ -81,8 +82,68 @@ def test_cpic_records_map_to_our_conditions(kb, tmp_path):
     assert (s["strength_agrees"], s["strength_differs"]) == (5, 1)
     # a whole release: our clopidogrel rows no record reaches are listed; drugs it lacks too
     stale = {r["condition"] for r in result["kb_rows_not_in_cpic"] if r["drug"] == "clopidogrel"}
-    assert "CYP2C19 Normal Metabolizer" in stale and "CYP2C19 Poor Metabolizer" not in stale
+    assert "CYP2C19=Normal Metabolizer" in stale and "CYP2C19=Poor Metabolizer" not in stale
     assert "warfarin" in result["kb_drugs_not_in_cpic"]
+
+
+def test_needs_review_marks_what_is_missing_and_strengths_no_population_shares(kb, tmp_path):
+    # clopidogrel's poor metabolizer in another population at Moderate: ours (Strong) agrees with the
+    # ACS/PCI record, so neither needs review; omeprazole (CPIC Strong, ours Moderate) does
+    extra = rec("clopidogrel", {"CYP2C19": "Poor Metabolizer"}, "Moderate", population="CVI non-ACS non-PCI")
+    path = tmp_path / "cpic.json"
+    path.write_text(json.dumps([*CPIC, extra]))
+    kind, records = read_records(path)
+    result = compare(kind, records, kb.guidance, kb.known_genes)
+    review = {(r["drug"], r["cpic_key"], r["population"]): r["needs_review"] for r in result["records"]}
+    assert review[("clopidogrel", "CYP2C19=Poor Metabolizer", "CVI non-ACS non-PCI")] is False
+    assert review[("clopidogrel", "CYP2C19=Poor Metabolizer", "general")] is False
+    assert review[("omeprazole", "CYP2C19=Poor Metabolizer", "general")] is True
+    assert review[("clopidogrel", "CYP2C19=Extremely Rapid Metabolizer", "general")] is True  # condition missing
+    assert review[("aripiprazole", "CYP2D6=0.0", "general")] is True  # drug missing
+    assert review[("rasburicase", "G6PD=Deficient", "general")] is False  # a gene we do not cover
+    assert review[("abacavir", "HLA-B=*57:01 positive", "general")] is False  # matched, strengths agree
+    s = result["summary"]
+    # omeprazole, clopidogrel's extremely rapid metabolizer, aripiprazole's three records
+    assert s["needs_review"] == 5 and s["strength_differs"] == 2
+    assert s["genes_not_covered"] == ["G6PD"]
+
+
+def test_the_summary_line_says_what_zero_drafts_means(kb, tmp_path):
+    covered_only = [r for r in CPIC if r["drug"]["name"] in ("clopidogrel", "abacavir") and "Extremely" not in str(r)]
+    uncovered = [rec("rasburicase", {"G6PD": "Deficient"}, "Strong"), rec("dantrolene", {"RYR1": "MHS"}, "Strong")]
+    path = tmp_path / "cpic.json"
+    path.write_text(json.dumps(covered_only + uncovered))
+    kind, records = read_records(path)
+    result = compare(kind, records, kb.guidance, kb.known_genes)
+    line = summary_line(kind, result, draft_rows(records, result, date=""), tmp_path / "draft_guidance.tsv")
+    assert line == ("cpic input: 5 records; 3 of the 3 records of a covered gene map to a knowledge-base row; "
+                    "2 are for genes seq2rx does not cover (G6PD, RYR1); strengths: 3 agree, 0 differ; "
+                    "0 records need review (the needs_review column); "
+                    "no draft rows: every record of a covered gene maps to a knowledge-base row")  # fmt: skip
+    path.write_text(json.dumps(CPIC))
+    kind, records = read_records(path)
+    result = compare(kind, records, kb.guidance, kb.known_genes)
+    drafts = draft_rows(records, result, date="")
+    line = summary_line(kind, result, drafts, "out/draft_guidance.tsv")
+    assert "6 of the 10 records of a covered gene map to a knowledge-base row, 4 do not" in line
+    assert "4 draft rows for what is missing, in out/draft_guidance.tsv" in line and len(drafts) == 4
+    path.write_text(json.dumps(uncovered))
+    kind, records = read_records(path)
+    result = compare(kind, records, kb.guidance, kb.known_genes)
+    line = summary_line(kind, result, [], "d.tsv")
+    assert "of a covered gene map" not in line and line.endswith("no draft rows: no record names a gene seq2rx covers")
+
+
+@pytest.mark.parametrize("date", ["2026-13", "2026-00", "2026-1", "2026-01-15", "Jan 2026", "", "0000-01"])
+def test_date_must_be_a_real_month(tmp_path, capsys, date):
+    path = tmp_path / "cpic.json"
+    path.write_text(json.dumps(CPIC))
+    out = tmp_path / "o"
+    assert main(["pgx", "import-recommendations", "--from", str(path), "--outdir", str(out), "--date", date]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("seq2rx: error: --date: ") and "YYYY-MM" in err and "Traceback" not in err
+    assert not out.exists()
+    assert release_month("2026-12") == "2026-12"
 
 
 def test_draft_rows_are_marked_and_parse_as_guidance(kb, tmp_path):
@@ -104,6 +165,17 @@ def test_draft_rows_are_marked_and_parse_as_guidance(kb, tmp_path):
     assert len(parsed) == 4
     table = list(csv.DictReader((out / "comparison.tsv").open(), delimiter="\t"))
     assert len(table) == len(CPIC) and json.loads((out / "comparison.json").read_text())["input"] == "cpic"
+    review = {(r["drug"], r["cpic_key"]): r["needs_review"] for r in table}
+    assert review[("omeprazole", "CYP2C19=Poor Metabolizer")] == "True"  # CPIC Strong, ours Moderate
+    assert review[("clopidogrel", "CYP2C19=Poor Metabolizer")] == "False"
+    # one condition's terms are joined by "; ", several conditions by " | "
+    row = {
+        **result["records"][0],
+        "our_conditions": ["SLCO1B1=Normal Function; CYP2C9=score:2", "TPMT=Normal Metabolizer"],
+    }
+    write_outputs({"records": [row]}, [], tmp_path / "sep")
+    (written,) = csv.DictReader((tmp_path / "sep" / "comparison.tsv").open(), delimiter="\t")
+    assert written["our_conditions"] == "SLCO1B1=Normal Function; CYP2C9=score:2 | TPMT=Normal Metabolizer"
     first = (out / "comparison.json").read_bytes()
     main(["pgx", "import-recommendations", "--from", str(path), "--outdir", str(out), "--date", "2026-01"])
     assert (out / "comparison.json").read_bytes() == first
@@ -252,6 +324,24 @@ def test_recommendations_carry_indicator_rxnorm_and_url(kb):
     assert celecoxib["actionable"] is False and celecoxib["indicator"] is None
     # HLA-B*15:02 is not carried: carbamazepine's HLA-B row gives no card
     assert all(r["indicator"] is None for r in applied if r["drug"] == "carbamazepine")
+
+
+def test_a_typed_hla_gene_without_a_fitting_row_is_named_with_its_diplotype(kb):
+    """P1 (HLA-B *57:01/*07:02, no HLA-A): carbamazepine's rows are HLA-B *15:02 carrier, HLA-A *31:01
+    carrier, and both noncarriers together, so none applies; the reason says HLA-B was typed, not that it
+    has "no phenotype"."""
+    applied, unmatched = recommend(kb.guidance, p1_genes())
+    assert "carbamazepine" not in {r["drug"] for r in applied}
+    (carbamazepine,) = [u for u in unmatched if u["drug"] == "carbamazepine"]
+    assert carbamazepine["reason"] == (
+        "HLA-A not called (needs an outside call); HLA-B typed *57:01/*07:02 (no carbamazepine row applies to it alone)"
+    )
+    # a drug of that one gene whose rows do not fit the diplotype: "fits it", not "alone"
+    only_b = [g for g in kb.guidance if g.drug == "oxcarbazepine" and g.condition.split()[1] == "carrier"]
+    assert len(only_b) == 1 and only_b[0].genes == ("HLA-B",)  # the *15:02 carrier row alone
+    _, unmatched = recommend(only_b, p1_genes())
+    assert unmatched == [{"drug": "oxcarbazepine", "genes": ["HLA-B"],
+                          "reason": "HLA-B typed *57:01/*07:02 (no oxcarbazepine row fits it)"}]  # fmt: skip
 
 
 def test_a_usual_prescription_row_makes_no_card(kb):

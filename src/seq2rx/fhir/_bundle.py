@@ -7,10 +7,13 @@ What the bundle holds and what it leaves out is decided here, from the findings 
 - germline variants are those at a position that defines a star allele (the PGx knowledge base's
   positions table) and carry an alternate allele: they are what the genotypes derive from; the
   other calls of the targeted regions stay in the findings and the VCF (the report says so);
-- a tumour's variants are its somatic calls and the alterations its tiered rows name;
+- a tumour's variants are its somatic calls and the alterations its tiered rows name; each says how
+  it was called (``method.text``: tumour-normal, tumour-only or not known), and a tumour-only call
+  carries a note that an inherited variant may remain among such calls;
 - every PGx recommendation is a therapeutic implication; an actionable one also gets a Task;
 - what was not assessed (a gene without a call, a tumour modality, a whole section) is said in the
-  report's conclusion, and for TMB and MSI by an Observation with a ``dataAbsentReason``.
+  report's conclusion, and for TMB and MSI by an Observation with a ``dataAbsentReason``; the drugs
+  without guidance come last there, grouped by their reason.
 
 Resource ids are UUIDs derived from the patient and the resource's content, so the same findings
 give the same bytes; the only date is the findings' own analysis date.
@@ -264,6 +267,38 @@ def _vkey(sample: str, v: dict) -> tuple:
     return ("variant", sample, str(v["chrom"]), int(v["pos"]), v["ref"], v["alt"])
 
 
+#: how a tumour sample's somatic variants were called (the actionability section's ``mode``), as
+#: Observation.method text; a mode not listed is a somatic VCF made elsewhere
+CALLING_MODE = {
+    "tumour-normal": "somatic calls made tumour-normal: against the patient's matched normal sample",
+    "tumour-only": "somatic calls made tumour-only: no matched normal sample",
+}
+UNKNOWN_MODE = "somatic calls supplied as a VCF: whether they were made against a matched normal is not known"
+#: the note on every somatic variant Observation of a tumour-only sample
+TUMOUR_ONLY_NOTE = (
+    "Called tumour-only, without a matched normal: germline variants were removed by their allele "
+    "fraction (and by population frequency where a population database was given), not by comparison "
+    "with the patient's normal DNA, so an inherited variant may remain among these calls. Confirm that a "
+    "variant is somatic (e.g. in a normal sample) before acting on it as one."
+)
+
+
+def _calling_mode(mode: str | None) -> str:
+    """The calling mode of a tumour sample as a short label: tumour-normal, tumour-only or unknown."""
+    return mode if mode in CALLING_MODE else "unknown"
+
+
+def _grouped_without_guidance(drugs: list[dict]) -> str:
+    """The drugs without guidance, grouped by their reason (largest group first): one clause per
+    reason, ``"CYP2D6 not called (needs an outside call): codeine, tramadol"``, clauses joined by
+    "; ". A reason of several genes (``"HLA-A ...; HLA-B ..."``) is joined by " and " in its clause."""
+    groups: dict[str, list[str]] = {}
+    for d in drugs:
+        groups.setdefault(" and ".join(r.strip() for r in d["reason"].split("; ")), []).append(d["drug"])
+    order = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return "; ".join(f"{reason}: {', '.join(sorted(names))}" for reason, names in order)
+
+
 def build_bundle(findings: dict, tables: CodeTables | None = None) -> dict:
     """The Genomics Reporting bundle (a ``collection``) of one findings document.
 
@@ -300,6 +335,9 @@ def build_bundle(findings: dict, tables: CodeTables | None = None) -> dict:
     observations: list[str] = []
     conclusion: list[str] = []
     tasks: list[str] = []
+    act = findings["actionability"]
+    # how each tumour sample's somatic variants were called: tumour-normal, tumour-only or unknown
+    modes = {ts["sample"]: _calling_mode(ts.get("mode")) for ts in act.get("samples") or []}
 
     def variant_obs(sample: str, v: dict, *, source: str, gene: str | None = None, rsid: str | None = None) -> str:
         key = _vkey(sample, v)
@@ -308,6 +346,13 @@ def build_bundle(findings: dict, tables: CodeTables | None = None) -> dict:
         gene = gene or _variant_gene(v)
         started = samples[sample]["started_from"] if sample in samples else "fastq"
         method = _cc(C.SEQUENCING) if started != "vcf" else _cc(text="variant calls supplied as a VCF")
+        notes = []
+        if source == "somatic":  # how it was called, so a tumour-only call is not read as a confirmed somatic one
+            mode = modes.get(sample, "unknown")
+            text = CALLING_MODE.get(mode, UNKNOWN_MODE)
+            method["text"] = f"{method['text']}; {text}" if "text" in method and text != UNKNOWN_MODE else text
+            if mode == "tumour-only":
+                notes.append({"text": TUMOUR_ONLY_NOTE})
         obs = b.observation(
             C.PROFILES["variant"],
             C.VARIANT_CODE,
@@ -315,6 +360,7 @@ def build_bundle(findings: dict, tables: CodeTables | None = None) -> dict:
             method=method,
             specimen=b.ref(specimens[sample]) if sample in specimens else None,
             component=_variant_components(v, gene=gene, source=source, build=build, tables=tables, rsid=rsid),
+            note=notes,
         )
         url = b.add(key, obs)
         observations.append(url)
@@ -331,8 +377,10 @@ def build_bundle(findings: dict, tables: CodeTables | None = None) -> dict:
         conclusion=conclusion,
         tasks=tasks,
     )
-    _pgx_section(findings, **args)
+    without_guidance = _pgx_section(findings, **args)
     _tumour_section(findings, **args)
+    if without_guidance:  # after the tumour's lines: the long list last, grouped by reason
+        conclusion.append(f"No guidance given for these drugs, by reason: {without_guidance}.")
 
     research = (findings.get("summary") or {}).get("research_use")
     if research:
@@ -363,10 +411,11 @@ def build_bundle(findings: dict, tables: CodeTables | None = None) -> dict:
 
 
 def _pgx_section(findings: dict, *, b: _Bundle, tables: CodeTables, build: str, samples: dict, specimens: dict,
-                 variant_obs, observations: list[str], conclusion: list[str], tasks: list[str]) -> None:  # fmt: skip
+                 variant_obs, observations: list[str], conclusion: list[str], tasks: list[str]) -> str:  # fmt: skip
     """The genotypes (from the star-allele positions' variants), phenotypes, one therapeutic
     implication per recommendation and a Task per actionable one; what was not called, in the
-    conclusion."""
+    conclusion. Returns the drugs without guidance grouped by reason ("" when none), for the
+    caller to put after the tumour's lines."""
     pgx = findings["pgx"]
     gene_variants: dict[str, list[str]] = {}
     genotype_urls: dict[str, str] = {}
@@ -445,12 +494,6 @@ def _pgx_section(findings: dict, *, b: _Bundle, tables: CodeTables, build: str, 
                 observations.append(url)
         if not_called:
             conclusion.append("Pharmacogenes not called: " + "; ".join(not_called) + ".")
-        if pgx["drugs_without_guidance"]:
-            conclusion.append(
-                "No guidance given for: "
-                + "; ".join(f"{d['drug']} ({d['reason']})" for d in pgx["drugs_without_guidance"])
-                + "."
-            )
         conclusion += [f"Pharmacogenomics warning: {w}" for w in pgx["warnings"]]
         medications = set()
         clinical = findings.get("clinical") or {}
@@ -502,8 +545,9 @@ def _pgx_section(findings: dict, *, b: _Bundle, tables: CodeTables, build: str, 
                 "reasonReference": b.ref(impl, f"{drug}: {rec['phenotype']}"),
             }
             tasks.append(b.add(("task", drug, tuple(rec["genes"]), rec["phenotype"]), task))
-    else:
-        conclusion.append(f"Pharmacogenomics: not run ({pgx['reason']}).")
+        return _grouped_without_guidance(pgx["drugs_without_guidance"])
+    conclusion.append(f"Pharmacogenomics: not run ({pgx['reason']}).")
+    return ""
 
 
 def _tumour_section(findings: dict, *, b: _Bundle, tables: CodeTables, build: str, samples: dict,
@@ -516,6 +560,16 @@ def _tumour_section(findings: dict, *, b: _Bundle, tables: CodeTables, build: st
     if act["status"] == "done":
         for ts in act["samples"]:
             sample = ts["sample"]
+            mode = _calling_mode(ts.get("mode"))
+            if mode == "tumour-only":
+                conclusion.append(
+                    f"{sample}: somatic variants called tumour-only (no matched normal): germline variants were "
+                    "filtered by allele fraction (and population frequency where a population database was "
+                    "given), not against the patient's normal DNA, so some calls may be germline; confirm a "
+                    "variant is somatic before acting on it as one"
+                )
+            elif mode == "unknown":
+                conclusion.append(f"{sample}: {UNKNOWN_MODE}")
             tsample = samples.get(sample, {"variants": [], "somatic_calls": None})
             by_pos = {_vkey(sample, v): v for v in tsample["variants"]}
             for v in tsample.get("somatic_calls") or []:

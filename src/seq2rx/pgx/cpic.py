@@ -208,14 +208,32 @@ def genotype(record: CpicRecord) -> dict[str, dict]:
     return genes
 
 
+def kb_condition(g: Guidance) -> str:
+    """A guidance row's condition as ``drug_guidance.tsv`` writes it: ``GENE=value`` terms
+    (``CYP2C19=Poor Metabolizer``, ``DPYD=score:1.5``, ``HLA-B=carrier:*57:01``) joined by "; ",
+    the way a CPIC record's ``cpic_key`` is written too."""
+    return "; ".join(f"{t.gene}={'' if t.kind == 'phenotype' else t.kind + ':'}{t.value}" for t in g.terms)
+
+
+#: the record statuses a curator must look at: a covered gene whose drug or condition we lack
+MISSING = ("drug missing", "condition missing")
+
+
 def compare(kind: str, records: list[CpicRecord], guidance: list[Guidance], covered: set[str]) -> dict:
     """Each record's fate in our knowledge base, and a summary. ``covered``: the genes seq2rx
-    calls or takes as outside calls."""
+    calls or takes as outside calls.
+
+    A record's ``our_conditions`` are the conditions of the rows it reaches, in
+    ``drug_guidance.tsv``'s own syntax (:func:`kb_condition`). ``needs_review`` is true when its
+    drug or condition is missing for a covered gene, or when our strength differs from CPIC's and no
+    record of another population with the same drug and lookup key agrees (clopidogrel's Moderate
+    non-ACS/PCI populations beside its Strong ACS/PCI one need no review)."""
     by_drug: dict[str, list[Guidance]] = {}
     for g in guidance:
         by_drug.setdefault(g.drug, []).append(g)
     reached: set[tuple[str, str]] = set()  # (drug, condition display) of our rows some record reaches
     rows = []
+    uncovered: set[str] = set()  # the genes of the records no covered gene is tested in
     for rec in records:
         tested = [g for g in rec.tested if g in covered]
         out = {"drug": rec.drug, "cpic_key": rec.key_text, "population": rec.population,
@@ -225,6 +243,7 @@ def compare(kind: str, records: list[CpicRecord], guidance: list[Guidance], cove
             out["status"] = "no genotype"
         elif not tested:
             out["status"] = "gene not covered"
+            uncovered.update(rec.tested)
         elif rec.drug not in by_drug:
             out["status"] = "drug missing"
         else:
@@ -234,7 +253,8 @@ def compare(kind: str, records: list[CpicRecord], guidance: list[Guidance], cove
                 out["status"] = "condition missing"
             else:
                 out["status"] = "matched"
-                out["our_conditions"] = [r["phenotype"] for r in applied]
+                syntax = {g.condition: kb_condition(g) for g in by_drug[rec.drug]}
+                out["our_conditions"] = [syntax[r["phenotype"]] for r in applied]
                 out["our_strengths"] = sorted({r["strength"] for r in applied})
                 reached.update((rec.drug, r["phenotype"]) for r in applied)
                 cpic = _strength(rec.classification)
@@ -246,6 +266,11 @@ def compare(kind: str, records: list[CpicRecord], guidance: list[Guidance], cove
     for r in rows:
         if r["status"] == "matched" and r["strength_agrees"] is not None:
             groups.setdefault((r["drug"], r["cpic_key"]), []).append(r)
+    for r in rows:
+        differs = r["strength_agrees"] is False and not any(
+            o["strength_agrees"] for o in groups.get((r["drug"], r["cpic_key"]), [])
+        )
+        r["needs_review"] = r["status"] in MISSING or differs
     summary = {"records": len(rows)}
     for r in rows:
         summary[r["status"]] = summary.get(r["status"], 0) + 1
@@ -255,11 +280,13 @@ def compare(kind: str, records: list[CpicRecord], guidance: list[Guidance], cove
     summary["conditions_agreeing_for_some_population"] = sum(
         1 for rs in groups.values() if any(r["strength_agrees"] for r in rs)
     )
+    summary["needs_review"] = sum(1 for r in rows if r["needs_review"])
+    summary["genes_not_covered"] = sorted(uncovered)
     result = {"input": kind, "summary": summary, "records": rows}
     if kind == "cpic":  # a whole release: our rows that no record of a drug it covers reaches
         drugs = {r.drug for r in records}
         result["kb_rows_not_in_cpic"] = [
-            {"drug": g.drug, "condition": g.condition, "strength": g.strength}
+            {"drug": g.drug, "condition": kb_condition(g), "strength": g.strength}
             for g in guidance
             if g.drug in drugs and (g.drug, g.condition) not in reached
         ]
@@ -289,7 +316,7 @@ def draft_rows(records: list[CpicRecord], comparison: dict, *, date: str) -> lis
     """Rows in ``drug_guidance.tsv``'s columns for the records our knowledge base lacks. Activity
     scores are written as phenotypes unless two scores of one phenotype get different advice."""
     missing = [rec for rec, row in zip(records, comparison["records"], strict=True)
-               if row["status"] in ("drug missing", "condition missing")]  # fmt: skip
+               if row["status"] in MISSING]  # fmt: skip
     by_phenotype: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
     for rec in missing:
         cond = "; ".join(_condition(rec, g, by_score=False) for g in rec.tested)
@@ -325,12 +352,53 @@ def _date(version: str) -> str | None:
     return f"{m.group(1)}-{m.group(2)}" if m else None
 
 
+def release_month(text: str) -> str:
+    """``--date`` checked: a real month written ``YYYY-MM`` (``2026-01``; not ``2026-13``,
+    ``2026-1`` or ``2026-01-15``). A bad one is a ``seq2rx:`` error naming ``--date``."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1900:
+        raise InputError("--date", f"{text!r} is not a month written YYYY-MM",
+                         hint="give the CPIC release's month, e.g. --date 2026-01, or leave it out to use the "
+                              "records' version")  # fmt: skip
+    return text.strip()
+
+
+def summary_line(kind: str, comparison: dict, drafts: list[dict], drafts_path: str | Path) -> str:
+    """What the import found, in plain words, for the command to print (one line)."""
+    s = comparison["summary"]
+    missing = sum(s.get(status, 0) for status in MISSING)
+    covered = s["records"] - s.get("gene not covered", 0) - s.get("no genotype", 0)
+    parts = [f"{kind} input: {s['records']} records"]
+    if covered:
+        parts.append(f"{s.get('matched', 0)} of the {covered} records of a covered gene map to a knowledge-base "
+                     "row" + (f", {missing} do not (drug or condition missing)" if missing else ""))  # fmt: skip
+    if s.get("gene not covered"):
+        genes = s["genes_not_covered"]
+        shown = ", ".join(genes[:6]) + (", ..." if len(genes) > 6 else "")
+        parts.append(f"{s['gene not covered']} are for genes seq2rx does not cover ({shown})")
+    if s.get("no genotype"):
+        parts.append(f"{s['no genotype']} name no tested gene")
+    parts.append(f"strengths: {s['strength_agrees']} agree, {s['strength_differs']} differ")
+    n = s["needs_review"]
+    parts.append(f"{n} record{'' if n == 1 else 's'} need{'s' if n == 1 else ''} review (the needs_review column)")
+    if drafts:
+        parts.append(f"{len(drafts)} draft rows for what is missing, in {drafts_path} (CPIC's words: paraphrase "
+                     "them before use)")  # fmt: skip
+    elif covered:
+        parts.append("no draft rows: every record of a covered gene maps to a knowledge-base row")
+    else:
+        parts.append("no draft rows: no record names a gene seq2rx covers")
+    return "; ".join(parts)
+
+
 COMPARISON_COLUMNS = ("drug", "cpic_key", "population", "cpic_strength", "status", "our_conditions", "our_strengths",
-                      "strength_agrees", "guideline", "where")  # fmt: skip
+                      "strength_agrees", "needs_review", "guideline", "where")  # fmt: skip
 
 
 def write_outputs(comparison: dict, drafts: list[dict], out_dir: str | Path) -> dict[str, Path]:
-    """``comparison.json``, ``comparison.tsv`` and ``draft_guidance.tsv`` in ``out_dir``."""
+    """``comparison.json``, ``comparison.tsv`` and ``draft_guidance.tsv`` in ``out_dir``. In the
+    TSV a list (``our_conditions``, ``our_strengths``) is joined by " | ", so the "; " between the
+    terms of one condition stays unambiguous."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": out_dir / "comparison.json", "tsv": out_dir / "comparison.tsv",

@@ -223,7 +223,13 @@ def recommend(
     ``alert_levels`` row names the same drug and condition, ``warning`` for any other actionable
     row, None when the row is not actionable (no card: a normal phenotype, no recommendation, or an
     ``alert_levels`` row ``none``); ``rxnorm``, the drug's ingredient code from
-    ``drug_codes`` (None when it has none); and ``url``, the guideline URL alone."""
+    ``drug_codes`` (None when it has none); and ``url``, the guideline URL alone.
+
+    A drug without guidance gets a ``reason`` naming each of its genes: ``not called`` (with
+    "needs an outside call" when the results lack the gene), its phenotype, or, for a gene typed
+    without a phenotype (HLA), its diplotype and that no row of the drug applies to it alone, e.g.
+    ``"HLA-A not called (needs an outside call); HLA-B typed *57:01/*07:02 (no carbamazepine row
+    applies to it alone)"``."""
     critical = {(a.drug, frozenset(a.terms)) for a in alert_levels if a.indicator == "critical"}
     usual = {(a.drug, frozenset(a.terms)) for a in alert_levels if a.indicator == "none"}
     drug_codes = drug_codes or {}
@@ -278,6 +284,10 @@ def recommend(
             r = genes.get(gene)
             if not r or r.get("status") == "not called":
                 reasons.append(f"{gene} not called" + (" (needs an outside call)" if r is None else ""))
+            elif not r.get("phenotype") and r.get("diplotypes"):
+                # typed but phenotype-free (HLA): the drug's rows need another gene, or none fits
+                fits = "applies to it alone" if len(drugs[drug]) > 1 else "fits it"
+                reasons.append(f"{gene} typed {' or '.join(r['diplotypes'])} (no {drug} row {fits})")
             else:
                 reasons.append(f"{gene} {r.get('phenotype') or 'no phenotype'}")
         unmatched.append({"drug": drug, "genes": sorted(drugs[drug]), "reason": "; ".join(reasons)})
