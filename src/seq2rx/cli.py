@@ -420,7 +420,11 @@ def _add_cds_commands(sub) -> None:
         "tokens' aud is checked against it",
     )
     p.add_argument(
-        "--max-body", type=int, default=1 << 20, metavar="BYTES", help="largest request body, at most 64 MiB (default: 1048576)"
+        "--max-body",
+        type=int,
+        default=1 << 20,
+        metavar="BYTES",
+        help="largest request body, at most 64 MiB (default: 1048576)",
     )
     p.add_argument("--cors-origin", metavar="ORIGIN",
                    help="allow this one browser origin, https://host[:port] (default: CORS off)")  # fmt: skip

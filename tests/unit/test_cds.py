@@ -275,6 +275,7 @@ def test_the_summary_stays_under_140_characters():
 def test_the_summary_names_every_finding_at_the_cards_indicator():
     """P3 and carbamazepine: HLA-A *31:01 and HLA-B *15:02 are both critical; the summary names both,
     not only the first; a warning behind them is left to the detail."""
+
     def r(genes, genotype, phenotype, indicator):
         return Recommendation("carbamazepine", genes, genotype, phenotype, "t", "Strong", indicator, None, "")
 
@@ -573,7 +574,9 @@ def test_plain_http_only_on_a_loopback_address():
     assert base_url("10.0.0.5", 8080, "https://cds.example.org") == "https://cds.example.org"
 
 
-@pytest.mark.parametrize("origin", ["*", "null", "https://ehr.example.org/", "http://ehr.example.org", "ehr.example.org"])
+@pytest.mark.parametrize(
+    "origin", ["*", "null", "https://ehr.example.org/", "http://ehr.example.org", "ehr.example.org"]
+)
 def test_a_cors_origin_must_be_one_https_origin(origin):
     from seq2rx.cds.app import check_cors_origin
 

@@ -343,7 +343,12 @@ def test_repeated_keys_nan_and_lone_surrogates_are_400s(server, keys):
     good = json.dumps(hook("order-sign", PATIENTS["P1"], [med("m", "clopidogrel")]))
     twice = good.replace('"patientId": ', '"patientId": "NOPE", "patientId": ', 1).encode()
     assert call(server, keys, "order-sign", twice).status_code == 400
-    assert call(server, keys, "order-sign", good.replace('"hookInstance": "', '"n": NaN, "hookInstance": "', 1).encode()).status_code == 400
+    assert (
+        call(
+            server, keys, "order-sign", good.replace('"hookInstance": "', '"n": NaN, "hookInstance": "', 1).encode()
+        ).status_code
+        == 400
+    )
     surrogate = good.replace(f'"patientId": "{PATIENTS["P1"]}"', '"patientId": "\\ud800"').encode()
     r = call(server, keys, "order-sign", surrogate)
     assert r.status_code == 400 and "surrogate" in r.json()["detail"]

@@ -258,7 +258,9 @@ def _detail(recs: list[Recommendation]) -> str:
             f"Source: {md_escape(rec.source or _guideline(rec))}"
         )
         if rec.caveats:
-            block += "\n\n**Caveats:** " + " ".join(md_escape(c) + ("" if c.endswith(".") else ".") for c in rec.caveats)
+            block += "\n\n**Caveats:** " + " ".join(
+                md_escape(c) + ("" if c.endswith(".") else ".") for c in rec.caveats
+            )
         blocks.append(block)
     return "\n\n---\n\n".join(blocks) + "\n\n" + md_escape(RESEARCH_USE)
 

@@ -253,8 +253,9 @@ class Index:
             (patient, drug),
         )
         return [
-            Recommendation(r[0], tuple(r[1].split("|")), *r[2:9],
-                           caveats=tuple(c for c in (r[9] + "\n" + r[10]).split("\n") if c))  # fmt: skip
+            Recommendation(
+                r[0], tuple(r[1].split("|")), *r[2:9], caveats=tuple(c for c in (r[9] + "\n" + r[10]).split("\n") if c)
+            )  # fmt: skip
             for r in rows
         ]
 
