@@ -301,11 +301,43 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     if cfg["clinical"]:
         read_clinical(cfg["clinical"], patients={row["patient"] for row in rows})
+    omop = cfg["clinical_omop"]
+    if omop["path"]:  # the CDM opens, its link column holds patient IDs, the concept table reads
+        from seq2rx.ehr import derive_clinical, open_cdm, read_concepts
+
+        concepts = read_concepts(omop["concepts"] or None)
+        with open_cdm(omop["path"]) as cdm:
+            derive_clinical(cdm, link=omop["link"], index_date=omop["index_date"], concepts=concepts)
     check_cohort_names(cfg, args.configfile)
     from seq2rx.variants.inputs import check_sheet_vcfs
 
     check_sheet_vcfs(rows, cfg["samples"])
     print(f"{args.configfile}: valid; {len(rows)} samples in {cfg['samples']}")
+    return 0
+
+
+def _cmd_ehr_clinical(args: argparse.Namespace) -> int:
+    from seq2rx.core.io import atomic_output
+    from seq2rx.ehr import derive_clinical, merge_clinical, open_cdm, read_cells, read_concepts, write_clinical
+
+    concepts = read_concepts(args.concepts)
+    with open_cdm(args.cdm) as cdm:
+        table, sources = derive_clinical(cdm, link=args.link, index_date=args.index_date, concepts=concepts)
+        notes = list(cdm.notes)
+    report: dict[str, object] = {"sources": sources, "differences": [], "cdm_notes": notes}
+    if args.clinical:
+        table, merged = merge_clinical(read_cells(args.clinical), table, sources)
+        report.update(merged)
+    write_clinical(table, args.tsv)
+    if args.json:
+        with atomic_output(args.json) as tmp:
+            Path(tmp).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    for note in notes:
+        print(f"note: {note}")
+    dated = int((table["diagnosis_date"] != "NA").sum())
+    print(f"{len(table)} patients written to {args.tsv} ({dated} with an index date)")
+    if args.clinical:
+        print(f"{len(report['differences'])} field(s) where {args.clinical} and the CDM differ (the TSV's value kept)")
     return 0
 
 
@@ -769,6 +801,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_fhir)
 
+    p = sub.add_parser(
+        "ehr",
+        help="EHR data in: the clinical table from an OMOP CDM",
+        description="Read an OMOP CDM v5.3/5.4 (a DuckDB file, opened read-only, or a folder of CDM CSV files).",
+    )
+    ehr_sub = p.add_subparsers(dest="ehr_command", required=True, metavar="SUBCOMMAND")
+    q = ehr_sub.add_parser(
+        "clinical",
+        help="derive the clinical table (config/clinical.tsv's columns) from an OMOP CDM",
+        description="Derive age at the index date, sex, stage, ECOG, eGFR, current medications (RxNorm "
+        "ingredients), follow-up and death for every person of an OMOP CDM, by the rules of docs/data-model.md; "
+        "concepts are matched with their descendants (concept_ancestor). With --clinical, a clinical TSV's values "
+        "win per field and the CDM fills its gaps; --json says where each value came from and lists differences.",
+    )
+    q.add_argument("--cdm", required=True, metavar="PATH", help="OMOP CDM: a .duckdb file or a folder of <table>.csv")
+    q.add_argument("--link", default="person_source_value", choices=["person_source_value", "person_id"],
+                   help="person column holding the sample sheet's patient ID (default: person_source_value)")  # fmt: skip
+    q.add_argument("--index-date", default="first_diagnosis", choices=["first_diagnosis", "observation_start", "observation_end"],
+                   help="the index date (diagnosis_date): first condition of a 'diagnosis' concept (default), or the "
+                   "first or last day observed")  # fmt: skip
+    q.add_argument("--concepts", metavar="TSV", help="concept table (default: the shipped kb/omop/concepts.tsv)")
+    q.add_argument("--clinical", metavar="TSV", help="a clinical table whose values win over the CDM's, field by field")
+    q.add_argument("--tsv", required=True, metavar="FILE", help="write the clinical table here")
+    q.add_argument("--json", metavar="FILE", help="also write each value's source and the TSV/CDM differences here")
+    q.set_defaults(func=_cmd_ehr_clinical)
+
     p = sub.add_parser("verify", help="check results/ against its provenance record (edited, removed, added files)")
     p.add_argument(
         "results", nargs="?", default="results", help="results folder holding provenance.json (default: results)"
@@ -793,7 +851,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: options that name an input file (not a folder), given a first look before the command runs
 #: (:mod:`seq2rx.core.filecheck`); compare-vcf reads plain-gzip VCFs itself
 INPUT_FILES = ("vcf", "truth", "query", "regions", "reference", "fasta", "gff3", "clinvar", "outside_calls",
-               "consequences", "cna", "fusions", "table", "spec", "sites", "configfile", "jwks", "drug_codes", "findings")  # fmt: skip
+               "consequences", "cna", "fusions", "table", "spec", "sites", "configfile", "jwks", "drug_codes", "findings", "concepts", "clinical")  # fmt: skip
 
 
 def _check_inputs(args: argparse.Namespace) -> None:

@@ -33,7 +33,8 @@ ALLOWED = {
     "sim": ANALYSIS,
     "ops": BASE,
     "cds": ANALYSIS | {"findings"},
-    "cli": ANALYSIS | {"findings", "report", "sim", "ops", "cds", "fhir"},
+    "ehr": BASE | {"cohort"},
+    "cli": ANALYSIS | {"findings", "report", "sim", "ops", "cds", "fhir", "ehr"},
 }
 
 

@@ -1,0 +1,33 @@
+"""EHR data in: an OMOP CDM (a DuckDB file or a folder of CDM CSV exports) as a clinical source.
+
+:func:`open_cdm` opens a CDM with lower-case, typed views of the tables seq2rx reads;
+:func:`derive_clinical` derives the clinical table's fields from it by the rules of
+docs/data-model.md, each value labelled with its source; :func:`merge_clinical` joins it with a
+clinical TSV (the TSV wins per field, differences reported).
+"""
+
+from seq2rx.ehr._cdm import LINK_COLUMNS, REQUIRED, TABLES, Cdm, open_cdm
+from seq2rx.ehr._clinical import (
+    INDEX_RULES,
+    OUTPUT_COLUMNS,
+    derive_clinical,
+    merge_clinical,
+    read_cells,
+    read_concepts,
+    write_clinical,
+)
+
+__all__ = [
+    "INDEX_RULES",
+    "LINK_COLUMNS",
+    "OUTPUT_COLUMNS",
+    "REQUIRED",
+    "TABLES",
+    "Cdm",
+    "derive_clinical",
+    "merge_clinical",
+    "open_cdm",
+    "read_cells",
+    "read_concepts",
+    "write_clinical",
+]

@@ -1,0 +1,210 @@
+"""Open an OMOP CDM (v5.3 / v5.4) as DuckDB: a ``.duckdb`` file (read-only) or a folder of CDM CSV
+exports (one ``<table>.csv`` per table, any case), loaded into an in-memory DuckDB.
+
+Whatever the source, the tables seq2rx reads are offered as views with the CDM's table and column
+names in lower case (Eunomia's file spells them in capitals), each column cast to its CDM type, so
+the derivations run the same SQL on both. Table and column names come only from :data:`TABLES`;
+values are bound as parameters, never pasted into SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from seq2rx.core.errors import InputError
+
+#: table -> (column -> DuckDB type) of the CDM columns seq2rx reads (CDM v5.3 and v5.4 share them)
+TABLES: dict[str, dict[str, str]] = {
+    "person": {
+        "person_id": "BIGINT",
+        "gender_concept_id": "BIGINT",
+        "year_of_birth": "INTEGER",
+        "month_of_birth": "INTEGER",
+        "day_of_birth": "INTEGER",
+        "person_source_value": "VARCHAR",
+    },
+    "observation_period": {
+        "person_id": "BIGINT",
+        "observation_period_start_date": "DATE",
+        "observation_period_end_date": "DATE",
+    },
+    "death": {"person_id": "BIGINT", "death_date": "DATE"},
+    "condition_occurrence": {
+        "person_id": "BIGINT",
+        "condition_concept_id": "BIGINT",
+        "condition_start_date": "DATE",
+    },
+    "drug_exposure": {
+        "person_id": "BIGINT",
+        "drug_concept_id": "BIGINT",
+        "drug_exposure_start_date": "DATE",
+        "drug_exposure_end_date": "DATE",
+        "days_supply": "INTEGER",
+    },
+    "measurement": {
+        "person_id": "BIGINT",
+        "measurement_concept_id": "BIGINT",
+        "measurement_date": "DATE",
+        "value_as_number": "DOUBLE",
+    },
+    "observation": {
+        "person_id": "BIGINT",
+        "observation_concept_id": "BIGINT",
+        "observation_date": "DATE",
+        "value_as_number": "DOUBLE",
+    },
+    "concept": {
+        "concept_id": "BIGINT",
+        "concept_name": "VARCHAR",
+        "vocabulary_id": "VARCHAR",
+        "concept_class_id": "VARCHAR",
+    },
+    "concept_ancestor": {"ancestor_concept_id": "BIGINT", "descendant_concept_id": "BIGINT"},
+}
+#: tables a CDM must have; the others, when absent, are read as empty (their fields stay missing)
+REQUIRED = ("person", "observation_period", "concept", "concept_ancestor")
+#: a person's link to the sample sheet's patient ID: one of these person columns
+LINK_COLUMNS = ("person_source_value", "person_id")
+_GENERIC = re.compile(r"column[0-9]+")
+
+
+@dataclass
+class Cdm:
+    """An open CDM: ``con`` has a view per table of :data:`TABLES` (lower-case names, CDM types);
+    ``notes`` says what was read as empty and why; ``source`` is the path given."""
+
+    con: duckdb.DuckDBPyConnection
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Cdm:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_cdm(path: str | Path) -> Cdm:
+    """Open the CDM at ``path``: a DuckDB file (opened read-only; tables in its default schema) or a
+    folder of ``<table>.csv`` files. A missing required table (:data:`REQUIRED`), a table lacking a
+    column seq2rx reads, or a value that is not of its column's type is an :class:`InputError`
+    naming the table and column. An optional table that is absent is read as empty, and so is
+    Eunomia's ``death`` table, which holds the CDM header as its only row under generic column names
+    (a header-only CSV read without a header); both are listed in ``notes``."""
+    path = Path(path)
+    if path.is_dir():
+        con = duckdb.connect(":memory:")
+        found = {p.name.lower(): p for p in path.iterdir() if p.is_file()}
+        if "person.csv" not in found:
+            con.close()
+            raise InputError(str(path), "the folder has no person.csv", hint=_folder_hint())
+        raw = {}
+        for table in TABLES:
+            file = found.get(f"{table}.csv")
+            if file is not None:
+                try:
+                    rel = con.read_csv(str(file), header=True, all_varchar=True)
+                except duckdb.Error as exc:
+                    con.close()
+                    raise InputError(str(file), f"is not a readable CSV file ({_first_line(exc)})",
+                                     hint="export the CDM table as comma-separated text with a header line") from None  # fmt: skip
+                name = f"raw_{table}"
+                rel.create_view(name)
+                raw[table] = _quote(name)
+    elif path.is_file():
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+            names = con.execute(
+                "SELECT table_catalog, table_schema, table_name FROM information_schema.tables "
+                "WHERE table_catalog = current_database() AND table_schema = current_schema()"
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise InputError(str(path), f"cannot be opened as a DuckDB database ({_first_line(exc)})",
+                             hint="give a .duckdb file of an OMOP CDM or a folder of CDM CSV files") from None  # fmt: skip
+        # qualified, so that the lower-case view of the same name never refers to itself
+        actual = {n.lower(): ".".join(map(_quote, (db, schema, n))) for db, schema, n in names}
+        raw = {t: actual[t] for t in TABLES if t in actual}
+    else:
+        raise InputError(str(path), "no such file or folder", hint="give a .duckdb file or a folder of CDM CSV files")
+    cdm = Cdm(con, str(path))
+    try:
+        for table, columns in TABLES.items():
+            _view(cdm, table, raw.get(table), columns)
+    except BaseException:
+        con.close()
+        raise
+    return cdm
+
+
+def _folder_hint() -> str:
+    return "a CDM folder holds one CSV file per table named after it (person.csv, observation_period.csv, ...)"
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _quote(name: str) -> str:
+    """A double-quoted identifier; the names come from the database's own catalogue, matched to
+    :data:`TABLES`, and a quote inside one is doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _view(cdm: Cdm, table: str, raw: str | None, columns: dict[str, str]) -> None:
+    con = cdm.con
+    where = f"{cdm.source}: table {table}" if Path(cdm.source).is_file() else f"{cdm.source}/{table}.csv"
+    if raw is None:
+        if table in REQUIRED:
+            raise InputError(
+                cdm.source,
+                f"the CDM has no {table} table",
+                hint=f"an OMOP CDM needs {', '.join(REQUIRED)}" + ("" if Path(cdm.source).is_file() else f"; {_folder_hint()}"),
+            )  # fmt: skip
+        cdm.notes.append(f"{table}: absent, read as empty")
+        _empty_view(con, table, columns)
+        return
+    described = con.execute(f"DESCRIBE {raw}").fetchall()
+    actual = {row[0].lower(): row[0] for row in described}
+    missing = [c for c in columns if c not in actual]
+    if missing and all(_GENERIC.fullmatch(name) for name in actual) and _header_only(con, raw, columns):
+        cdm.notes.append(f"{table}: holds only its header line as a row (a header-only export), read as empty")
+        _empty_view(con, table, columns)
+        return
+    if missing:
+        raise InputError(
+            where,
+            f"the {table} table lacks column {missing[0]}",
+            field=missing[0],
+            hint=f"the CDM {table} table has the columns {', '.join(columns)} (any case)",
+        )
+    for column, kind in columns.items():
+        name = _quote(actual[column])
+        test = f"{name} IS NOT NULL AND TRY_CAST({name} AS {kind}) IS NULL"
+        probe = f"SELECT CAST({name} AS VARCHAR) FROM {raw} WHERE {test}"  # noqa: S608 - names from TABLES and the catalogue
+        bad = con.execute(probe + " LIMIT 1").fetchone()
+        if bad is not None:
+            raise InputError(where, f"{bad[0]!r} is not a {_KIND[kind]}", field=column,
+                             hint=f"the CDM's {table}.{column} holds {_KIND[kind]}s")  # fmt: skip
+    select = ", ".join(f"CAST({_quote(actual[c])} AS {k}) AS {c}" for c, k in columns.items())
+    con.execute(f"CREATE TEMP VIEW {table} AS SELECT {select} FROM {raw}")  # noqa: S608 - table and column names come from TABLES and the database's catalogue; values are bound
+
+
+_KIND = {"BIGINT": "whole number", "INTEGER": "whole number", "DOUBLE": "number", "DATE": "date (YYYY-MM-DD)",
+         "VARCHAR": "text"}  # fmt: skip
+
+
+def _empty_view(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]) -> None:
+    select = ", ".join(f"CAST(NULL AS {k}) AS {c}" for c, k in columns.items())
+    con.execute(f"CREATE TEMP VIEW {table} AS SELECT {select} WHERE false")
+
+
+def _header_only(con: duckdb.DuckDBPyConnection, raw: str, columns: dict[str, str]) -> bool:
+    rows = con.execute(f"SELECT * FROM {raw} LIMIT 2").fetchall()  # noqa: S608 - table and column names come from TABLES and the database's catalogue; values are bound
+    return len(rows) == 1 and set(columns) <= {str(v).lower() for v in rows[0]}

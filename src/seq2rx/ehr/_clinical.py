@@ -1,0 +1,351 @@
+"""The clinical table (``config/clinical.tsv``'s columns) derived from an OMOP CDM.
+
+The rules are written in docs/data-model.md ("The clinical table from an OMOP CDM"); the concepts
+they look for are data (``resources/kb/omop/concepts.tsv``), matched with their descendants in the
+CDM's own ``concept_ancestor``. Every value says where it came from (:func:`derive_clinical`'s
+``sources``): ``omop`` with the rule and table, so that a merged table can say which field came from
+the TSV and which from the CDM (:func:`merge_clinical`).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from seq2rx.core.data import data_path
+from seq2rx.core.errors import InputError
+from seq2rx.ehr._cdm import LINK_COLUMNS, Cdm
+from seq2rx.inputs.clinical import _ID, COLUMNS, STAGES
+
+#: how a person's index date (the clinical table's ``diagnosis_date``) is found
+INDEX_RULES = ("first_diagnosis", "observation_start", "observation_end")
+#: the roles of resources/kb/omop/concepts.tsv and the values a row of each may carry
+ROLES = {"sex": ("male", "female"), "diagnosis": ("",), "ecog": ("",), "egfr": ("",), "stage": STAGES}
+#: how far from the index date (days, either side) a record still counts for the field
+WINDOW_DAYS = {"stage": 90, "ecog": 30, "egfr": 90}
+#: days per month for ``time_months`` (the Julian year over 12)
+DAYS_PER_MONTH = 365.25 / 12
+#: the clinical table's columns in the order the TSV is written (``sex`` is optional there)
+OUTPUT_COLUMNS = ("patient", *COLUMNS, "sex")
+_DRUG_CLEAN = re.compile(r"[^a-z0-9 ()/.+-]+")
+
+
+def read_concepts(path: str | Path | None = None) -> pd.DataFrame:
+    """The concept table (default: the shipped ``kb/omop/concepts.tsv``): columns ``role``,
+    ``value``, ``concept_id`` (int) and the rest as text. A row with an unknown role, a value its
+    role does not allow or a concept id that is not a positive whole number is an
+    :class:`InputError` naming the line."""
+    path = Path(path) if path is not None else data_path("kb", "omop", "concepts.tsv")
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh, delimiter="\t"))
+    except OSError as exc:
+        raise InputError(str(path), f"cannot be read ({exc.strerror})") from None
+    need = ("role", "value", "concept_id", "source", "date")
+    for line, row in enumerate(rows, 2):
+        missing = [c for c in need if c not in row or row[c] is None]
+        if missing:
+            raise InputError(str(path), f"lacks column {missing[0]}", line=line, field=missing[0])
+        if row["role"] not in ROLES:
+            raise InputError(str(path), f"unknown role {row['role']!r}", line=line, field="role",
+                             hint=f"one of {', '.join(ROLES)}")  # fmt: skip
+        if row["value"] not in ROLES[row["role"]]:
+            raise InputError(str(path), f"{row['value']!r} is not a value of role {row['role']}", line=line,
+                             field="value", hint=f"allowed: {', '.join(v or '(empty)' for v in ROLES[row['role']])}")  # fmt: skip
+        if not row["concept_id"].isdigit() or int(row["concept_id"]) == 0:
+            raise InputError(str(path), f"{row['concept_id']!r} is not a concept id", line=line, field="concept_id",
+                             hint="the OMOP standard concept id, a positive whole number")  # fmt: skip
+    frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else list(need))
+    frame["concept_id"] = frame["concept_id"].astype("int64")
+    return frame
+
+
+def _concept_sets(cdm: Cdm, concepts: pd.DataFrame) -> None:
+    """``concept_set(role, value, concept_id)``: each listed concept and its descendants."""
+    con = cdm.con
+    con.execute("CREATE OR REPLACE TEMP TABLE listed_concept (role VARCHAR, value VARCHAR, concept_id BIGINT)")
+    con.executemany(
+        "INSERT INTO listed_concept VALUES (?, ?, ?)",
+        [(r.role, r.value, int(r.concept_id)) for r in concepts.itertuples()],
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE concept_set AS "
+        "SELECT role, value, concept_id FROM listed_concept UNION "
+        "SELECT l.role, l.value, a.descendant_concept_id FROM listed_concept l "
+        "JOIN concept_ancestor a ON a.ancestor_concept_id = l.concept_id"
+    )
+
+
+_PATIENTS = """
+CREATE OR REPLACE TEMP TABLE patient_index AS
+WITH linked AS (
+    SELECT person_id, CAST({link} AS VARCHAR) AS patient, gender_concept_id,
+           year_of_birth, month_of_birth, day_of_birth
+    FROM person
+), first_dx AS (
+    SELECT c.person_id, min(c.condition_start_date) AS index_date
+    FROM condition_occurrence c JOIN concept_set s ON s.role = 'diagnosis' AND s.concept_id = c.condition_concept_id
+    GROUP BY c.person_id
+), observed AS (
+    SELECT person_id, min(observation_period_start_date) AS first_day, max(observation_period_end_date) AS last_day
+    FROM observation_period GROUP BY person_id
+)
+SELECT l.*, CASE $rule WHEN 'first_diagnosis' THEN d.index_date
+                       WHEN 'observation_start' THEN o.first_day ELSE o.last_day END AS index_date
+FROM linked l LEFT JOIN first_dx d USING (person_id) LEFT JOIN observed o USING (person_id)
+"""
+
+_DERIVE = """
+WITH p AS (SELECT * FROM patient_index),
+age AS (
+    SELECT person_id,
+        year(index_date) - year_of_birth
+        - CASE WHEN month_of_birth IS NULL OR day_of_birth IS NULL THEN 0
+               WHEN month(index_date) < month_of_birth
+                    OR (month(index_date) = month_of_birth AND day(index_date) < day_of_birth) THEN 1
+               ELSE 0 END AS age
+    FROM p WHERE index_date IS NOT NULL AND year_of_birth IS NOT NULL
+),
+sex AS (
+    SELECT p.person_id, min(s.value) AS sex, count(DISTINCT s.value) AS n
+    FROM p JOIN concept_set s ON s.role = 'sex' AND s.concept_id = p.gender_concept_id GROUP BY p.person_id
+),
+coded AS (  -- stage, ECOG and eGFR records from measurement and observation
+    SELECT m.person_id, s.role, s.value, m.measurement_date AS day, m.value_as_number AS number
+    FROM measurement m JOIN concept_set s ON s.concept_id = m.measurement_concept_id AND s.role IN ('stage', 'ecog', 'egfr')
+    UNION ALL
+    SELECT o.person_id, s.role, s.value, o.observation_date, o.value_as_number
+    FROM observation o JOIN concept_set s ON s.concept_id = o.observation_concept_id AND s.role IN ('stage', 'ecog', 'egfr')
+),
+near AS (  -- each role's record nearest the index date within its window; before beats after, then the later day
+    SELECT c.person_id, c.role, c.value, c.number,
+        row_number() OVER (PARTITION BY c.person_id, c.role
+            ORDER BY abs(date_diff('day', p.index_date, c.day)), c.day > p.index_date, c.day DESC, c.value DESC, c.number DESC) AS k
+    FROM coded c JOIN p USING (person_id)
+    WHERE p.index_date IS NOT NULL
+      AND abs(date_diff('day', p.index_date, c.day)) <= CASE c.role WHEN 'stage' THEN $stage_days
+                                                                    WHEN 'ecog' THEN $ecog_days ELSE $egfr_days END
+      AND (c.role = 'stage' OR (c.number IS NOT NULL AND c.number >= 0))
+      AND (c.role <> 'ecog' OR (c.number = floor(c.number) AND c.number <= 4))
+),
+observed AS (  -- the observation period holding the index date
+    SELECT p.person_id, max(o.observation_period_end_date) AS period_end
+    FROM p JOIN observation_period o ON o.person_id = p.person_id
+        AND p.index_date BETWEEN o.observation_period_start_date AND o.observation_period_end_date
+    GROUP BY p.person_id
+),
+dead AS (SELECT person_id, min(death_date) AS death_date FROM death GROUP BY person_id),
+current_drug AS (  -- exposures running on the index date, as their RxNorm ingredients
+    SELECT DISTINCT d.person_id, lower(c.concept_name) AS ingredient
+    FROM drug_exposure d JOIN p ON p.person_id = d.person_id
+    JOIN concept_ancestor a ON a.descendant_concept_id = d.drug_concept_id
+    JOIN concept c ON c.concept_id = a.ancestor_concept_id
+        AND c.vocabulary_id = 'RxNorm' AND c.concept_class_id = 'Ingredient'
+    WHERE p.index_date BETWEEN d.drug_exposure_start_date
+        AND coalesce(d.drug_exposure_end_date,
+                     d.drug_exposure_start_date + CAST(greatest(coalesce(d.days_supply, 1), 1) - 1 AS INTEGER))
+)
+SELECT p.person_id, p.patient, p.index_date AS diagnosis_date, age.age,
+    CASE WHEN sex.n = 1 THEN sex.sex END AS sex,
+    st.value AS stage, CAST(ec.number AS INTEGER) AS ecog, eg.number AS egfr,
+    observed.period_end, dead.death_date,
+    (SELECT list(ingredient ORDER BY ingredient) FROM current_drug cd WHERE cd.person_id = p.person_id) AS drugs
+FROM p
+LEFT JOIN age USING (person_id) LEFT JOIN sex USING (person_id)
+LEFT JOIN near st ON st.person_id = p.person_id AND st.role = 'stage' AND st.k = 1
+LEFT JOIN near ec ON ec.person_id = p.person_id AND ec.role = 'ecog' AND ec.k = 1
+LEFT JOIN near eg ON eg.person_id = p.person_id AND eg.role = 'egfr' AND eg.k = 1
+LEFT JOIN observed USING (person_id) LEFT JOIN dead USING (person_id)
+ORDER BY p.patient
+"""
+
+#: field -> the rule a derived value followed (the ``sources`` record; docs/data-model.md says more)
+RULES = {
+    "diagnosis_date": {
+        "first_diagnosis": "condition_occurrence: first condition_start_date of a 'diagnosis' concept or a descendant",
+        "observation_start": "observation_period: first observation_period_start_date",
+        "observation_end": "observation_period: last observation_period_end_date",
+    },
+    "age": "person: completed years from the birth date (year only when month or day is missing) to the index date",
+    "sex": "person.gender_concept_id: a 'sex' concept or a descendant",
+    "stage": f"measurement/observation: a 'stage' concept nearest the index date within {WINDOW_DAYS['stage']} days",
+    "ecog": f"measurement/observation: value_as_number 0-4 of an 'ecog' concept nearest the index date within {WINDOW_DAYS['ecog']} days",
+    "egfr": f"measurement/observation: value_as_number of an 'egfr' concept nearest the index date within {WINDOW_DAYS['egfr']} days",
+    "medications": "drug_exposure running on the index date -> RxNorm Ingredient ancestors (concept_ancestor)",
+    "time_months": "death.death_date, else the end of the observation_period holding the index date, minus the index date",
+    "event": "death: 1 when death_date ends the follow-up, else 0 (censored)",
+}  # fmt: skip
+
+
+def _drug_name(name: str) -> str:
+    """An RxNorm ingredient name in the clinical table's spelling: lower case, characters it does not
+    allow (a comma, an apostrophe) replaced by a space, spaces collapsed."""
+    return " ".join(_DRUG_CLEAN.sub(" ", name.lower()).split())
+
+
+def derive_clinical(
+    cdm: Cdm,
+    *,
+    link: str = "person_source_value",
+    index_date: str = "first_diagnosis",
+    concepts: pd.DataFrame | None = None,
+    patients: set[str] | None = None,
+) -> tuple[pd.DataFrame, dict[str, dict[str, dict[str, str]]]]:
+    """Derive the clinical table from ``cdm``: one row per person (``patients``, when given, keeps
+    only those IDs), columns :data:`OUTPUT_COLUMNS` as text cells ready for the TSV (``NA`` when
+    missing), sorted by patient. Returns ``(table, sources)`` where ``sources[patient][field]`` is
+    ``{"source": "omop", "rule": ...}`` for every value that was found.
+
+    ``link`` is the person column that holds the sample sheet's patient ID (:data:`LINK_COLUMNS`);
+    ``index_date`` is one of :data:`INDEX_RULES`. ``treatment`` and ``response`` are never derived
+    (the CDM's standard tables do not record a treatment line's objective response): they are NA.
+    A person whose link value is missing or not a valid patient ID, or a link value shared by two
+    persons, is an :class:`InputError`. A person without an index date has every dated field NA."""
+    if link not in LINK_COLUMNS:
+        raise InputError(cdm.source, f"{link!r} cannot link persons to patients", field="link",
+                         hint=f"one of {', '.join(LINK_COLUMNS)}")  # fmt: skip
+    if index_date not in INDEX_RULES:
+        raise InputError(cdm.source, f"{index_date!r} is not an index-date rule", field="index_date",
+                         hint=f"one of {', '.join(INDEX_RULES)}")  # fmt: skip
+    concepts = read_concepts() if concepts is None else concepts
+    _concept_sets(cdm, concepts)
+    # the link column is one of LINK_COLUMNS (checked above), never user text
+    cdm.con.execute(_PATIENTS.format(link=link), {"rule": index_date})
+    _check_links(cdm, link)
+    rows = cdm.con.execute(
+        _DERIVE,
+        {"stage_days": WINDOW_DAYS["stage"], "ecog_days": WINDOW_DAYS["ecog"], "egfr_days": WINDOW_DAYS["egfr"]},
+    ).fetchall()
+    names = [d[0] for d in cdm.con.description]
+    records, sources = [], {}
+    for values in rows:
+        row = dict(zip(names, values, strict=True))
+        patient = row["patient"]
+        if patients is not None and patient not in patients:
+            continue
+        cells, found = _cells(row, index_date)
+        records.append(cells)
+        sources[patient] = {f: {"source": "omop", "rule": r} for f, r in found.items()}
+    table = pd.DataFrame(records, columns=list(OUTPUT_COLUMNS))
+    return table, sources
+
+
+def _check_links(cdm: Cdm, link: str) -> None:
+    bad = cdm.con.execute(
+        "SELECT person_id, patient FROM patient_index WHERE patient IS NULL "
+        "OR NOT regexp_full_match(patient, ?) ORDER BY person_id LIMIT 1",
+        [_ID.pattern],
+    ).fetchone()
+    if bad is not None:
+        raise InputError(cdm.source, f"person {bad[0]} has {link} {bad[1]!r}, which is not a patient ID",
+                         field=link, hint="link persons by a column that holds the sample sheet's patient IDs (--link)")  # fmt: skip
+    twice = cdm.con.execute(
+        "SELECT patient, count(*) FROM patient_index GROUP BY patient HAVING count(*) > 1 ORDER BY patient LIMIT 1"
+    ).fetchone()
+    if twice is not None:
+        raise InputError(cdm.source, f"{link} {twice[0]!r} belongs to {twice[1]} persons", field=link,
+                         hint="each patient must be one person; link by a column that is unique per person")  # fmt: skip
+
+
+def _cells(row: Mapping[str, object], index_rule: str) -> tuple[dict[str, str], dict[str, str]]:
+    cells = dict.fromkeys(OUTPUT_COLUMNS, "NA")
+    cells["patient"] = row["patient"]
+    found: dict[str, str] = {}
+
+    def put(name: str, text: str, rule: str) -> None:
+        cells[name] = text
+        found[name] = rule
+
+    index = row["diagnosis_date"]
+    if row["sex"] is not None:
+        put("sex", row["sex"], RULES["sex"])
+    if index is None:
+        return cells, found
+    put("diagnosis_date", index.isoformat(), RULES["diagnosis_date"][index_rule])
+    if row["age"] is not None and 0 <= row["age"] <= 120:
+        put("age", str(row["age"]), RULES["age"])
+    if row["stage"] is not None:
+        put("stage", row["stage"], RULES["stage"])
+    if row["ecog"] is not None:
+        put("ecog", str(row["ecog"]), RULES["ecog"])
+    if row["egfr"] is not None:
+        put("egfr", f"{row['egfr']:g}", RULES["egfr"])
+    if row["period_end"] is not None:  # observed on the index date: what it was taking is known
+        drugs = sorted({_drug_name(d) for d in row["drugs"] or []} - {""})
+        put("medications", ";".join(drugs) if drugs else "none", RULES["medications"])
+    end, event = (row["death_date"], 1) if row["death_date"] is not None else (row["period_end"], 0)
+    if end is not None and end >= index:
+        months = (end - index).days / DAYS_PER_MONTH
+        put("time_months", f"{months:.2f}", RULES["time_months"])
+        put("event", str(event), RULES["event"])
+    return cells, found
+
+
+def write_clinical(table: pd.DataFrame, path: str | Path) -> None:
+    """Write a derived (or merged) table as the clinical TSV, atomically; it reads back with
+    :func:`seq2rx.inputs.clinical.read_clinical` (a test holds it to that)."""
+    from seq2rx.core.io import atomic_output
+
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        fh.write("\t".join(table.columns) + "\n")
+        for row in table.itertuples(index=False):
+            fh.write("\t".join(str(v) for v in row) + "\n")
+
+
+def read_cells(path: str | Path) -> pd.DataFrame:
+    """The clinical TSV's cells as written (text, ``NA`` for missing), after
+    :func:`seq2rx.inputs.clinical.read_clinical` has checked it (its errors pass through)."""
+    from seq2rx.inputs.clinical import read_clinical
+
+    read_clinical(path)
+    with open(path, encoding="utf-8", newline="") as fh:
+        lines = [line for line in fh.read().splitlines() if line.strip() and not line.startswith("#")]
+    rows = list(csv.reader(lines, delimiter="\t"))
+    frame = pd.DataFrame([[c.strip() or "NA" for c in r] for r in rows[1:]], columns=rows[0])
+    return frame
+
+
+def merge_clinical(
+    tsv: pd.DataFrame, omop: pd.DataFrame, sources: Mapping[str, Mapping[str, Mapping[str, str]]]
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Merge the clinical TSV's cells (``tsv``: text cells as written, ``NA`` when missing) with
+    the CDM's (``omop``, from :func:`derive_clinical`): per patient and field the TSV's value wins
+    when it has one, else the CDM's fills it. Patients are the TSV's, then the CDM's others.
+    Returns the merged table and a report: ``sources[patient][field]`` (``tsv`` or ``omop`` with
+    its rule) and ``differences`` (each patient and field where both have a value and they
+    differ, with both values), sorted."""
+    columns = list(dict.fromkeys([*tsv.columns, *(c for c in OUTPUT_COLUMNS if c != "notes")]))
+    by_patient = {str(r["patient"]): r for r in omop.to_dict("records")}
+    merged, report, differences = [], {}, []
+    order = [str(p) for p in tsv["patient"]] + sorted(set(by_patient) - {str(p) for p in tsv["patient"]})
+    given = {str(r["patient"]): r for r in tsv.to_dict("records")}
+    for patient in order:
+        mine, theirs = given.get(patient, {}), by_patient.get(patient, {})
+        row, where = {"patient": patient}, {}
+        for col in columns[1:]:
+            a, b = str(mine.get(col, "NA")), str(theirs.get(col, "NA"))
+            if a not in ("NA", ""):
+                row[col], where[col] = a, {"source": "tsv"}
+                if b not in ("NA", "") and not _same(col, a, b):
+                    differences.append({"patient": patient, "field": col, "tsv": a, "omop": b})
+            elif b not in ("NA", ""):
+                row[col], where[col] = b, dict(sources.get(patient, {}).get(col, {"source": "omop"}))
+            else:
+                row[col] = "NA"
+        merged.append(row)
+        report[patient] = where
+    return pd.DataFrame(merged, columns=columns), {"sources": report, "differences": differences}
+
+
+def _same(column: str, a: str, b: str) -> bool:
+    """Two cells of a column say the same: numbers compared as numbers, medications as sets."""
+    if column == "medications":
+        return set(a.split(";")) == set(b.split(";"))
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return a == b
