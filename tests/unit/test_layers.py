@@ -27,13 +27,14 @@ ALLOWED = {
     "ml": READS_VARIANTS | {"tumour", "pgx", "actionability"},
     "similarity": READS_VARIANTS | {"ml"},
     "cohort": BASE,
+    "ehr": FOUNDATION | {"inputs", "provenance", "cohort"},
     "findings": ANALYSIS,
     "report": FOUNDATION | {"findings"},
     "fhir": FOUNDATION | {"findings"},
     "sim": ANALYSIS,
     "ops": BASE,
     "cds": ANALYSIS | {"findings"},
-    "cli": ANALYSIS | {"findings", "report", "sim", "ops", "cds", "fhir"},
+    "cli": ANALYSIS | {"findings", "report", "sim", "ops", "cds", "fhir", "ehr"},
 }
 
 
