@@ -379,6 +379,42 @@ def _cmd_cohort_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- EHR: cohorts on an OMOP CDM (seq2rx ehr cohort, seq2rx ehr table1) ---
+
+
+def _cmd_ehr_cohort(args: argparse.Namespace) -> int:
+    from seq2rx.core.io import write_json
+    from seq2rx.ehr.circe import run_cohort
+
+    result = run_cohort(args.cdm, args.definition, schema=args.schema, members=args.members)
+    write_json(result, args.json)
+    print(f"{result['definition']} ({result['kind']}): {result['persons']} persons, {result['entries']} entries "
+          f"-> {args.json}")  # fmt: skip
+    return 0
+
+
+def _add_ehr_commands(sub) -> None:
+    p = sub.add_parser(
+        "ehr",
+        help="cohorts on an OMOP CDM (DuckDB): Circe JSON or one SELECT",
+        description="Run cohort definitions the OHDSI way on an OMOP CDM held in a DuckDB file, opened read-only.",
+    )
+    ehr_sub = p.add_subparsers(dest="ehr_command", required=True, metavar="SUBCOMMAND")
+    q = ehr_sub.add_parser(
+        "cohort",
+        help="run one cohort definition (Circe JSON or SQL) and write its persons and entries",
+        description="A .json definition is a Circe cohort expression (an ATLAS export), turned into SQL by "
+        "ohdsi-circepy, rendered and translated to DuckDB; a .sql definition is one SELECT of subject_id, "
+        "cohort_start_date, cohort_end_date over the CDM tables. The CDM file is never written to.",
+    )
+    q.add_argument("--cdm", required=True, metavar="DUCKDB", help="OMOP CDM v5.3/5.4 in a DuckDB file (read-only)")
+    q.add_argument("--definition", required=True, metavar="FILE", help="Circe JSON (.json) or one SELECT (.sql)")
+    q.add_argument("--json", required=True, metavar="FILE", help="write {persons, entries, ...} here")
+    q.add_argument("--schema", default="main", help="schema of the CDM tables in the file (default: main)")
+    q.add_argument("--members", action="store_true", help="also list the entries (subject, start, end)")
+    q.set_defaults(func=_cmd_ehr_cohort)
+
+
 # --- the CDS Hooks service (seq2rx cds index, seq2rx serve) ---
 
 
@@ -845,6 +881,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_validate)
     _add_cds_commands(sub)
+    _add_ehr_commands(sub)
     return parser
 
 

@@ -27,13 +27,13 @@ ALLOWED = {
     "ml": READS_VARIANTS | {"tumour", "pgx", "actionability"},
     "similarity": READS_VARIANTS | {"ml"},
     "cohort": BASE,
+    "ehr": FOUNDATION | {"inputs", "provenance", "cohort"},
     "findings": ANALYSIS,
     "report": FOUNDATION | {"findings"},
     "fhir": FOUNDATION | {"findings"},
     "sim": ANALYSIS,
     "ops": BASE,
     "cds": ANALYSIS | {"findings"},
-    "ehr": BASE | {"cohort"},
     "cli": ANALYSIS | {"findings", "report", "sim", "ops", "cds", "fhir", "ehr"},
 }
 

@@ -1,4 +1,6 @@
-"""EHR data in: an OMOP CDM (a DuckDB file or a folder of CDM CSV exports) as a clinical source.
+"""EHR data in: an OMOP CDM (a DuckDB file or a folder of CDM CSV exports) as a clinical source,
+and cohort definitions the OHDSI way (:mod:`.circe`: Circe JSON through ohdsi-circepy's SQL, or one
+SELECT, run read-only on a CDM).
 
 :func:`open_cdm` opens a CDM with lower-case, typed views of the tables seq2rx reads;
 :func:`derive_clinical` derives the clinical table's fields from it by the rules of

@@ -1,0 +1,246 @@
+"""Cohort definitions on an OMOP CDM in DuckDB: Circe JSON, as ATLAS exports it, or one SELECT.
+
+A definition is one of:
+
+- **Circe JSON** (``*.json``): a cohort expression (``ConceptSets``, ``PrimaryCriteria``, ...) or
+  WebAPI's wrapper around one (``{"name": ..., "expression": {...}}``). ``ohdsi-circepy`` turns it
+  into OHDSI SQL (:func:`circe.api.build_cohort_query`), SqlRender's ``render()`` fills in the
+  schemas and ``translate("duckdb")`` makes it DuckDB's dialect. circepy's own Ibis engine is not
+  used: with duckdb 2.x it fails on an unfinished result ("ResourceInUseException"), and with
+  duckdb 1.x on Eunomia's upper-case column names (docs/cohorts-omop.md).
+- **SQL** (``*.sql``): one SELECT (or WITH ... SELECT) of ``subject_id, cohort_start_date,
+  cohort_end_date`` over the CDM tables.
+
+The CDM file is opened read-only with SQL's file access switched off
+(:func:`seq2rx.cohort.build.connect`); Circe's working tables and its cohort table are DuckDB
+TEMP tables, which live in memory, so nothing is ever written to the CDM file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from seq2rx.cohort.build import connect
+from seq2rx.cohort.sql import check_select, parameter_names
+from seq2rx.core.errors import InputError
+
+#: the ohdsi-circepy release this code was written and checked against (pyproject.toml pins it)
+CIRCEPY_VERSION = "0.3.0"
+#: the columns a SQL definition must select, in this order
+COHORT_COLUMNS = ("subject_id", "cohort_start_date", "cohort_end_date")
+#: the temporary table Circe's SQL writes its cohort into (DuckDB's temp catalog, in memory)
+_TARGET_TABLE = "seq2rx_cohort"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A cohort definition read from ``path``: ``kind`` is ``circe`` or ``sql``."""
+
+    path: str
+    kind: str
+    text: str
+    title: str = ""
+
+
+def _circe_keys() -> set[str]:
+    """The top-level keys of a Circe cohort expression, from circepy's own model."""
+    from circe.cohortdefinition import CohortExpression
+
+    keys: set[str] = set()
+    for name, field in CohortExpression.model_fields.items():
+        keys.add(name)
+        choices = getattr(field.validation_alias, "choices", None)
+        keys.update(choices if choices else [field.validation_alias or field.alias or name])
+    return keys
+
+
+def read_definition(path: str | os.PathLike) -> Definition:
+    """Read and check a definition file; the suffix says which kind (``.json`` or ``.sql``)."""
+    path = Path(path)
+    source = str(path)
+    kind = {".json": "circe", ".sql": "sql"}.get(path.suffix.lower())
+    if kind is None:
+        raise InputError(source, f"unknown kind of cohort definition {path.suffix!r}",
+                         hint="give Circe JSON as .json (an ATLAS export) or one SELECT as .sql")  # fmt: skip
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(source, f"cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(source, "is not UTF-8 text") from None
+    if kind == "sql":
+        check_select(text, source)
+        if parameter_names(text):
+            raise InputError(source, f"uses parameter(s) {', '.join('$' + n for n in parameter_names(text))}",
+                             hint="a cohort definition on an OMOP CDM takes no parameters: write the values in")  # fmt: skip
+        return Definition(source, "sql", text)
+    expression, title = _circe_expression(text, source)
+    return Definition(source, "circe", json.dumps(expression, sort_keys=True), title)
+
+
+def _circe_expression(text: str, source: str) -> tuple[dict, str]:
+    """The cohort expression of a Circe JSON text and its title; checked enough to fail clearly."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(source, f"is not valid JSON: {exc.msg}", line=exc.lineno) from None
+    if not isinstance(data, dict):
+        raise InputError(source, "must hold a JSON object (a Circe cohort expression)")
+    title = data.get("name") if isinstance(data.get("name"), str) else ""
+    if isinstance(data.get("expression"), dict):  # WebAPI's cohort definition: name, expression, ...
+        data = data["expression"]
+    elif isinstance(data.get("expression"), str):  # WebAPI also ships the expression as a JSON string
+        try:
+            data = json.loads(data["expression"])
+        except json.JSONDecodeError as exc:
+            raise InputError(source, f"field 'expression' is not valid JSON: {exc.msg}") from None
+        if not isinstance(data, dict):
+            raise InputError(source, "field 'expression' must be a JSON object")
+    allowed = _circe_keys()
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise InputError(source, f"unknown key(s) of a Circe cohort expression: {', '.join(unknown)}",
+                         hint=f"expected some of {', '.join(sorted(k for k in allowed if k[:1].isupper()))}")  # fmt: skip
+    primary = data.get("PrimaryCriteria", data.get("primaryCriteria"))
+    criteria = primary.get("CriteriaList", primary.get("criteriaList")) if isinstance(primary, dict) else None
+    if not criteria:
+        raise InputError(source, "has no entry event (PrimaryCriteria.CriteriaList is missing or empty)",
+                         field="PrimaryCriteria")  # fmt: skip
+    title = title or (data.get("Title") or data.get("title") or "")
+    return data, title if isinstance(title, str) else ""
+
+
+def circe_sql(definition: Definition, *, schema: str = "main") -> list[str]:
+    """DuckDB statements that write the cohort of a Circe definition into the temp table.
+
+    circepy builds OHDSI SQL; ``render()`` fills in the CDM schema (``schema``, for the clinical
+    and the vocabulary tables alike) and the target table; ``translate("duckdb")`` turns SQL
+    Server's dialect (``#temp`` tables, ``DATEADD``) into DuckDB's.
+    """
+    from circe.api import build_cohort_query, cohort_expression_from_json
+    from circe.cohortdefinition import BuildExpressionQueryOptions
+    from circe.sqlrender import render, split_sql, translate
+
+    if not _IDENTIFIER.match(schema):
+        raise InputError("--schema", f"{schema!r} is not a schema name (letters, digits and _)")
+    try:
+        expression = cohort_expression_from_json(definition.text)
+    except ValueError as exc:
+        problem = " ".join(str(exc).split())[:300]
+        raise InputError(definition.path, f"is not a valid Circe cohort expression: {problem}") from None
+    options = BuildExpressionQueryOptions()
+    options.cohort_id = 1
+    options.generate_stats = False
+    try:
+        sql = build_cohort_query(expression, options)
+    except Exception as exc:  # circepy's builder raises plain exceptions on inconsistent expressions
+        raise InputError(definition.path, f"circepy cannot build SQL for it: {exc}") from None
+    rendered = render(sql, cdm_database_schema=schema, vocabulary_database_schema=schema,
+                      target_database_schema="temp", target_cohort_table=_TARGET_TABLE, target_cohort_id="1")  # fmt: skip
+    left = sorted(set(re.findall(r"@[A-Za-z_]+", rendered)))
+    if left:  # a circepy release with a parameter this code does not know
+        raise InputError(definition.path, f"circepy's SQL has parameters left unfilled: {', '.join(left)}",
+                         hint=f"this code is checked against ohdsi-circepy=={CIRCEPY_VERSION}")  # fmt: skip
+    return [s for s in split_sql(translate(rendered, "duckdb")) if s.strip()]
+
+
+def _check_cdm(con, cdm: str, schema: str) -> None:
+    tables = {
+        r[0].lower()
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $schema", {"schema": schema}
+        ).fetchall()
+    }
+    missing = [t for t in ("person", "observation_period", "concept", "concept_ancestor") if t not in tables]
+    if missing:
+        raise InputError(cdm, f"schema {schema!r} is not an OMOP CDM: no table {', '.join(missing)}",
+                         hint="give the CDM's DuckDB file, and --schema if its tables are not in 'main'")  # fmt: skip
+
+
+def cohort_rows(cdm: str | os.PathLike, definition: Definition, *, schema: str = "main") -> list[tuple]:
+    """The cohort's entries ``(subject_id, cohort_start_date, cohort_end_date)``, sorted.
+
+    An end date may be empty (a SQL definition over ``condition_occurrence``, whose end is often
+    not recorded); a start date may not, nor may an end come before its start.
+    """
+    import duckdb
+
+    cdm = str(cdm)
+    if not Path(cdm).is_file():
+        raise InputError(cdm, "no such OMOP CDM file", hint="give a .duckdb file holding the CDM tables")
+    statements = circe_sql(definition, schema=schema) if definition.kind == "circe" else None
+    con = connect(cdm, read_only=True, files=False)
+    try:
+        _check_cdm(con, cdm, schema)
+        if definition.kind == "sql":
+            if schema != "main":
+                con.execute("SET schema = $schema", {"schema": schema})
+            try:
+                cur = con.execute(definition.text)
+            except duckdb.Error as exc:
+                raise InputError(definition.path, f"failed on {Path(cdm).name}: {str(exc).splitlines()[0]}") from None
+            columns = tuple(d[0].lower() for d in cur.description)
+            if columns != COHORT_COLUMNS:
+                raise InputError(definition.path, f"selects {', '.join(columns)}",
+                                 hint=f"select exactly {', '.join(COHORT_COLUMNS)}, in this order")  # fmt: skip
+            rows = cur.fetchall()
+        else:
+            con.execute(  # the table named by _TARGET_TABLE
+                "CREATE TEMP TABLE seq2rx_cohort (cohort_definition_id BIGINT, subject_id BIGINT, "
+                "cohort_start_date DATE, cohort_end_date DATE)"
+            )
+            try:
+                for statement in statements:
+                    con.execute(statement)
+            except duckdb.Error as exc:
+                raise InputError(definition.path, f"circepy's SQL failed on {Path(cdm).name}: "
+                                 f"{str(exc).splitlines()[0]}") from None  # fmt: skip
+            rows = con.execute(
+                "SELECT subject_id, cohort_start_date, cohort_end_date FROM temp.seq2rx_cohort"
+            ).fetchall()
+    finally:
+        con.close()
+    for i, (subject, start, end) in enumerate(rows):
+        if subject is None or start is None:
+            raise InputError(definition.path, f"entry {i + 1} has no subject_id or no cohort_start_date")
+        if end is not None and end < start:
+            raise InputError(definition.path, f"subject {subject}: cohort_end_date {end} is before "
+                             f"cohort_start_date {start}")  # fmt: skip
+    return sorted(rows, key=lambda r: (r[0], r[1], r[2] is None, r[2]))
+
+
+def run_cohort(cdm: str | os.PathLike, definition_path: str | os.PathLike, *, schema: str = "main",
+               members: bool = False) -> dict:  # fmt: skip
+    """Run one definition on a CDM; return ``{"persons": N, "entries": M, ...}``.
+
+    Counts are exact (like the members of a cohort of the cohort database, they stay local);
+    Table 1 is what suppresses small counts for sharing. With ``members`` the entries are listed.
+    """
+    definition = read_definition(definition_path)
+    rows = cohort_rows(cdm, definition, schema=schema)
+    result = {
+        "definition": Path(definition.path).name,
+        "kind": definition.kind,
+        "title": definition.title,
+        "cdm": Path(cdm).name,
+        "engine": f"ohdsi-circepy {CIRCEPY_VERSION} SQL, rendered and translated to DuckDB"
+        if definition.kind == "circe"
+        else "one SELECT, read-only",
+        "persons": len({r[0] for r in rows}),
+        "entries": len(rows),
+        "entries_without_end": sum(r[2] is None for r in rows),
+    }
+    if rows:
+        result["first_start"] = min(r[1] for r in rows).isoformat()
+        result["last_start"] = max(r[1] for r in rows).isoformat()
+    if members:
+        result["members"] = [
+            {"subject_id": s, "cohort_start_date": a.isoformat(), "cohort_end_date": b.isoformat() if b else None}
+            for s, a, b in rows
+        ]
+    return result
