@@ -396,10 +396,30 @@ def _cmd_ehr_cohort(args: argparse.Namespace) -> int:
 def _add_ehr_commands(sub) -> None:
     p = sub.add_parser(
         "ehr",
-        help="cohorts on an OMOP CDM (DuckDB): Circe JSON or one SELECT",
-        description="Run cohort definitions the OHDSI way on an OMOP CDM held in a DuckDB file, opened read-only.",
+        help="EHR data in: the clinical table from an OMOP CDM, and cohorts on it (Circe JSON or one SELECT)",
+        description="Read an OMOP CDM v5.3/5.4 (a DuckDB file, opened read-only, or a folder of CDM CSV files): "
+        "derive the clinical table, or run cohort definitions the OHDSI way.",
     )
     ehr_sub = p.add_subparsers(dest="ehr_command", required=True, metavar="SUBCOMMAND")
+    q = ehr_sub.add_parser(
+        "clinical",
+        help="derive the clinical table (config/clinical.tsv's columns) from an OMOP CDM",
+        description="Derive age at the index date, sex, stage, ECOG, eGFR, current medications (RxNorm "
+        "ingredients), follow-up and death for every person of an OMOP CDM, by the rules of docs/data-model.md; "
+        "concepts are matched with their descendants (concept_ancestor). With --clinical, a clinical TSV's values "
+        "win per field and the CDM fills its gaps; --json says where each value came from and lists differences.",
+    )
+    q.add_argument("--cdm", required=True, metavar="PATH", help="OMOP CDM: a .duckdb file or a folder of <table>.csv")
+    q.add_argument("--link", default="person_source_value", choices=["person_source_value", "person_id"],
+                   help="person column holding the sample sheet's patient ID (default: person_source_value)")  # fmt: skip
+    q.add_argument("--index-date", default="first_diagnosis", choices=["first_diagnosis", "observation_start", "observation_end"],
+                   help="the index date (diagnosis_date): first condition of a 'diagnosis' concept (default), or the "
+                   "first or last day observed")  # fmt: skip
+    q.add_argument("--concepts", metavar="TSV", help="concept table (default: the shipped kb/omop/concepts.tsv)")
+    q.add_argument("--clinical", metavar="TSV", help="a clinical table whose values win over the CDM's, field by field")
+    q.add_argument("--tsv", required=True, metavar="FILE", help="write the clinical table here")
+    q.add_argument("--json", metavar="FILE", help="also write each value's source and the TSV/CDM differences here")
+    q.set_defaults(func=_cmd_ehr_clinical)
     q = ehr_sub.add_parser(
         "cohort",
         help="run one cohort definition (Circe JSON or SQL) and write its persons and entries",
@@ -836,32 +856,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--kb", default=None, metavar="DIR", help="folder of the FHIR code tables (default: the shipped kb/fhir)"
     )
     p.set_defaults(func=_cmd_fhir)
-
-    p = sub.add_parser(
-        "ehr",
-        help="EHR data in: the clinical table from an OMOP CDM",
-        description="Read an OMOP CDM v5.3/5.4 (a DuckDB file, opened read-only, or a folder of CDM CSV files).",
-    )
-    ehr_sub = p.add_subparsers(dest="ehr_command", required=True, metavar="SUBCOMMAND")
-    q = ehr_sub.add_parser(
-        "clinical",
-        help="derive the clinical table (config/clinical.tsv's columns) from an OMOP CDM",
-        description="Derive age at the index date, sex, stage, ECOG, eGFR, current medications (RxNorm "
-        "ingredients), follow-up and death for every person of an OMOP CDM, by the rules of docs/data-model.md; "
-        "concepts are matched with their descendants (concept_ancestor). With --clinical, a clinical TSV's values "
-        "win per field and the CDM fills its gaps; --json says where each value came from and lists differences.",
-    )
-    q.add_argument("--cdm", required=True, metavar="PATH", help="OMOP CDM: a .duckdb file or a folder of <table>.csv")
-    q.add_argument("--link", default="person_source_value", choices=["person_source_value", "person_id"],
-                   help="person column holding the sample sheet's patient ID (default: person_source_value)")  # fmt: skip
-    q.add_argument("--index-date", default="first_diagnosis", choices=["first_diagnosis", "observation_start", "observation_end"],
-                   help="the index date (diagnosis_date): first condition of a 'diagnosis' concept (default), or the "
-                   "first or last day observed")  # fmt: skip
-    q.add_argument("--concepts", metavar="TSV", help="concept table (default: the shipped kb/omop/concepts.tsv)")
-    q.add_argument("--clinical", metavar="TSV", help="a clinical table whose values win over the CDM's, field by field")
-    q.add_argument("--tsv", required=True, metavar="FILE", help="write the clinical table here")
-    q.add_argument("--json", metavar="FILE", help="also write each value's source and the TSV/CDM differences here")
-    q.set_defaults(func=_cmd_ehr_clinical)
 
     p = sub.add_parser("verify", help="check results/ against its provenance record (edited, removed, added files)")
     p.add_argument(

@@ -96,6 +96,8 @@ INVOCATIONS = {
     "cds": [["cds", "index", "--results", "{f}"], ["cds", "index", "--results", "{o}", "--drug-codes", "{f}"]],
     "serve": [["serve", "--results", "{o}", "--jwks", "{f}", "--issuer", "x", "--port", "1"],
               ["serve", "--index", "{f}", "--jwks", "{f}", "--issuer", "x", "--port", "1"]],
+    "ehr": [["ehr", "clinical", "--cdm", "{f}", "--tsv", "{o}/c.tsv"],
+            ["ehr", "cohort", "--cdm", "{f}", "--definition", "{f}", "--json", "{o}/c.json"]],
     "index": [["index", "--fasta", "{f}", "--prefix", "{o}/ix"],
               ["index", "--fasta", "{f}", "--aligner", "minimap2", "--prefix", "{o}/ix"]],
 }  # fmt: skip
@@ -112,7 +114,8 @@ def _suffix(args: list[str], i: int) -> str:
     names = {"--vcf": "in.vcf.gz", "--truth": "t.vcf.gz", "--query": "q.vcf.gz", "--fasta": "ref.fa",
              "--gff3": "genes.gff3", "--regions": "r.bed", "--table": "t.tsv", "--db": "c.duckdb",
              "--configfile": "config.yaml", "--spec": "demo.yaml", "--sites": "positions.tsv",
-             "--jwks": "jwks.json", "--index": "index.sqlite"}  # fmt: skip
+             "--jwks": "jwks.json", "--index": "index.sqlite", "--cdm": "cdm.duckdb",
+             "--definition": "cohort.json"}  # fmt: skip
     return names.get(opt, "input.tsv")
 
 
