@@ -75,3 +75,14 @@ def htslib_warnings(vcf: Path) -> list[str]:
     code = "import sys, pysam, pysam.bcftools; pysam.bcftools.view(sys.argv[1])"
     proc = subprocess.run([sys.executable, "-c", code, str(vcf)], capture_output=True, text=True, check=True)
     return [line for line in proc.stderr.splitlines() if line.strip()]
+
+
+def read_only_query(database: Path, sql: str, params: dict | None = None) -> list[tuple]:
+    """Rows of one plain query on a DuckDB file opened read-only (the independent check of a CDM fact)."""
+    import duckdb
+
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return con.execute(sql, params or {}).fetchall()
+    finally:
+        con.close()

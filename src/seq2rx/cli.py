@@ -393,6 +393,48 @@ def _cmd_ehr_cohort(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ehr_table1(args: argparse.Namespace) -> int:
+    from seq2rx.core.io import atomic_output, write_json
+    from seq2rx.ehr.table1 import table1, table1_tsv
+
+    result = table1(args.cdm, args.target, args.comparator, top=args.top, min_count=args.min_count,
+                    schema=args.schema)  # fmt: skip
+    if args.tsv:
+        with atomic_output(args.tsv) as tmp:
+            Path(tmp).write_text(table1_tsv(result), encoding="utf-8")
+    write_json(result, args.json)
+    sizes = " vs ".join(str(result["cohorts"][arm]["persons"]) for arm in ("target", "comparator"))
+    print(f"Table 1 of {result['cohorts']['target']['definition']} vs {result['cohorts']['comparator']['definition']}"
+          f" ({sizes} persons, {len(result['rows'])} rows) -> {args.json}")  # fmt: skip
+    return 0
+
+
+def _cmd_ehr_km(args: argparse.Namespace) -> int:
+    from seq2rx.core.io import atomic_output, write_json
+    from seq2rx.ehr.table1 import survival, survival_svg
+
+    result = survival(args.cdm, args.definition, args.outcome, min_count=args.min_count, schema=args.schema)
+    if args.svg:
+        title = f"{result['outcome']['definition']} after the start of {result['cohort']['definition']}"
+        svg = survival_svg(result, title)
+        with atomic_output(args.svg) as tmp:
+            Path(tmp).write_text(svg, encoding="utf-8")
+    write_json(result, args.json)
+    print(f"Kaplan-Meier: {result['persons']} persons, {result['events']} events -> {args.json}")
+    return 0
+
+
+def _cdm_argument(q) -> None:
+    q.add_argument("--cdm", required=True, metavar="DUCKDB", help="OMOP CDM v5.3/5.4 in a DuckDB file (read-only)")
+
+
+def _cdm_options(q, *, sharing: bool) -> None:
+    """--schema, and --min-count for the outputs meant for sharing (Table 1, Kaplan-Meier)."""
+    if sharing:
+        q.add_argument("--min-count", type=int, default=5, help="counts below this are shown as <N (default: 5)")
+    q.add_argument("--schema", default="main", help="schema of the CDM tables in the file (default: main)")
+
+
 def _add_ehr_commands(sub) -> None:
     p = sub.add_parser(
         "ehr",
@@ -427,12 +469,49 @@ def _add_ehr_commands(sub) -> None:
         "ohdsi-circepy, rendered and translated to DuckDB; a .sql definition is one SELECT of subject_id, "
         "cohort_start_date, cohort_end_date over the CDM tables. The CDM file is never written to.",
     )
-    q.add_argument("--cdm", required=True, metavar="DUCKDB", help="OMOP CDM v5.3/5.4 in a DuckDB file (read-only)")
+    _cdm_argument(q)
     q.add_argument("--definition", required=True, metavar="FILE", help="Circe JSON (.json) or one SELECT (.sql)")
     q.add_argument("--json", required=True, metavar="FILE", help="write {persons, entries, ...} here")
-    q.add_argument("--schema", default="main", help="schema of the CDM tables in the file (default: main)")
+    _cdm_options(q, sharing=False)
     q.add_argument("--members", action="store_true", help="also list the entries (subject, start, end)")
     q.set_defaults(func=_cmd_ehr_cohort)
+    q = ehr_sub.add_parser(
+        "table1",
+        help="characterise two cohorts: demographics, top conditions and drugs, standardized differences",
+        description="Table 1 of a target and a comparator cohort (Circe JSON or SQL definitions), persons at their "
+        "first cohort start: age (mean, SD, 10-year bands), sex, the top conditions and drug ingredients of the 365 "
+        "days up to index, each as count and percent with the standardized mean difference (OHDSI's convention). "
+        "Counts below --min-count are suppressed (docs/cohorts-omop.md).",
+    )
+    _cdm_argument(q)
+    q.add_argument(
+        "--target", required=True, metavar="FILE", help="target cohort: Circe JSON (.json) or one SELECT (.sql)"
+    )
+    q.add_argument("--comparator", required=True, metavar="FILE", help="comparator cohort: Circe JSON or one SELECT")
+    q.add_argument("--json", required=True, metavar="FILE", help="write Table 1 (rows, cohorts, conventions) here")
+    q.add_argument("--tsv", metavar="FILE", help="also write Table 1 as TSV here")
+    q.add_argument("--top", type=int, default=10, help="conditions and drug ingredients listed (default: 10)")
+    _cdm_options(q, sharing=True)
+    q.set_defaults(func=_cmd_ehr_table1)
+    q = ehr_sub.add_parser(
+        "km",
+        help="Kaplan-Meier from OMOP dates: days from cohort start to an outcome cohort or death",
+        description="Days from each person's first cohort start to their first outcome on or after it (the start of "
+        "the outcome cohort's first entry, or death_date with --outcome death), censored at the end of the "
+        "observation period holding the index. Persons with the outcome before index are left out. Counts below "
+        "--min-count are suppressed and the curve stops where fewer remain at risk.",
+    )
+    _cdm_argument(q)
+    q.add_argument(
+        "--definition", required=True, metavar="FILE", help="the cohort: Circe JSON (.json) or one SELECT (.sql)"
+    )
+    q.add_argument("--outcome", required=True, metavar="FILE|death", help="outcome cohort definition, or 'death'")
+    q.add_argument(
+        "--json", required=True, metavar="FILE", help="write persons, events, survival at set days and the curve"
+    )
+    q.add_argument("--svg", metavar="FILE", help="also draw the curve here")
+    _cdm_options(q, sharing=True)
+    q.set_defaults(func=_cmd_ehr_km)
 
 
 # --- the CDS Hooks service (seq2rx cds index, seq2rx serve) ---

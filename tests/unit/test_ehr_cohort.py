@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import read_only_query
 
 from seq2rx.cli import main
 from seq2rx.core.data import data_path
@@ -33,13 +34,7 @@ CONCEPT = {"celecoxib": 1118084, "diclofenac": 1124300, "gi_bleed": 192671}
 
 
 def query(sql: str, params: dict | None = None):
-    import duckdb
-
-    con = duckdb.connect(str(EUNOMIA), read_only=True)
-    try:
-        return con.execute(sql, params or {}).fetchall()
-    finally:
-        con.close()
+    return read_only_query(EUNOMIA, sql, params)
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))

@@ -97,7 +97,9 @@ INVOCATIONS = {
     "serve": [["serve", "--results", "{o}", "--jwks", "{f}", "--issuer", "x", "--port", "1"],
               ["serve", "--index", "{f}", "--jwks", "{f}", "--issuer", "x", "--port", "1"]],
     "ehr": [["ehr", "clinical", "--cdm", "{f}", "--tsv", "{o}/c.tsv"],
-            ["ehr", "cohort", "--cdm", "{f}", "--definition", "{f}", "--json", "{o}/c.json"]],
+            ["ehr", "cohort", "--cdm", "{f}", "--definition", "{f}", "--json", "{o}/c.json"],
+            ["ehr", "table1", "--cdm", "{f}", "--target", "{f}", "--comparator", "{f}", "--json", "{o}/t.json"],
+            ["ehr", "km", "--cdm", "{f}", "--definition", "{f}", "--outcome", "{f}", "--json", "{o}/k.json"]],
     "index": [["index", "--fasta", "{f}", "--prefix", "{o}/ix"],
               ["index", "--fasta", "{f}", "--aligner", "minimap2", "--prefix", "{o}/ix"]],
 }  # fmt: skip

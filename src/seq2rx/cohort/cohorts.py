@@ -259,9 +259,11 @@ def survival_tsv(result: dict, k: int) -> str:
 TITLE_WIDTH = 72
 
 
-def survival_svg(result: dict, title: str) -> str:
+def survival_svg(result: dict, title: str, *, xlabel: str | None = None,
+                 ylabel: str = "progression-free probability") -> str:  # fmt: skip
     """The Kaplan-Meier plot as SVG text: same result, same bytes (Agg, fixed hash salt, no date).
-    The time axis says what the time is counted from (:func:`time_axis_label`)."""
+    The time axis says what the time is counted from (``xlabel``; by default :func:`time_axis_label`
+    of the patients drawn)."""
     from seq2rx.core import figures as G
 
     drawn = {n: g for n, g in result["groups"].items() if g["curve"] is not None}
@@ -280,8 +282,8 @@ def survival_svg(result: dict, title: str) -> str:
             marks = np.interp(g["censored"], t, s, left=1.0)
             ax.plot(g["censored"], marks, "|", color=G.colour(i), markersize=6)
     ax.set_ylim(0, 1.05)
-    ax.set_xlabel(time_axis_label(result["treated"]))
-    ax.set_ylabel("progression-free probability")
+    ax.set_xlabel(xlabel or time_axis_label(result["treated"]))
+    ax.set_ylabel(ylabel)
     test = result["test"]
     sub = f"log-rank p = {test['p_value']:.3g}" if test else result["reason"]
     ax.set_title(G.wrap(f"{title}\n{sub}", TITLE_WIDTH), fontsize=9)
