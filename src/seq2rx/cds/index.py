@@ -9,7 +9,6 @@ the file it opened (its inode) while a rebuild replaces it; the same findings gi
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import sqlite3
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from seq2rx.core.errors import InputError
 from seq2rx.core.io import atomic_output
+from seq2rx.pgx.guidance import read_drug_codes
 
 #: bumped when the tables change; the service refuses an index of another version
 SCHEMA_VERSION = 2
@@ -81,32 +81,6 @@ def _genotype(genes: list[str], calls: dict[str, dict]) -> str:
         dips = (calls.get(gene) or {}).get("diplotypes") or []
         parts.append(f"{gene} {' or '.join(dips)}" if dips else f"{gene} not called")
     return "; ".join(parts)
-
-
-def read_drug_codes(path: str | Path) -> dict[str, str]:
-    """drug name (lower case) -> RxNorm ingredient RxCUI, from a TSV with columns drug, rxnorm,
-    source, date (``resources/kb/pgx/drug_codes.tsv``). Empty codes are skipped."""
-    path = Path(path)
-    out: dict[str, str] = {}
-    try:
-        lines = path.read_text().splitlines()
-        reader = csv.DictReader(lines, delimiter="\t")
-        missing = {"drug", "rxnorm"} - set(reader.fieldnames or [])
-        if missing:
-            raise InputError(str(path), f"has no column {sorted(missing)}", hint="columns: drug, rxnorm, source, date")
-        rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(str(path), f"is not a UTF-8 TSV ({exc.__class__.__name__})") from None
-    for line, row in enumerate(rows, 2):
-        drug, code = (row["drug"] or "").strip().lower(), (row["rxnorm"] or "").strip()
-        if not drug or not code:
-            continue
-        if not code.isdigit():
-            raise InputError(str(path), f"RxNorm code {code!r} is not a number", line=line, field="rxnorm")
-        if out.get(drug, code) != code:
-            raise InputError(str(path), f"drug {drug!r} has two codes ({out[drug]}, {code})", line=line)
-        out[drug] = code
-    return out
 
 
 def index_rows(findings: list[dict], where: list[str]) -> tuple[list[tuple], list[tuple], dict[str, str | None]]:

@@ -140,16 +140,19 @@ def _genes_and_terms(row: dict, path: str, lineno: int) -> tuple[tuple[str, ...]
 
 def _read_table(path: str, columns: tuple[str, ...]):
     """(line number, row) of a tab-separated table whose every listed column is filled."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh, delimiter="\t")
-        missing = [c for c in columns if c not in (reader.fieldnames or ())]
-        if missing:
-            raise InputError(path, f"missing column(s) {', '.join(missing)}", line=1)
-        for lineno, row in enumerate(reader, 2):
-            for col in columns:
-                if not (row.get(col) or "").strip():
-                    raise InputError(path, "a value is required", line=lineno, field=col)
-            yield lineno, {c: row[c].strip() for c in columns}
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh, delimiter="\t")
+            missing = [c for c in columns if c not in (reader.fieldnames or ())]
+            if missing:
+                raise InputError(path, f"missing column(s) {', '.join(missing)}", line=1)
+            for lineno, row in enumerate(reader, 2):
+                for col in columns:
+                    if not (row.get(col) or "").strip():
+                        raise InputError(path, "a value is required", line=lineno, field=col)
+                yield lineno, {c: row[c].strip() for c in columns}
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(path, f"is not a UTF-8 tab-separated table ({exc.__class__.__name__})") from None
 
 
 @dataclass(frozen=True)
