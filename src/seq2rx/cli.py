@@ -598,6 +598,64 @@ def _add_cds_commands(sub) -> None:
     p.set_defaults(func=_cmd_serve)
 
 
+# --- clinical notes (seq2rx notes extract, seq2rx notes assert) ---
+
+
+def _cmd_notes_extract(args: argparse.Namespace) -> int:
+    from seq2rx.core.io import write_json
+    from seq2rx.notes import extract_notes, read_notes
+
+    doc = extract_notes(read_notes(args.notes), targets=args.targets, terms=args.terms)
+    write_json(doc, args.json)
+    print(f"{len(doc['items'])} items from {doc['notes']} notes of {doc['patients']} patients written to {args.json}")
+    return 0
+
+
+def _cmd_notes_assert(args: argparse.Namespace) -> int:
+    from seq2rx.notes import assert_file
+
+    counts = assert_file(args.input, args.tsv, terms=args.terms)
+    print(f"{counts['Negated']} negated, {counts['Affirmed']} affirmed: written to {args.tsv}")
+    return 0
+
+
+def _add_notes_commands(sub) -> None:
+    p = sub.add_parser(
+        "notes",
+        help="clinical notes: concepts with ConText assertions (seq2rx notes extract, seq2rx notes assert)",
+        description="Read clinical notes with ConText's categories on negspaCy's NegEx (rule-based; no model is "
+        "downloaded).",
+    )
+    notes_sub = p.add_subparsers(dest="notes_command", required=True, metavar="SUBCOMMAND")
+    terms_help = "ConText trigger terms (TSV; default: the shipped kb/nlp/context_terms.tsv)"
+    q = notes_sub.add_parser(
+        "extract",
+        help="find ECOG, smoking, therapies, adverse drug reactions and cancers (family history) in notes",
+        description="Find the target list's concepts in clinical notes and assert each with ConText's categories "
+        "(negated, family, hypothetical, historical, possible, affirmed). Writes note id, patient, date, character "
+        "span, concept and value per item; never the note's text.",
+    )
+    q.add_argument("--notes", required=True, metavar="PATH",
+                   help="notes: a TSV (patient, date, text; note_id optional), an OMOP CDM DuckDB file (note table) "
+                   "or a folder of OMOP CDM CSV files (note.csv, person.csv for the patient IDs)")  # fmt: skip
+    q.add_argument("--json", required=True, metavar="FILE", help="extracted items (JSON)")
+    q.add_argument("--targets", metavar="TSV", help="target list (default: the shipped kb/nlp/targets.tsv)")
+    q.add_argument("--terms", metavar="TSV", help=terms_help)
+    q.set_defaults(func=_cmd_notes_extract)
+    q = notes_sub.add_parser(
+        "assert",
+        help="NegEx's annotation format: add a Negation column (Affirmed or Negated) to each row",
+        description="Read NegEx's annotation format (columns Report No., Concept, Sentence) and write the same "
+        "rows with a Negation column, Affirmed or Negated; an input Negation column is replaced, never read.",
+    )
+    q.add_argument("--in", dest="input", required=True, metavar="FILE", help="annotation file (TSV)")
+    # --out is the spelling issue 20 gives; the convention names a TSV output --tsv (tests/unit/test_cli.py)
+    q.add_argument("--tsv", "--out", dest="tsv", required=True, metavar="FILE",
+                   help="the rows with their Negation column (TSV); --out is the same option")  # fmt: skip
+    q.add_argument("--terms", metavar="TSV", help=terms_help)
+    q.set_defaults(func=_cmd_notes_assert)
+
+
 #: genome builds a command that matches coordinates against a shipped knowledge base accepts
 BUILDS = ("GRCh38", "GRCh37")
 #: the release in which the deprecated option spellings go away
@@ -955,6 +1013,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_validate)
     _add_cds_commands(sub)
     _add_ehr_commands(sub)
+    _add_notes_commands(sub)
     return parser
 
 

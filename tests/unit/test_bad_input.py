@@ -130,6 +130,13 @@ CASES = {
     "X6": "outside-call CYP2D6 allele the knowledge base does not list",
     "X7": "cohort database file that is not a DuckDB database",
     "X8": "BED file with a line that is not BED",
+    "N1": "notes TSV without its date column",
+    "N2": "notes TSV with a date that is not YYYY-MM-DD",
+    "N3": "notes TSV whose text holds a tab",
+    "N4": "notes TSV with a note_id used twice",
+    "N5": "OMOP CDM CSV folder without note.csv",
+    "N6": "ConText term list with an unknown direction",
+    "N7": "NegEx annotation file without its Sentence column",
 }
 
 
@@ -1636,6 +1643,73 @@ def test_X8_bed_line_that_is_not_bed(tmp_path):
     assert code == 1
     assert_nothing_left(work / "results")
     assert_clear(log, file="demo/targets.bed", where="line 2", what="is not a BED line", todo="is it a BED file?")
+
+
+# --------------------------------------------------------------------------- clinical notes (N)
+
+
+def _notes_extract(capsys, tmp_path: Path, notes: Path, *extra: str) -> str:
+    out = tmp_path / "out" / "items.json"
+    code, err = cli(capsys, "notes", "extract", "--notes", notes, "--json", out, *extra)
+    assert code == 2 and "Traceback" not in err
+    assert_nothing_left(tmp_path / "out")
+    return err
+
+
+def _bad_notes_tsv(capsys, tmp_path: Path, content: str, **expected: str) -> None:
+    notes = tmp_path / "notes.tsv"
+    notes.write_text(content)
+    assert_clear(_notes_extract(capsys, tmp_path, notes), file=notes, **expected)
+
+
+def test_N1_notes_tsv_without_a_date_column(tmp_path, capsys):
+    _bad_notes_tsv(capsys, tmp_path, "patient\ttext\nP1\tECOG 1\n", where="line 1", what="misses the column(s) date",
+                   todo="notes are a TSV with the columns patient, date, text")  # fmt: skip
+
+
+def test_N2_notes_tsv_date_that_is_not_iso(tmp_path, capsys):
+    _bad_notes_tsv(capsys, tmp_path, "patient\tdate\ttext\nP1\t2024-01-02\tECOG 1\nP2\t03/01/2024\tECOG 2\n",
+                   where="line 3, field 'date'", what="'03/01/2024' is not a date", todo="write YYYY-MM-DD")  # fmt: skip
+
+
+def test_N3_notes_tsv_text_with_a_tab(tmp_path, capsys):
+    _bad_notes_tsv(capsys, tmp_path, "patient\tdate\ttext\nP1\t2024-01-02\tECOG 1\tformer smoker\n", where="line 2",
+                   what="has a different number of fields than the header", todo="write tabs in it as spaces")  # fmt: skip
+
+
+def test_N4_notes_tsv_note_id_used_twice(tmp_path, capsys):
+    _bad_notes_tsv(capsys, tmp_path, "note_id\tpatient\tdate\ttext\nA\tP1\t2024-01-02\tE\nA\tP2\t2024-01-02\tE\n",
+                   where="line 3, field 'note_id'", what="note_id 'A' is used twice", todo="give each note its own id")  # fmt: skip
+
+
+def test_N5_cdm_csv_folder_without_note_csv(tmp_path, capsys):
+    cdm = tmp_path / "cdm"
+    cdm.mkdir()
+    (cdm / "person.csv").write_text("person_id,person_source_value\n1,P1\n")
+    err = _notes_extract(capsys, tmp_path, cdm)
+    assert_clear(err, file=cdm, where=str(cdm), what="holds no note.csv",
+                 todo="export the CDM's NOTE table as note.csv")  # fmt: skip
+
+
+def test_N6_context_terms_with_an_unknown_direction(tmp_path, capsys):
+    notes = tmp_path / "notes.tsv"
+    notes.write_text("patient\tdate\ttext\nP1\t2024-01-02\tNo rash on phenytoin\n")
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("term\tcategory\tdirection\tsource\tdate\nno\tnegated\tforward\tNegEx\t2026-12\n")
+    err = _notes_extract(capsys, tmp_path, notes, "--terms", terms)
+    assert_clear(err, file=terms, where="line 2, field 'direction'", what="'forward' is not a direction",
+                 todo="use one of preceding, following, pseudo, termination")  # fmt: skip
+
+
+def test_N7_negex_annotations_without_a_sentence_column(tmp_path, capsys):
+    src = tmp_path / "annotations.tsv"
+    src.write_text("Report No.\tConcept\tText\n1\tfever\tNo fever.\n")
+    out = tmp_path / "out" / "asserted.tsv"
+    code, err = cli(capsys, "notes", "assert", "--in", src, "--out", out)
+    assert code == 2 and "Traceback" not in err
+    assert_nothing_left(tmp_path / "out")
+    assert_clear(err, file=src, where="line 1", what="misses the column(s) Sentence",
+                 todo="NegEx's annotation format has the columns Report No., Concept, Sentence")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the catalogue itself

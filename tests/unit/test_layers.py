@@ -34,7 +34,8 @@ ALLOWED = {
     "sim": ANALYSIS,
     "ops": BASE,
     "cds": ANALYSIS | {"findings"},
-    "cli": ANALYSIS | {"findings", "report", "sim", "ops", "cds", "fhir", "ehr"},
+    "notes": FOUNDATION,
+    "cli": ANALYSIS | {"findings", "report", "sim", "ops", "cds", "fhir", "ehr", "notes"},
 }
 
 

@@ -1,0 +1,303 @@
+"""Concepts in clinical notes: the target list (``kb/nlp/targets.tsv``) finds them, ConText's categories
+on negspaCy assert them. Each item keeps its note's id, patient and date, its character span in the
+note, the concept, its value where there is one, and ConText's axes; the note's text never leaves
+this module.
+
+Notes come from
+- a TSV: columns ``patient``, ``date`` (``YYYY-MM-DD``), ``text`` (``\\n`` for a line break) and
+  optionally ``note_id`` (without it a note is ``{patient}-{row}``);
+- an OMOP CDM ``note`` table (``note_id``, ``person_id``, ``note_date``, ``note_text``), in a DuckDB
+  file or a folder of CDM CSV files (``note.csv``, any case, column names in any case). The patient
+  is the person's ``person_source_value`` (the CDM's link to the sample sheet, as ``seq2rx ehr
+  clinical`` links it by default) when a ``person`` table gives one, else the ``person_id``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from seq2rx.core.data import data_path
+from seq2rx.core.errors import InputError
+
+TARGET_COLUMNS = ("concept", "kind", "pattern", "value", "implies", "source", "date")
+KINDS = ("phrase", "regex")
+IMPLIES = ("", "historical", "hypothetical", "negated", "possible", "family")
+NOTE_COLUMNS = ("patient", "date", "text")
+OMOP_NOTE = ("note_id", "person_id", "note_date", "note_text")
+#: the two fixed queries of a DuckDB CDM's notes: with the person's source value, or without a person table
+NOTES_WITH_PERSON = (
+    "SELECT CAST(n.note_id AS VARCHAR), CAST(n.person_id AS VARCHAR), CAST(n.note_date AS VARCHAR), n.note_text, "
+    "CAST(p.person_source_value AS VARCHAR) FROM note n LEFT JOIN person p ON p.person_id = n.person_id "
+    "ORDER BY n.note_id"
+)
+NOTES_ALONE = (
+    "SELECT CAST(note_id AS VARCHAR), CAST(person_id AS VARCHAR), CAST(note_date AS VARCHAR), note_text, NULL "
+    "FROM note ORDER BY note_id"
+)
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class Target:
+    concept: str
+    regex: re.Pattern
+    value: str
+    implies: str
+    #: a phrase's first word, case-folded: the text cannot match without it (a cheap test before the regex)
+    needle: str = ""
+
+
+@dataclass(frozen=True)
+class Note:
+    note_id: str
+    patient: str
+    date: str
+    text: str
+
+
+def load_targets(path: str | Path | None = None) -> list[Target]:
+    """The target list: one row per pattern (a phrase matched case-insensitively word by word, or a
+    regular expression whose named groups become the item's fields, ``value`` its value)."""
+    path = Path(path) if path else data_path("kb", "nlp", "targets.tsv")
+    targets = []
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        missing = [c for c in TARGET_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(str(path), f"misses the column(s) {', '.join(missing)}", line=1,
+                             hint=f"a target list has the columns {', '.join(TARGET_COLUMNS)}")  # fmt: skip
+        for line, row in enumerate(reader, 2):
+            for column in ("concept", "kind", "pattern", "source", "date"):
+                if not (row[column] or "").strip():
+                    raise InputError(str(path), "is empty", line=line, field=column,
+                                     hint="every target names its concept, pattern, source and date")  # fmt: skip
+            if row["kind"] not in KINDS:
+                raise InputError(
+                    str(path), f"{row['kind']!r} is not one of {', '.join(KINDS)}", line=line, field="kind"
+                )
+            if (row["implies"] or "") not in IMPLIES:
+                raise InputError(str(path), f"{row['implies']!r} is not one of {', '.join(IMPLIES[1:])} or empty",
+                                 line=line, field="implies")  # fmt: skip
+            if row["kind"] == "phrase":
+                source = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in row["pattern"].split()) + r"(?!\w)"
+            else:
+                source = row["pattern"]
+            try:
+                regex = re.compile(source, re.IGNORECASE)
+            except re.error as exc:
+                raise InputError(str(path), f"not a regular expression: {exc}", line=line, field="pattern") from None
+            needle = row["pattern"].split()[0].casefold() if row["kind"] == "phrase" else ""
+            targets.append(Target(row["concept"], regex, row["value"] or "", row["implies"] or "", needle))
+    return targets
+
+
+def read_notes(path: str | Path) -> list[Note]:
+    """Notes from a TSV, an OMOP CDM DuckDB file (told apart by the file's first bytes) or a folder of
+    OMOP CDM CSV files (its ``note.csv``)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(str(path), "does not exist",
+                         hint="give a notes TSV, an OMOP CDM DuckDB file or a CDM CSV folder with note.csv")  # fmt: skip
+    if path.is_dir():
+        return _read_csv_folder_notes(path)
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head[8:12] == b"DUCK":
+        return _read_omop_notes(path)
+    return _read_tsv_notes(path)
+
+
+def _check_date(path: Path, value: str, line: int, field: str) -> str:
+    value = value.strip()
+    if not ISO_DATE.fullmatch(value):
+        raise InputError(str(path), f"{value!r} is not a date", line=line, field=field, hint="write YYYY-MM-DD")
+    return value
+
+
+def _read_tsv_notes(path: Path) -> list[Note]:
+    notes, seen = [], set()
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+            missing = [c for c in NOTE_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(str(path), f"misses the column(s) {', '.join(missing)}", line=1,
+                                 hint="notes are a TSV with the columns patient, date, text (and note_id), "
+                                 "an OMOP CDM DuckDB file or a CDM CSV folder with note.csv")  # fmt: skip
+            for line, row in enumerate(reader, 2):
+                if None in row or any(row[c] is None for c in reader.fieldnames):
+                    raise InputError(str(path), "has a different number of fields than the header", line=line,
+                                     hint="a note's text holds no tab: write tabs in it as spaces")  # fmt: skip
+                if not row["patient"].strip():
+                    raise InputError(str(path), "is empty", line=line, field="patient")
+                date = _check_date(path, row["date"], line, "date")
+                note_id = (row.get("note_id") or "").strip() or f"{row['patient']}-{line - 1}"
+                if note_id in seen:
+                    raise InputError(str(path), f"note_id {note_id!r} is used twice", line=line, field="note_id",
+                                     hint="give each note its own id")  # fmt: skip
+                seen.add(note_id)
+                notes.append(Note(note_id, row["patient"].strip(), date, row["text"].replace("\\n", "\n")))
+    except UnicodeDecodeError:
+        raise InputError(str(path), "is not UTF-8 text",
+                         hint="save the notes as UTF-8, or give an OMOP CDM DuckDB file or CSV folder") from None  # fmt: skip
+    return notes
+
+
+def _csv_table(folder: Path, name: str) -> Path | None:
+    """``folder``'s CSV file of CDM table ``name``, its file name in any case (``NOTE.csv``)."""
+    found = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower() == f"{name}.csv")
+    return found[0] if found else None
+
+
+def _read_csv_folder_notes(folder: Path) -> list[Note]:
+    note_csv = _csv_table(folder, "note")
+    if note_csv is None:
+        raise InputError(str(folder), "holds no note.csv",
+                         hint="export the CDM's NOTE table as note.csv, or give the notes as a TSV "
+                         "(patient, date, text)")  # fmt: skip
+    links = _csv_person_links(_csv_table(folder, "person"))
+    rows = []
+    try:
+        with open(note_csv, encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh)
+            header = [c.strip().lower() for c in next(reader, [])]
+            missing = [c for c in OMOP_NOTE if c not in header]
+            if missing:
+                raise InputError(str(note_csv), f"misses the column(s) {', '.join(missing)}", line=1,
+                                 hint="see the OMOP CDM v5.4 NOTE table")  # fmt: skip
+            at = {c: header.index(c) for c in OMOP_NOTE}
+            seen = set()
+            for line, values in enumerate(reader, 2):
+                if not values:
+                    continue
+                if len(values) != len(header):
+                    raise InputError(str(note_csv), f"has {len(values)} fields, the header {len(header)}",
+                                     line=line, hint="quote a note_text that holds commas or line breaks")  # fmt: skip
+                note_id, person_id = values[at["note_id"]].strip(), values[at["person_id"]].strip()
+                for field, value in (("note_id", note_id), ("person_id", person_id)):
+                    if not value.isdigit():
+                        raise InputError(str(note_csv), f"{value!r} is not a whole number", line=line,
+                                         field=field, hint="CDM ids are integers")  # fmt: skip
+                if note_id in seen:
+                    raise InputError(str(note_csv), f"note_id {note_id} is used twice", line=line, field="note_id",
+                                     hint="note_id is the NOTE table's primary key")  # fmt: skip
+                seen.add(note_id)
+                date = _check_date(note_csv, values[at["note_date"]][:10], line, "note_date")
+                rows.append((int(note_id), person_id, date, values[at["note_text"]]))
+    except UnicodeDecodeError:
+        raise InputError(str(note_csv), "is not UTF-8 text", hint="export the CDM as UTF-8") from None
+    return [Note(str(n), links.get(p) or p, d, t) for n, p, d, t in sorted(rows)]
+
+
+def _csv_person_links(person_csv: Path | None) -> dict[str, str]:
+    """person_id -> person_source_value from a CDM ``person.csv`` (empty without one)."""
+    if person_csv is None:
+        return {}
+    try:
+        with open(person_csv, encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh)
+            header = [c.strip().lower() for c in next(reader, [])]
+            if "person_id" not in header or "person_source_value" not in header:
+                return {}
+            pid, psv = header.index("person_id"), header.index("person_source_value")
+            return {v[pid].strip(): v[psv].strip() for v in reader if len(v) == len(header)}
+    except UnicodeDecodeError:
+        raise InputError(str(person_csv), "is not UTF-8 text", hint="export the CDM as UTF-8") from None
+
+
+def _read_omop_notes(path: Path) -> list[Note]:
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise InputError(str(path), f"cannot be opened as a DuckDB database ({exc})") from None
+    try:
+        columns: dict[str, set[str]] = {}
+        for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns").fetchall():
+            columns.setdefault(table.lower(), set()).add(column.lower())
+        if "note" not in columns:
+            raise InputError(str(path), "holds no OMOP CDM note table",
+                             hint="load the CDM's NOTE table, or give the notes as a TSV (patient, date, text)")  # fmt: skip
+        missing = [c for c in OMOP_NOTE if c not in columns["note"]]
+        if missing:
+            raise InputError(
+                str(path), f"the note table misses {', '.join(missing)}", hint="see the OMOP CDM v5.4 NOTE table"
+            )
+        link = "person_source_value" in columns.get("person", set())
+        rows = con.execute(NOTES_WITH_PERSON if link else NOTES_ALONE).fetchall()
+    finally:
+        con.close()
+    return [Note(n, psv or p, (d or "")[:10], t or "") for n, p, d, t, psv in rows]
+
+
+def _targets_in(text: str, targets: list[Target]) -> list[tuple[int, int, Target, dict]]:
+    """Non-overlapping target matches in ``text``: the longest wins, then the earliest, then the first row."""
+    found = []
+    folded = text.casefold()
+    for order, target in enumerate(targets):
+        if target.needle and target.needle not in folded:
+            continue
+        for match in target.regex.finditer(text):
+            if match.end() > match.start():
+                groups = {k: v.lower() for k, v in match.groupdict().items() if v}
+                found.append((match.start(), match.end(), order, target, groups))
+    found.sort(key=lambda m: (-(m[1] - m[0]), m[0], m[2]))
+    kept: list[tuple[int, int, Target, dict]] = []
+    for start, end, _order, target, groups in found:
+        if all(end <= s or start >= e for s, e, _t, _g in kept):
+            kept.append((start, end, target, groups))
+    return sorted(kept, key=lambda m: (m[0], m[1]))
+
+
+def extract_note(note: Note, targets: list[Target], nlp) -> list[dict]:
+    """The items of one note (spans are character offsets into the note's own text)."""
+    from seq2rx.notes._pipeline import assert_context, axes, fold, make_doc, normalize_space
+
+    text, offsets = normalize_space(note.text)
+    matches = _targets_in(text, targets)
+    if not matches:
+        return []
+    doc = make_doc(nlp, text, original=note.text, offsets=offsets)
+    spans, kept = [], []
+    for start, end, target, groups in matches:
+        span = doc.char_span(start, end, label=target.concept.upper(), alignment_mode="expand")
+        if span is not None and all(span.end <= s.start or span.start >= s.end for s in spans):
+            spans.append(span)
+            kept.append((start, end, target, groups))
+    doc.ents = spans
+    doc = assert_context(nlp, doc)
+    items = []
+    for span, (start, end, target, groups) in zip(doc.ents, kept, strict=True):
+        assertion = fold(axes(span), target.implies)  # "former smoker": historical by its own words
+        value = groups.pop("value", None) or target.value or groups.get("drug") or groups.get("site") or None
+        items.append({
+            "note_id": note.note_id, "patient": note.patient, "date": note.date,
+            "start": offsets[start], "end": offsets[end], "concept": target.concept, "value": value,
+            "fields": dict(sorted(groups.items())), **assertion,
+        })  # fmt: skip
+    return items
+
+
+def extract_notes(notes: list[Note], *, targets: str | Path | None = None, terms: str | Path | None = None) -> dict:
+    """The extraction document of ``notes``: items, and counts per concept and assertion."""
+    from seq2rx.notes._pipeline import build_pipeline
+
+    target_list = load_targets(targets)
+    nlp = build_pipeline(str(terms) if terms else None)
+    items = [item for note in notes for item in extract_note(note, target_list, nlp)]
+    counts: dict[str, dict[str, int]] = {}
+    for item in items:
+        per = counts.setdefault(item["concept"], {})
+        per[item["assertion"]] = per.get(item["assertion"], 0) + 1
+    return {
+        "notes": len(notes),
+        "patients": len({n.patient for n in notes}),
+        "items": items,
+        "counts": counts,
+        "targets": "packaged kb/nlp/targets.tsv" if targets is None else Path(targets).name,
+        "terms": "packaged kb/nlp/context_terms.tsv" if terms is None else Path(terms).name,
+    }
