@@ -429,7 +429,8 @@ def _cmd_ehr_km(args: argparse.Namespace) -> int:
 
 
 def _cdm_argument(q) -> None:
-    q.add_argument("--cdm", required=True, metavar="DUCKDB", help="OMOP CDM v5.3/5.4 in a DuckDB file (read-only)")
+    q.add_argument("--cdm", required=True, metavar="PATH",
+                   help="OMOP CDM v5.3/5.4: a DuckDB file (read-only) or a folder of CDM CSV files")  # fmt: skip
 
 
 def _cdm_options(q, *, sharing: bool) -> None:
