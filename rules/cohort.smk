@@ -39,6 +39,9 @@ rule cohort_database:
         sheet=config["samples"],
         clinical=config["clinical"] or [],
         predictions=get_cohort_predictions,
+        # an OMOP CDM: the ehr_* tables of the linked patients (empty without one)
+        cdm=config.get("clinical_omop", {}).get("path") or [],
+        omop_definitions=COHORT_OMOP_DEFINITIONS,
     output:
         db="results/cohort.duckdb",
         tables="results/cohort/tables.tsv",
@@ -55,6 +58,8 @@ rule cohort_database:
     params:
         rows=[SAMPLES[s] for s in sorted(SAMPLES)],
         tables=SHARD_TABLES,
+        link=config["clinical_omop"]["link"],
+        omop_definitions=config["cohorts"]["omop_definitions"],
     script:
         "../scripts/cohort_database.py"
 

@@ -88,6 +88,15 @@ try:
         read_clinical(config["clinical"], patients={row["patient"] for row in SHEET})
     # a cohort definition's file name becomes a results folder and a wildcard
     s2c.check_cohort_names(config, str(CONFIG_SOURCE))
+    # the OMOP cohort definitions the cohort database runs on the CDM (only with a CDM), each read
+    # and checked before any job
+    COHORT_OMOP_DEFINITIONS = []
+    if config["cohorts"]["omop_definitions"] and config["clinical_omop"]["path"]:
+        from seq2rx.ehr import read_definitions
+
+        COHORT_OMOP_DEFINITIONS = [
+            d.path for d in read_definitions(config["cohorts"]["omop_definitions"])
+        ]
 except InputError as exc:
     sys.exit(f"seq2rx: configuration error: {exc}")
 

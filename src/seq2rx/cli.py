@@ -308,6 +308,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         concepts = read_concepts(omop["concepts"] or None)
         with open_cdm(omop["path"]) as cdm:
             derive_clinical(cdm, link=omop["link"], index_date=omop["index_date"], concepts=concepts)
+        if cfg["cohorts"]["omop_definitions"]:  # the OMOP cohort definitions the cohort database runs
+            from seq2rx.ehr import read_definitions
+
+            read_definitions(cfg["cohorts"]["omop_definitions"])
     check_cohort_names(cfg, args.configfile)
     from seq2rx.variants.inputs import check_sheet_vcfs
 
@@ -425,7 +429,8 @@ def _cmd_ehr_km(args: argparse.Namespace) -> int:
 
 
 def _cdm_argument(q) -> None:
-    q.add_argument("--cdm", required=True, metavar="DUCKDB", help="OMOP CDM v5.3/5.4 in a DuckDB file (read-only)")
+    q.add_argument("--cdm", required=True, metavar="PATH",
+                   help="OMOP CDM v5.3/5.4: a DuckDB file (read-only) or a folder of CDM CSV files")  # fmt: skip
 
 
 def _cdm_options(q, *, sharing: bool) -> None:

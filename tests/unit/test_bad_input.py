@@ -137,6 +137,8 @@ CASES = {
     "N5": "OMOP CDM CSV folder without note.csv",
     "N6": "ConText term list with an unknown direction",
     "N7": "NegEx annotation file without its Sentence column",
+    "Q1": "OMOP cohort definitions folder with a broken Circe JSON",
+    "Q2": "OMOP CDM CSV file with a value not of its column's type (read for the cohort database)",
 }
 
 
@@ -1710,6 +1712,56 @@ def test_N7_negex_annotations_without_a_sentence_column(tmp_path, capsys):
     assert_nothing_left(tmp_path / "out")
     assert_clear(err, file=src, where="line 1", what="misses the column(s) Sentence",
                  todo="NegEx's annotation format has the columns Report No., Concept, Sentence")  # fmt: skip
+def _cohort_database_with_cdm(work: Path, cdm: Path, definitions: Path) -> tuple[int, str]:
+    from seq2rx.cohort import SHARD_TABLES
+
+    (work / "config").mkdir(parents=True, exist_ok=True)
+    (work / "config" / "samples.tsv").write_text("sample\tpatient\ttype\nALICE-0001\tALICE-0001\tgermline\n")
+    row = {"sample": "ALICE-0001", "patient": "ALICE-0001", "type": "germline", "sex": "female", "tumor_type": "NA",
+           "stage": "vcf"}  # fmt: skip
+    return run_script(
+        "cohort_database", work,
+        input={"shards": [], "sheet": "config/samples.tsv", "clinical": [], "predictions": [], "cdm": str(cdm),
+               "omop_definitions": sorted(str(p) for p in definitions.glob("*.json"))},
+        output={"db": "results/cohort.duckdb", "tables": "results/cohort/tables.tsv"},
+        params={"rows": [row], "tables": list(SHARD_TABLES), "link": "person_source_value",
+                "omop_definitions": str(definitions)},
+    )  # fmt: skip
+
+
+def test_Q1_omop_definitions_folder_with_a_broken_circe_json(tmp_path):
+    from test_cohort_ehr import write_cdm
+
+    work = tmp_path / "work"
+    definitions = work / "definitions"
+    definitions.mkdir(parents=True)
+    good = (REPO / "resources" / "cohorts" / "demo" / "clopidogrel_new_users.json").read_text()
+    (definitions / "clopidogrel_new_users.json").write_text(good)
+    (definitions / "broken.json").write_text(good.replace('"First": true', '"First": true,', 1))
+    line = good.split('"First": true', 1)[0].count("\n") + 2  # the line after the stray comma
+    code, log = _cohort_database_with_cdm(work, write_cdm(tmp_path / "omop"), definitions)
+    assert code == 1
+    assert_nothing_left(work / "results")
+    assert_clear(log, file=definitions / "broken.json", where=f"line {line}", what="is not valid JSON",
+                 todo="export the cohort definition from ATLAS again")  # fmt: skip
+
+
+def test_Q2_omop_cdm_csv_value_not_of_its_columns_type(tmp_path):
+    from test_cohort_ehr import write_cdm
+
+    work = tmp_path / "work"
+    cdm = write_cdm(tmp_path / "omop")
+    text = (cdm / "drug_exposure.csv").read_text().splitlines()
+    cells = text[1].split(",")
+    header = text[0].split(",")
+    cells[header.index("visit_occurrence_id")] = "V12"
+    (cdm / "drug_exposure.csv").write_text("\n".join([text[0], ",".join(cells), *text[2:]]) + "\n")
+    definitions = REPO / "resources" / "cohorts" / "demo"
+    code, log = _cohort_database_with_cdm(work, cdm, definitions)
+    assert code == 1
+    assert_nothing_left(work / "results")
+    assert_clear(log, file=cdm / "drug_exposure.csv", where="field 'visit_occurrence_id'",
+                 what="'V12' is not a whole number", todo="holds whole numbers")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the catalogue itself

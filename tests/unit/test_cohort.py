@@ -22,7 +22,8 @@ from seq2rx.core.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
 COHORT_SQL = REPO / "config" / "cohorts"
-DEFAULTS = {"pgx_gene": "CYP2C19", "pgx_drug": "clopidogrel", "driver_gene": "KRAS", "min_age": 65, "max_egfr": 60}
+DEFAULTS = {"pgx_gene": "CYP2C19", "pgx_drug": "clopidogrel", "driver_gene": "KRAS", "min_age": 65, "max_egfr": 60,
+            "omop_cohort": "clopidogrel_new_users"}  # fmt: skip
 
 CSQ_HEADER = (
     "chrom\tpos\tref\talt\tgenotype\tgene\ttranscript\tbiotype\tstrand\tconsequence\taa_change_csq\tdna_change_csq\t"

@@ -820,6 +820,9 @@ def test_cohort_database_and_cohorts(demo_run):
     assert members["cyp2c19_clopidogrel"] == ["P1", "P4", "P6"]
     assert members["elderly_renal"] == ["P3", "P5", "P9"]  # age >= 65 and eGFR < 60
     assert members["kras_colorectal"] == []  # the demo's KRAS tumour is pancreatic
+    # stage IV lung adenocarcinomas with a tier I target: P7 (EGFR L858R), P11 (EML4::ALK)
+    stage4 = (demo_run / "results/cohorts/stage4_nsclc_tier1/members.tsv").read_text().splitlines()[1:]
+    assert [line.split("\t")[0] for line in stage4] == ["P11", "P7"]
     for name in members:
         folder = demo_run / "results/cohorts" / name
         # three members: every count is suppressed and no curve is drawn, and the files say why;
@@ -946,7 +949,16 @@ COHORT = {
     ("cds_index", ""),  # issue 19: reads every patient's findings
 }
 COHORT |= {("cohort_summary", ""), ("report_cohort", "")}
-COHORT |= {("cohort_members", f"cohort={c}") for c in ("cyp2c19_clopidogrel", "elderly_renal", "kras_colorectal")}
+COHORT |= {
+    ("cohort_members", f"cohort={c}")
+    for c in (
+        "clopidogrel_omop_cyp2c19",
+        "cyp2c19_clopidogrel",
+        "elderly_renal",
+        "kras_colorectal",
+        "stage4_nsclc_tier1",
+    )
+}
 #: the tumour patients' feature matrix, the models trained on the history and the similarity network
 TUMOUR_COHORT = {("ml_features", ""), ("ml_predict", ""), ("snf_similarity", "")}
 
@@ -968,7 +980,7 @@ def test_changing_a_variant_filter_reruns_only_what_depends_on_it(demo_run, tmp_
     expected |= {(rule, f"patient={p}") for rule in per_patient for p in PATIENTS}
     expected |= COHORT | TUMOUR_COHORT | {("demo_truth_summary", "")}
     assert _planned(work) == expected
-    assert len(expected) == 5 * 13 + 4 * 11 + 12 + 3  # 13 samples, 11 patients
+    assert len(expected) == 5 * 13 + 4 * 11 + 14 + 3  # 13 samples, 11 patients
 
 
 def test_adding_a_sample_reruns_only_its_jobs_and_the_cohort_ones(demo_run, tmp_path):

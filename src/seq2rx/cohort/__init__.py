@@ -10,10 +10,11 @@
 from seq2rx.cohort.build import build_database, write_sample_shards
 from seq2rx.cohort.cohorts import run_cohort
 from seq2rx.cohort.privacy import export, suppress
-from seq2rx.cohort.schema import SHARD_TABLES, TABLES
+from seq2rx.cohort.schema import EHR_TABLES, SHARD_TABLES, TABLES
 from seq2rx.cohort.sql import run_query
 
 __all__ = [
+    "EHR_TABLES",
     "SHARD_TABLES",
     "TABLES",
     "build_database",

@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from seq2rx.cohort.schema import SHARD_TABLES, TABLES, Table
+from seq2rx.cohort.schema import EHR_TABLES, SHARD_TABLES, TABLES, Table
 from seq2rx.core.errors import InputError
 from seq2rx.core.io import atomic_output
 
@@ -309,6 +309,19 @@ def patient_rows(sheet_rows: Sequence[Mapping[str, str]], clinical: Sequence[Map
     return [patients[p] for p in sorted(patients)], meds
 
 
+def _check_ehr_rows(ehr: Mapping[str, Sequence[Mapping]], patients: set[str]) -> dict[str, Sequence[Mapping]]:
+    """``ehr`` checked: known table names, every row's patient a sheet patient (the EHR layer
+    keeps only linked persons, so anything else is a programming error)."""
+    unknown = sorted(set(ehr) - set(EHR_TABLES))
+    if unknown:
+        raise ValueError(f"ehr tables must be among {list(EHR_TABLES)}, got {unknown}")
+    for name, rows in ehr.items():
+        strangers = sorted({str(r.get("patient")) for r in rows} - patients)
+        if strangers:
+            raise ValueError(f"{name}: rows of patients not in the sample sheet: {strangers[:5]}")
+    return {name: ehr[name] for name in EHR_TABLES if ehr.get(name)}
+
+
 def _insert_rows(con, table: Table, rows: Sequence[Mapping]) -> None:
     import pandas as pd
 
@@ -339,6 +352,7 @@ def build_database(
     *,
     clinical: str | os.PathLike | None = None,
     predictions: str | os.PathLike | None = None,
+    ehr: Mapping[str, Sequence[Mapping]] | None = None,
     fingerprint_path: str | os.PathLike | None = None,
     threads: int = 1,
 ) -> dict[str, int]:
@@ -347,10 +361,14 @@ def build_database(
     ``shards`` maps each name of :data:`SHARD_TABLES` to its Parquet files (any order: rows are
     sorted by each table's key). Without ``clinical`` the patients' clinical columns are NULL;
     without ``predictions`` (or when the file is absent) the predictions table is empty.
-    The file appears at ``db_path`` only once complete.
+    ``ehr`` maps names of :data:`EHR_TABLES` to their rows (dicts of the table's columns), as
+    :func:`seq2rx.ehr.linked_rows` derives them from an OMOP CDM; a table not given is empty, so
+    the database has the same tables with or without a CDM. Every EHR row's patient must be a
+    patient of the sample sheet. The file appears at ``db_path`` only once complete.
     """
     clinical_rows = read_clinical(clinical) if clinical else None
     patients, meds = patient_rows(sheet_rows, clinical_rows, str(clinical or ""))
+    ehr_rows = _check_ehr_rows(ehr or {}, {p["patient"] for p in patients})
     pred_rows = []
     if predictions and Path(predictions).exists():
         pred_rows = read_tsv(predictions, TABLES["predictions"], required=["patient", "task"])
@@ -362,6 +380,8 @@ def build_database(
             _insert_rows(con, TABLES["patients"], patients)
             _insert_rows(con, TABLES["medications"], meds)
             _insert_rows(con, TABLES["predictions"], pred_rows)
+            for name, rows in ehr_rows.items():
+                _insert_rows(con, TABLES[name], rows)
             for name in SHARD_TABLES:
                 files = [str(f) for f in shards.get(name, ())]
                 if not files:

@@ -233,8 +233,50 @@ TABLES: dict[str, Table] = {
             ),
             ("patient", "task", "treatment", "model"),
         ),
+        Table(
+            "ehr_drug_exposures",
+            "One row per linked patient x drug exposure of the OMOP CDM (`clinical_omop.path`) x RxNorm "
+            "ingredient; empty when no CDM is configured. Only persons linked to a sample-sheet patient are read.",
+            (
+                _PATIENT,
+                Column("ingredient", "VARCHAR", "RxNorm ingredient (concept_ancestor), lower case, e.g. clopidogrel"),
+                Column("start_date", "DATE", "drug_exposure_start_date (shifted per patient on export)"),
+                Column(
+                    "end_date",
+                    "DATE",
+                    "drug_exposure_end_date, else start + days_supply - 1, else the start (shifted on export)",
+                ),
+            ),
+            ("patient", "ingredient", "start_date", "end_date"),
+        ),
+        Table(
+            "ehr_conditions",
+            "One row per linked patient x condition_occurrence of the OMOP CDM; empty when no CDM is configured.",
+            (
+                _PATIENT,
+                Column("concept_id", "BIGINT", "condition_concept_id (OMOP standard concept; 0 when unmapped)"),
+                Column("concept_name", "VARCHAR", "the concept's name in the CDM's concept table (vocabulary text)"),
+                Column("start_date", "DATE", "condition_start_date (shifted per patient on export)"),
+            ),
+            ("patient", "start_date", "concept_id"),
+        ),
+        Table(
+            "ehr_cohorts",
+            "One row per linked patient x entry of an OMOP cohort definition (Circe JSON or SQL) of "
+            "`cohorts.omop_definitions`, run on the CDM; empty when no CDM or no definitions are configured.",
+            (
+                _PATIENT,
+                Column("cohort", "VARCHAR", "the definition's file name without .json or .sql"),
+                Column("cohort_start_date", "DATE", "start of the entry (shifted per patient on export)"),
+                Column("cohort_end_date", "DATE", "end of the entry; NULL when the definition gives none (shifted)"),
+            ),
+            ("patient", "cohort", "cohort_start_date"),
+        ),
     )
 }
 
 #: tables written per sample as Parquet shards, in a fixed order
 SHARD_TABLES: tuple[str, ...] = tuple(name for name, t in TABLES.items() if t.per_sample)
+#: tables of EHR rows from an OMOP CDM, for the patients linked to the sample sheet (computed by
+#: :func:`seq2rx.ehr.linked_rows` and handed to :func:`seq2rx.cohort.build_database` as rows)
+EHR_TABLES: tuple[str, ...] = ("ehr_drug_exposures", "ehr_conditions", "ehr_cohorts")

@@ -5,7 +5,8 @@ SELECT, run read-only on a CDM).
 :func:`open_cdm` opens a CDM with lower-case, typed views of the tables seq2rx reads;
 :func:`derive_clinical` derives the clinical table's fields from it by the rules of
 docs/data-model.md, each value labelled with its source; :func:`merge_clinical` joins it with a
-clinical TSV (the TSV wins per field, differences reported).
+clinical TSV (the TSV wins per field, differences reported); :func:`linked_rows` gives the cohort
+database the drug exposures, conditions and OMOP cohort entries of the persons linked to patients.
 """
 
 from seq2rx.ehr._cdm import LINK_COLUMNS, REQUIRED, TABLES, Cdm, open_cdm
@@ -18,6 +19,7 @@ from seq2rx.ehr._clinical import (
     read_concepts,
     write_clinical,
 )
+from seq2rx.ehr._linked import definition_files, linked_rows, read_definitions
 
 __all__ = [
     "INDEX_RULES",
@@ -26,10 +28,13 @@ __all__ = [
     "REQUIRED",
     "TABLES",
     "Cdm",
+    "definition_files",
     "derive_clinical",
     "merge_clinical",
+    "linked_rows",
     "open_cdm",
     "read_cells",
     "read_concepts",
+    "read_definitions",
     "write_clinical",
 ]

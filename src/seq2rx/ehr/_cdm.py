@@ -197,7 +197,7 @@ def _view(cdm: Cdm, table: str, raw: str | None, columns: dict[str, str]) -> Non
 
 
 _KIND = {"BIGINT": "whole number", "INTEGER": "whole number", "DOUBLE": "number", "DATE": "date (YYYY-MM-DD)",
-         "VARCHAR": "text"}  # fmt: skip
+         "TIMESTAMP": "date and time", "VARCHAR": "text"}  # fmt: skip
 
 
 def _empty_view(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]) -> None:
@@ -208,3 +208,81 @@ def _empty_view(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, s
 def _header_only(con: duckdb.DuckDBPyConnection, raw: str, columns: dict[str, str]) -> bool:
     rows = con.execute(f"SELECT * FROM {raw} LIMIT 2").fetchall()  # noqa: S608 - table and column names come from TABLES and the database's catalogue; values are bound
     return len(rows) == 1 and set(columns) <= {str(v).lower() for v in rows[0]}
+
+
+#: CDM tables never loaded for cohort definitions: free text stays out of every connection we run SQL on
+TEXT_TABLES = frozenset({"note", "note_nlp"})
+#: ``*_id`` columns of the CDM that hold text (the vocabulary's own identifiers), not numbers
+_TEXT_IDS = frozenset({"vocabulary_id", "domain_id", "concept_class_id", "relationship_id"})
+#: numeric CDM columns whose names do not say so
+_NUMBERS = {"days_supply": "INTEGER", "refills": "INTEGER", "quantity": "DOUBLE", "value_as_number": "DOUBLE",
+            "range_low": "DOUBLE", "range_high": "DOUBLE", "year_of_birth": "INTEGER", "month_of_birth": "INTEGER",
+            "day_of_birth": "INTEGER", "era_gap_days": "INTEGER", "drug_exposure_count": "INTEGER",
+            "gap_days": "INTEGER", "condition_occurrence_count": "INTEGER", "dose_value": "DOUBLE"}  # fmt: skip
+_TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def cdm_column_type(column: str) -> str:
+    """The DuckDB type a CDM CSV column is read as, from its name (CDM v5.3/5.4 conventions):
+    ``*_id`` whole numbers (except the vocabulary's text identifiers), ``*_date`` dates,
+    ``*_datetime`` timestamps, a few named numbers, everything else text.
+
+    >>> [cdm_column_type(c) for c in ("drug_concept_id", "vocabulary_id", "drug_exposure_start_date", "days_supply")]
+    ['BIGINT', 'VARCHAR', 'DATE', 'INTEGER']
+    """
+    column = column.lower()
+    if column in _NUMBERS:
+        return _NUMBERS[column]
+    if column.endswith("_id") and column not in _TEXT_IDS:
+        return "BIGINT"
+    if column.endswith("_date"):
+        return "DATE"
+    if column.endswith("_datetime"):
+        return "TIMESTAMP"
+    return "VARCHAR"
+
+
+def load_cdm_folder(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A folder of CDM CSV files as tables of an in-memory DuckDB, every column typed by
+    :func:`cdm_column_type`, for SQL that needs the CDM's full tables (Circe's). The note tables
+    (:data:`TEXT_TABLES`) are not loaded. Once loaded, SQL on the connection cannot reach files
+    (``enable_external_access`` off and locked), as on a CDM file opened for a definition.
+    A missing required table or a value that is not of its column's type is an :class:`InputError`
+    naming the file and column."""
+    path = Path(path)
+    found = {p.name.lower()[:-4]: p for p in sorted(path.iterdir()) if p.is_file() and p.name.lower().endswith(".csv")}
+    missing = [t for t in REQUIRED if t not in found]
+    if missing:
+        raise InputError(str(path), f"the CDM folder has no {missing[0]}.csv", hint=_folder_hint())
+    con = duckdb.connect(":memory:", config={"threads": 1})
+    try:
+        for table, file in found.items():
+            if table in TEXT_TABLES or not _TABLE_NAME.fullmatch(table):
+                continue
+            try:
+                rel = con.read_csv(str(file), header=True, all_varchar=True)
+            except duckdb.Error as exc:
+                raise InputError(str(file), f"is not a readable CSV file ({_first_line(exc)})",
+                                 hint="export the CDM table as comma-separated text with a header line") from None  # fmt: skip
+            raw = f"raw_{table}"
+            rel.create_view(raw)
+            select = []
+            for name in rel.columns:
+                kind = cdm_column_type(name)
+                quoted = _quote(name)
+                if kind != "VARCHAR":
+                    bad = con.execute(
+                        f"SELECT {quoted} FROM {raw} WHERE {quoted} IS NOT NULL AND TRY_CAST({quoted} AS {kind}) IS NULL LIMIT 1"  # noqa: S608, E501 - names from the file's header, quoted; values are never pasted
+                    ).fetchone()
+                    if bad is not None:
+                        raise InputError(str(file), f"{bad[0]!r} is not a {_KIND[kind]}", field=name.lower(),
+                                         hint=f"the CDM's {table}.{name.lower()} holds {_KIND[kind]}s")  # fmt: skip
+                select.append(f"CAST({quoted} AS {kind}) AS {_quote(name.lower())}")
+            con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM {raw}")  # noqa: S608 - table name matched _TABLE_NAME, columns quoted
+            con.execute(f"DROP VIEW {raw}")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con

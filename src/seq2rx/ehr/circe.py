@@ -27,6 +27,7 @@ from pathlib import Path
 from seq2rx.cohort.build import connect
 from seq2rx.cohort.sql import check_select, parameter_names
 from seq2rx.core.errors import InputError
+from seq2rx.ehr._cdm import load_cdm_folder
 
 #: the ohdsi-circepy release this code was written and checked against (pyproject.toml pins it)
 CIRCEPY_VERSION = "0.3.0"
@@ -88,7 +89,8 @@ def _circe_expression(text: str, source: str) -> tuple[dict, str]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(source, f"is not valid JSON: {exc.msg}", line=exc.lineno) from None
+        raise InputError(source, f"is not valid JSON: {exc.msg}", line=exc.lineno,
+                         hint="export the cohort definition from ATLAS again (its JSON), or fix the line named") from None  # fmt: skip
     if not isinstance(data, dict):
         raise InputError(source, "must hold a JSON object (a Circe cohort expression)")
     title = data.get("name") if isinstance(data.get("name"), str) else ""
@@ -165,16 +167,23 @@ def _check_cdm(con, cdm: str, schema: str) -> None:
 def cohort_rows(cdm: str | os.PathLike, definition: Definition, *, schema: str = "main") -> list[tuple]:
     """The cohort's entries ``(subject_id, cohort_start_date, cohort_end_date)``, sorted.
 
+    ``cdm`` is a DuckDB file (opened read-only) or a folder of CDM CSV files (loaded into memory by
+    :func:`seq2rx.ehr._cdm.load_cdm_folder`, typed by column name, the note tables left out).
+
     An end date may be empty (a SQL definition over ``condition_occurrence``, whose end is often
     not recorded); a start date may not, nor may an end come before its start.
     """
     import duckdb
 
     cdm = str(cdm)
-    if not Path(cdm).is_file():
-        raise InputError(cdm, "no such OMOP CDM file", hint="give a .duckdb file holding the CDM tables")
+    folder = Path(cdm).is_dir()
+    if not folder and not Path(cdm).is_file():
+        raise InputError(cdm, "no such OMOP CDM file or folder",
+                         hint="give a .duckdb file holding the CDM tables, or a folder of CDM CSV files")  # fmt: skip
+    if folder and schema != "main":
+        raise InputError(cdm, f"a CDM folder has no schema {schema!r}", hint="leave --schema at main for a folder")
     statements = circe_sql(definition, schema=schema) if definition.kind == "circe" else None
-    con = connect(cdm, read_only=True, files=False)
+    con = load_cdm_folder(cdm) if folder else connect(cdm, read_only=True, files=False)
     try:
         _check_cdm(con, cdm, schema)
         if definition.kind == "sql":
