@@ -171,6 +171,22 @@ def cohort(db, name, tmp_path, parameters=DEFAULTS, k=1):
 # --- the database ---------------------------------------------------------------------------
 
 
+def test_the_clinical_tables_free_text_never_enters_the_database(cohort_db):
+    """The clinical table's ``notes`` column is free text (it may name people): it is not loaded, and
+    no cell of any table holds it (issue 20: note text never enters the cohort database)."""
+    text = "Alice Smith, seen by Dr Who"
+    assert text in cohort_db["clinical"].read_text()
+    con = connect(cohort_db["db"], read_only=True)
+    try:
+        assert "notes" not in [r[0] for r in con.execute("DESCRIBE patients").fetchall()]
+        for name in TABLES:
+            for row in con.execute(f'SELECT * FROM "{name}"').fetchall():  # noqa: S608 - names from schema.py
+                assert not any(isinstance(v, str) and "Alice Smith" in v for v in row), (name, row)
+    finally:
+        con.close()
+    assert b"Alice Smith" not in Path(cohort_db["db"]).read_bytes()
+
+
 def test_tables_and_counts(cohort_db):
     c = cohort_db["counts"]
     assert c["patients"] == 8 and c["samples"] == 8 and c["qc"] == 8

@@ -65,7 +65,6 @@ TABLES: dict[str, Table] = {
                 Column("response", "INTEGER", "1 = objective response to `treatment`, 0 = none"),
                 Column("time_months", "DOUBLE", "follow-up from the start of `treatment`, months"),
                 Column("event", "INTEGER", "1 = progression or death at `time_months`, 0 = censored"),
-                Column("notes", "VARCHAR", "free text; never used by an analysis", free_text=True),
             ),
             ("patient",),
         ),
