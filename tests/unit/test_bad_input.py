@@ -1712,6 +1712,8 @@ def test_N7_negex_annotations_without_a_sentence_column(tmp_path, capsys):
     assert_nothing_left(tmp_path / "out")
     assert_clear(err, file=src, where="line 1", what="misses the column(s) Sentence",
                  todo="NegEx's annotation format has the columns Report No., Concept, Sentence")  # fmt: skip
+
+
 def _cohort_database_with_cdm(work: Path, cdm: Path, definitions: Path) -> tuple[int, str]:
     from seq2rx.cohort import SHARD_TABLES
 
