@@ -295,6 +295,7 @@ def test_note_fields_take_the_nearest_ecog_in_30_days_and_the_latest_smoking_bef
         _item("P1", "2024-03-02", "ecog", "4", note="c", negation="negated"),  # "no ECOG 4": not counted
         _item("P1", "2024-03-03", "ecog", "0", note="d", temporality="hypothetical"),
         _item("P1", "2024-03-04", "ecog", "2", note="e", experiencer="other"),
+        _item("P1", "2024-03-01", "ecog", "0", note="e2", temporality="historical"),  # "ECOG was 0 last year"
         _item("P1", "2023-01-01", "smoking", "current", note="f"),
         _item("P1", "2024-01-01", "smoking", "former", note="g", temporality="historical"),
         _item("P1", "2024-03-05", "smoking", "never", note="h"),  # after the index date
@@ -318,3 +319,16 @@ def test_note_fields_from_extracted_notes():
     assert fields["ecog"]["value"] == 1 and fields["ecog"]["note_id"] == "n1" and fields["ecog"]["source"] == "note"
     assert notes[0].text[fields["ecog"]["start"] : fields["ecog"]["end"]] == "ECOG 1"
     assert fields["smoking"]["value"] == "former"
+
+
+def test_the_clinical_table_takes_a_smoking_column(tmp_path):
+    from seq2rx.inputs.clinical import read_clinical
+
+    header = "patient\tage\tecog\tstage\tegfr\tdiagnosis_date\tmedications\ttreatment\tresponse\ttime_months\tevent"
+    good = tmp_path / "clinical.tsv"
+    good.write_text(f"{header}\tsmoking\nP1\t60\t1\tIV\t80\t2024-01-02\tnone\tNA\tNA\tNA\tNA\tformer\n")
+    assert read_clinical(good)["smoking"].tolist() == ["former"]
+    bad = tmp_path / "bad.tsv"
+    bad.write_text(f"{header}\tsmoking\nP1\t60\t1\tIV\t80\t2024-01-02\tnone\tNA\tNA\tNA\tNA\tsometimes\n")
+    with pytest.raises(InputError, match="smoking"):
+        read_clinical(bad)

@@ -65,6 +65,7 @@ TABLES: dict[str, Table] = {
                 Column("response", "INTEGER", "1 = objective response to `treatment`, 0 = none"),
                 Column("time_months", "DOUBLE", "follow-up from the start of `treatment`, months"),
                 Column("event", "INTEGER", "1 = progression or death at `time_months`, 0 = censored"),
+                Column("smoking", "VARCHAR", "smoking status: current, former or never (the clinical table or a note)"),
             ),
             ("patient",),
         ),

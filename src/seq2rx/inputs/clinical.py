@@ -22,6 +22,7 @@ MISSING = ("", "NA")
 STAGES = ("I", "II", "III", "IV")
 TREATMENTS = ("chemotherapy", "targeted")
 SEXES = ("female", "male")
+SMOKING = ("current", "former", "never")
 OUTCOMES = ("response", "time_months", "event")
 #: a responder's least possible follow-up: an objective response is read at a tumour assessment on
 #: treatment and, by RECIST 1.1 (Eisenhauer et al. 2009), confirmed no less than 4 weeks after it is
@@ -154,8 +155,9 @@ OPTIONAL: dict[str, tuple[Callable[[str], object], str]] = {
     "notes": (str, "string"),
     "sex": (_choice(SEXES, "sex"), "category"),
     "tumor_type": (_tumour_type, "string"),
+    "smoking": (_choice(SMOKING, "smoking status"), "category"),
 }
-CATEGORIES = {"stage": STAGES, "treatment": TREATMENTS, "sex": SEXES}
+CATEGORIES = {"stage": STAGES, "treatment": TREATMENTS, "sex": SEXES, "smoking": SMOKING}
 
 
 def read_clinical(path: str | Path, patients: Collection[str] | None = None) -> pd.DataFrame:
@@ -167,7 +169,7 @@ def read_clinical(path: str | Path, patients: Collection[str] | None = None) -> 
     ``age``/``ecog``/``response``/``event`` (nullable ``Int64``), ``egfr``/``time_months``
     (float), ``diagnosis_date`` (datetime), ``stage``/``treatment`` (categorical with every
     allowed level, ``stage`` ordered I < II < III < IV), ``medications`` (``;``-joined string),
-    and ``notes``, ``sex``, ``tumor_type`` when present.
+    and ``notes``, ``sex``, ``tumor_type``, ``smoking`` (current, former, never) when present.
 
     ``response`` needs ``treatment``; ``time_months`` and ``event`` come together (without a
     treatment they count from diagnosis). A patient

@@ -38,8 +38,8 @@ def _field(item: dict, value) -> dict:
 def note_fields(items: list[dict], index_dates: dict[str, str | dt.date | None]) -> dict[str, dict]:
     """Per patient of ``index_dates`` (patient -> index date, ``YYYY-MM-DD``), the fields the notes give.
 
-    - ``ecog``: the value (0-4, an int) of an affirmed, patient-experienced, non-hypothetical ``ecog``
-      item whose note is dated within 30 days of the index date, the nearest; ties go to the note
+    - ``ecog``: the value (0-4, an int) of an affirmed, patient-experienced ``ecog`` item, neither
+      hypothetical nor historical, whose note is dated within 30 days of the index date, the nearest; ties go to the note
       before the index date, then to the later day, then to the first in note order (note_id, span).
     - ``smoking``: ``current``, ``former`` or ``never`` from the latest such ``smoking`` item with one of
       those values dated on or before the index date (a historical item counts: "former smoker" is
@@ -63,7 +63,9 @@ def note_fields(items: list[dict], index_dates: dict[str, str | dt.date | None])
                     continue
                 offset = (day - index).days
                 order = (str(item["note_id"]), item["start"])
-                if item["concept"] == "ecog" and item["value"] in ECOG_VALUES and abs(offset) <= ECOG_WINDOW_DAYS:
+                # an ECOG told as past ("ECOG was 0 before the first line") is not the state at the note's date
+                if (item["concept"] == "ecog" and item["value"] in ECOG_VALUES and abs(offset) <= ECOG_WINDOW_DAYS
+                        and item["temporality"] != "historical"):  # fmt: skip
                     key = (abs(offset), offset > 0, -offset, order)
                     if ecog_best is None or key < ecog_best[0]:
                         ecog_best = (key, item)
