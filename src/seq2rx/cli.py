@@ -378,7 +378,8 @@ def _cmd_cohort_export(args: argparse.Namespace) -> int:
     print(
         f"de-identified copy written to {args.outdir}/ ({sum(result['rows'].values())} rows in {len(result['rows'])} tables)"
     )
-    print(f"dropped free-text columns: {', '.join(result['dropped'])}")
+    if result["dropped"]:
+        print(f"dropped free-text columns: {', '.join(result['dropped'])}")
     print(f"pseudonym key {made}: {result['key_file']} (keep it local and private; it is not in the export)")
     return 0
 
@@ -970,7 +971,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="de-identified copy: keyed-hash pseudonyms, shifted dates, free text dropped",
         description="Write a copy of the database for sharing: patient and sample IDs replaced by HMAC-SHA256 "
         "pseudonyms under a local key, dates shifted per patient by an offset derived from the key, ages above 89 "
-        "recorded as 90, free-text columns dropped. The key file is created (mode 600) when missing and never "
+        "recorded as 90, free-text columns dropped (the database holds no note text). The key file is created (mode 600) when missing and never "
         "written into the export.",
     )
     q.add_argument("--db", default="results/cohort.duckdb", help=db_help)
