@@ -37,7 +37,7 @@ rule cohort_database:
             table=SHARD_TABLES,
         ),
         sheet=config["samples"],
-        clinical=config["clinical"] or [],
+        clinical=clinical_table() or [],
         predictions=get_cohort_predictions,
     output:
         db="results/cohort.duckdb",

@@ -5,18 +5,22 @@ SELECT, run read-only on a CDM).
 :func:`open_cdm` opens a CDM with lower-case, typed views of the tables seq2rx reads;
 :func:`derive_clinical` derives the clinical table's fields from it by the rules of
 docs/data-model.md, each value labelled with its source; :func:`merge_clinical` joins it with a
-clinical TSV (the TSV wins per field, differences reported).
+clinical TSV (the TSV wins per field, differences reported); :func:`clinical_from_cdm` does both
+from paths (the command and the workflow's step); :func:`check_cdm` checks a configured CDM before
+any job without loading it.
 """
 
-from seq2rx.ehr._cdm import LINK_COLUMNS, REQUIRED, TABLES, Cdm, open_cdm
+from seq2rx.ehr._cdm import LINK_COLUMNS, REQUIRED, TABLES, Cdm, check_cdm, open_cdm
 from seq2rx.ehr._clinical import (
     INDEX_RULES,
     OUTPUT_COLUMNS,
+    clinical_from_cdm,
     derive_clinical,
     merge_clinical,
     read_cells,
     read_concepts,
     write_clinical,
+    write_sources,
 )
 
 __all__ = [
@@ -26,10 +30,13 @@ __all__ = [
     "REQUIRED",
     "TABLES",
     "Cdm",
+    "check_cdm",
+    "clinical_from_cdm",
     "derive_clinical",
     "merge_clinical",
     "open_cdm",
     "read_cells",
     "read_concepts",
     "write_clinical",
+    "write_sources",
 ]
