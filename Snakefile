@@ -16,6 +16,7 @@ report: "resources/report/workflow.rst"
 
 include: "rules/common.smk"
 include: "rules/demo.smk"
+include: "rules/ehr.smk"
 include: "rules/reads.smk"
 include: "rules/align.smk"
 include: "rules/call.smk"

@@ -37,7 +37,7 @@ rule cohort_database:
             table=SHARD_TABLES,
         ),
         sheet=config["samples"],
-        clinical=config["clinical"] or [],
+        clinical=clinical_table() or [],
         predictions=get_cohort_predictions,
         # an OMOP CDM: the ehr_* tables of the linked patients (empty without one)
         cdm=config.get("clinical_omop", {}).get("path") or [],

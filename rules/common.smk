@@ -28,6 +28,8 @@ BASEDIR = Path(workflow.basedir)
 SCHEMAS = BASEDIR / "config" / "schemas"
 DEMO_SPEC = BASEDIR / "resources" / "demo" / "demo.yaml"
 DEMO_SITES = BASEDIR / "resources" / "kb" / "pgx" / "positions.tsv"
+# the demo's clinical table, which the demo's OMOP CDM is written from (rule demo_omop)
+DEMO_CLINICAL = BASEDIR / "config" / "clinical.tsv"
 CONFIG_SOURCE = (
     workflow.overwrite_configfiles[-1]
     if workflow.overwrite_configfiles
@@ -54,7 +56,33 @@ def _demo_files(cfg):
         files[f"{sample}_truth"] = str(truth)
     for sample, outside in layout["outside"].items():
         files[f"{sample}_outside"] = str(outside)
+    for table, path in layout["omop"].items():
+        files[f"omop_{table}"] = str(path)
     return files
+
+
+def _check_clinical_omop(cfg, will_exist):
+    """A configured OMOP CDM (clinical_omop.path) is there with its required tables, and so is its
+    concept table; the demo's own CDM passes before demo_omop has written it."""
+    omop = cfg["clinical_omop"]
+    demo_cdm = {
+        str(Path(p).parent) for k, p in DEMO_FILES.items() if k.startswith("omop_")
+    }
+    if omop["path"] and str(Path(omop["path"])) not in demo_cdm:
+        from seq2rx.ehr import check_cdm
+
+        check_cdm(omop["path"], where="clinical_omop.path")
+    if (
+        omop["concepts"]
+        and not will_exist(omop["concepts"])
+        and not Path(omop["concepts"]).is_file()
+    ):
+        raise InputError(
+            omop["concepts"],
+            "no such file",
+            field="clinical_omop.concepts",
+            hint="name a concept table like resources/kb/omop/concepts.tsv, or leave it empty",
+        )
 
 
 try:
@@ -86,6 +114,8 @@ try:
     # a bad clinical table stops the run here, before any job, with the file, line and field
     if config["clinical"]:
         read_clinical(config["clinical"], patients={row["patient"] for row in SHEET})
+    # a configured OMOP CDM is there and has person and observation_period (rules/ehr.smk)
+    _check_clinical_omop(config, _will_exist)
     # a cohort definition's file name becomes a results folder and a wildcard
     s2c.check_cohort_names(config, str(CONFIG_SOURCE))
     # the OMOP cohort definitions the cohort database runs on the CDM (only with a CDM), each read
@@ -255,8 +285,35 @@ def findings_plan(patient):
         "targets": get_targets() if ALIGNED_SAMPLES else None,
         "predictions": "results/ml/patients.json" if ml else None,
         "similarity": "results/similarity/patients.json" if ml else None,
-        "clinical": config["clinical"] or None,
+        "clinical": clinical_table() or None,
     }
+
+
+def clinical_table():
+    """The clinical table every step reads: the one derived from the OMOP CDM and merged with
+    ``clinical`` (rules/ehr.smk) when ``clinical_omop.path`` is set, else ``clinical`` (may be "").
+    """
+    if config["clinical_omop"]["path"]:
+        return "results/clinical/clinical.tsv"
+    return config["clinical"]
+
+
+def get_ehr_clinical_inputs(wildcards):
+    """The clinical TSV (when configured), the CDM (the demo's CSV files when it is the demo's,
+    so that demo_omop writes them first) and its concept table (when configured)."""
+    omop = config["clinical_omop"]
+    demo = {
+        k[len("omop_") :]: p for k, p in DEMO_FILES.items() if k.startswith("omop_")
+    }
+    demo_folder = str(Path(demo["person"]).parent) if demo else None
+    out = {"cdm": [p for t, p in sorted(demo.items()) if t != "concepts"]}
+    if str(Path(omop["path"])) != demo_folder:
+        out["cdm"] = omop["path"]
+    if config["clinical"]:
+        out["clinical"] = config["clinical"]
+    if omop["concepts"]:
+        out["concepts"] = omop["concepts"]
+    return out
 
 
 def get_patient_inputs(wildcards):

@@ -57,6 +57,28 @@ if config["demo"]["simulate"]:
         script:
             "../scripts/demo_history.py"
 
+    rule demo_omop:
+        input:
+            spec=DEMO_SPEC,
+            clinical=DEMO_CLINICAL,
+        output:
+            tables=[v for k, v in DEMO_FILES.items() if k.startswith("omop_")],
+        log:
+            "logs/demo_omop/omop.log",
+        benchmark:
+            "logs/benchmarks/demo_omop/omop.tsv"
+        conda:
+            "../envs/seq2rx.yaml"
+        threads: 1
+        resources:
+            mem_mb=500,
+            runtime=5,
+        params:
+            outdir=lambda w, output: str(Path(output.tables[0]).parent),
+            seed=config["demo"]["seed"],
+        script:
+            "../scripts/demo_omop.py"
+
     rule demo_compare_truth:
         input:
             truth=lambda wc: DEMO_FILES[f"{wc.sample}_truth"],

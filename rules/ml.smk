@@ -11,7 +11,7 @@ if ML_ENABLED:
                 for f in entry["files"].values()
                 for p in f.values()
             ],
-            clinical=config["clinical"] or [],
+            clinical=clinical_table() or [],
             targets=get_targets(),
         output:
             "results/ml/features.tsv",

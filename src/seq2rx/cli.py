@@ -303,8 +303,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         read_clinical(cfg["clinical"], patients={row["patient"] for row in rows})
     omop = cfg["clinical_omop"]
     if omop["path"]:  # the CDM opens, its link column holds patient IDs, the concept table reads
-        from seq2rx.ehr import derive_clinical, open_cdm, read_concepts
+        from seq2rx.ehr import check_cdm, derive_clinical, open_cdm, read_concepts
 
+        check_cdm(omop["path"], where="clinical_omop.path")
         concepts = read_concepts(omop["concepts"] or None)
         with open_cdm(omop["path"]) as cdm:
             derive_clinical(cdm, link=omop["link"], index_date=omop["index_date"], concepts=concepts)
@@ -321,22 +322,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_ehr_clinical(args: argparse.Namespace) -> int:
-    from seq2rx.core.io import atomic_output
-    from seq2rx.ehr import derive_clinical, merge_clinical, open_cdm, read_cells, read_concepts, write_clinical
+    from seq2rx.ehr import clinical_from_cdm, write_clinical, write_sources
 
-    concepts = read_concepts(args.concepts)
-    with open_cdm(args.cdm) as cdm:
-        table, sources = derive_clinical(cdm, link=args.link, index_date=args.index_date, concepts=concepts)
-        notes = list(cdm.notes)
-    report: dict[str, object] = {"sources": sources, "differences": [], "cdm_notes": notes}
-    if args.clinical:
-        table, merged = merge_clinical(read_cells(args.clinical), table, sources)
-        report.update(merged)
+    table, report = clinical_from_cdm(
+        args.cdm, clinical=args.clinical, link=args.link, index_date=args.index_date, concepts=args.concepts
+    )
     write_clinical(table, args.tsv)
     if args.json:
-        with atomic_output(args.json) as tmp:
-            Path(tmp).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    for note in notes:
+        write_sources(report, args.json)
+    for note in report["cdm_notes"]:
         print(f"note: {note}")
     dated = int((table["diagnosis_date"] != "NA").sum())
     print(f"{len(table)} patients written to {args.tsv} ({dated} with an index date)")

@@ -139,6 +139,8 @@ CASES = {
     "N7": "NegEx annotation file without its Sentence column",
     "Q1": "OMOP cohort definitions folder with a broken Circe JSON",
     "Q2": "OMOP CDM CSV file with a value not of its column's type (read for the cohort database)",
+    "E1": "config clinical_omop.path that does not exist",
+    "E2": "OMOP CDM without an observation_period table",
 }
 
 
@@ -1764,6 +1766,37 @@ def test_Q2_omop_cdm_csv_value_not_of_its_columns_type(tmp_path):
     assert_nothing_left(work / "results")
     assert_clear(log, file=cdm / "drug_exposure.csv", where="field 'visit_occurrence_id'",
                  what="'V12' is not a whole number", todo="holds whole numbers")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- OMOP CDM (issue 20)
+
+
+def _omop_refused(tmp_path: Path, capsys, cdm: Path) -> tuple[str, str]:
+    """`seq2rx validate` and a dry run of the workflow on a config naming ``cdm``: both messages."""
+    config = _project(tmp_path, [_row(tmp_path)], clinical_omop__path=str(cdm))
+    err = _validate(capsys, tmp_path, config)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(config)],
+        cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out and "seq2rx: configuration error: " in out
+    return err, out
+
+
+def test_E1_config_cdm_path_that_does_not_exist(tmp_path, capsys):
+    for text in _omop_refused(tmp_path, capsys, tmp_path / "ehr" / "cdm.duckdb"):
+        assert_clear(text, file=tmp_path / "ehr" / "cdm.duckdb", where="field 'clinical_omop.path'",
+                     what="no such file or folder", todo="give a .duckdb file or a folder of CDM CSV files")  # fmt: skip
+
+
+def test_E2_cdm_without_an_observation_period_table(tmp_path, capsys):
+    cdm = tmp_path / "omop"
+    cdm.mkdir()
+    (cdm / "person.csv").write_text("person_id,gender_concept_id,year_of_birth,person_source_value\n1,8532,1960,P1\n")
+    for text in _omop_refused(tmp_path, capsys, cdm):
+        assert_clear(text, file=cdm, where="field 'clinical_omop.path'", what="the CDM has no observation_period.csv",
+                     todo="an OMOP CDM needs person, observation_period, concept, concept_ancestor")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the catalogue itself

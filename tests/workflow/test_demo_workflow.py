@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import os
@@ -835,6 +836,28 @@ def test_cohort_database_and_cohorts(demo_run):
             assert "cohort: no patients with outcomes; other patients: not drawn" in km
 
 
+def test_the_clinical_table_comes_through_the_demos_omop_cdm(demo_run):
+    """config/config.yaml names the demo's CDM beside clinical.tsv: the workflow's clinical table is
+    clinical.tsv's values (the TSV wins field by field, and nothing differs) plus sex from the CDM,
+    sources.json says which field came from where, and no note text reaches either file."""
+    table = demo_run / "results/clinical/clinical.tsv"
+    sources = json.loads((demo_run / "results/clinical/sources.json").read_text())
+    rows = [line.split("\t") for line in table.read_text().splitlines()]
+    given = [line.split("\t") for line in (demo_run / "config/clinical.tsv").read_text().splitlines()]
+    assert rows[0] == [*given[0], "sex"]
+    assert [r[:-1] for r in rows[1:]] == [[c or "NA" for c in g] for g in given[1:]]
+    assert {r[0]: r[-1] for r in rows[1:]}["P7"] == "male"
+    assert sources["differences"] == [] and sources["cdm_notes"] == []
+    assert sources["sources"]["P8"]["sex"]["source"] == "omop" and sources["sources"]["P8"]["ecog"] == {"source": "tsv"}
+    assert "gender_concept_id" in sources["sources"]["P1"]["sex"]["rule"]
+    notes = (demo_run / "demo/omop/note.csv").read_text()
+    assert "Rash on carbamazepine" in notes
+    with open(demo_run / "demo/omop/note.csv", newline="") as fh:
+        sentences = {s.strip() for n in csv.DictReader(fh) for s in n["note_text"].split(". ") if len(s.strip()) >= 20}
+    written = table.read_text() + json.dumps(sources)
+    assert sentences and not [s for s in sentences if s in written]
+
+
 def test_adding_a_sample_reruns_one_shard_job(demo_run, tmp_path):
     """A finished run plus one sample (Q10, starting from a VCF): the dry run plans one
     cohort_shard job (the new sample's) and one combine, not a shard job per sample."""
@@ -1002,10 +1025,11 @@ def test_adding_a_sample_reruns_only_its_jobs_and_the_cohort_ones(demo_run, tmp_
     expected |= {("cnvkit_reference", ""), ("msi_baseline", "")} | TUMOUR_COHORT
     expected |= {(rule, f"sample={s}") for rule in ("cnvkit_copy_number", "msi_score", "actionability_tier",
                                                     "cohort_shard") for s in tumour_only}  # fmt: skip
+    # issue 20: the clinical table is derived from the demo's OMOP CDM for the sheet's patients
+    # (rules/ehr.smk), so a new patient derives it again, and every patient's findings read it
+    expected |= {("ehr_clinical", "")}
     expected |= {
-        (rule, f"patient={p}")
-        for rule in ("findings_patient", "report_patient", "fhir_bundle")
-        for p in ("P7", "P8", "P9", "P10", "P11")
+        (rule, f"patient={p}") for rule in ("findings_patient", "report_patient", "fhir_bundle") for p in PATIENTS
     }
     assert _planned(work) == expected
 

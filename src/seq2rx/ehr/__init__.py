@@ -5,19 +5,23 @@ SELECT, run read-only on a CDM).
 :func:`open_cdm` opens a CDM with lower-case, typed views of the tables seq2rx reads;
 :func:`derive_clinical` derives the clinical table's fields from it by the rules of
 docs/data-model.md, each value labelled with its source; :func:`merge_clinical` joins it with a
-clinical TSV (the TSV wins per field, differences reported); :func:`linked_rows` gives the cohort
-database the drug exposures, conditions and OMOP cohort entries of the persons linked to patients.
+clinical TSV (the TSV wins per field, differences reported); :func:`clinical_from_cdm` does both
+from paths (the command and the workflow's step); :func:`check_cdm` checks a configured CDM before
+any job without loading it; :func:`linked_rows` gives the cohort database the drug exposures,
+conditions and OMOP cohort entries of the persons linked to patients.
 """
 
-from seq2rx.ehr._cdm import LINK_COLUMNS, REQUIRED, TABLES, Cdm, open_cdm
+from seq2rx.ehr._cdm import LINK_COLUMNS, REQUIRED, TABLES, Cdm, check_cdm, open_cdm
 from seq2rx.ehr._clinical import (
     INDEX_RULES,
     OUTPUT_COLUMNS,
+    clinical_from_cdm,
     derive_clinical,
     merge_clinical,
     read_cells,
     read_concepts,
     write_clinical,
+    write_sources,
 )
 from seq2rx.ehr._linked import definition_files, linked_rows, read_definitions
 
@@ -29,6 +33,8 @@ __all__ = [
     "TABLES",
     "Cdm",
     "definition_files",
+    "check_cdm",
+    "clinical_from_cdm",
     "derive_clinical",
     "merge_clinical",
     "linked_rows",
@@ -37,4 +43,5 @@ __all__ = [
     "read_concepts",
     "read_definitions",
     "write_clinical",
+    "write_sources",
 ]

@@ -143,6 +143,37 @@ def open_cdm(path: str | Path) -> Cdm:
     return cdm
 
 
+def check_cdm(path: str | Path, *, where: str = "") -> None:
+    """Check, without loading it, that ``path`` is a CDM seq2rx can open: a folder holding a
+    ``<table>.csv`` (any case) for each :data:`REQUIRED` table, or a DuckDB file (opened read-only)
+    holding those tables. Otherwise an :class:`InputError` naming the path (and ``where``, the
+    config key that gave it) says what is missing. :func:`open_cdm` checks the columns and values."""
+    path = Path(path)
+    field = where or None
+    if path.is_dir():
+        found = {p.name.lower() for p in path.iterdir() if p.is_file()}
+        tables = {t for t in REQUIRED if f"{t}.csv" in found}
+    elif path.is_file():
+        try:
+            with duckdb.connect(str(path), read_only=True) as con:
+                names = con.execute(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_catalog = current_database() AND table_schema = current_schema()"
+                ).fetchall()
+        except duckdb.Error as exc:
+            raise InputError(str(path), f"cannot be opened as a DuckDB database ({_first_line(exc)})", field=field,
+                             hint="give a .duckdb file of an OMOP CDM or a folder of CDM CSV files") from None  # fmt: skip
+        tables = {t for t in REQUIRED if t in {n[0].lower() for n in names}}
+    else:
+        raise InputError(str(path), "no such file or folder", field=field,
+                         hint="give a .duckdb file or a folder of CDM CSV files (an OMOP CDM), or leave the path empty")  # fmt: skip
+    missing = [t for t in REQUIRED if t not in tables]
+    if missing:
+        kind = f"{missing[0]}.csv" if path.is_dir() else f"{missing[0]} table"
+        raise InputError(str(path), f"the CDM has no {kind}", field=field,
+                         hint=f"an OMOP CDM needs {', '.join(REQUIRED)}" + (f"; {_folder_hint()}" if path.is_dir() else ""))  # fmt: skip
+
+
 def _folder_hint() -> str:
     return "a CDM folder holds one CSV file per table named after it (person.csv, observation_period.csv, ...)"
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from seq2rx.core.data import data_path
 from seq2rx.core.errors import InputError
-from seq2rx.ehr._cdm import LINK_COLUMNS, Cdm
+from seq2rx.ehr._cdm import LINK_COLUMNS, Cdm, open_cdm
 from seq2rx.inputs.clinical import _ID, COLUMNS, STAGES
 
 #: how a person's index date (the clinical table's ``diagnosis_date``) is found
@@ -285,6 +285,44 @@ def _cells(row: Mapping[str, object], index_rule: str) -> tuple[dict[str, str], 
     return cells, found
 
 
+def clinical_from_cdm(
+    cdm_path: str | Path,
+    *,
+    clinical: str | Path | None = None,
+    link: str = "person_source_value",
+    index_date: str = "first_diagnosis",
+    concepts: str | Path | None = None,
+    patients: set[str] | None = None,
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """The clinical table from the CDM at ``cdm_path`` (:func:`derive_clinical` with ``link``,
+    ``index_date``, the concept table at ``concepts`` or the shipped one, and ``patients``), merged
+    with the clinical TSV ``clinical`` when given (:func:`merge_clinical`: the TSV wins field by
+    field). Returns the table and its report: ``sources``, ``differences`` and ``cdm_notes`` (what
+    the CDM lacked and was read as empty). ``seq2rx ehr clinical`` and the workflow's
+    ``ehr_clinical`` step both run this."""
+    table_of_concepts = read_concepts(concepts or None)
+    with open_cdm(cdm_path) as cdm:
+        table, sources = derive_clinical(
+            cdm, link=link, index_date=index_date, concepts=table_of_concepts, patients=patients
+        )
+        notes = list(cdm.notes)
+    report: dict[str, object] = {"sources": sources, "differences": [], "cdm_notes": notes}
+    if clinical:
+        table, merged = merge_clinical(read_cells(clinical), table, sources)
+        report.update(merged)
+    return table, report
+
+
+def write_sources(report: Mapping[str, object], path: str | Path) -> None:
+    """Write :func:`clinical_from_cdm`'s report as JSON (sorted keys), atomically."""
+    import json
+
+    from seq2rx.core.io import atomic_output
+
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def write_clinical(table: pd.DataFrame, path: str | Path) -> None:
     """Write a derived (or merged) table as the clinical TSV, atomically; it reads back with
     :func:`seq2rx.inputs.clinical.read_clinical` (a test holds it to that)."""
@@ -342,10 +380,13 @@ def merge_clinical(
 
 
 def _same(column: str, a: str, b: str) -> bool:
-    """Two cells of a column say the same: numbers compared as numbers, medications as sets."""
+    """Two cells of a column say the same: numbers compared as numbers, medications as sets, and
+    follow-up months as the same day (a table's ``31.0`` and the CDM's 944 days, ``31.01``)."""
     if column == "medications":
         return set(a.split(";")) == set(b.split(";"))
     try:
+        if column == "time_months":
+            return abs(float(a) - float(b)) <= 0.5 / DAYS_PER_MONTH + 0.005
         return float(a) == float(b)
     except ValueError:
         return a == b

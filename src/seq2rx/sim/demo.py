@@ -30,6 +30,8 @@ from seq2rx.sim.genome import (
     write_targets,
 )
 from seq2rx.sim.model import GeneModel, Variant, load_pgx_sites, load_spec
+from seq2rx.sim.omop import COLUMNS as OMOP_TABLES
+from seq2rx.sim.omop import CONCEPTS_FILE
 from seq2rx.sim.reads import simulate_reads
 from seq2rx.sim.truth import (
     choose_common_snps,
@@ -67,6 +69,9 @@ def demo_layout(outdir: str | Path, spec: dict) -> dict[str, Path | dict]:
         "fingerprint_sites": outdir / "fingerprint_sites.tsv",
         # the default sheet with one normal's reads replaced by another patient's (identity check)
         "swapped_sheet": outdir / "samples_swapped.tsv",
+        # the demo's EHR as an OMOP CDM v5.4 (seq2rx.sim.omop), one CSV per table, and the concept
+        # table its config names (written by the workflow's demo_omop step, not by simulate)
+        "omop": {t: outdir / "omop" / f"{t}.csv" for t in OMOP_TABLES} | {"concepts": outdir / "omop" / CONCEPTS_FILE},
         # calls "made elsewhere" (CYP2D6, HLA) for the patients whose spec lists them
         "outside": {
             s["id"]: outdir / "outside_calls" / f"{s['id']}.tsv"

@@ -1,0 +1,30 @@
+# EHR data in: the clinical table derived from an OMOP CDM (clinical_omop), merged with the
+# clinical TSV when one is configured (the TSV wins field by field; the CDM fills its gaps).
+# Every step reads the clinical table through clinical_table() (rules/common.smk).
+
+if config["clinical_omop"]["path"]:
+
+    rule ehr_clinical:
+        input:
+            unpack(get_ehr_clinical_inputs),
+        output:
+            table="results/clinical/clinical.tsv",
+            sources="results/clinical/sources.json",
+        log:
+            "logs/ehr_clinical/clinical.log",
+        benchmark:
+            "logs/benchmarks/ehr_clinical/clinical.tsv"
+        conda:
+            "../envs/cohort.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        params:
+            cdm=config["clinical_omop"]["path"],
+            link=config["clinical_omop"]["link"],
+            index_date=config["clinical_omop"]["index_date"],
+            # the sheet's patients: the CDM's other persons are left out
+            patients=PATIENTS,
+        script:
+            "../scripts/ehr_clinical.py"
