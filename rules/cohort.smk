@@ -40,7 +40,7 @@ rule cohort_database:
         clinical=clinical_table() or [],
         predictions=get_cohort_predictions,
         # an OMOP CDM: the ehr_* tables of the linked patients (empty without one)
-        cdm=config.get("clinical_omop", {}).get("path") or [],
+        cdm=cdm_inputs(),
         omop_definitions=COHORT_OMOP_DEFINITIONS,
     output:
         db="results/cohort.duckdb",
@@ -58,6 +58,8 @@ rule cohort_database:
     params:
         rows=[SAMPLES[s] for s in sorted(SAMPLES)],
         tables=SHARD_TABLES,
+        # the CDM itself (the inputs may be its files, for the demo's)
+        cdm=config["clinical_omop"]["path"],
         link=config["clinical_omop"]["link"],
         omop_definitions=config["cohorts"]["omop_definitions"],
     script:

@@ -298,17 +298,26 @@ def clinical_table():
     return config["clinical"]
 
 
-def get_ehr_clinical_inputs(wildcards):
-    """The clinical TSV (when configured), the CDM (the demo's CSV files when it is the demo's,
-    so that demo_omop writes them first) and its concept table (when configured)."""
-    omop = config["clinical_omop"]
+def cdm_inputs():
+    """The configured OMOP CDM as a rule's input: the demo's CSV files when it is the demo's (so that
+    demo_omop writes them first), else the path (a .duckdb file or a folder); [] without a CDM.
+    """
+    path = config["clinical_omop"]["path"]
+    if not path:
+        return []
     demo = {
         k[len("omop_") :]: p for k, p in DEMO_FILES.items() if k.startswith("omop_")
     }
-    demo_folder = str(Path(demo["person"]).parent) if demo else None
-    out = {"cdm": [p for t, p in sorted(demo.items()) if t != "concepts"]}
-    if str(Path(omop["path"])) != demo_folder:
-        out["cdm"] = omop["path"]
+    if demo and str(Path(path)) == str(Path(demo["person"]).parent):
+        return [p for t, p in sorted(demo.items()) if t != "concepts"]
+    return path
+
+
+def get_ehr_clinical_inputs(wildcards):
+    """The clinical TSV (when configured), the CDM (:func:`cdm_inputs`) and its concept table (when
+    configured)."""
+    omop = config["clinical_omop"]
+    out = {"cdm": cdm_inputs()}
     if config["clinical"]:
         out["clinical"] = config["clinical"]
     if omop["concepts"]:

@@ -15,11 +15,11 @@ log_stderr(snakemake.log[0], [snakemake.input.get(name) for name in snakemake.in
 from seq2rx.cohort import build_database
 
 ehr = None
-if snakemake.input.cdm:
+if snakemake.params.cdm:
     from seq2rx.ehr import linked_rows
 
     ehr = linked_rows(
-        snakemake.input.cdm,
+        snakemake.params.cdm,
         {row["patient"] for row in snakemake.params.rows},
         link=snakemake.params.link,
         definitions=snakemake.params.omop_definitions or None,

@@ -1728,7 +1728,7 @@ def _cohort_database_with_cdm(work: Path, cdm: Path, definitions: Path) -> tuple
         input={"shards": [], "sheet": "config/samples.tsv", "clinical": [], "predictions": [], "cdm": str(cdm),
                "omop_definitions": sorted(str(p) for p in definitions.glob("*.json"))},
         output={"db": "results/cohort.duckdb", "tables": "results/cohort/tables.tsv"},
-        params={"rows": [row], "tables": list(SHARD_TABLES), "link": "person_source_value",
+        params={"rows": [row], "tables": list(SHARD_TABLES), "cdm": str(cdm), "link": "person_source_value",
                 "omop_definitions": str(definitions)},
     )  # fmt: skip
 
@@ -1739,7 +1739,7 @@ def test_Q1_omop_definitions_folder_with_a_broken_circe_json(tmp_path):
     work = tmp_path / "work"
     definitions = work / "definitions"
     definitions.mkdir(parents=True)
-    good = (REPO / "resources" / "cohorts" / "demo" / "clopidogrel_new_users.json").read_text()
+    good = (REPO / "config" / "cohorts" / "omop" / "clopidogrel_new_users.json").read_text()
     (definitions / "clopidogrel_new_users.json").write_text(good)
     (definitions / "broken.json").write_text(good.replace('"First": true', '"First": true,', 1))
     line = good.split('"First": true', 1)[0].count("\n") + 2  # the line after the stray comma
@@ -1760,7 +1760,7 @@ def test_Q2_omop_cdm_csv_value_not_of_its_columns_type(tmp_path):
     header = text[0].split(",")
     cells[header.index("visit_occurrence_id")] = "V12"
     (cdm / "drug_exposure.csv").write_text("\n".join([text[0], ",".join(cells), *text[2:]]) + "\n")
-    definitions = REPO / "resources" / "cohorts" / "demo"
+    definitions = REPO / "config" / "cohorts" / "omop"
     code, log = _cohort_database_with_cdm(work, cdm, definitions)
     assert code == 1
     assert_nothing_left(work / "results")

@@ -26,7 +26,7 @@ from seq2rx.ehr.circe import cohort_rows, read_definition
 
 REPO = Path(__file__).resolve().parents[2]
 COHORT_SQL = REPO / "config" / "cohorts"
-DEMO_DEFINITIONS = data_path("cohorts", "demo")
+DEMO_DEFINITIONS = Path(__file__).resolve().parents[2] / "config" / "cohorts" / "omop"
 PARAMETERS = {"pgx_gene": "CYP2C19", "pgx_drug": "clopidogrel", "omop_cohort": "clopidogrel_new_users"}
 CLOPIDOGREL, CLOPIDOGREL_TABLET, WARFARIN, T2DM = 1322184, 1322185, 1310149, 201826
 #: a sentence of a note in the CDM: it must never reach the cohort database
