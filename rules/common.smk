@@ -85,6 +85,38 @@ def _check_clinical_omop(cfg, will_exist):
         )
 
 
+def _demo_cdm_files(path):
+    """The demo CDM's CSV files when ``path`` is the demo's CDM folder (demo_omop writes them), else None."""
+    demo = {
+        k[len("omop_") :]: p for k, p in DEMO_FILES.items() if k.startswith("omop_")
+    }
+    if path and demo and str(Path(path)) == str(Path(demo["person"]).parent):
+        return demo
+    return None
+
+
+def _check_clinical_notes(cfg):
+    """Configured clinical notes (clinical_notes.path) are there; the demo's CDM passes before
+    demo_omop has written it. Their content is checked when notes_extract reads them."""
+    path = cfg["clinical_notes"]["path"]
+    if path and not _demo_cdm_files(path):
+        from seq2rx.notes import check_notes_path
+
+        check_notes_path(path)
+    for key in ("terms", "targets"):
+        if (
+            cfg["clinical_notes"][key]
+            and not Path(cfg["clinical_notes"][key]).is_file()
+        ):
+            raise InputError(
+                cfg["clinical_notes"][key],
+                "no such file",
+                field=f"clinical_notes.{key}",
+                hint=f"name a file like resources/kb/nlp/{'context_terms' if key == 'terms' else key}.tsv, "
+                "or leave it empty (the shipped one)",
+            )
+
+
 try:
     # Snakemake's own reading of the file keeps the last of two equal keys silently: read it again,
     # strictly (a key given twice, text that is not UTF-8), as `seq2rx validate` does
@@ -116,6 +148,7 @@ try:
         read_clinical(config["clinical"], patients={row["patient"] for row in SHEET})
     # a configured OMOP CDM is there and has person and observation_period (rules/ehr.smk)
     _check_clinical_omop(config, _will_exist)
+    _check_clinical_notes(config)
     # a cohort definition's file name becomes a results folder and a wildcard
     s2c.check_cohort_names(config, str(CONFIG_SOURCE))
     # the OMOP cohort definitions the cohort database runs on the CDM (only with a CDM), each read
@@ -290,10 +323,10 @@ def findings_plan(patient):
 
 
 def clinical_table():
-    """The clinical table every step reads: the one derived from the OMOP CDM and merged with
-    ``clinical`` (rules/ehr.smk) when ``clinical_omop.path`` is set, else ``clinical`` (may be "").
-    """
-    if config["clinical_omop"]["path"]:
+    """The clinical table every step reads: the one rules/ehr.smk derives (from the OMOP CDM and
+    ``clinical``, gaps filled from clinical notes) when ``clinical_omop.path`` or
+    ``clinical_notes.path`` is set, else ``clinical`` (may be "")."""
+    if config["clinical_omop"]["path"] or config["clinical_notes"]["path"]:
         return "results/clinical/clinical.tsv"
     return config["clinical"]
 
@@ -303,21 +336,29 @@ def cdm_inputs():
     demo_omop writes them first), else the path (a .duckdb file or a folder); [] without a CDM.
     """
     path = config["clinical_omop"]["path"]
-    if not path:
-        return []
-    demo = {
-        k[len("omop_") :]: p for k, p in DEMO_FILES.items() if k.startswith("omop_")
-    }
-    if demo and str(Path(path)) == str(Path(demo["person"]).parent):
+    demo = _demo_cdm_files(path)
+    if demo:
         return [p for t, p in sorted(demo.items()) if t != "concepts"]
+    return path or []
+
+
+def notes_inputs():
+    """The configured clinical notes as a rule's input: the demo CDM's note and person files when
+    they are the demo's, else the path (a TSV, a .duckdb file or a CDM folder)."""
+    path = config["clinical_notes"]["path"]
+    demo = _demo_cdm_files(path)
+    if demo:
+        return [demo["note"], demo["person"]]
     return path
 
 
 def get_ehr_clinical_inputs(wildcards):
-    """The clinical TSV (when configured), the CDM (:func:`cdm_inputs`) and its concept table (when
-    configured)."""
+    """The clinical TSV (when configured), the CDM (:func:`cdm_inputs`), its concept table (when
+    configured) and the items found in the clinical notes (when configured)."""
     omop = config["clinical_omop"]
     out = {"cdm": cdm_inputs()}
+    if config["clinical_notes"]["path"]:
+        out["notes"] = "results/notes/items.json"
     if config["clinical"]:
         out["clinical"] = config["clinical"]
     if omop["concepts"]:

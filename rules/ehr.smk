@@ -1,8 +1,35 @@
 # EHR data in: the clinical table derived from an OMOP CDM (clinical_omop), merged with the
-# clinical TSV when one is configured (the TSV wins field by field; the CDM fills its gaps).
+# clinical TSV when one is configured (the TSV wins field by field; the CDM fills its gaps), and
+# its remaining ECOG and smoking gaps filled from clinical notes (clinical_notes).
 # Every step reads the clinical table through clinical_table() (rules/common.smk).
 
-if config["clinical_omop"]["path"]:
+if config["clinical_notes"]["path"]:
+
+    rule notes_extract:
+        input:
+            notes=notes_inputs(),
+        output:
+            # the items found, with their note IDs and character spans; never the note text
+            found="results/notes/items.json",
+        log:
+            "logs/notes_extract/notes.log",
+        benchmark:
+            "logs/benchmarks/notes_extract/notes.tsv"
+        conda:
+            "../envs/cohort.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=20,
+        params:
+            notes=config["clinical_notes"]["path"],
+            terms=config["clinical_notes"]["terms"],
+            targets=config["clinical_notes"]["targets"],
+        script:
+            "../scripts/notes_extract.py"
+
+
+if config["clinical_omop"]["path"] or config["clinical_notes"]["path"]:
 
     rule ehr_clinical:
         input:

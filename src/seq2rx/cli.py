@@ -313,6 +313,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             from seq2rx.ehr import read_definitions
 
             read_definitions(cfg["cohorts"]["omop_definitions"])
+    notes = cfg["clinical_notes"]
+    if notes["path"]:  # the notes read, and the term and target lists they are read with
+        from seq2rx.notes import check_notes_path, load_context_terms, load_targets, read_notes
+
+        check_notes_path(notes["path"])
+        read_notes(notes["path"])
+        load_context_terms(notes["terms"] or None)
+        load_targets(notes["targets"] or None)
     check_cohort_names(cfg, args.configfile)
     from seq2rx.variants.inputs import check_sheet_vcfs
 

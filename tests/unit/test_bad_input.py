@@ -141,6 +141,7 @@ CASES = {
     "Q2": "OMOP CDM CSV file with a value not of its column's type (read for the cohort database)",
     "E1": "config clinical_omop.path that does not exist",
     "E2": "OMOP CDM without an observation_period table",
+    "E3": "config clinical_notes.path that does not exist",
 }
 
 
@@ -471,7 +472,14 @@ def _project(tmp_path: Path, rows: list[str], **changes) -> Path:
     _fastq(tmp_path / "a_R2.fq.gz", [], text="@r1\nTTGCATTGCA\n+\nIIIIIIIIII\n")  # read 2 is not read 1 (R9)
     (tmp_path / "samples.tsv").write_text("\n".join([HEADER, *rows]) + "\n")
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    cfg.update(samples=str(tmp_path / "samples.tsv"), targets="", demo={"simulate": False}, clinical="")
+    cfg.update(
+        samples=str(tmp_path / "samples.tsv"),
+        targets="",
+        demo={"simulate": False},
+        clinical="",
+        clinical_omop={},
+        clinical_notes={},
+    )  # the demo's CDM and notes are the demo's
     cfg["reference"].update(fasta=str(ref), gff3="")
     for dotted, value in changes.items():
         node = cfg
@@ -1797,6 +1805,21 @@ def test_E2_cdm_without_an_observation_period_table(tmp_path, capsys):
     for text in _omop_refused(tmp_path, capsys, cdm):
         assert_clear(text, file=cdm, where="field 'clinical_omop.path'", what="the CDM has no observation_period.csv",
                      todo="an OMOP CDM needs person, observation_period, concept, concept_ancestor")  # fmt: skip
+
+
+def test_E3_config_notes_path_that_does_not_exist(tmp_path, capsys):
+    notes = tmp_path / "ehr" / "notes.tsv"
+    config = _project(tmp_path, [_row(tmp_path)], clinical_notes__path=str(notes))
+    assert_clear(_validate(capsys, tmp_path, config), file=notes, where="field 'clinical_notes.path'",
+                 what="no such file or folder", todo="give a notes TSV (patient, date, text)")  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(config)],
+        cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out
+    assert_clear(out, file=notes, where="field 'clinical_notes.path'", what="no such file or folder",
+                 todo="give a notes TSV (patient, date, text)")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the catalogue itself

@@ -94,9 +94,10 @@ def test_merged_with_the_tsv_nothing_differs_and_the_cdm_adds_sex(cdm):
     given = read_cells(CLINICAL)
     assert report["differences"] == []
     assert list(table["patient"]) == list(given["patient"])
-    for column in given.columns:
+    kept = [c for c in given.columns if c != "notes"]  # free text stays out of results/
+    for column in kept:
         assert list(table[column]) == list(given[column]), column
-    assert list(table.columns) == [*given.columns, "sex"]
+    assert list(table.columns) == [*kept, "sex"]
     assert all(report["sources"][p]["sex"]["source"] == "omop" for p in table["patient"])
     assert report["sources"]["P8"]["ecog"] == {"source": "tsv"}
 
@@ -247,9 +248,83 @@ def test_the_demo_dag_builds_from_omop_alone(tmp_path):
 
 
 def test_without_a_cdm_the_steps_read_the_tsv(tmp_path):
-    jobs = _jobs(_dry_run(tmp_path, clinical_omop={}))
-    assert "ehr_clinical" not in jobs and "demo_omop" not in jobs
+    jobs = _jobs(_dry_run(tmp_path, clinical_omop={}, clinical_notes={}))
+    assert "ehr_clinical" not in jobs and "demo_omop" not in jobs and "notes_extract" not in jobs
     assert "config/clinical.tsv" in jobs["cohort_database"]
+
+
+def test_notes_without_a_cdm_fill_the_tsvs_gaps_in_the_workflow(tmp_path):
+    """clinical_notes alone (a notes TSV, no CDM): notes_extract reads it, ehr_clinical derives the
+    table from the TSV and the items, and every step reads that table."""
+    notes = tmp_path / "work" / "notes.tsv"
+    notes.parent.mkdir(parents=True)
+    notes.write_text("patient\tdate\ttext\nP8\t2024-01-01\tECOG 1.\n")
+    jobs = _jobs(_dry_run(tmp_path, clinical_omop={}, clinical_notes={"path": "notes.tsv"}))
+    assert "notes_extract" in jobs and "notes.tsv" in jobs["notes_extract"]
+    assert "results/notes/items.json" in jobs["ehr_clinical"] and "config/clinical.tsv" in jobs["ehr_clinical"]
+    assert "demo/omop" not in jobs["ehr_clinical"]
+    for rule in ("ml_features", "cohort_database", "findings_patient"):
+        assert "results/clinical/clinical.tsv" in jobs[rule], rule
+
+
+def test_a_missing_notes_path_stops_before_any_job(tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(REPO / "config", work / "config")
+    config = work / "config" / "config.yaml"
+    cfg = yaml.safe_load(config.read_text())
+    cfg["clinical_notes"] = {"path": "ehr/notes.tsv"}
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-n", "--cores", "1"],
+        cwd=work, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )  # fmt: skip
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert (
+        "seq2rx: configuration error: ehr/notes.tsv, field 'clinical_notes.path': no such file or folder" in proc.stderr
+    )
+
+
+def _note_items(cdm):
+    from seq2rx.notes import extract_notes, read_notes
+
+    return extract_notes(read_notes(cdm))["items"]
+
+
+def test_a_note_fills_p8s_ecog_when_the_cdm_alone_has_none(cdm):
+    """P8's ECOG stands only in a note (day 12 after diagnosis): from the CDM alone it is NA, and
+    the note fills it with its note ID and span, which point at the ECOG statement in the note."""
+    from seq2rx.ehr import fill_from_notes
+
+    table, report = clinical_from_cdm(cdm, concepts=cdm / CONCEPTS_FILE)
+    assert table.loc[table["patient"] == NOTE_ONLY_ECOG, "ecog"].item() == "NA"
+    filled, report = fill_from_notes(table, report, _note_items(cdm))
+    p8 = filled.loc[filled["patient"] == NOTE_ONLY_ECOG].iloc[0]
+    want = read_cells(CLINICAL).set_index("patient").loc[NOTE_ONLY_ECOG, "ecog"]
+    assert p8["ecog"] == want == "1"
+    source = report["sources"][NOTE_ONLY_ECOG]["ecog"]
+    assert source["source"] == "note" and "text" not in source
+    texts = {r["note_id"]: r["note_text"] for r in _rows(cdm / "note.csv")}
+    assert re.fullmatch(
+        r"ECOG\s*(performance status\s*)?(of\s*)?1", texts[source["note_id"]][source["start"] : source["end"]]
+    )
+    # the others' ECOG came from the CDM's measurements, and none was overwritten
+    for patient in filled["patient"]:
+        if patient != NOTE_ONLY_ECOG:
+            assert report["sources"][patient].get("ecog", {}).get("source") != "note", patient
+    assert report["filled_from_notes"] >= 1
+
+
+def test_notes_never_override_the_tsv_and_smoking_comes_from_notes(cdm):
+    from seq2rx.ehr import fill_from_notes
+
+    table, report = clinical_from_cdm(cdm, clinical=CLINICAL, concepts=cdm / CONCEPTS_FILE)
+    before = table.copy()
+    filled, report = fill_from_notes(table, report, _note_items(cdm))
+    assert list(filled["ecog"]) == list(before["ecog"])  # the TSV has every ECOG: nothing replaced
+    assert report["sources"]["P8"]["ecog"] == {"source": "tsv"}
+    smoking = {p: v for p, v in zip(filled["patient"], filled["smoking"], strict=True) if v != "NA"}
+    assert smoking and set(smoking.values()) <= {"current", "former", "never"}
+    assert all(report["sources"][p]["smoking"]["source"] == "note" for p in smoking)
 
 
 def test_follow_up_months_differ_only_beyond_half_a_day():

@@ -27,7 +27,7 @@ ALLOWED = {
     "ml": READS_VARIANTS | {"tumour", "pgx", "actionability"},
     "similarity": READS_VARIANTS | {"ml"},
     "cohort": BASE,
-    "ehr": FOUNDATION | {"inputs", "provenance", "cohort"},
+    "ehr": FOUNDATION | {"inputs", "provenance", "cohort", "notes"},
     "findings": ANALYSIS,
     "report": FOUNDATION | {"findings"},
     "fhir": FOUNDATION | {"findings"},

@@ -844,9 +844,14 @@ def test_the_clinical_table_comes_through_the_demos_omop_cdm(demo_run):
     sources = json.loads((demo_run / "results/clinical/sources.json").read_text())
     rows = [line.split("\t") for line in table.read_text().splitlines()]
     given = [line.split("\t") for line in (demo_run / "config/clinical.tsv").read_text().splitlines()]
-    assert rows[0] == [*given[0], "sex"]
-    assert [r[:-1] for r in rows[1:]] == [[c or "NA" for c in g] for g in given[1:]]
-    assert {r[0]: r[-1] for r in rows[1:]}["P7"] == "male"
+    # the TSV's columns but its free-text notes, the CDM's sex, then smoking from the clinical notes
+    keep = [k for k, c in enumerate(given[0]) if c != "notes"]
+    assert rows[0] == [*(given[0][k] for k in keep), "sex", "smoking"]
+    assert [r[:-2] for r in rows[1:]] == [[g[k] or "NA" for k in keep] for g in given[1:]]
+    assert {r[0]: r[-2] for r in rows[1:]}["P7"] == "male"
+    smoking = {r[0]: r[-1] for r in rows[1:] if r[-1] != "NA"}
+    assert smoking and set(smoking.values()) <= {"current", "former", "never"}
+    assert all(sources["sources"][p]["smoking"]["source"] == "note" for p in smoking)
     assert sources["differences"] == [] and sources["cdm_notes"] == []
     assert sources["sources"]["P8"]["sex"]["source"] == "omop" and sources["sources"]["P8"]["ecog"] == {"source": "tsv"}
     assert "gender_concept_id" in sources["sources"]["P1"]["sex"]["rule"]
@@ -856,6 +861,72 @@ def test_the_clinical_table_comes_through_the_demos_omop_cdm(demo_run):
         sentences = {s.strip() for n in csv.DictReader(fh) for s in n["note_text"].split(". ") if len(s.strip()) >= 20}
     written = table.read_text() + json.dumps(sources)
     assert sentences and not [s for s in sentences if s in written]
+
+
+def _note_sentences(run: Path) -> list[str]:
+    """The sentences of the demo's clinical notes (OMOP ``note`` table), 20 characters or longer."""
+    import csv
+
+    with open(run / "demo/omop/note.csv", newline="", encoding="utf-8") as fh:
+        texts = [row["note_text"] for row in csv.DictReader(fh)]
+    sentences = {s.strip() for t in texts for s in re.split(r"(?<=[.!?])\s+|\n+", t)}
+    return sorted(s for s in sentences if len(s) >= 20)
+
+
+def _text_of(path: Path) -> list[str]:
+    """What a reader of ``path`` can see: its bytes as text (gzip, bgzip and zip members opened), and
+    every text cell of a DuckDB or Parquet file (their pages may be compressed)."""
+    import zipfile
+
+    import duckdb
+
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    out = [data.decode("utf-8", "replace")]
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            out += [zf.read(n).decode("utf-8", "replace") for n in zf.namelist()]
+    if data[8:12] == b"DUCK" or path.suffix == ".parquet":
+        con = duckdb.connect(str(path), read_only=True) if path.suffix != ".parquet" else duckdb.connect()
+        try:
+            if path.suffix == ".parquet":
+                tables = [("read_parquet(?)", [str(path)])]
+            else:
+                names = con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+                tables = [(f'"{n}"', []) for (n,) in names]
+            for source, args in tables:
+                rows = con.execute(f"SELECT * FROM {source}", args).fetchall()  # noqa: S608 - names from the file
+                out += [str(v) for row in rows for v in row if isinstance(v, str)]
+        finally:
+            con.close()
+    return out
+
+
+def test_note_text_reaches_no_output(demo_run, tmp_path):
+    """Issue 20, privacy: no sentence of the demo's clinical notes is in any file of results/ (reports,
+    FHIR bundles, cohort database and shards, the CDS index, MultiQC), the Snakemake report archive or
+    a de-identified export; only the extracted items, with their spans, are."""
+    sentences = _note_sentences(demo_run)
+    assert len(sentences) >= 10
+    items = json.loads((demo_run / "results/notes/items.json").read_text())
+    assert items["items"] and all({"note_id", "start", "end"} <= set(i) for i in items["items"])
+    share = tmp_path / "share"
+    proc = subprocess.run(
+        [sys.executable, "-m", "seq2rx.cli", "cohort", "export", "--db", "results/cohort.duckdb",
+         "--outdir", str(share), "--key-file", str(tmp_path / "key")],
+        cwd=demo_run, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    files = [p for p in sorted((demo_run / "results").rglob("*")) if p.is_file()]
+    files += [p for p in sorted(share.rglob("*")) if p.is_file()]
+    files += [p for p in (demo_run / "report.zip",) if p.exists()]
+    assert len(files) > 100
+    leaks = []
+    for path in files:
+        seen = "\n".join(_text_of(path))
+        leaks += [(str(path), s) for s in sentences if s in seen]
+    assert leaks == []
 
 
 def test_adding_a_sample_reruns_one_shard_job(demo_run, tmp_path):

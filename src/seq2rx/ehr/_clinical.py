@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -355,8 +355,9 @@ def merge_clinical(
     when it has one, else the CDM's fills it. Patients are the TSV's, then the CDM's others.
     Returns the merged table and a report: ``sources[patient][field]`` (``tsv`` or ``omop`` with
     its rule) and ``differences`` (each patient and field where both have a value and they
-    differ, with both values), sorted."""
-    columns = list(dict.fromkeys([*tsv.columns, *(c for c in OUTPUT_COLUMNS if c != "notes")]))
+    differ, with both values), sorted. The TSV's free-text ``notes`` column is left out: the
+    derived table goes to results/ and free text does not."""
+    columns = [c for c in dict.fromkeys([*tsv.columns, *OUTPUT_COLUMNS]) if c != "notes"]
     by_patient = {str(r["patient"]): r for r in omop.to_dict("records")}
     merged, report, differences = [], {}, []
     order = [str(p) for p in tsv["patient"]] + sorted(set(by_patient) - {str(p) for p in tsv["patient"]})
@@ -377,6 +378,51 @@ def merge_clinical(
         merged.append(row)
         report[patient] = where
     return pd.DataFrame(merged, columns=columns), {"sources": report, "differences": differences}
+
+
+def clinical_from_tsv(clinical: str | Path) -> tuple[pd.DataFrame, dict[str, object]]:
+    """The clinical TSV alone as the workflow's derived table (no CDM configured, notes are): its
+    cells without the free-text ``notes`` column, each value's source ``tsv``; the same report
+    shape as :func:`clinical_from_cdm`."""
+    cells = read_cells(clinical)
+    table = cells[[c for c in cells.columns if c != "notes"]]
+    sources = {
+        str(row["patient"]): {c: {"source": "tsv"} for c in table.columns[1:] if str(row[c]) not in ("NA", "")}
+        for row in table.to_dict("records")
+    }
+    return table.reset_index(drop=True), {"sources": sources, "differences": [], "cdm_notes": []}
+
+
+def fill_from_notes(
+    table: pd.DataFrame, report: dict[str, object], items: Sequence[Mapping]
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Fill the table's empty ``ecog`` and ``smoking`` cells from clinical notes: ``items`` are
+    :func:`seq2rx.notes.extract_notes`'s, turned into fields by :func:`seq2rx.notes.note_fields`
+    around each patient's ``diagnosis_date`` (docs/data-model.md, "Fields from clinical notes").
+    A value already there (the TSV's or the CDM's) always wins. Each filled cell's source names its
+    note and span (``{"source": "note", "note_id", "date", "start", "end", "value"}``), never its
+    text. ``smoking`` is added as a column when the table has none."""
+    from seq2rx.notes import note_fields
+
+    table = table.reset_index(drop=True).copy()
+    index_dates = {
+        str(p): (None if str(d) in ("NA", "") else str(d))
+        for p, d in zip(table["patient"], table["diagnosis_date"], strict=True)
+    }
+    fields = note_fields(list(items), index_dates)
+    if "smoking" not in table.columns:
+        table["smoking"] = "NA"
+    sources = report.setdefault("sources", {})
+    filled = 0
+    for k, patient in enumerate(table["patient"].astype(str)):
+        for field in ("ecog", "smoking"):
+            found = fields.get(patient, {}).get(field)
+            if found and str(table.at[k, field]) in ("NA", ""):
+                table.at[k, field] = str(found["value"])
+                sources.setdefault(patient, {})[field] = dict(found)
+                filled += 1
+    report["filled_from_notes"] = filled
+    return table, report
 
 
 def _same(column: str, a: str, b: str) -> bool:

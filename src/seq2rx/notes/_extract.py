@@ -94,6 +94,14 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
     return targets
 
 
+def check_notes_path(path: str | Path, *, field: str = "clinical_notes.path") -> None:
+    """A configured notes path is there (before any job; its content is read when notes are)."""
+    if not Path(path).exists():
+        raise InputError(str(path), "no such file or folder", field=field,
+                         hint="give a notes TSV (patient, date, text), an OMOP CDM .duckdb file or CDM CSV folder "
+                         "with a note table, or leave the path empty")  # fmt: skip
+
+
 def read_notes(path: str | Path) -> list[Note]:
     """Notes from a TSV, an OMOP CDM DuckDB file (told apart by the file's first bytes) or a folder of
     OMOP CDM CSV files (its ``note.csv``)."""
