@@ -922,6 +922,11 @@ def test_note_text_reaches_no_output(demo_run, tmp_path):
     files += [p for p in sorted(share.rglob("*")) if p.is_file()]
     files += [p for p in (demo_run / "report.zip",) if p.exists()]
     assert len(files) > 100
+    # the search finds what is there: every sentence in the notes themselves, and a drug in the
+    # cohort database's cells (DuckDB compresses its pages) and in its de-identified copy
+    assert all(s in "\n".join(_text_of(demo_run / "demo/omop/note.csv")) for s in sentences)
+    assert "clopidogrel" in _text_of(demo_run / "results/cohort.duckdb")[1:]
+    assert "clopidogrel" in _text_of(share / "cohort.duckdb")[1:]
     leaks = []
     for path in files:
         seen = "\n".join(_text_of(path))
