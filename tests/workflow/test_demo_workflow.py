@@ -824,6 +824,13 @@ def test_cohort_database_and_cohorts(demo_run):
     # stage IV lung adenocarcinomas with a tier I target: P7 (EGFR L858R), P11 (EML4::ALK)
     stage4 = (demo_run / "results/cohorts/stage4_nsclc_tier1/members.tsv").read_text().splitlines()[1:]
     assert [line.split("\t")[0] for line in stage4] == ["P11", "P7"]
+    # issue 20: the demo's OMOP CDM gives the ehr_* tables; clopidogrel exposure in the EHR (or the
+    # OMOP new-user cohort) and a CYP2C19 poor or intermediate phenotype from the DNA
+    assert tables["ehr_drug_exposures"] > 0 and tables["ehr_conditions"] == 11 and tables["ehr_cohorts"] > 0
+    omop = (demo_run / "results/cohorts/clopidogrel_omop_cyp2c19/members.tsv").read_text().splitlines()[1:]
+    assert [line.split("\t")[:2] for line in omop] == [
+        ["P1", "Poor Metabolizer"], ["P4", "Intermediate Metabolizer"], ["P6", "Intermediate Metabolizer"]
+    ]  # fmt: skip
     for name in members:
         folder = demo_run / "results/cohorts" / name
         # three members: every count is suppressed and no curve is drawn, and the files say why;
