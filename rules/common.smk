@@ -96,25 +96,14 @@ def _demo_cdm_files(path):
 
 
 def _check_clinical_notes(cfg):
-    """Configured clinical notes (clinical_notes.path) are there; the demo's CDM passes before
-    demo_omop has written it. Their content is checked when notes_extract reads them."""
-    path = cfg["clinical_notes"]["path"]
-    if path and not _demo_cdm_files(path):
-        from seq2rx.notes import check_notes_path
+    """Configured clinical notes are there (the demo's CDM passes before demo_omop has written it),
+    with a clinical table to fill (seq2rx.notes.check_notes_config)."""
+    from seq2rx.notes import check_notes_config
 
-        check_notes_path(path)
-    for key in ("terms", "targets"):
-        if (
-            cfg["clinical_notes"][key]
-            and not Path(cfg["clinical_notes"][key]).is_file()
-        ):
-            raise InputError(
-                cfg["clinical_notes"][key],
-                "no such file",
-                field=f"clinical_notes.{key}",
-                hint=f"name a file like resources/kb/nlp/{'context_terms' if key == 'terms' else key}.tsv, "
-                "or leave it empty (the shipped one)",
-            )
+    path = cfg["clinical_notes"]["path"]
+    check_notes_config(
+        cfg, str(CONFIG_SOURCE), path_will_exist=bool(path and _demo_cdm_files(path))
+    )
 
 
 try:

@@ -315,9 +315,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             read_definitions(cfg["cohorts"]["omop_definitions"])
     notes = cfg["clinical_notes"]
     if notes["path"]:  # the notes read, and the term and target lists they are read with
-        from seq2rx.notes import check_notes_path, load_context_terms, load_targets, read_notes
+        from seq2rx.notes import check_notes_config, load_context_terms, load_targets, read_notes
 
-        check_notes_path(notes["path"])
+        check_notes_config(cfg, args.configfile)
         read_notes(notes["path"])
         load_context_terms(notes["terms"] or None)
         load_targets(notes["targets"] or None)
@@ -335,6 +335,12 @@ def _cmd_ehr_clinical(args: argparse.Namespace) -> int:
     table, report = clinical_from_cdm(
         args.cdm, clinical=args.clinical, link=args.link, index_date=args.index_date, concepts=args.concepts
     )
+    if args.notes:  # the workflow's notes_extract + fill, in one step
+        from seq2rx.ehr import fill_from_notes
+        from seq2rx.notes import extract_notes, read_notes
+
+        items = extract_notes(read_notes(args.notes))["items"]
+        table, report = fill_from_notes(table, report, items)
     write_clinical(table, args.tsv)
     if args.json:
         write_sources(report, args.json)
@@ -342,6 +348,12 @@ def _cmd_ehr_clinical(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     dated = int((table["diagnosis_date"] != "NA").sum())
     print(f"{len(table)} patients written to {args.tsv} ({dated} with an index date)")
+    if args.notes:
+        print(f"{report['filled_from_notes']} field(s) filled from the notes of {args.notes} (source: note)")
+    if len(table) and not dated and args.index_date == "first_diagnosis":
+        print("note: no person has a condition of a 'diagnosis' concept (or its descendants), so every dated field "
+              "is NA: name the CDM's index condition in a --concepts table (role 'diagnosis'), or use "
+              "--index-date observation_start or observation_end")  # fmt: skip
     if args.clinical:
         print(f"{len(report['differences'])} field(s) where {args.clinical} and the CDM differ (the TSV's value kept)")
     return 0
@@ -467,6 +479,8 @@ def _add_ehr_commands(sub) -> None:
                    "first or last day observed")  # fmt: skip
     q.add_argument("--concepts", metavar="TSV", help="concept table (default: the shipped kb/omop/concepts.tsv)")
     q.add_argument("--clinical", metavar="TSV", help="a clinical table whose values win over the CDM's, field by field")
+    q.add_argument("--notes", metavar="PATH", help="clinical notes (a TSV, or the CDM itself for its note table): "
+                   "ECOG and smoking found in them fill the table's empty cells (source: note)")  # fmt: skip
     q.add_argument("--tsv", required=True, metavar="FILE", help="write the clinical table here")
     q.add_argument("--json", metavar="FILE", help="also write each value's source and the TSV/CDM differences here")
     q.set_defaults(func=_cmd_ehr_clinical)

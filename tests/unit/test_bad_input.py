@@ -142,6 +142,7 @@ CASES = {
     "E1": "config clinical_omop.path that does not exist",
     "E2": "OMOP CDM without an observation_period table",
     "E3": "config clinical_notes.path that does not exist",
+    "E4": "config clinical_notes.path with no clinical table to fill (no clinical, no clinical_omop.path)",
 }
 
 
@@ -1820,6 +1821,23 @@ def test_E3_config_notes_path_that_does_not_exist(tmp_path, capsys):
     assert proc.returncode != 0 and "Traceback" not in out
     assert_clear(out, file=notes, where="field 'clinical_notes.path'", what="no such file or folder",
                  todo="give a notes TSV (patient, date, text)")  # fmt: skip
+
+
+def test_E4_config_notes_without_a_clinical_table(tmp_path, capsys):
+    notes = tmp_path / "notes.tsv"
+    notes.write_text("patient\tdate\ttext\nP1\t2024-01-02\tECOG 1.\n")
+    config = _project(tmp_path, [_row(tmp_path)], clinical_notes__path=str(notes))
+    expected = dict(file=config, where="field 'clinical_notes.path'",
+                    what="there is no clinical table for the notes to fill",
+                    todo="set clinical (a clinical TSV) or clinical_omop.path (an OMOP CDM)")  # fmt: skip
+    assert_clear(_validate(capsys, tmp_path, config), **expected)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(config)],
+        cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out
+    assert_clear(out, **expected)
 
 
 # --------------------------------------------------------------------------- the catalogue itself

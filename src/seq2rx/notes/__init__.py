@@ -3,6 +3,7 @@ hypothetical, about someone other than the patient, possible) on negspaCy's NegE
 format, and the structured fields notes can fill (ECOG, smoking). The note text never leaves the
 library: outputs carry the items and their character spans only."""
 
+from seq2rx.notes._config import check_notes_config
 from seq2rx.notes._extract import Note, check_notes_path, extract_note, extract_notes, load_targets, read_notes
 from seq2rx.notes._fields import note_fields
 from seq2rx.notes._negex import assert_file, assert_rows, find_concept, read_annotations, write_annotations
@@ -17,6 +18,7 @@ from seq2rx.notes._pipeline import (
 )
 
 __all__ = [
+    "check_notes_config",
     "check_notes_path",
     "CATEGORIES",
     "Note",
