@@ -334,3 +334,23 @@ def test_follow_up_months_differ_only_beyond_half_a_day():
     omop = pd.DataFrame([{"patient": "P1", "time_months": "31.01"}, {"patient": "P2", "time_months": "31.05"}])
     _, report = merge_clinical(tsv, omop, {})
     assert report["differences"] == [{"patient": "P2", "field": "time_months", "tsv": "31.0", "omop": "31.05"}]
+
+
+def test_ehr_clinical_with_notes_fills_p8s_ecog_in_one_command(cdm, tmp_path, capsys):
+    """`seq2rx ehr clinical --cdm demo/omop --concepts ... --notes demo/omop`: the workflow's notes
+    step and fill in one command; the sources name the note, never its text."""
+    import json
+
+    from seq2rx.cli import main
+
+    out, sources = tmp_path / "clinical.tsv", tmp_path / "sources.json"
+    code = main(["ehr", "clinical", "--cdm", str(cdm), "--concepts", str(cdm / CONCEPTS_FILE), "--notes", str(cdm),
+                 "--tsv", str(out), "--json", str(sources)])  # fmt: skip
+    assert code == 0
+    assert "filled from the notes" in capsys.readouterr().out
+    rows = {r["patient"]: r for r in _rows_tsv(out)}
+    assert rows[NOTE_ONLY_ECOG]["ecog"] == "1"
+    report = json.loads(sources.read_text())
+    assert report["sources"][NOTE_ONLY_ECOG]["ecog"]["source"] == "note"
+    texts = " ".join(r["note_text"] for r in _rows(cdm / "note.csv"))
+    assert not [s for s in re.split(r"(?<=\.)\s+", texts) if len(s) >= 20 and s in sources.read_text()]
