@@ -143,6 +143,9 @@ CASES = {
     "E2": "OMOP CDM without an observation_period table",
     "E3": "config clinical_notes.path that does not exist",
     "E4": "config clinical_notes.path with no clinical table to fill (no clinical, no clinical_omop.path)",
+    "E5": "OMOP CDM CSV folder with two files for one table",
+    "E6": "OMOP CDM path that is not a DuckDB database (a TSV)",
+    "E7": "OMOP CDM observation period that starts after its end",
 }
 
 
@@ -1838,6 +1841,48 @@ def test_E4_config_notes_without_a_clinical_table(tmp_path, capsys):
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "Traceback" not in out
     assert_clear(out, **expected)
+
+
+def test_E5_cdm_folder_with_two_files_for_one_table(tmp_path, capsys):
+    from test_cohort_ehr import write_cdm
+
+    cdm = write_cdm(tmp_path / "omop")
+    (cdm / "PERSON.csv").write_text((cdm / "person.csv").read_text())
+    for text in _omop_refused(tmp_path, capsys, cdm):
+        assert_clear(text, file=cdm, where="field 'clinical_omop.path'",
+                     what="two files for table person: PERSON.csv and person.csv", todo="keep one of them")  # fmt: skip
+
+
+def test_E6_cdm_that_is_not_a_duckdb_database(tmp_path, capsys):
+    tsv = tmp_path / "ehr" / "clinical.tsv"
+    tsv.parent.mkdir()
+    tsv.write_text("patient\tage\nP1\t60\n")
+    for text in _omop_refused(tmp_path, capsys, tsv):
+        assert_clear(text, file=tsv, where="field 'clinical_omop.path'", what="is not a DuckDB database",
+                     todo="give an OMOP CDM: a .duckdb file or a folder of CDM CSV files")  # fmt: skip
+    out = tmp_path / "cohort.json"
+    definition = REPO / "config" / "cohorts" / "omop" / "clopidogrel_new_users.json"
+    code, err = cli(capsys, "ehr", "cohort", "--cdm", tsv, "--definition", definition, "--json", out)
+    assert code == 2 and not out.exists() and "Traceback" not in err
+    assert_clear(err, file=tsv, where=str(tsv), what="is not a DuckDB database",
+                 todo="give an OMOP CDM: a .duckdb file or a folder of CDM CSV files")  # fmt: skip
+
+
+def test_E7_cdm_observation_period_that_starts_after_its_end(tmp_path, capsys):
+    from test_cohort_ehr import write_cdm
+
+    cdm = write_cdm(tmp_path / "omop")
+    periods = cdm / "observation_period.csv"
+    periods.write_text(periods.read_text().replace("2,2,2018-01-01,2024-12-31", "2,2,2024-12-31,2018-01-01"))
+    out = tmp_path / "clinical.tsv"
+    code, err = cli(capsys, "ehr", "clinical", "--cdm", cdm, "--tsv", out)
+    assert code == 2 and not out.exists() and "Traceback" not in err
+    assert_clear(err, file=periods, where="field 'observation_period_start_date'",
+                 what="person 2: observation_period_start_date 2024-12-31 is after observation_period_end_date",
+                 todo="fix or drop the row in the CDM")  # fmt: skip
+    config = _project(tmp_path, [_row(tmp_path)], clinical_omop__path=str(cdm))
+    assert_clear(_validate(capsys, tmp_path, config), file=periods, where="field 'observation_period_start_date'",
+                 what="person 2: observation_period_start_date 2024-12-31 is after", todo="fix or drop the row")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the catalogue itself

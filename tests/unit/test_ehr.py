@@ -12,7 +12,15 @@ import pytest
 from seq2rx.cli import main
 from seq2rx.core.data import data_path
 from seq2rx.core.errors import InputError
-from seq2rx.ehr import derive_clinical, merge_clinical, open_cdm, read_cells, read_concepts, write_clinical
+from seq2rx.ehr import (
+    check_cdm,
+    derive_clinical,
+    merge_clinical,
+    open_cdm,
+    read_cells,
+    read_concepts,
+    write_clinical,
+)
 from seq2rx.inputs.clinical import read_clinical
 
 CONCEPTS = "role\tvalue\tconcept_id\tvocabulary_id\tconcept_code\tconcept_name\tsource\tdate\n"
@@ -214,11 +222,26 @@ def _drop(folder, name):
             "person_source_value 'C1' belongs to 2 persons",
         ),  # fmt: skip
         (
-            lambda f: (f / "person.csv").write_text(TINY["person.csv"].replace("C2", "C 2")),
-            "which is not a patient ID",
+            lambda f: (f / "PERSON.csv").write_text(TINY["person.csv"]),
+            "two files for table person: PERSON.csv and person.csv",
+        ),  # fmt: skip
+        (
+            lambda f: (f / "observation_period.csv").write_text(
+                TINY["observation_period.csv"].replace("2021-01-01,2025-06-30", "2025-06-30,2021-01-01")
+            ),
+            "observation_period.csv, field 'observation_period_start_date': person 2: observation_period_start_date "
+            "2025-06-30 is after observation_period_end_date 2021-01-01",
         ),  # fmt: skip
     ],
-    ids=["no-person", "no-concept-ancestor", "no-link-column", "bad-date", "shared-link", "bad-link"],
+    ids=[
+        "no-person",
+        "no-concept-ancestor",
+        "no-link-column",
+        "bad-date",
+        "shared-link",
+        "two-files",
+        "period-reversed",
+    ],
 )
 def test_bad_cdms_are_refused_with_a_seq2rx_message(tiny, tmp_path, capsys, change, says):
     change(tiny)
@@ -230,10 +253,66 @@ def test_bad_cdms_are_refused_with_a_seq2rx_message(tiny, tmp_path, capsys, chan
 
 
 def test_a_file_that_is_no_duckdb_database_is_refused(tmp_path):
-    bad = tmp_path / "cdm.duckdb"
-    bad.write_text("not a database\n")
-    with pytest.raises(InputError, match="cannot be opened as a DuckDB database"):
-        open_cdm(bad)
+    bad = tmp_path / "cdm.tsv"
+    bad.write_text("patient\tdate\ttext\nP1\t2024-01-01\tECOG 1\n")
+    for check in (open_cdm, check_cdm):
+        with pytest.raises(InputError) as caught:
+            check(bad)
+        assert str(caught.value) == (
+            f"{bad}: is not a DuckDB database (give an OMOP CDM: a .duckdb file or a folder of CDM CSV files)"
+        )
+
+
+# persons a real CDM holds besides the patients: no person_source_value, one that is no patient ID
+UNLINKABLE = "4,8507,1980,1,1,\n5,8532,1981,2,2,C 5\n6,8532,1982,3,3,C2\n"
+
+
+def test_persons_without_a_usable_link_are_left_out_and_counted(tiny, tmp_path, capsys):
+    (tiny / "person.csv").write_text(TINY["person.csv"] + UNLINKABLE)  # and C2 twice (persons 2 and 6)
+    with open_cdm(tiny) as cdm:
+        table, _ = derive_clinical(cdm, patients={"C1", "C3"})
+        assert cdm.notes[-1].startswith("person: 2 person(s) without a usable person_source_value")
+    assert list(table["patient"]) == ["C1", "C3"]  # C2's two persons are not asked for: no error
+    assert table.set_index("patient").loc["C1", "stage"] == "IV"
+    with open_cdm(tiny) as cdm, pytest.raises(InputError, match="person_source_value 'C2' belongs to 2 persons"):
+        derive_clinical(cdm, patients={"C1", "C2"})
+    # without patients (the command derives everyone) the unlinkable persons are skipped, not fatal
+    (tiny / "person.csv").write_text(TINY["person.csv"] + UNLINKABLE.replace(",C2\n", ",C6\n"))
+    out = tmp_path / "c.tsv"
+    assert main(["ehr", "clinical", "--cdm", str(tiny), "--tsv", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "note: person: 2 person(s) without a usable person_source_value" in printed
+    assert list(read_clinical(out)["patient"]) == ["C1", "C2", "C3", "C6"]
+
+
+def test_non_finite_numbers_are_not_ecog_or_egfr(tiny, tmp_path):
+    # nearer the index date (2024-03-10) than the finite records: inf eGFR, nan eGFR, nan ECOG
+    (tiny / "measurement.csv").write_text(
+        TINY["measurement.csv"]
+        + "6,1,3049187,2024-03-10,inf\n7,1,3049187,2024-03-09,nan\n8,1,36305384,2024-03-10,nan\n"
+        "9,3,3049187,2022-07-01,-inf\n"
+    )
+    with open_cdm(tiny) as cdm:
+        table, _ = derive_clinical(cdm)
+    rows = table.set_index("patient")
+    assert (rows.loc["C1", "egfr"], rows.loc["C1", "ecog"]) == ("72", "1")
+    assert rows.loc["C3", "egfr"] == "NA"
+    write_clinical(table, tmp_path / "clinical.tsv")
+    assert read_clinical(tmp_path / "clinical.tsv").set_index("patient").loc["C1", "egfr"] == 72
+
+
+def test_rxnorm_extension_ingredients_are_medications(tiny):
+    # an ingredient only RxNorm Extension has (a made-up one) and a drug of it taken on the index date
+    (tiny / "concept.csv").write_text(
+        TINY["concept.csv"] + "2000000101,Exampletide,RxNorm Extension,Ingredient\n"
+        "2000000102,exampletide 5 MG Oral Tablet,RxNorm Extension,Clinical Drug\n"
+    )
+    (tiny / "concept_ancestor.csv").write_text(TINY["concept_ancestor.csv"] + "2000000101,2000000102\n")
+    (tiny / "drug_exposure.csv").write_text(TINY["drug_exposure.csv"] + "3,1,2000000102,2024-03-01,,30\n")
+    with open_cdm(tiny) as cdm:
+        table, sources = derive_clinical(cdm)
+    assert table.set_index("patient").loc["C1", "medications"] == "clopidogrel;exampletide"
+    assert "RxNorm Extension" in sources["C1"]["medications"]["rule"]
 
 
 def test_cli_writes_the_table_and_its_sources(tiny, tmp_path, capsys):
@@ -244,3 +323,114 @@ def test_cli_writes_the_table_and_its_sources(tiny, tmp_path, capsys):
     assert "3 patients written" in capsys.readouterr().out
     assert read_clinical(out).set_index("patient").loc["C1", "stage"] == "IV"
     assert json.loads(sources.read_text())["sources"]["C1"]["egfr"]["source"] == "omop"
+
+
+# --- CSV folders for cohort definitions (load_cdm_folder) and CDMs refused clearly -------------------
+
+
+@pytest.fixture
+def folder(tmp_path):
+    from test_cohort_ehr import write_cdm
+
+    return write_cdm(tmp_path / "omop")
+
+
+def _definition():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[2] / "config" / "cohorts" / "omop" / "clopidogrel_new_users.json"
+
+
+def test_files_that_are_no_cdm_tables_are_left_alone(folder, tmp_path):
+    from seq2rx.ehr._cdm import load_cdm_folder
+    from seq2rx.ehr.circe import run_cohort
+
+    clean = run_cohort(folder, _definition())
+    assert clean["persons"] == 4 and clean["cdm_notes"] == []  # the four clopidogrel users (test_cohort_ehr)
+    (folder / "order.csv").write_text("a,b\n1,2\n")  # an SQL keyword as a name
+    (folder / "raw_person.csv").write_text("not,a\ntable")  # the helper table's old name
+    (folder / "README.csv").write_bytes(b"\xff\xfe\x00")  # not even text
+    assert run_cohort(folder, _definition()) == clean
+    con = load_cdm_folder(folder)
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    con.close()
+    assert {"person", "drug_exposure", "visit_occurrence"} <= tables  # visit_occurrence: absent, made empty
+    assert not tables & {"order", "raw_person", "readme", "note", "seq2rx raw"}
+
+
+@pytest.mark.parametrize(
+    "change, file, says",
+    [
+        (lambda f: (f / "PERSON.csv").write_text((f / "person.csv").read_text()), "",
+         "two files for table person: PERSON.csv and person.csv (keep one of them in the CDM folder)"),
+        (lambda f: (f / "drug_era.csv").write_bytes(b"\xff\xfe\xfa,\x00\n1,2\n"), "/drug_era.csv",
+         "is not a readable CSV file (Invalid Input Error: CSV Error on Line: 1)"),
+        (lambda f: (f / "observation_period.csv").write_text((f / "observation_period.csv").read_text().replace(
+            "3,3,2018-01-01,2024-12-31", "3,3,2024-12-31,2018-01-01")), "/observation_period.csv",
+         "field 'observation_period_start_date': person 3: observation_period_start_date 2024-12-31 is after "
+         "observation_period_end_date 2018-01-01"),
+    ],
+    ids=["two-files", "unreadable", "period-reversed"],
+)  # fmt: skip
+def test_bad_cdm_folders_are_refused_for_cohorts(folder, tmp_path, capsys, change, file, says):
+    change(folder)
+    out = tmp_path / "out.json"
+    argv = ["ehr", "cohort", "--cdm", str(folder), "--definition", str(_definition()), "--json", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"seq2rx: error: {folder}{file}") and says in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_table_the_folder_lacks_is_read_as_empty_and_noted(folder, tmp_path):
+    from seq2rx.ehr.circe import run_cohort
+
+    (folder / "drug_exposure.csv").unlink()
+    result = run_cohort(folder, _definition())
+    assert (result["persons"], result["entries"]) == (0, 0)
+    assert result["cdm_notes"] == ["drug_exposure: absent, read as empty"]  # the one absent table it reads
+    # a table outside the CDM tables made empty (the results schema's cohort): what is missing, what to do
+    sql = tmp_path / "from_cohort.sql"
+    sql.write_text("SELECT subject_id, cohort_start_date, cohort_end_date FROM cohort")
+    with pytest.raises(InputError) as caught:
+        run_cohort(folder, sql)
+    assert str(caught.value) == (
+        f"{folder}: the CDM folder has no cohort.csv, which from_cohort.sql reads "
+        "(export the CDM's cohort table as cohort.csv (a header line alone is an empty table))"
+    )
+
+
+def test_a_cdm_file_without_a_table_or_with_a_reversed_period_is_refused(folder, tmp_path):
+    from test_cohort_ehr import cdm_as_duckdb
+
+    from seq2rx.ehr.circe import run_cohort
+
+    (folder / "drug_exposure.csv").unlink()
+    db = cdm_as_duckdb(folder, tmp_path / "cdm.duckdb")
+    with pytest.raises(InputError) as caught:
+        run_cohort(db, _definition())
+    assert str(caught.value).startswith(f"{db}: the CDM has no drug_exposure table, which clopidogrel_new_users.json")
+    assert "add the drug_exposure table to the CDM (it may be empty)" in str(caught.value)
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE OBSERVATION_PERIOD SET observation_period_start_date = DATE '2030-01-01' WHERE person_id = 2")
+    con.close()
+    sql = tmp_path / "persons.sql"
+    sql.write_text(
+        "SELECT person_id AS subject_id, DATE '2020-01-01' AS cohort_start_date, NULL AS cohort_end_date FROM person"
+    )
+    with pytest.raises(InputError, match=r"cdm.duckdb: table observation_period, field 'observation_period_start_date': "
+                       r"person 2: observation_period_start_date 2030-01-01 is after"):  # fmt: skip
+        run_cohort(db, sql)
+
+
+def test_a_tsv_given_as_the_cdm_of_a_cohort_is_refused_with_the_right_hint(tmp_path, capsys):
+    tsv = tmp_path / "clinical.tsv"
+    tsv.write_text("patient\tage\nP1\t60\n")
+    out = tmp_path / "out.json"
+    argv = ["ehr", "cohort", "--cdm", str(tsv), "--definition", str(_definition()), "--json", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"seq2rx: error: {tsv}: is not a DuckDB database (give an OMOP CDM: a .duckdb file or a folder of CDM CSV files)\n"
+    )
+    assert not out.exists()

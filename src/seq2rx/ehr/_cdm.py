@@ -69,6 +69,100 @@ TABLES: dict[str, dict[str, str]] = {
 REQUIRED = ("person", "observation_period", "concept", "concept_ancestor")
 #: a person's link to the sample sheet's patient ID: one of these person columns
 LINK_COLUMNS = ("person_source_value", "person_id")
+#: vocabularies whose ``Ingredient`` concepts drug exposures are rolled up to (the clinical table's
+#: medications, Table 1's drugs): RxNorm, and RxNorm Extension for drugs RxNorm lacks (non-US markets)
+INGREDIENT_VOCABULARIES = ("RxNorm", "RxNorm Extension")
+#: the columns of the CDM v5.4 tables a cohort definition may read (OHDSI CommonDataModel's DDL,
+#: inst/ddl/5.4); a table a CSV folder lacks is loaded empty with these columns, so that a Circe
+#: definition reading it runs, as an absent optional table reads as empty for the clinical table
+CDM_COLUMNS: dict[str, tuple[str, ...]] = {
+    "person": ("person_id", "gender_concept_id", "year_of_birth", "month_of_birth", "day_of_birth", "birth_datetime",
+               "race_concept_id", "ethnicity_concept_id", "location_id", "provider_id", "care_site_id",
+               "person_source_value", "gender_source_value", "gender_source_concept_id", "race_source_value",
+               "race_source_concept_id", "ethnicity_source_value", "ethnicity_source_concept_id"),
+    "observation_period": ("observation_period_id", "person_id", "observation_period_start_date",
+                           "observation_period_end_date", "period_type_concept_id"),
+    "visit_occurrence": ("visit_occurrence_id", "person_id", "visit_concept_id", "visit_start_date",
+                         "visit_start_datetime", "visit_end_date", "visit_end_datetime", "visit_type_concept_id",
+                         "provider_id", "care_site_id", "visit_source_value", "visit_source_concept_id",
+                         "admitted_from_concept_id", "admitted_from_source_value", "discharged_to_concept_id",
+                         "discharged_to_source_value", "preceding_visit_occurrence_id"),
+    "visit_detail": ("visit_detail_id", "person_id", "visit_detail_concept_id", "visit_detail_start_date",
+                     "visit_detail_start_datetime", "visit_detail_end_date", "visit_detail_end_datetime",
+                     "visit_detail_type_concept_id", "provider_id", "care_site_id", "visit_detail_source_value",
+                     "visit_detail_source_concept_id", "admitted_from_concept_id", "admitted_from_source_value",
+                     "discharged_to_source_value", "discharged_to_concept_id", "preceding_visit_detail_id",
+                     "parent_visit_detail_id", "visit_occurrence_id"),
+    "condition_occurrence": ("condition_occurrence_id", "person_id", "condition_concept_id", "condition_start_date",
+                             "condition_start_datetime", "condition_end_date", "condition_end_datetime",
+                             "condition_type_concept_id", "condition_status_concept_id", "stop_reason", "provider_id",
+                             "visit_occurrence_id", "visit_detail_id", "condition_source_value",
+                             "condition_source_concept_id", "condition_status_source_value"),
+    "drug_exposure": ("drug_exposure_id", "person_id", "drug_concept_id", "drug_exposure_start_date",
+                      "drug_exposure_start_datetime", "drug_exposure_end_date", "drug_exposure_end_datetime",
+                      "verbatim_end_date", "drug_type_concept_id", "stop_reason", "refills", "quantity", "days_supply",
+                      "sig", "route_concept_id", "lot_number", "provider_id", "visit_occurrence_id", "visit_detail_id",
+                      "drug_source_value", "drug_source_concept_id", "route_source_value", "dose_unit_source_value"),
+    "procedure_occurrence": ("procedure_occurrence_id", "person_id", "procedure_concept_id", "procedure_date",
+                             "procedure_datetime", "procedure_end_date", "procedure_end_datetime",
+                             "procedure_type_concept_id", "modifier_concept_id", "quantity", "provider_id",
+                             "visit_occurrence_id", "visit_detail_id", "procedure_source_value",
+                             "procedure_source_concept_id", "modifier_source_value"),
+    "device_exposure": ("device_exposure_id", "person_id", "device_concept_id", "device_exposure_start_date",
+                        "device_exposure_start_datetime", "device_exposure_end_date", "device_exposure_end_datetime",
+                        "device_type_concept_id", "unique_device_id", "production_id", "quantity", "provider_id",
+                        "visit_occurrence_id", "visit_detail_id", "device_source_value", "device_source_concept_id",
+                        "unit_concept_id", "unit_source_value", "unit_source_concept_id"),
+    "measurement": ("measurement_id", "person_id", "measurement_concept_id", "measurement_date", "measurement_datetime",
+                    "measurement_time", "measurement_type_concept_id", "operator_concept_id", "value_as_number",
+                    "value_as_concept_id", "unit_concept_id", "range_low", "range_high", "provider_id",
+                    "visit_occurrence_id", "visit_detail_id", "measurement_source_value",
+                    "measurement_source_concept_id", "unit_source_value", "unit_source_concept_id",
+                    "value_source_value", "measurement_event_id", "meas_event_field_concept_id"),
+    "observation": ("observation_id", "person_id", "observation_concept_id", "observation_date", "observation_datetime",
+                    "observation_type_concept_id", "value_as_number", "value_as_string", "value_as_concept_id",
+                    "qualifier_concept_id", "unit_concept_id", "provider_id", "visit_occurrence_id", "visit_detail_id",
+                    "observation_source_value", "observation_source_concept_id", "unit_source_value",
+                    "qualifier_source_value", "value_source_value", "observation_event_id",
+                    "obs_event_field_concept_id"),
+    "death": ("person_id", "death_date", "death_datetime", "death_type_concept_id", "cause_concept_id",
+              "cause_source_value", "cause_source_concept_id"),
+    "specimen": ("specimen_id", "person_id", "specimen_concept_id", "specimen_type_concept_id", "specimen_date",
+                 "specimen_datetime", "quantity", "unit_concept_id", "anatomic_site_concept_id",
+                 "disease_status_concept_id", "specimen_source_id", "specimen_source_value", "unit_source_value",
+                 "anatomic_site_source_value", "disease_status_source_value"),
+    "location": ("location_id", "address_1", "address_2", "city", "state", "zip", "county", "location_source_value",
+                 "country_concept_id", "country_source_value", "latitude", "longitude"),
+    "care_site": ("care_site_id", "care_site_name", "place_of_service_concept_id", "location_id",
+                  "care_site_source_value", "place_of_service_source_value"),
+    "provider": ("provider_id", "provider_name", "npi", "dea", "specialty_concept_id", "care_site_id", "year_of_birth",
+                 "gender_concept_id", "provider_source_value", "specialty_source_value", "specialty_source_concept_id",
+                 "gender_source_value", "gender_source_concept_id"),
+    "payer_plan_period": ("payer_plan_period_id", "person_id", "payer_plan_period_start_date",
+                          "payer_plan_period_end_date", "payer_concept_id", "payer_source_value",
+                          "payer_source_concept_id", "plan_concept_id", "plan_source_value", "plan_source_concept_id",
+                          "sponsor_concept_id", "sponsor_source_value", "sponsor_source_concept_id",
+                          "family_source_value", "stop_reason_concept_id", "stop_reason_source_value",
+                          "stop_reason_source_concept_id"),
+    "drug_era": ("drug_era_id", "person_id", "drug_concept_id", "drug_era_start_date", "drug_era_end_date",
+                 "drug_exposure_count", "gap_days"),
+    "dose_era": ("dose_era_id", "person_id", "drug_concept_id", "unit_concept_id", "dose_value", "dose_era_start_date",
+                 "dose_era_end_date"),
+    "condition_era": ("condition_era_id", "person_id", "condition_concept_id", "condition_era_start_date",
+                      "condition_era_end_date", "condition_occurrence_count"),
+    "concept": ("concept_id", "concept_name", "domain_id", "vocabulary_id", "concept_class_id", "standard_concept",
+                "concept_code", "valid_start_date", "valid_end_date", "invalid_reason"),
+    "concept_ancestor": ("ancestor_concept_id", "descendant_concept_id", "min_levels_of_separation",
+                         "max_levels_of_separation"),
+}  # fmt: skip
+#: every table name of CDM v5.3 and v5.4 (clinical, health system, economics, derived, metadata,
+#: vocabulary, and the results schema's cohort tables): the CSV files of a folder that are loaded
+CDM_TABLES = frozenset(CDM_COLUMNS) | {
+    "note", "note_nlp", "fact_relationship", "cost", "episode", "episode_event", "metadata", "cdm_source",
+    "vocabulary", "domain", "concept_class", "concept_relationship", "relationship", "concept_synonym",
+    "source_to_concept_map", "drug_strength", "cohort", "cohort_definition", "attribute_definition",
+    "cohort_attribute",
+}  # fmt: skip
 _GENERIC = re.compile(r"column[0-9]+")
 
 
@@ -100,25 +194,25 @@ def open_cdm(path: str | Path) -> Cdm:
     (a header-only CSV read without a header); both are listed in ``notes``."""
     path = Path(path)
     if path.is_dir():
-        con = duckdb.connect(":memory:")
-        found = {p.name.lower(): p for p in path.iterdir() if p.is_file()}
-        if "person.csv" not in found:
-            con.close()
+        found = csv_tables(path)
+        if "person" not in found:
             raise InputError(str(path), "the folder has no person.csv", hint=_folder_hint())
+        con = duckdb.connect(":memory:")
         raw = {}
         for table in TABLES:
-            file = found.get(f"{table}.csv")
+            file = found.get(table)
             if file is not None:
                 try:
                     rel = con.read_csv(str(file), header=True, all_varchar=True)
                 except duckdb.Error as exc:
                     con.close()
-                    raise InputError(str(file), f"is not a readable CSV file ({_first_line(exc)})",
+                    raise InputError(str(file), f"is not a readable CSV file ({duckdb_text(exc, file)})",
                                      hint="export the CDM table as comma-separated text with a header line") from None  # fmt: skip
-                name = f"raw_{table}"
+                name = f"seq2rx raw {table}"  # a space: never the name of a CDM table
                 rel.create_view(name)
                 raw[table] = _quote(name)
     elif path.is_file():
+        check_duckdb_file(path)
         try:
             con = duckdb.connect(str(path), read_only=True)
             names = con.execute(
@@ -126,8 +220,8 @@ def open_cdm(path: str | Path) -> Cdm:
                 "WHERE table_catalog = current_database() AND table_schema = current_schema()"
             ).fetchall()
         except duckdb.Error as exc:
-            raise InputError(str(path), f"cannot be opened as a DuckDB database ({_first_line(exc)})",
-                             hint="give a .duckdb file of an OMOP CDM or a folder of CDM CSV files") from None  # fmt: skip
+            raise InputError(str(path), f"cannot be opened as a DuckDB database ({duckdb_text(exc, path)})",
+                             hint=CDM_HINT) from None  # fmt: skip
         # qualified, so that the lower-case view of the same name never refers to itself
         actual = {n.lower(): ".".join(map(_quote, (db, schema, n))) for db, schema, n in names}
         raw = {t: actual[t] for t in TABLES if t in actual}
@@ -137,6 +231,7 @@ def open_cdm(path: str | Path) -> Cdm:
     try:
         for table, columns in TABLES.items():
             _view(cdm, table, raw.get(table), columns)
+        check_periods(con, _where(cdm, "observation_period"))
     except BaseException:
         con.close()
         raise
@@ -151,9 +246,9 @@ def check_cdm(path: str | Path, *, where: str = "") -> None:
     path = Path(path)
     field = where or None
     if path.is_dir():
-        found = {p.name.lower() for p in path.iterdir() if p.is_file()}
-        tables = {t for t in REQUIRED if f"{t}.csv" in found}
+        tables = set(csv_tables(path, field=field)) & set(REQUIRED)
     elif path.is_file():
+        check_duckdb_file(path, field=field)
         try:
             with duckdb.connect(str(path), read_only=True) as con:
                 names = con.execute(
@@ -161,8 +256,8 @@ def check_cdm(path: str | Path, *, where: str = "") -> None:
                     "WHERE table_catalog = current_database() AND table_schema = current_schema()"
                 ).fetchall()
         except duckdb.Error as exc:
-            raise InputError(str(path), f"cannot be opened as a DuckDB database ({_first_line(exc)})", field=field,
-                             hint="give a .duckdb file of an OMOP CDM or a folder of CDM CSV files") from None  # fmt: skip
+            raise InputError(str(path), f"cannot be opened as a DuckDB database ({duckdb_text(exc, path)})",
+                             field=field, hint=CDM_HINT) from None  # fmt: skip
         tables = {t for t in REQUIRED if t in {n[0].lower() for n in names}}
     else:
         raise InputError(str(path), "no such file or folder", field=field,
@@ -178,8 +273,69 @@ def _folder_hint() -> str:
     return "a CDM folder holds one CSV file per table named after it (person.csv, observation_period.csv, ...)"
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+#: what to give where an OMOP CDM is expected
+CDM_HINT = "give an OMOP CDM: a .duckdb file or a folder of CDM CSV files"
+#: the bytes a DuckDB database file holds at offset 8 (its storage header's magic)
+_DUCKDB_MAGIC = b"DUCK"
+
+
+def csv_tables(folder: str | Path, *, field: str | None = None) -> dict[str, Path]:
+    """The CSV files of ``folder`` that hold CDM tables (:data:`CDM_TABLES`): table -> file. The
+    table is the file name without ``.csv``, in any case; other files are not CDM tables and are
+    left alone. Two files for one table (``person.csv`` and ``PERSON.csv``) are an
+    :class:`InputError`: which one to read would be a guess."""
+    found: dict[str, Path] = {}
+    for file in sorted(Path(folder).iterdir()):
+        name = file.name.lower()
+        if not name.endswith(".csv") or name[:-4] not in CDM_TABLES or not file.is_file():
+            continue
+        table = name[:-4]
+        if table in found:
+            raise InputError(str(folder), f"two files for table {table}: {found[table].name} and {file.name}",
+                             field=field, hint="keep one of them in the CDM folder")  # fmt: skip
+        found[table] = file
+    return found
+
+
+def check_duckdb_file(path: str | Path, *, field: str | None = None) -> None:
+    """An :class:`InputError` unless ``path`` starts like a DuckDB database file (DuckDB's own
+    message for, say, a TSV file given instead is about an in-memory database and misleads)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError as exc:
+        raise InputError(str(path), f"cannot be read ({exc.strerror})", field=field, hint=CDM_HINT) from None
+    if head[8:12] != _DUCKDB_MAGIC:
+        raise InputError(str(path), "is not a DuckDB database", field=field, hint=CDM_HINT)
+
+
+def duckdb_text(exc: Exception, *paths: str | Path) -> str:
+    """The first line of a DuckDB error, each of ``paths`` (as given and absolute) shortened to
+    its name: messages name the file once, in front, not with the machine's folders."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    for path in paths:
+        for spelled in sorted(
+            {str(path), str(Path(path).resolve()), str(Path(path).absolute())}, key=len, reverse=True
+        ):
+            text = text.replace(spelled, Path(path).name)
+    return text
+
+
+def check_periods(con: duckdb.DuckDBPyConnection, where: str, *, relation: str = "observation_period") -> None:
+    """An :class:`InputError` naming ``where``, the person and the field when an observation period
+    of ``relation`` (a quoted table name) starts after it ends: every follow-up, index date and
+    Circe entry read from it would be wrong without a word."""
+    # a table name from this module or a checked schema; no value is pasted
+    query = f"SELECT person_id, observation_period_start_date, observation_period_end_date FROM {relation} WHERE observation_period_start_date > observation_period_end_date ORDER BY person_id, observation_period_start_date LIMIT 1"  # noqa: S608, E501
+    bad = con.execute(query).fetchone()
+    if bad is not None:
+        raise InputError(where, f"person {bad[0]}: observation_period_start_date {bad[1]} is after "
+                         f"observation_period_end_date {bad[2]}", field="observation_period_start_date",
+                         hint="a period starts on or before its end: fix or drop the row in the CDM")  # fmt: skip
+
+
+def _where(cdm: Cdm, table: str) -> str:
+    return f"{cdm.source}: table {table}" if Path(cdm.source).is_file() else f"{cdm.source}/{table}.csv"
 
 
 def _quote(name: str) -> str:
@@ -190,7 +346,7 @@ def _quote(name: str) -> str:
 
 def _view(cdm: Cdm, table: str, raw: str | None, columns: dict[str, str]) -> None:
     con = cdm.con
-    where = f"{cdm.source}: table {table}" if Path(cdm.source).is_file() else f"{cdm.source}/{table}.csv"
+    where = _where(cdm, table)
     if raw is None:
         if table in REQUIRED:
             raise InputError(
@@ -250,7 +406,6 @@ _NUMBERS = {"days_supply": "INTEGER", "refills": "INTEGER", "quantity": "DOUBLE"
             "range_low": "DOUBLE", "range_high": "DOUBLE", "year_of_birth": "INTEGER", "month_of_birth": "INTEGER",
             "day_of_birth": "INTEGER", "era_gap_days": "INTEGER", "drug_exposure_count": "INTEGER",
             "gap_days": "INTEGER", "condition_occurrence_count": "INTEGER", "dose_value": "DOUBLE"}  # fmt: skip
-_TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def cdm_column_type(column: str) -> str:
@@ -273,47 +428,78 @@ def cdm_column_type(column: str) -> str:
     return "VARCHAR"
 
 
-def load_cdm_folder(path: str | Path) -> duckdb.DuckDBPyConnection:
+def load_cdm_folder(path: str | Path, *, notes: list[str] | None = None) -> duckdb.DuckDBPyConnection:
     """A folder of CDM CSV files as tables of an in-memory DuckDB, every column typed by
-    :func:`cdm_column_type`, for SQL that needs the CDM's full tables (Circe's). The note tables
-    (:data:`TEXT_TABLES`) are not loaded. Once loaded, SQL on the connection cannot reach files
-    (``enable_external_access`` off and locked), as on a CDM file opened for a definition.
-    A missing required table or a value that is not of its column's type is an :class:`InputError`
-    naming the file and column."""
+    :func:`cdm_column_type`, for SQL that needs the CDM's full tables (Circe's). Only files named
+    after a CDM table are loaded (:func:`csv_tables`; others are left alone), and the note tables
+    (:data:`TEXT_TABLES`) never are. A table of :data:`CDM_COLUMNS` the folder lacks is created
+    empty with the CDM's columns, so a definition that reads it finds no record there instead of
+    failing, and ``notes`` (when given) gets ``"<table>: absent, read as empty"``. Once loaded,
+    SQL on the connection cannot reach files (``enable_external_access`` off and locked), as on a
+    CDM file opened for a definition.
+
+    A missing required table, two files for one table, a file DuckDB cannot read, a value that is
+    not of its column's type or an observation period that starts after its end is an
+    :class:`InputError` naming the file (and column)."""
     path = Path(path)
-    found = {p.name.lower()[:-4]: p for p in sorted(path.iterdir()) if p.is_file() and p.name.lower().endswith(".csv")}
+    found = csv_tables(path)
     missing = [t for t in REQUIRED if t not in found]
     if missing:
         raise InputError(str(path), f"the CDM folder has no {missing[0]}.csv", hint=_folder_hint())
     con = duckdb.connect(":memory:", config={"threads": 1})
     try:
         for table, file in found.items():
-            if table in TEXT_TABLES or not _TABLE_NAME.fullmatch(table):
-                continue
-            try:
-                rel = con.read_csv(str(file), header=True, all_varchar=True)
-            except duckdb.Error as exc:
-                raise InputError(str(file), f"is not a readable CSV file ({_first_line(exc)})",
-                                 hint="export the CDM table as comma-separated text with a header line") from None  # fmt: skip
-            raw = f"raw_{table}"
-            rel.create_view(raw)
-            select = []
-            for name in rel.columns:
-                kind = cdm_column_type(name)
-                quoted = _quote(name)
-                if kind != "VARCHAR":
-                    bad = con.execute(
-                        f"SELECT {quoted} FROM {raw} WHERE {quoted} IS NOT NULL AND TRY_CAST({quoted} AS {kind}) IS NULL LIMIT 1"  # noqa: S608, E501 - names from the file's header, quoted; values are never pasted
-                    ).fetchone()
-                    if bad is not None:
-                        raise InputError(str(file), f"{bad[0]!r} is not a {_KIND[kind]}", field=name.lower(),
-                                         hint=f"the CDM's {table}.{name.lower()} holds {_KIND[kind]}s")  # fmt: skip
-                select.append(f"CAST({quoted} AS {kind}) AS {_quote(name.lower())}")
-            con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM {raw}")  # noqa: S608 - table name matched _TABLE_NAME, columns quoted
-            con.execute(f"DROP VIEW {raw}")
+            if table not in TEXT_TABLES:
+                _load_csv(con, table, file)
+        for table, columns in CDM_COLUMNS.items():
+            if table not in found:
+                typed = ", ".join(f"{_quote(c)} {cdm_column_type(c)}" for c in columns)
+                con.execute(f"CREATE TABLE {_quote(table)} ({typed})")
+                if notes is not None:
+                    notes.append(f"{table}: absent, read as empty")
+        check_periods(con, str(found["observation_period"]))
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except BaseException:
         con.close()
         raise
     return con
+
+
+_RAW = _quote("seq2rx raw")  # a name with a space: never a CDM table's
+
+
+def _load_csv(con: duckdb.DuckDBPyConnection, table: str, file: Path) -> None:
+    """Load ``file`` as the CDM table ``table``, each column cast to :func:`cdm_column_type`."""
+    try:  # the file's name is bound, never pasted
+        load = (
+            f"CREATE OR REPLACE TEMP TABLE {_RAW} AS SELECT * FROM read_csv($file, header = true, all_varchar = true)"  # noqa: S608, E501 - a constant name
+        )
+        con.execute(load, {"file": str(file)})
+        columns = [row[0] for row in con.execute(f"DESCRIBE {_RAW}").fetchall()]
+    except duckdb.Error as exc:
+        raise InputError(str(file), f"is not a readable CSV file ({duckdb_text(exc, file)})",
+                         hint="export the CDM table as comma-separated text with a header line") from None  # fmt: skip
+    lower = [c.lower() for c in columns]
+    twice = sorted({c for c in lower if lower.count(c) > 1})
+    if twice:
+        raise InputError(str(file), f"has column {twice[0]} twice", field=twice[0],
+                         hint="each CDM column once (names are read in any case)")  # fmt: skip
+    select = []
+    for name in columns:
+        kind = cdm_column_type(name)
+        quoted = _quote(name)
+        if kind != "VARCHAR":
+            bad = con.execute(
+                f"SELECT {quoted} FROM {_RAW} WHERE {quoted} IS NOT NULL AND TRY_CAST({quoted} AS {kind}) IS NULL LIMIT 1"  # noqa: S608, E501 - names from the file's header, quoted; values are never pasted
+            ).fetchone()
+            if bad is not None:
+                raise InputError(str(file), f"{bad[0]!r} is not a {_KIND[kind]}", field=name.lower(),
+                                 hint=f"the CDM's {table}.{name.lower()} holds {_KIND[kind]}s")  # fmt: skip
+        select.append(f"CAST({quoted} AS {kind}) AS {_quote(name.lower())}")
+    try:
+        con.execute(f"CREATE TABLE {_quote(table)} AS SELECT {', '.join(select)} FROM {_RAW}")  # noqa: S608 - names quoted
+        con.execute(f"DROP TABLE {_RAW}")
+    except duckdb.Error as exc:
+        raise InputError(str(file), f"cannot be loaded ({duckdb_text(exc, file)})",
+                         hint="export the CDM table as comma-separated text with a header line") from None  # fmt: skip

@@ -18,7 +18,7 @@ import pandas as pd
 
 from seq2rx.core.data import data_path
 from seq2rx.core.errors import InputError
-from seq2rx.ehr._cdm import LINK_COLUMNS, Cdm, open_cdm
+from seq2rx.ehr._cdm import INGREDIENT_VOCABULARIES, LINK_COLUMNS, Cdm, open_cdm
 from seq2rx.inputs.clinical import _ID, COLUMNS, STAGES
 
 #: how a person's index date (the clinical table's ``diagnosis_date``) is found
@@ -129,7 +129,7 @@ near AS (  -- each role's record nearest the index date within its window; befor
     WHERE p.index_date IS NOT NULL
       AND abs(date_diff('day', p.index_date, c.day)) <= CASE c.role WHEN 'stage' THEN $stage_days
                                                                     WHEN 'ecog' THEN $ecog_days ELSE $egfr_days END
-      AND (c.role = 'stage' OR (c.number IS NOT NULL AND c.number >= 0))
+      AND (c.role = 'stage' OR (c.number IS NOT NULL AND isfinite(c.number) AND c.number >= 0))
       AND (c.role <> 'ecog' OR (c.number = floor(c.number) AND c.number <= 4))
 ),
 observed AS (  -- the observation period holding the index date
@@ -139,12 +139,12 @@ observed AS (  -- the observation period holding the index date
     GROUP BY p.person_id
 ),
 dead AS (SELECT person_id, min(death_date) AS death_date FROM death GROUP BY person_id),
-current_drug AS (  -- exposures running on the index date, as their RxNorm ingredients
+current_drug AS (  -- exposures running on the index date, as their RxNorm (Extension) ingredients
     SELECT DISTINCT d.person_id, lower(c.concept_name) AS ingredient
     FROM drug_exposure d JOIN p ON p.person_id = d.person_id
     JOIN concept_ancestor a ON a.descendant_concept_id = d.drug_concept_id
     JOIN concept c ON c.concept_id = a.ancestor_concept_id
-        AND c.vocabulary_id = 'RxNorm' AND c.concept_class_id = 'Ingredient'
+        AND c.vocabulary_id IN (SELECT unnest($vocabularies)) AND c.concept_class_id = 'Ingredient'
     WHERE p.index_date BETWEEN d.drug_exposure_start_date
         AND coalesce(d.drug_exposure_end_date,
                      d.drug_exposure_start_date + CAST(greatest(coalesce(d.days_supply, 1), 1) - 1 AS INTEGER))
@@ -174,8 +174,8 @@ RULES = {
     "sex": "person.gender_concept_id: a 'sex' concept or a descendant",
     "stage": f"measurement/observation: a 'stage' concept nearest the index date within {WINDOW_DAYS['stage']} days",
     "ecog": f"measurement/observation: value_as_number 0-4 of an 'ecog' concept nearest the index date within {WINDOW_DAYS['ecog']} days",
-    "egfr": f"measurement/observation: value_as_number of an 'egfr' concept nearest the index date within {WINDOW_DAYS['egfr']} days",
-    "medications": "drug_exposure running on the index date -> RxNorm Ingredient ancestors (concept_ancestor)",
+    "egfr": f"measurement/observation: finite value_as_number >= 0 of an 'egfr' concept nearest the index date within {WINDOW_DAYS['egfr']} days",
+    "medications": f"drug_exposure running on the index date -> Ingredient ancestors in {' or '.join(INGREDIENT_VOCABULARIES)} (concept_ancestor)",
     "time_months": "death.death_date, else the end of the observation_period holding the index date, minus the index date",
     "event": "death: 1 when death_date ends the follow-up, else 0 (censored)",
 }  # fmt: skip
@@ -203,8 +203,10 @@ def derive_clinical(
     ``link`` is the person column that holds the sample sheet's patient ID (:data:`LINK_COLUMNS`);
     ``index_date`` is one of :data:`INDEX_RULES`. ``treatment`` and ``response`` are never derived
     (the CDM's standard tables do not record a treatment line's objective response): they are NA.
-    A person whose link value is missing or not a valid patient ID, or a link value shared by two
-    persons, is an :class:`InputError`. A person without an index date has every dated field NA."""
+    A person whose link value is missing or not a valid patient ID cannot be linked to a patient
+    and is left out (real CDMs hold such persons; ``cdm.notes`` says how many). A patient's link
+    value shared by two persons is an :class:`InputError` (only the requested ``patients``' are
+    checked, when given). A person without an index date has every dated field NA."""
     if link not in LINK_COLUMNS:
         raise InputError(cdm.source, f"{link!r} cannot link persons to patients", field="link",
                          hint=f"one of {', '.join(LINK_COLUMNS)}")  # fmt: skip
@@ -215,18 +217,14 @@ def derive_clinical(
     _concept_sets(cdm, concepts)
     # the link column is one of LINK_COLUMNS (checked above), never user text
     cdm.con.execute(_PATIENTS.format(link=link), {"rule": index_date})
-    _check_links(cdm, link)
-    rows = cdm.con.execute(
-        _DERIVE,
-        {"stage_days": WINDOW_DAYS["stage"], "ecog_days": WINDOW_DAYS["ecog"], "egfr_days": WINDOW_DAYS["egfr"]},
-    ).fetchall()
+    _keep_linked(cdm, link, patients)
+    windows = {f"{role}_days": days for role, days in WINDOW_DAYS.items()}
+    rows = cdm.con.execute(_DERIVE, windows | {"vocabularies": list(INGREDIENT_VOCABULARIES)}).fetchall()
     names = [d[0] for d in cdm.con.description]
     records, sources = [], {}
     for values in rows:
         row = dict(zip(names, values, strict=True))
         patient = row["patient"]
-        if patients is not None and patient not in patients:
-            continue
         cells, found = _cells(row, index_date)
         records.append(cells)
         sources[patient] = {f: {"source": "omop", "rule": r} for f, r in found.items()}
@@ -234,16 +232,23 @@ def derive_clinical(
     return table, sources
 
 
-def _check_links(cdm: Cdm, link: str) -> None:
-    bad = cdm.con.execute(
-        "SELECT person_id, patient FROM patient_index WHERE patient IS NULL "
-        "OR NOT regexp_full_match(patient, ?) ORDER BY person_id LIMIT 1",
+def _keep_linked(cdm: Cdm, link: str, patients: set[str] | None) -> None:
+    """Keep in ``patient_index`` the persons that link to a patient: a link value that is a valid
+    patient ID, and one of ``patients`` when given. The persons left out for want of a usable link
+    value are counted in ``cdm.notes``; a kept patient ID that two persons share is an
+    :class:`InputError` (the patient would get one person's record or the other's)."""
+    con = cdm.con
+    (unusable,) = con.execute(
+        "SELECT count(*) FROM patient_index WHERE patient IS NULL OR NOT regexp_full_match(patient, ?)",
         [_ID.pattern],
     ).fetchone()
-    if bad is not None:
-        raise InputError(cdm.source, f"person {bad[0]} has {link} {bad[1]!r}, which is not a patient ID",
-                         field=link, hint="link persons by a column that holds the sample sheet's patient IDs (--link)")  # fmt: skip
-    twice = cdm.con.execute(
+    con.execute("DELETE FROM patient_index WHERE patient IS NULL OR NOT regexp_full_match(patient, ?)", [_ID.pattern])
+    if unusable:
+        cdm.notes.append(f"person: {unusable} person(s) without a usable {link} (empty or not a patient ID) "
+                         "were left out: they cannot be linked to a patient")  # fmt: skip
+    if patients is not None:
+        con.execute("DELETE FROM patient_index WHERE patient NOT IN (SELECT unnest($p))", {"p": sorted(patients)})
+    twice = con.execute(
         "SELECT patient, count(*) FROM patient_index GROUP BY patient HAVING count(*) > 1 ORDER BY patient LIMIT 1"
     ).fetchone()
     if twice is not None:

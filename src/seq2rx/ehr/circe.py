@@ -27,7 +27,7 @@ from pathlib import Path
 from seq2rx.cohort.build import connect
 from seq2rx.cohort.sql import check_select, parameter_names
 from seq2rx.core.errors import InputError
-from seq2rx.ehr._cdm import load_cdm_folder
+from seq2rx.ehr._cdm import CDM_HINT, check_duckdb_file, check_periods, duckdb_text, load_cdm_folder
 
 #: the ohdsi-circepy release this code was written and checked against (pyproject.toml pins it)
 CIRCEPY_VERSION = "0.3.0"
@@ -151,7 +151,7 @@ def circe_sql(definition: Definition, *, schema: str = "main") -> list[str]:
     return [s for s in split_sql(translate(rendered, "duckdb")) if s.strip()]
 
 
-def _check_cdm(con, cdm: str, schema: str) -> None:
+def _check_cdm(con, cdm: str, schema: str, *, folder: bool) -> None:
     tables = {
         r[0].lower()
         for r in con.execute(
@@ -162,13 +162,40 @@ def _check_cdm(con, cdm: str, schema: str) -> None:
     if missing:
         raise InputError(cdm, f"schema {schema!r} is not an OMOP CDM: no table {', '.join(missing)}",
                          hint="give the CDM's DuckDB file, and --schema if its tables are not in 'main'")  # fmt: skip
+    if not folder:  # a folder's periods were checked as it was loaded
+        relation = '"' + schema + '".observation_period'  # schema checked against _IDENTIFIER
+        check_periods(con, f"{cdm}: table observation_period", relation=relation)
 
 
-def cohort_rows(cdm: str | os.PathLike, definition: Definition, *, schema: str = "main") -> list[tuple]:
+_NO_TABLE = re.compile(r"Table with name ([A-Za-z_][A-Za-z0-9_]*) does not exist")
+
+
+def _failed(exc: Exception, definition: Definition, cdm: str, *, folder: bool, who: str) -> InputError:
+    """The message for a definition's SQL that DuckDB refused: a table the CDM lacks is named
+    with what to do; anything else is DuckDB's first line, without the machine's folders."""
+    missing = _NO_TABLE.search(str(exc))
+    if missing:
+        table = missing.group(1).lower()
+        if folder:
+            return InputError(cdm, f"the CDM folder has no {table}.csv, which {Path(definition.path).name} reads",
+                              hint=f"export the CDM's {table} table as {table}.csv (a header line alone is an empty table)")  # fmt: skip
+        return InputError(cdm, f"the CDM has no {table} table, which {Path(definition.path).name} reads",
+                          hint=f"add the {table} table to the CDM (it may be empty), or check --schema")  # fmt: skip
+    return InputError(definition.path, f"{who} failed on {Path(cdm).name}: {duckdb_text(exc, cdm)}")
+
+
+def cohort_rows(
+    cdm: str | os.PathLike, definition: Definition, *, schema: str = "main", notes: list[str] | None = None
+) -> list[tuple]:
     """The cohort's entries ``(subject_id, cohort_start_date, cohort_end_date)``, sorted.
 
     ``cdm`` is a DuckDB file (opened read-only) or a folder of CDM CSV files (loaded into memory by
-    :func:`seq2rx.ehr._cdm.load_cdm_folder`, typed by column name, the note tables left out).
+    :func:`seq2rx.ehr._cdm.load_cdm_folder`, typed by column name, the note tables left out). A CDM
+    table the folder lacks is read as empty; ``notes`` (when given) gets a line for each such table
+    the definition's SQL reads. A table the definition reads and the CDM lacks otherwise (a DuckDB
+    file without it, a folder without a table outside :data:`seq2rx.ehr._cdm.CDM_COLUMNS`) is an
+    :class:`InputError` naming it and what to do, as is an observation period that ends before it
+    starts.
 
     An end date may be empty (a SQL definition over ``condition_occurrence``, whose end is often
     not recorded); a start date may not, nor may an end come before its start.
@@ -183,16 +210,27 @@ def cohort_rows(cdm: str | os.PathLike, definition: Definition, *, schema: str =
     if folder and schema != "main":
         raise InputError(cdm, f"a CDM folder has no schema {schema!r}", hint="leave --schema at main for a folder")
     statements = circe_sql(definition, schema=schema) if definition.kind == "circe" else None
-    con = load_cdm_folder(cdm) if folder else connect(cdm, read_only=True, files=False)
+    absent: list[str] = []
+    if folder:
+        con = load_cdm_folder(cdm, notes=absent)
+    else:
+        check_duckdb_file(cdm)
+        try:
+            con = connect(cdm, read_only=True, files=False)
+        except InputError as exc:  # its hint is about the cohort database
+            raise InputError(cdm, duckdb_text(Exception(exc.problem), cdm), hint=CDM_HINT) from None
+    if notes is not None:  # the tables read as empty that the definition's SQL names
+        text = "\n".join(statements) if statements else definition.text
+        notes.extend(n for n in absent if re.search(rf"\b{n.split(':')[0]}\b", text, flags=re.IGNORECASE))
     try:
-        _check_cdm(con, cdm, schema)
+        _check_cdm(con, cdm, schema, folder=folder)
         if definition.kind == "sql":
             if schema != "main":
                 con.execute("SET schema = $schema", {"schema": schema})
             try:
                 cur = con.execute(definition.text)
             except duckdb.Error as exc:
-                raise InputError(definition.path, f"failed on {Path(cdm).name}: {str(exc).splitlines()[0]}") from None
+                raise _failed(exc, definition, cdm, folder=folder, who="the SQL") from None
             columns = tuple(d[0].lower() for d in cur.description)
             if columns != COHORT_COLUMNS:
                 raise InputError(definition.path, f"selects {', '.join(columns)}",
@@ -207,8 +245,7 @@ def cohort_rows(cdm: str | os.PathLike, definition: Definition, *, schema: str =
                 for statement in statements:
                     con.execute(statement)
             except duckdb.Error as exc:
-                raise InputError(definition.path, f"circepy's SQL failed on {Path(cdm).name}: "
-                                 f"{str(exc).splitlines()[0]}") from None  # fmt: skip
+                raise _failed(exc, definition, cdm, folder=folder, who="circepy's SQL") from None
             rows = con.execute(
                 "SELECT subject_id, cohort_start_date, cohort_end_date FROM temp.seq2rx_cohort"
             ).fetchall()
@@ -225,13 +262,15 @@ def cohort_rows(cdm: str | os.PathLike, definition: Definition, *, schema: str =
 
 def run_cohort(cdm: str | os.PathLike, definition_path: str | os.PathLike, *, schema: str = "main",
                members: bool = False) -> dict:  # fmt: skip
-    """Run one definition on a CDM; return ``{"persons": N, "entries": M, ...}``.
+    """Run one definition on a CDM; return ``{"persons": N, "entries": M, ...}``; ``cdm_notes``
+    lists the CDM tables the definition reads that a CSV folder lacked (read as empty).
 
     Counts are exact (like the members of a cohort of the cohort database, they stay local);
     Table 1 is what suppresses small counts for sharing. With ``members`` the entries are listed.
     """
     definition = read_definition(definition_path)
-    rows = cohort_rows(cdm, definition, schema=schema)
+    notes: list[str] = []
+    rows = cohort_rows(cdm, definition, schema=schema, notes=notes)
     result = {
         "definition": Path(definition.path).name,
         "kind": definition.kind,
@@ -243,6 +282,7 @@ def run_cohort(cdm: str | os.PathLike, definition_path: str | os.PathLike, *, sc
         "persons": len({r[0] for r in rows}),
         "entries": len(rows),
         "entries_without_end": sum(r[2] is None for r in rows),
+        "cdm_notes": notes,
     }
     if rows:
         result["first_start"] = min(r[1] for r in rows).isoformat()

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from seq2rx.cohort.privacy import show_count, suppress
 from seq2rx.core.errors import InputError
-from seq2rx.ehr._cdm import open_cdm
+from seq2rx.ehr._cdm import INGREDIENT_VOCABULARIES, open_cdm
 from seq2rx.ehr.circe import cohort_rows, read_definition
 
 #: the covariate window: from this many days before index up to and including the index day
@@ -46,8 +46,6 @@ LOOKBACK_DAYS = 365
 AGE_BAND_TOP = 90
 #: Kaplan-Meier: the days at which survival and the number at risk are reported
 KM_DAYS = (0, 30, 90, 180, 365, 730, 1095, 1825, 3650)
-#: vocabularies whose ``Ingredient`` concepts drugs are rolled up to
-INGREDIENT_VOCABULARIES = ("RxNorm", "RxNorm Extension")
 ARMS = ("target", "comparator")
 
 

@@ -163,6 +163,7 @@ def _write_person(tables, person_id, patient, row, omop, shipped, rng) -> set[in
     start = diagnosis - dt.timedelta(days=int(rng.integers(365, 1826)))
     if _missing(months):
         end = diagnosis - dt.timedelta(days=int(rng.integers(180, 720)))
+        start, end = min(start, end), max(start, end)  # the two draws may cross: a period starts first
     else:
         end = diagnosis + dt.timedelta(days=round(float(months) * _DAYS_PER_MONTH))
         if int(row["event"]) == 1:
