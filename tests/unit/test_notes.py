@@ -497,3 +497,70 @@ def test_no_message_quotes_a_notes_files_text(tmp_path, capsys):
         for i in range(len(text) - 19):
             assert text[i : i + 20] not in stderr, (text[i : i + 20], stderr)
     assert "field 'date': 'Patient de'… (61 characters) is not a date" in stderr  # a misplaced text is shown cut, with its length
+
+
+def _assertions(text: str, concept: str) -> list[tuple[str, str | None, str]]:
+    return [(text[i["start"] : i["end"]], i["value"], i["assertion"]) for i in items_of(text) if i["concept"] == concept]
+
+
+def test_a_past_ecog_is_historical_and_the_present_one_after_now_or_today_is_not():
+    assert _assertions("ECOG performance status was 1 prior to chemotherapy; now ECOG 3.", "ecog") == [
+        ("ECOG performance status was 1", "1", "historical"),
+        ("ECOG 3", "3", "affirmed"),
+    ]
+    assert _assertions("ECOG performance status was 2 last year; today ECOG 1.", "ecog") == [
+        ("ECOG performance status was 2", "2", "historical"),
+        ("ECOG 1", "1", "affirmed"),
+    ]
+    found = items_of("Previously treated with carboplatin and pemetrexed; now on osimertinib.")
+    assert [(i["value"], i["temporality"]) for i in found] == [
+        ("carboplatin", "historical"),
+        ("pemetrexed", "historical"),
+        ("osimertinib", "recent"),
+    ]
+    assert _assertions("Colitis on ipilimumab 2 years ago.", "adr")[0][2] == "historical"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Possible hypersensitivity reaction to oxaliplatin.",
+        "Probable rash on carbamazepine.",
+        "Suspected pneumonitis on pembrolizumab.",
+        "Pneumonitis on pembrolizumab is suspected.",
+        "Cannot exclude pneumonitis on nivolumab.",  # uncertainty, not a negation
+        "Concern for colitis on ipilimumab.",
+    ],
+)
+def test_uncertain_reactions_are_possible(text):
+    [adr] = [i for i in items_of(text) if i["concept"] == "adr"]
+    assert (adr["assertion"], adr["negation"]) == ("possible", "possible"), text
+
+
+def test_a_semicolon_ends_a_negation():
+    assert _assertions("Patient is not a current smoker; former smoker.", "smoking") == [
+        ("current smoker", "current", "negated"),
+        ("former smoker", "former", "historical"),
+    ]
+
+
+def test_a_past_daily_smoker_is_a_former_smoker_in_the_fields():
+    notes = [Note("n1", "P1", "2024-03-01", "She was previously a daily smoker.")]
+    items = extract_notes(notes)["items"]
+    assert [(i["value"], i["temporality"]) for i in items] == [("current", "historical")]
+    assert note_fields(items, {"P1": "2024-03-15"})["P1"]["smoking"]["value"] == "former"
+    now = extract_notes([Note("n2", "P1", "2024-03-01", "She is a daily smoker.")])["items"]
+    assert note_fields(now, {"P1": "2024-03-15"})["P1"]["smoking"]["value"] == "current"
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [("ECOG 0-1.", "0", "1"), ("ECOG 1-2", "1", "2"), ("ECOG performance status 1 to 2.", "1", "2"),
+     ("ECOG 2 or 3", "2", "3")],  # fmt: skip
+)
+def test_an_ecog_range_is_no_value(text, low, high):
+    [ecog] = [i for i in items_of(text) if i["concept"] == "ecog"]
+    assert ecog["value"] is None and ecog["fields"] == {"high": high, "low": low}
+    assert text[ecog["start"] : ecog["end"]].endswith(high)
+    assert note_fields([ecog], {"P1": "2024-03-01"})["P1"]["ecog"] is None
+    assert [i["value"] for i in items_of("ECOG 1. Grade 2-3 neuropathy.") if i["concept"] == "ecog"] == ["1"]

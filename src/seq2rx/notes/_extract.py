@@ -167,7 +167,7 @@ def _check_date(path: Path, value: str, line: int | None, field: str, *, leading
         dt.date.fromisoformat(day)
     except ValueError:
         raise InputError(str(path), f"{shown(value)} is not a date", line=line, field=field,
-                         hint="write a real day as YYYY-MM-DD") from None  # fmt: skip
+                         hint="write YYYY-MM-DD, a real day") from None  # fmt: skip
     return day
 
 
