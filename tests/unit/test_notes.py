@@ -172,7 +172,9 @@ def test_notes_from_an_omop_csv_folder_linked_by_source_value_or_person_id(tmp_p
     (folder / "NOTE.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match="holds no person.csv"):
         read_notes(folder)
-    (folder / "person.csv").write_text("person_id,year_of_birth,person_source_value\n42,1960,P7\n43,1970,P8\n44,1980,\n")
+    (folder / "person.csv").write_text(
+        "person_id,year_of_birth,person_source_value\n42,1960,P7\n43,1970,P8\n44,1980,\n"
+    )
     notes = read_notes(folder)
     assert [(n.note_id, n.patient, n.date, n.text) for n in notes] == [
         ("3", "P8", "2024-01-05", "ECOG 2, no rash on abacavir"),
@@ -415,7 +417,6 @@ def test_annotations_that_are_not_utf8_are_named(tmp_path, capsys):
     assert "is not UTF-8 text" in capsys.readouterr().err
 
 
-
 def test_a_csv_error_is_a_message_with_its_line(tmp_path, monkeypatch, csv_default_field_limit):
     """csv's own errors (here its field limit, left at the default on purpose) name the file and line."""
     import seq2rx.notes._extract as extract
@@ -424,7 +425,9 @@ def test_a_csv_error_is_a_message_with_its_line(tmp_path, monkeypatch, csv_defau
     folder = tmp_path / "cdm"
     folder.mkdir()
     text = "x" * 140_000
-    (folder / "note.csv").write_text(f'note_id,person_id,note_date,note_text\n1,5,2024-01-01,ECOG 1\n2,5,2024-01-01,"{text}"\n')
+    (folder / "note.csv").write_text(
+        f'note_id,person_id,note_date,note_text\n1,5,2024-01-01,ECOG 1\n2,5,2024-01-01,"{text}"\n'
+    )
     with pytest.raises(InputError, match=r"note.csv, line 3: cannot be read as delimited text \(field larger"):
         read_notes(folder, link="person_id")
 
@@ -496,11 +499,14 @@ def test_no_message_quotes_a_notes_files_text(tmp_path, capsys):
     for text in TEXTS:
         for i in range(len(text) - 19):
             assert text[i : i + 20] not in stderr, (text[i : i + 20], stderr)
-    assert "field 'date': 'Patient de'… (61 characters) is not a date" in stderr  # a misplaced text is shown cut, with its length
+    # a misplaced text is shown cut, with its length
+    assert "field 'date': 'Patient de'… (61 characters) is not a date" in stderr
 
 
 def _assertions(text: str, concept: str) -> list[tuple[str, str | None, str]]:
-    return [(text[i["start"] : i["end"]], i["value"], i["assertion"]) for i in items_of(text) if i["concept"] == concept]
+    return [
+        (text[i["start"] : i["end"]], i["value"], i["assertion"]) for i in items_of(text) if i["concept"] == concept
+    ]
 
 
 def test_a_past_ecog_is_historical_and_the_present_one_after_now_or_today_is_not():
@@ -555,8 +561,12 @@ def test_a_past_daily_smoker_is_a_former_smoker_in_the_fields():
 
 @pytest.mark.parametrize(
     ("text", "low", "high"),
-    [("ECOG 0-1.", "0", "1"), ("ECOG 1-2", "1", "2"), ("ECOG performance status 1 to 2.", "1", "2"),
-     ("ECOG 2 or 3", "2", "3")],  # fmt: skip
+    [
+        ("ECOG 0-1.", "0", "1"),
+        ("ECOG 1-2", "1", "2"),
+        ("ECOG performance status 1 to 2.", "1", "2"),
+        ("ECOG 2 or 3", "2", "3"),
+    ],  # fmt: skip
 )
 def test_an_ecog_range_is_no_value(text, low, high):
     [ecog] = [i for i in items_of(text) if i["concept"] == "ecog"]
