@@ -8,7 +8,7 @@ history and routine findings, affirmed, negated, historical and hypothetical.
 - "negspaCy alone": ``spacy.blank("en")`` + ``sentencizer`` + one ``negex`` (negspaCy's shipped
   ``en_clinical`` termset), over the same entities as ours (character spans found beforehand, outside
   the timer: negspaCy finds no entities of its own).
-- ours: :func:`seq2rx.notes.extract_notes` (white-space normalisation, 78 target patterns, sentence
+- ours: :func:`seq2rx.notes.extract_notes` (white-space normalisation, 80 target patterns, sentence
   rules, five negex components, values and spans).
 
 Each side runs in its own process (so each peak RSS is its own), alternating, ``--rounds`` times.

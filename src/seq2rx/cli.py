@@ -627,9 +627,13 @@ def _cmd_notes_extract(args: argparse.Namespace) -> int:
     from seq2rx.core.io import write_json
     from seq2rx.notes import extract_notes, read_notes
 
-    doc = extract_notes(read_notes(args.notes), targets=args.targets, terms=args.terms)
+    notes = read_notes(args.notes, link=args.link)
+    doc = extract_notes(notes, targets=args.targets, terms=args.terms)
     write_json(doc, args.json)
     print(f"{len(doc['items'])} items from {doc['notes']} notes of {doc['patients']} patients written to {args.json}")
+    if notes.unlinked:
+        print(f"{notes.unlinked} notes of {notes.unlinked_persons} persons without a person_source_value left out "
+              "(--link person_id links them by person_id)")  # fmt: skip
     return 0
 
 
@@ -661,6 +665,9 @@ def _add_notes_commands(sub) -> None:
                    help="notes: a TSV (patient, date, text; note_id optional), an OMOP CDM DuckDB file (note table) "
                    "or a folder of OMOP CDM CSV files (note.csv, person.csv for the patient IDs)")  # fmt: skip
     q.add_argument("--json", required=True, metavar="FILE", help="extracted items (JSON)")
+    q.add_argument("--link", choices=("person_source_value", "person_id"), default="person_source_value",
+                   help="a CDM note's patient: its person's person_source_value (default; persons without one are "
+                   "left out and counted) or its person_id; a TSV ignores it")  # fmt: skip
     q.add_argument("--targets", metavar="TSV", help="target list (default: the shipped kb/nlp/targets.tsv)")
     q.add_argument("--terms", metavar="TSV", help=terms_help)
     q.set_defaults(func=_cmd_notes_extract)

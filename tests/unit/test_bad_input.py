@@ -137,6 +137,10 @@ CASES = {
     "N5": "OMOP CDM CSV folder without note.csv",
     "N6": "ConText term list with an unknown direction",
     "N7": "NegEx annotation file without its Sentence column",
+    "N8": "notes file that is comma-separated, not tab-separated",
+    "N9": "notes TSV with an impossible date (2024-13-45)",
+    "N10": "NegEx annotation file that is not UTF-8",
+    "N11": "OMOP CDM CSV folder without person.csv, notes linked by person_source_value",
     "Q1": "OMOP cohort definitions folder with a broken Circe JSON",
     "Q2": "OMOP CDM CSV file with a value not of its column's type (read for the cohort database)",
     "E1": "config clinical_omop.path that does not exist",
@@ -1726,6 +1730,35 @@ def test_N7_negex_annotations_without_a_sentence_column(tmp_path, capsys):
     assert_nothing_left(tmp_path / "out")
     assert_clear(err, file=src, where="line 1", what="misses the column(s) Sentence",
                  todo="NegEx's annotation format has the columns Report No., Concept, Sentence")  # fmt: skip
+
+
+def test_N8_notes_file_that_is_comma_separated(tmp_path, capsys):
+    _bad_notes_tsv(capsys, tmp_path, "patient,date,text\nP1,2024-01-02,ECOG 1\n", where="line 1",
+                   what="is not tab-separated", todo="save the notes as tab-separated text (TSV)")  # fmt: skip
+
+
+def test_N9_notes_tsv_with_an_impossible_date(tmp_path, capsys):
+    _bad_notes_tsv(capsys, tmp_path, "patient\tdate\ttext\nP1\t2024-13-45\tECOG 1\n", where="line 2, field 'date'",
+                   what="'2024-13-45' is not a date", todo="write YYYY-MM-DD, a real day")  # fmt: skip
+
+
+def test_N10_negex_annotations_that_are_not_utf8(tmp_path, capsys):
+    src = tmp_path / "annotations.tsv"
+    src.write_bytes("Report No.\tConcept\tSentence\n1\tfièvre\tPas de fièvre.\n".encode("latin-1"))
+    out = tmp_path / "out" / "asserted.tsv"
+    code, err = cli(capsys, "notes", "assert", "--in", src, "--out", out)
+    assert code == 2 and "Traceback" not in err
+    assert_nothing_left(tmp_path / "out")
+    assert_clear(err, file=src, where=str(src), what="is not UTF-8 text", todo="save the annotation file as UTF-8")
+
+
+def test_N11_cdm_csv_folder_without_person_csv(tmp_path, capsys):
+    cdm = tmp_path / "cdm"
+    cdm.mkdir()
+    (cdm / "note.csv").write_text("note_id,person_id,note_date,note_text\n1,7,2024-01-02,ECOG 1\n")
+    err = _notes_extract(capsys, tmp_path, cdm)
+    assert_clear(err, file=cdm, where=str(cdm), what="holds no person.csv to link notes by person_source_value",
+                 todo="or link by person_id")  # fmt: skip
 
 
 def _cohort_database_with_cdm(work: Path, cdm: Path, definitions: Path) -> tuple[int, str]:

@@ -130,43 +130,74 @@ def _cdm_rows():
     return [(7, 42, "2024-02-03", "Her father had colon cancer."), (3, 43, "2024-01-05", "ECOG 2, no rash on abacavir")]
 
 
-def test_notes_from_an_omop_duckdb_file(tmp_path):
+def test_notes_from_an_omop_duckdb_file_linked_by_source_value_or_person_id(tmp_path):
     duckdb = pytest.importorskip("duckdb")
     db = tmp_path / "cdm.duckdb"
     con = duckdb.connect(str(db))
     con.execute("CREATE TABLE NOTE (NOTE_ID BIGINT, PERSON_ID BIGINT, NOTE_DATE DATE, NOTE_TEXT VARCHAR)")
     con.executemany("INSERT INTO NOTE VALUES (?, ?, CAST(? AS DATE), ?)", _cdm_rows())
     con.close()
-    assert [(n.note_id, n.patient, n.date) for n in read_notes(db)] == [
+    # no person table: the default link has nothing to link by, and says so rather than use person_id
+    with pytest.raises(InputError, match="no person table with person_source_value"):
+        read_notes(db)
+    assert [(n.note_id, n.patient, n.date) for n in read_notes(db, link="person_id")] == [
         ("3", "43", "2024-01-05"),
         ("7", "42", "2024-02-03"),
     ]
     con = duckdb.connect(str(db))
     con.execute("CREATE TABLE person (person_id BIGINT, person_source_value VARCHAR)")
-    con.execute("INSERT INTO person VALUES (42, 'P7')")
+    con.execute("INSERT INTO person VALUES (42, 'P7'), (43, NULL)")
     con.close()
-    notes = read_notes(db)
-    assert [n.patient for n in notes] == ["43", "P7"]  # person_source_value where the person table has one
-    items = extract_notes(notes)["items"]
-    assert [(i["note_id"], i["concept"], i["value"], i["assertion"]) for i in items] == [
-        ("3", "ecog", "2", "affirmed"),
-        ("3", "adr", "abacavir", "negated"),
-        ("7", "cancer", "colon", "family"),
+    notes = read_notes(db, link="person_source_value")
+    # person 43 has no source value: its note is left out and counted, never linked as "43"
+    assert [(n.note_id, n.patient) for n in notes] == [("7", "P7")]
+    assert (notes.unlinked, notes.unlinked_persons) == (1, 1)
+    by_id = read_notes(db, link="person_id")
+    assert [n.patient for n in by_id] == ["43", "42"] and by_id.unlinked == 0
+    items = extract_notes(by_id)["items"]
+    assert [(i["note_id"], i["patient"], i["concept"], i["value"], i["assertion"]) for i in items] == [
+        ("3", "43", "ecog", "2", "affirmed"),
+        ("3", "43", "adr", "abacavir", "negated"),
+        ("7", "42", "cancer", "colon", "family"),
     ]
+    with pytest.raises(InputError, match="field 'link'"):
+        read_notes(db, link="person_source")
 
 
-def test_notes_from_an_omop_csv_folder(tmp_path):
+def test_notes_from_an_omop_csv_folder_linked_by_source_value_or_person_id(tmp_path, capsys):
     folder = tmp_path / "cdm"
     folder.mkdir()
     lines = ["NOTE_ID,PERSON_ID,NOTE_DATE,NOTE_DATETIME,NOTE_TEXT"]
-    lines += [f'{n},{p},{d},{d} 10:00:00,"{t}"' for n, p, d, t in _cdm_rows()]
+    lines += [f'{n},{p},{d},{d} 10:00:00,"{t}"' for n, p, d, t in [*_cdm_rows(), (9, 44, "2024-03-01", "ECOG 0")]]
     (folder / "NOTE.csv").write_text("\n".join(lines) + "\n")
-    (folder / "person.csv").write_text("person_id,year_of_birth,person_source_value\n42,1960,P7\n43,1970,P8\n")
+    with pytest.raises(InputError, match="holds no person.csv"):
+        read_notes(folder)
+    (folder / "person.csv").write_text(
+        "person_id,year_of_birth,person_source_value\n42,1960,P7\n43,1970,P8\n44,1980,\n"
+    )
     notes = read_notes(folder)
     assert [(n.note_id, n.patient, n.date, n.text) for n in notes] == [
         ("3", "P8", "2024-01-05", "ECOG 2, no rash on abacavir"),
         ("7", "P7", "2024-02-03", "Her father had colon cancer."),
     ]
+    assert (notes.unlinked, notes.unlinked_persons) == (1, 1)  # person 44's note
+    assert [(n.note_id, n.patient) for n in read_notes(folder, link="person_id")] == [
+        ("3", "43"),
+        ("7", "42"),
+        ("9", "44"),
+    ]
+    out = tmp_path / "items.json"
+    assert main(["notes", "extract", "--notes", str(folder), "--json", str(out)]) == 0
+    assert "1 notes of 1 persons without a person_source_value left out" in capsys.readouterr().out
+    assert {i["patient"] for i in json.loads(out.read_text())["items"]} == {"P7", "P8"}
+    assert main(["notes", "extract", "--notes", str(folder), "--json", str(out), "--link", "person_id"]) == 0
+    assert {i["patient"] for i in json.loads(out.read_text())["items"]} == {"42", "43", "44"}
+
+
+def test_a_tsv_ignores_the_link(tmp_path):
+    tsv = tmp_path / "notes.tsv"
+    tsv.write_text("patient\tdate\ttext\nP1\t2024-01-01\tECOG 0.\n")
+    assert [n.patient for n in read_notes(tsv, link="person_id")] == [n.patient for n in read_notes(tsv)] == ["P1"]
 
 
 def test_no_sentence_of_a_note_reaches_the_output(tmp_path, capsys):
@@ -332,3 +363,214 @@ def test_the_clinical_table_takes_a_smoking_column(tmp_path):
     bad.write_text(f"{header}\tsmoking\nP1\t60\t1\tIV\t80\t2024-01-02\tnone\tNA\tNA\tNA\tNA\tsometimes\n")
     with pytest.raises(InputError, match="smoking"):
         read_clinical(bad)
+
+
+def test_a_byte_order_mark_and_header_names_in_any_case_are_read(tmp_path):
+    tsv = tmp_path / "excel.tsv"
+    tsv.write_bytes("\ufeffPatient\tDate\tText\tNote_ID\nP1\t2024-01-01\tECOG 2.\tA\n".encode())
+    assert [(n.note_id, n.patient, n.date, n.text) for n in read_notes(tsv)] == [("A", "P1", "2024-01-01", "ECOG 2.")]
+    twice = tmp_path / "twice.tsv"
+    twice.write_text("patient\tdate\tDate\ttext\nP1\t2024-01-01\t2024-01-02\tECOG 2.\n")
+    with pytest.raises(InputError, match="line 1: names the column date twice"):
+        read_notes(twice)
+
+
+def test_a_comma_separated_notes_file_is_named_as_such(tmp_path, capsys):
+    csv_file = tmp_path / "notes.csv"
+    csv_file.write_text("patient,date,text\nP1,2024-01-01,ECOG 1\n")
+    assert main(["notes", "extract", "--notes", str(csv_file), "--json", str(tmp_path / "o.json")]) == 2
+    err = capsys.readouterr().err
+    assert "notes.csv, line 1: is not tab-separated" in err and "Traceback" not in err
+    assert not (tmp_path / "o.json").exists()
+
+
+@pytest.fixture
+def csv_default_field_limit():
+    """csv's default field limit (131,072 characters), as a fresh process has it; restored after."""
+    import csv
+
+    before = csv.field_size_limit(131072)
+    yield
+    csv.field_size_limit(before)
+
+
+def test_a_note_longer_than_csvs_default_field_limit_is_read(tmp_path, csv_default_field_limit):
+    long = "Stable disease. " * 12_500 + "ECOG 1."  # 200,007 characters
+    tsv = tmp_path / "notes.tsv"
+    tsv.write_text(f"patient\tdate\ttext\nP1\t2024-01-01\t{long}\n")
+    assert read_notes(tsv)[0].text == long
+    folder = tmp_path / "cdm"
+    folder.mkdir()
+    (folder / "note.csv").write_text(f'note_id,person_id,note_date,note_text\n1,5,2024-01-01,"{long}"\n')
+    assert read_notes(folder, link="person_id")[0].text == long
+    annotations = tmp_path / "a.tsv"
+    annotations.write_text(f"Report No.\tConcept\tSentence\n1\tdisease\t{long}\n")
+    assert read_annotations(annotations)[1][0]["Sentence"] == long
+
+
+def test_annotations_that_are_not_utf8_are_named(tmp_path, capsys):
+    latin = tmp_path / "latin1.tsv"
+    latin.write_bytes("Report No.\tConcept\tSentence\n1\tfever\tNo fièvre.\n".encode("latin-1"))
+    with pytest.raises(InputError, match="latin1.tsv: is not UTF-8 text"):
+        read_annotations(latin)
+    assert main(["notes", "assert", "--in", str(latin), "--tsv", str(tmp_path / "o.tsv")]) == 2
+    assert "is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_a_csv_error_is_a_message_with_its_line(tmp_path, monkeypatch, csv_default_field_limit):
+    """csv's own errors (here its field limit, left at the default on purpose) name the file and line."""
+    import seq2rx.notes._extract as extract
+
+    monkeypatch.setattr(extract, "wide_fields", lambda: None)
+    folder = tmp_path / "cdm"
+    folder.mkdir()
+    text = "x" * 140_000
+    (folder / "note.csv").write_text(
+        f'note_id,person_id,note_date,note_text\n1,5,2024-01-01,ECOG 1\n2,5,2024-01-01,"{text}"\n'
+    )
+    with pytest.raises(InputError, match=r"note.csv, line 3: cannot be read as delimited text \(field larger"):
+        read_notes(folder, link="person_id")
+
+
+@pytest.mark.parametrize("day", ["2024-13-45", "2024-02-30", "2023-02-29"])
+def test_impossible_dates_are_refused_in_every_reader(tmp_path, day):
+    duckdb = pytest.importorskip("duckdb")
+    tsv = tmp_path / "notes.tsv"
+    tsv.write_text(f"patient\tdate\ttext\nP1\t{day}\tECOG 1\n")
+    with pytest.raises(InputError, match=f"line 2, field 'date': '{day}' is not a date"):
+        read_notes(tsv)
+    folder = tmp_path / "cdm"
+    folder.mkdir()
+    (folder / "note.csv").write_text(f"note_id,person_id,note_date,note_text\n1,5,{day},ECOG 1\n")
+    with pytest.raises(InputError, match=f"line 2, field 'note_date': '{day}' is not a date"):
+        read_notes(folder, link="person_id")
+    db = tmp_path / "cdm.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE note (note_id BIGINT, person_id BIGINT, note_date VARCHAR, note_text VARCHAR)")
+    con.execute("INSERT INTO note VALUES (1, 5, ?, 'ECOG 1')", [day])
+    con.close()
+    with pytest.raises(InputError, match=f"field 'note_date': note_id '1': '{day}' is not a date"):
+        read_notes(db, link="person_id")
+
+
+TEXTS = (
+    "Patient denies chest pain and reports a rash on carbamazepine",
+    "Mother had breast cancer at 52, father colon cancer at 60",
+    "Former smoker, quit in 2001; ECOG 1 at today's visit",
+)
+
+
+def test_no_message_quotes_a_notes_files_text(tmp_path, capsys):
+    """Bad notes files whose note text sits where an id, a date or a person goes: the message names
+    the field and shows at most 10 characters, never a 20-character run of any text cell."""
+    duckdb = pytest.importorskip("duckdb")
+    a, b, c = TEXTS
+    bad = {}
+    bad["date.tsv"] = f"patient\tdate\ttext\nP1\t{a}\t{b}\n"
+    bad["id.tsv"] = f"note_id\tpatient\tdate\ttext\n{c}\tP1\t2024-01-01\t{a}\n{c}\tP2\t2024-01-02\t{b}\n"
+    bad["tab.tsv"] = f"patient\tdate\ttext\nP1\t2024-01-01\t{a}\t{b}\n"
+    bad["comma.tsv"] = f"patient,date,text\nP1,2024-01-01,{c}\n"
+    bad["shift.tsv"] = f"patient\tdate\ttext\n{a}\t{b}\t{c}\n"
+    paths = []
+    for name, content in bad.items():
+        (tmp_path / name).write_text(content)
+        paths.append(tmp_path / name)
+    for name, row in (("person", f'1,"{a}",2024-01-01,x'), ("date", f'1,5,"{b}",x'), ("id", f'"{c}",5,2024-01-01,x')):
+        folder = tmp_path / f"cdm-{name}"
+        folder.mkdir()
+        (folder / "note.csv").write_text(f"note_id,person_id,note_date,note_text\n{row}\n")
+        (folder / "person.csv").write_text("person_id,person_source_value\n5,P1\n")
+        paths.append(folder)
+    db = tmp_path / "cdm.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE note (note_id VARCHAR, person_id BIGINT, note_date VARCHAR, note_text VARCHAR)")
+    con.execute("INSERT INTO note VALUES (?, 5, ?, ?)", [c, a, b])
+    con.close()
+    paths.append(db)
+    errors = []
+    for path in paths:
+        assert main(["notes", "extract", "--notes", str(path), "--json", str(tmp_path / "o.json"),
+                     "--link", "person_id"]) == 2, path  # fmt: skip
+        err = capsys.readouterr().err
+        assert err.startswith("seq2rx:") and str(path.name) in err and "Traceback" not in err, err
+        errors.append(err)
+    assert not (tmp_path / "o.json").exists()
+    stderr = "".join(errors)
+    for text in TEXTS:
+        for i in range(len(text) - 19):
+            assert text[i : i + 20] not in stderr, (text[i : i + 20], stderr)
+    # a misplaced text is shown cut, with its length
+    assert "field 'date': 'Patient de'… (61 characters) is not a date" in stderr
+
+
+def _assertions(text: str, concept: str) -> list[tuple[str, str | None, str]]:
+    return [
+        (text[i["start"] : i["end"]], i["value"], i["assertion"]) for i in items_of(text) if i["concept"] == concept
+    ]
+
+
+def test_a_past_ecog_is_historical_and_the_present_one_after_now_or_today_is_not():
+    assert _assertions("ECOG performance status was 1 prior to chemotherapy; now ECOG 3.", "ecog") == [
+        ("ECOG performance status was 1", "1", "historical"),
+        ("ECOG 3", "3", "affirmed"),
+    ]
+    assert _assertions("ECOG performance status was 2 last year; today ECOG 1.", "ecog") == [
+        ("ECOG performance status was 2", "2", "historical"),
+        ("ECOG 1", "1", "affirmed"),
+    ]
+    found = items_of("Previously treated with carboplatin and pemetrexed; now on osimertinib.")
+    assert [(i["value"], i["temporality"]) for i in found] == [
+        ("carboplatin", "historical"),
+        ("pemetrexed", "historical"),
+        ("osimertinib", "recent"),
+    ]
+    assert _assertions("Colitis on ipilimumab 2 years ago.", "adr")[0][2] == "historical"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Possible hypersensitivity reaction to oxaliplatin.",
+        "Probable rash on carbamazepine.",
+        "Suspected pneumonitis on pembrolizumab.",
+        "Pneumonitis on pembrolizumab is suspected.",
+        "Cannot exclude pneumonitis on nivolumab.",  # uncertainty, not a negation
+        "Concern for colitis on ipilimumab.",
+    ],
+)
+def test_uncertain_reactions_are_possible(text):
+    [adr] = [i for i in items_of(text) if i["concept"] == "adr"]
+    assert (adr["assertion"], adr["negation"]) == ("possible", "possible"), text
+
+
+def test_a_semicolon_ends_a_negation():
+    assert _assertions("Patient is not a current smoker; former smoker.", "smoking") == [
+        ("current smoker", "current", "negated"),
+        ("former smoker", "former", "historical"),
+    ]
+
+
+def test_a_past_daily_smoker_is_a_former_smoker_in_the_fields():
+    notes = [Note("n1", "P1", "2024-03-01", "She was previously a daily smoker.")]
+    items = extract_notes(notes)["items"]
+    assert [(i["value"], i["temporality"]) for i in items] == [("current", "historical")]
+    assert note_fields(items, {"P1": "2024-03-15"})["P1"]["smoking"]["value"] == "former"
+    now = extract_notes([Note("n2", "P1", "2024-03-01", "She is a daily smoker.")])["items"]
+    assert note_fields(now, {"P1": "2024-03-15"})["P1"]["smoking"]["value"] == "current"
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("ECOG 0-1.", "0", "1"),
+        ("ECOG 1-2", "1", "2"),
+        ("ECOG performance status 1 to 2.", "1", "2"),
+        ("ECOG 2 or 3", "2", "3"),
+    ],  # fmt: skip
+)
+def test_an_ecog_range_is_no_value(text, low, high):
+    [ecog] = [i for i in items_of(text) if i["concept"] == "ecog"]
+    assert ecog["value"] is None and ecog["fields"] == {"high": high, "low": low}
+    assert text[ecog["start"] : ecog["end"]].endswith(high)
+    assert note_fields([ecog], {"P1": "2024-03-01"})["P1"]["ecog"] is None
+    assert [i["value"] for i in items_of("ECOG 1. Grade 2-3 neuropathy.") if i["concept"] == "ecog"] == ["1"]

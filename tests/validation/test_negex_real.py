@@ -2,9 +2,12 @@
 ``seq2rx notes assert`` against the annotators' Negation column, which only this test reads.
 
 Targets (issue 20): F1 for Negated at least 0.93 and recall no worse than GenNegEx's published 0.959
-on the whole set. The trigger terms (resources/kb/nlp/context_terms.tsv) were chosen looking at
-reports 1-37 only; reports 38-75 are the held-out half, held to the F1 target alone (its recall,
-0.936, is below 0.959: BENCHMARKS.md section 14 says so).
+on the whole set. The file's 75 reports are numbered 1 to 119 (with gaps). The NegEx trigger terms
+(resources/kb/nlp/context_terms.tsv) were chosen looking at the reports numbered 1-37 only (26
+reports); those numbered 38-119 (49 reports) are the held-out half, held to the F1 target alone (its
+recall, 0.936, is below 0.959: BENCHMARKS.md section 14 says so). The possible and historical
+triggers added later come from seq2rx's own test sentences, not from this set; they leave every
+row's label as it was.
 """
 
 from __future__ import annotations
@@ -51,6 +54,10 @@ def test_negated_on_the_whole_set_meets_the_targets(pairs):
 
 
 def test_each_half_meets_the_f1_target(pairs):
-    for reports in (range(1, 38), range(38, 76)):
-        precision, recall, f1 = score([(t, p) for r, t, p in pairs if r in reports])
-        assert f1 >= 0.93, (reports, precision, recall, f1)
+    chosen_on = [(t, p) for r, t, p in pairs if r <= 37]
+    held_out = [(t, p) for r, t, p in pairs if r >= 38]
+    assert len({r for r, _, _ in pairs if r <= 37}) == 26 and len({r for r, _, _ in pairs if r >= 38}) == 49
+    assert len(chosen_on) + len(held_out) == len(pairs)
+    for half in (chosen_on, held_out):
+        precision, recall, f1 = score(half)
+        assert f1 >= 0.93, (precision, recall, f1)

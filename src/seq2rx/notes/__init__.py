@@ -4,7 +4,7 @@ format, and the structured fields notes can fill (ECOG, smoking). The note text 
 library: outputs carry the items and their character spans only."""
 
 from seq2rx.notes._config import check_notes_config
-from seq2rx.notes._extract import Note, check_notes_path, extract_note, extract_notes, load_targets, read_notes
+from seq2rx.notes._extract import Note, Notes, check_notes_path, extract_note, extract_notes, load_targets, read_notes
 from seq2rx.notes._fields import note_fields
 from seq2rx.notes._negex import assert_file, assert_rows, find_concept, read_annotations, write_annotations
 from seq2rx.notes._pipeline import (
@@ -22,6 +22,7 @@ __all__ = [
     "check_notes_path",
     "CATEGORIES",
     "Note",
+    "Notes",
     "assert_context",
     "assert_file",
     "assert_rows",

@@ -4,29 +4,38 @@ note, the concept, its value where there is one, and ConText's axes; the note's 
 this module.
 
 Notes come from
-- a TSV: columns ``patient``, ``date`` (``YYYY-MM-DD``), ``text`` (``\\n`` for a line break) and
-  optionally ``note_id`` (without it a note is ``{patient}-{row}``);
+- a TSV (UTF-8, a byte-order mark allowed): columns ``patient``, ``date`` (``YYYY-MM-DD``), ``text``
+  (``\\n`` for a line break) and optionally ``note_id`` (without it a note is ``{patient}-{row}``),
+  the names in any case;
 - an OMOP CDM ``note`` table (``note_id``, ``person_id``, ``note_date``, ``note_text``), in a DuckDB
   file or a folder of CDM CSV files (``note.csv``, any case, column names in any case). The patient
-  is the person's ``person_source_value`` (the CDM's link to the sample sheet, as ``seq2rx ehr
-  clinical`` links it by default) when a ``person`` table gives one, else the ``person_id``.
+  is what ``link`` names (config ``clinical_omop.link``, as ``seq2rx ehr clinical`` links persons):
+  the person's ``person_source_value`` (default; a person without one is left out and counted, never
+  linked by its id instead), or the ``person_id``.
+
+A message about a bad value shows at most its first 10 characters (a misplaced note text never
+reaches a message or a log), and never a note's text.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from seq2rx.core.data import data_path
 from seq2rx.core.errors import InputError
+from seq2rx.notes._text import numbered, shown, wide_fields
 
 TARGET_COLUMNS = ("concept", "kind", "pattern", "value", "implies", "source", "date")
 KINDS = ("phrase", "regex")
 IMPLIES = ("", "historical", "hypothetical", "negated", "possible", "family")
 NOTE_COLUMNS = ("patient", "date", "text")
 OMOP_NOTE = ("note_id", "person_id", "note_date", "note_text")
+#: what a CDM note's patient is (config clinical_omop.link): the person's source value or its id
+LINKS = ("person_source_value", "person_id")
 #: the two fixed queries of a DuckDB CDM's notes: with the person's source value, or without a person table
 NOTES_WITH_PERSON = (
     "SELECT CAST(n.note_id AS VARCHAR), CAST(n.person_id AS VARCHAR), CAST(n.note_date AS VARCHAR), n.note_text, "
@@ -63,34 +72,44 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
     regular expression whose named groups become the item's fields, ``value`` its value)."""
     path = Path(path) if path else data_path("kb", "nlp", "targets.tsv")
     targets = []
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-        missing = [c for c in TARGET_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(str(path), f"misses the column(s) {', '.join(missing)}", line=1,
-                             hint=f"a target list has the columns {', '.join(TARGET_COLUMNS)}")  # fmt: skip
-        for line, row in enumerate(reader, 2):
-            for column in ("concept", "kind", "pattern", "source", "date"):
-                if not (row[column] or "").strip():
-                    raise InputError(str(path), "is empty", line=line, field=column,
-                                     hint="every target names its concept, pattern, source and date")  # fmt: skip
-            if row["kind"] not in KINDS:
-                raise InputError(
-                    str(path), f"{row['kind']!r} is not one of {', '.join(KINDS)}", line=line, field="kind"
-                )
-            if (row["implies"] or "") not in IMPLIES:
-                raise InputError(str(path), f"{row['implies']!r} is not one of {', '.join(IMPLIES[1:])} or empty",
-                                 line=line, field="implies")  # fmt: skip
-            if row["kind"] == "phrase":
-                source = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in row["pattern"].split()) + r"(?!\w)"
-            else:
-                source = row["pattern"]
-            try:
-                regex = re.compile(source, re.IGNORECASE)
-            except re.error as exc:
-                raise InputError(str(path), f"not a regular expression: {exc}", line=line, field="pattern") from None
-            needle = row["pattern"].split()[0].casefold() if row["kind"] == "phrase" else ""
-            targets.append(Target(row["concept"], regex, row["value"] or "", row["implies"] or "", needle))
+    wide_fields()
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+            missing = [c for c in TARGET_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(str(path), f"misses the column(s) {', '.join(missing)}", line=1,
+                                 hint=f"a target list has the columns {', '.join(TARGET_COLUMNS)}")  # fmt: skip
+            for line, row in enumerate(reader, 2):
+                for column in ("concept", "kind", "pattern", "source", "date"):
+                    if not (row[column] or "").strip():
+                        raise InputError(str(path), "is empty", line=line, field=column,
+                                         hint="every target names its concept, pattern, source and date")  # fmt: skip
+                if row["kind"] not in KINDS:
+                    raise InputError(
+                        str(path), f"{row['kind']!r} is not one of {', '.join(KINDS)}", line=line, field="kind"
+                    )
+                if (row["implies"] or "") not in IMPLIES:
+                    raise InputError(str(path), f"{row['implies']!r} is not one of {', '.join(IMPLIES[1:])} or empty",
+                                     line=line, field="implies")  # fmt: skip
+                if row["kind"] == "phrase":
+                    source = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in row["pattern"].split()) + r"(?!\w)"
+                else:
+                    source = row["pattern"]
+                try:
+                    regex = re.compile(source, re.IGNORECASE)
+                except re.error as exc:
+                    raise InputError(
+                        str(path), f"not a regular expression: {exc}", line=line, field="pattern"
+                    ) from None
+                needle = row["pattern"].split()[0].casefold() if row["kind"] == "phrase" else ""
+                targets.append(Target(row["concept"], regex, row["value"] or "", row["implies"] or "", needle))
+    except UnicodeDecodeError:
+        raise _not_utf8(path, "save the target list as UTF-8") from None
+    except csv.Error as exc:
+        raise InputError(
+            str(path), f"cannot be read as a TSV ({exc})", hint="fields are separated by one tab"
+        ) from None
     return targets
 
 
@@ -102,56 +121,102 @@ def check_notes_path(path: str | Path, *, field: str = "clinical_notes.path") ->
                          "with a note table, or leave the path empty")  # fmt: skip
 
 
-def read_notes(path: str | Path) -> list[Note]:
+class Notes(list):
+    """The notes read (a list of :class:`Note`), and what was left out: ``unlinked`` notes of
+    ``unlinked_persons`` persons who have no ``person_source_value`` (link ``person_source_value``);
+    never linked by their ``person_id`` instead. The caller reports the count."""
+
+    def __init__(self, notes=(), *, unlinked: int = 0, unlinked_persons: int = 0) -> None:
+        super().__init__(notes)
+        self.unlinked = unlinked
+        self.unlinked_persons = unlinked_persons
+
+
+def read_notes(path: str | Path, *, link: str = "person_source_value") -> Notes:
     """Notes from a TSV, an OMOP CDM DuckDB file (told apart by the file's first bytes) or a folder of
-    OMOP CDM CSV files (its ``note.csv``)."""
+    OMOP CDM CSV files (its ``note.csv``).
+
+    ``link`` (as config ``clinical_omop.link``) names what a CDM note's patient is: the person's
+    ``person_source_value`` (default; a person without one is left out and counted in
+    :attr:`Notes.unlinked`), or its ``person_id``. A TSV names its patients itself and ignores it.
+    """
     path = Path(path)
+    if link not in LINKS:
+        raise InputError(str(path), f"{shown(link)} cannot link notes to patients", field="link",
+                         hint=f"use one of {', '.join(LINKS)}")  # fmt: skip
     if not path.exists():
         raise InputError(str(path), "does not exist",
                          hint="give a notes TSV, an OMOP CDM DuckDB file or a CDM CSV folder with note.csv")  # fmt: skip
     if path.is_dir():
-        return _read_csv_folder_notes(path)
+        return _read_csv_folder_notes(path, link)
     with open(path, "rb") as fh:
         head = fh.read(16)
     if head[8:12] == b"DUCK":
-        return _read_omop_notes(path)
+        return _read_omop_notes(path, link)
     return _read_tsv_notes(path)
 
 
-def _check_date(path: Path, value: str, line: int, field: str) -> str:
-    value = value.strip()
-    if not ISO_DATE.fullmatch(value):
-        raise InputError(str(path), f"{value!r} is not a date", line=line, field=field, hint="write YYYY-MM-DD")
-    return value
+def _check_date(path: Path, value: str, line: int | None, field: str, *, leading: bool = False) -> str:
+    """``value`` if it is a real ``YYYY-MM-DD`` day (2024-13-45 is not); ``leading``: its first 10
+    characters are (a CDM date written with a time). The message shows at most 10 characters of it."""
+    value = (value or "").strip()
+    day = value[:10] if leading else value
+    try:
+        if not ISO_DATE.fullmatch(day):
+            raise ValueError(day)
+        dt.date.fromisoformat(day)
+    except ValueError:
+        raise InputError(str(path), f"{shown(value)} is not a date", line=line, field=field,
+                         hint="write YYYY-MM-DD, a real day") from None  # fmt: skip
+    return day
 
 
-def _read_tsv_notes(path: Path) -> list[Note]:
+def _not_utf8(path: Path, hint: str) -> InputError:
+    return InputError(str(path), "is not UTF-8 text", hint=hint)
+
+
+def _read_tsv_notes(path: Path) -> Notes:
+    wide_fields()
     notes, seen = [], set()
     try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-            missing = [c for c in NOTE_COLUMNS if c not in (reader.fieldnames or [])]
+        with open(path, encoding="utf-8-sig", newline="") as fh:  # -sig: a byte-order mark (Excel) is no name
+            reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+            rows = numbered(reader, str(path))
+            _, header = next(rows, (1, []))
+            names = [h.strip().lower() for h in header]
+            if len(header) == 1 and "," in header[0]:
+                raise InputError(str(path), "is not tab-separated: its header holds commas and no tab", line=1,
+                                 hint="save the notes as tab-separated text (TSV) with the columns patient, "
+                                 "date, text (and note_id)")  # fmt: skip
+            missing = [c for c in NOTE_COLUMNS if c not in names]
             if missing:
                 raise InputError(str(path), f"misses the column(s) {', '.join(missing)}", line=1,
                                  hint="notes are a TSV with the columns patient, date, text (and note_id), "
                                  "an OMOP CDM DuckDB file or a CDM CSV folder with note.csv")  # fmt: skip
-            for line, row in enumerate(reader, 2):
-                if None in row or any(row[c] is None for c in reader.fieldnames):
+            twice = [c for c in (*NOTE_COLUMNS, "note_id") if names.count(c) > 1]
+            if twice:
+                raise InputError(str(path), f"names the column {twice[0]} twice (case aside)", line=1,
+                                 hint="keep one column of each name")  # fmt: skip
+            at = {c: names.index(c) for c in (*NOTE_COLUMNS, "note_id") if c in names}
+            for line, values in rows:
+                if not values:
+                    continue
+                if len(values) != len(header):
                     raise InputError(str(path), "has a different number of fields than the header", line=line,
                                      hint="a note's text holds no tab: write tabs in it as spaces")  # fmt: skip
-                if not row["patient"].strip():
-                    raise InputError(str(path), "is empty", line=line, field="patient")
-                date = _check_date(path, row["date"], line, "date")
-                note_id = (row.get("note_id") or "").strip() or f"{row['patient']}-{line - 1}"
+                patient = values[at["patient"]].strip()
+                if not patient:
+                    raise InputError(str(path), "is empty", line=line, field=header[at["patient"]])
+                date = _check_date(path, values[at["date"]], line, header[at["date"]])
+                note_id = (values[at["note_id"]].strip() if "note_id" in at else "") or f"{patient}-{len(notes) + 1}"
                 if note_id in seen:
-                    raise InputError(str(path), f"note_id {note_id!r} is used twice", line=line, field="note_id",
-                                     hint="give each note its own id")  # fmt: skip
+                    raise InputError(str(path), f"note_id {shown(note_id)} is used twice", line=line,
+                                     field="note_id", hint="give each note its own id")  # fmt: skip
                 seen.add(note_id)
-                notes.append(Note(note_id, row["patient"].strip(), date, row["text"].replace("\\n", "\n")))
+                notes.append(Note(note_id, patient, date, values[at["text"]].replace("\\n", "\n")))
     except UnicodeDecodeError:
-        raise InputError(str(path), "is not UTF-8 text",
-                         hint="save the notes as UTF-8, or give an OMOP CDM DuckDB file or CSV folder") from None  # fmt: skip
-    return notes
+        raise _not_utf8(path, "save the notes as UTF-8, or give an OMOP CDM DuckDB file or CSV folder") from None
+    return Notes(notes)
 
 
 def _csv_table(folder: Path, name: str) -> Path | None:
@@ -160,25 +225,27 @@ def _csv_table(folder: Path, name: str) -> Path | None:
     return found[0] if found else None
 
 
-def _read_csv_folder_notes(folder: Path) -> list[Note]:
+def _read_csv_folder_notes(folder: Path, link: str) -> Notes:
     note_csv = _csv_table(folder, "note")
     if note_csv is None:
         raise InputError(str(folder), "holds no note.csv",
                          hint="export the CDM's NOTE table as note.csv, or give the notes as a TSV "
                          "(patient, date, text)")  # fmt: skip
-    links = _csv_person_links(_csv_table(folder, "person"))
+    links = _csv_person_links(folder) if link == "person_source_value" else None
+    wide_fields()
     rows = []
     try:
-        with open(note_csv, encoding="utf-8", newline="") as fh:
-            reader = csv.reader(fh)
-            header = [c.strip().lower() for c in next(reader, [])]
+        with open(note_csv, encoding="utf-8-sig", newline="") as fh:
+            lines = numbered(csv.reader(fh), str(note_csv))
+            _, header = next(lines, (1, []))
+            header = [c.strip().lower() for c in header]
             missing = [c for c in OMOP_NOTE if c not in header]
             if missing:
                 raise InputError(str(note_csv), f"misses the column(s) {', '.join(missing)}", line=1,
-                                 hint="see the OMOP CDM v5.4 NOTE table")  # fmt: skip
+                                 hint="see the OMOP CDM v5.4 NOTE table (a comma-separated file)")  # fmt: skip
             at = {c: header.index(c) for c in OMOP_NOTE}
             seen = set()
-            for line, values in enumerate(reader, 2):
+            for line, values in lines:
                 if not values:
                     continue
                 if len(values) != len(header):
@@ -187,36 +254,60 @@ def _read_csv_folder_notes(folder: Path) -> list[Note]:
                 note_id, person_id = values[at["note_id"]].strip(), values[at["person_id"]].strip()
                 for field, value in (("note_id", note_id), ("person_id", person_id)):
                     if not value.isdigit():
-                        raise InputError(str(note_csv), f"{value!r} is not a whole number", line=line,
+                        raise InputError(str(note_csv), f"{shown(value)} is not a whole number", line=line,
                                          field=field, hint="CDM ids are integers")  # fmt: skip
                 if note_id in seen:
-                    raise InputError(str(note_csv), f"note_id {note_id} is used twice", line=line, field="note_id",
-                                     hint="note_id is the NOTE table's primary key")  # fmt: skip
+                    raise InputError(str(note_csv), f"note_id {shown(note_id)} is used twice", line=line,
+                                     field="note_id", hint="note_id is the NOTE table's primary key")  # fmt: skip
                 seen.add(note_id)
-                date = _check_date(note_csv, values[at["note_date"]][:10], line, "note_date")
+                date = _check_date(note_csv, values[at["note_date"]], line, "note_date", leading=True)
                 rows.append((int(note_id), person_id, date, values[at["note_text"]]))
     except UnicodeDecodeError:
-        raise InputError(str(note_csv), "is not UTF-8 text", hint="export the CDM as UTF-8") from None
-    return [Note(str(n), links.get(p) or p, d, t) for n, p, d, t in sorted(rows)]
+        raise _not_utf8(note_csv, "export the CDM as UTF-8") from None
+    return _linked([(str(n), p, d, t, links.get(p, "") if links is not None else p) for n, p, d, t in sorted(rows)])
 
 
-def _csv_person_links(person_csv: Path | None) -> dict[str, str]:
-    """person_id -> person_source_value from a CDM ``person.csv`` (empty without one)."""
+def _csv_person_links(folder: Path) -> dict[str, str]:
+    """person_id -> person_source_value (empty where the person has none) from the folder's ``person.csv``."""
+    person_csv = _csv_table(folder, "person")
     if person_csv is None:
-        return {}
+        raise InputError(str(folder), "holds no person.csv to link notes by person_source_value",
+                         hint="export the CDM's PERSON table as person.csv, or link by person_id "
+                         "(clinical_omop.link, --link person_id)")  # fmt: skip
+    wide_fields()
     try:
-        with open(person_csv, encoding="utf-8", newline="") as fh:
-            reader = csv.reader(fh)
-            header = [c.strip().lower() for c in next(reader, [])]
-            if "person_id" not in header or "person_source_value" not in header:
-                return {}
+        with open(person_csv, encoding="utf-8-sig", newline="") as fh:
+            lines = numbered(csv.reader(fh), str(person_csv))
+            _, header = next(lines, (1, []))
+            header = [c.strip().lower() for c in header]
+            missing = [c for c in ("person_id", "person_source_value") if c not in header]
+            if missing:
+                raise InputError(str(person_csv), f"misses the column(s) {', '.join(missing)}", line=1,
+                                 hint="notes are linked to patients by person_source_value; give the column, "
+                                 "or link by person_id (clinical_omop.link, --link person_id)")  # fmt: skip
             pid, psv = header.index("person_id"), header.index("person_source_value")
-            return {v[pid].strip(): v[psv].strip() for v in reader if len(v) == len(header)}
+            links = {}
+            for line, values in lines:
+                if not values:
+                    continue
+                if len(values) != len(header):
+                    raise InputError(str(person_csv), f"has {len(values)} fields, the header {len(header)}",
+                                     line=line, hint="quote a value that holds commas")  # fmt: skip
+                links[values[pid].strip()] = values[psv].strip()
+            return links
     except UnicodeDecodeError:
-        raise InputError(str(person_csv), "is not UTF-8 text", hint="export the CDM as UTF-8") from None
+        raise _not_utf8(person_csv, "export the CDM as UTF-8") from None
 
 
-def _read_omop_notes(path: Path) -> list[Note]:
+def _linked(rows: list[tuple[str, str, str, str, str | None]]) -> Notes:
+    """Notes from (note_id, person_id, date, text, patient) rows; a row without a patient is left out
+    and counted."""
+    kept = [Note(n, patient, d, t) for n, _p, d, t, patient in rows if patient]
+    left = {p for _n, p, _d, _t, patient in rows if not patient}
+    return Notes(kept, unlinked=len(rows) - len(kept), unlinked_persons=len(left))
+
+
+def _read_omop_notes(path: Path, link: str) -> Notes:
     import duckdb
 
     try:
@@ -235,11 +326,34 @@ def _read_omop_notes(path: Path) -> list[Note]:
             raise InputError(
                 str(path), f"the note table misses {', '.join(missing)}", hint="see the OMOP CDM v5.4 NOTE table"
             )
-        link = "person_source_value" in columns.get("person", set())
-        rows = con.execute(NOTES_WITH_PERSON if link else NOTES_ALONE).fetchall()
+        if link == "person_source_value" and "person_source_value" not in columns.get("person", set()):
+            raise InputError(str(path), "holds no person table with person_source_value to link notes by",
+                             field="link", hint="load the CDM's PERSON table, or link by person_id "
+                             "(clinical_omop.link, --link person_id)")  # fmt: skip
+        rows = con.execute(NOTES_WITH_PERSON if link == "person_source_value" else NOTES_ALONE).fetchall()
+    except duckdb.Error as exc:
+        raise InputError(str(path), f"its note table cannot be read ({exc})",
+                         hint="see the OMOP CDM v5.4 NOTE table") from None  # fmt: skip
     finally:
         con.close()
-    return [Note(n, psv or p, (d or "")[:10], t or "") for n, p, d, t, psv in rows]
+    seen, out = set(), []
+    for note_id, person_id, date, text, patient in rows:
+        where = f"note_id {shown(note_id)}"
+        if note_id is None or person_id is None:
+            raise InputError(str(path), f"a note has no {'note_id' if note_id is None else 'person_id'}",
+                             field="note", hint="note_id and person_id are required in the NOTE table")  # fmt: skip
+        if note_id in seen:
+            raise InputError(str(path), f"{where} is used twice", field="note_id",
+                             hint="note_id is the NOTE table's primary key (and person_id the PERSON table's)")  # fmt: skip
+        seen.add(note_id)
+        try:
+            date = _check_date(path, date, None, "note_date", leading=True)
+        except InputError as exc:
+            raise InputError(str(path), f"{where}: {exc.problem}", field="note_date", hint=exc.hint) from None
+        out.append(
+            (note_id, person_id, date, text or "", (patient or "").strip() if link != "person_id" else person_id)
+        )
+    return _linked(out)
 
 
 def _targets_in(text: str, targets: list[Target]) -> list[tuple[int, int, Target, dict]]:

@@ -30,6 +30,14 @@ def _about_the_patient(item: dict) -> bool:
     return item["negation"] == "affirmed" and item["experiencer"] == "patient" and item["temporality"] != "hypothetical"
 
 
+def _smoking_status(item: dict) -> str:
+    """The item's smoking status; a current smoker told in the past ("she was previously a daily
+    smoker", temporality historical) is a former smoker."""
+    if item["value"] == "current" and item["temporality"] == "historical":
+        return "former"
+    return item["value"]
+
+
 def _field(item: dict, value) -> dict:
     return {"value": value, "note_id": item["note_id"], "date": item["date"], "start": item["start"],
             "end": item["end"], "source": "note"}  # fmt: skip
@@ -38,12 +46,13 @@ def _field(item: dict, value) -> dict:
 def note_fields(items: list[dict], index_dates: dict[str, str | dt.date | None]) -> dict[str, dict]:
     """Per patient of ``index_dates`` (patient -> index date, ``YYYY-MM-DD``), the fields the notes give.
 
-    - ``ecog``: the value (0-4, an int) of an affirmed, patient-experienced ``ecog`` item, neither
+    - ``ecog``: the value (0-4, an int; a range such as "ECOG 0-1" has none) of an affirmed, patient-experienced ``ecog`` item, neither
       hypothetical nor historical, whose note is dated within 30 days of the index date, the nearest; ties go to the note
       before the index date, then to the later day, then to the first in note order (note_id, span).
     - ``smoking``: ``current``, ``former`` or ``never`` from the latest such ``smoking`` item with one of
       those values dated on or before the index date (a historical item counts: "former smoker" is
-      historical by its own words); same day: the last in note order.
+      historical by its own words); same day: the last in note order. A ``current`` item that is
+      historical ("she was previously a daily smoker") gives ``former``.
 
     Each field is ``None`` or ``{"value", "note_id", "date", "start", "end", "source": "note"}``. A
     patient without an index date, or an item without a valid date, gives nothing.
@@ -76,6 +85,6 @@ def note_fields(items: list[dict], index_dates: dict[str, str | dt.date | None])
             if ecog_best:
                 ecog = _field(ecog_best[1], int(ecog_best[1]["value"]))
             if smoking_best:
-                smoking = _field(smoking_best[1], smoking_best[1]["value"])
+                smoking = _field(smoking_best[1], _smoking_status(smoking_best[1]))
         out[patient] = {"ecog": ecog, "smoking": smoking}
     return out

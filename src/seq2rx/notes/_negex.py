@@ -15,35 +15,40 @@ from pathlib import Path
 
 from seq2rx.core.errors import InputError
 from seq2rx.core.io import atomic_output
+from seq2rx.notes._text import numbered, wide_fields
 
 COLUMNS = ("Report No.", "Concept", "Sentence")
 LABEL = "NEGEX_TARGET"
 
 
 def read_annotations(path: str | Path) -> tuple[list[str], list[dict]]:
-    """The header and the rows of a NegEx annotation file (tab-separated, UTF-8)."""
+    """The header and the rows of a NegEx annotation file (tab-separated, UTF-8, a byte-order mark allowed)."""
     path = Path(path)
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-        header = next(reader, None)
-        if header is None:
-            raise InputError(str(path), "is empty", hint=f"expected a tab-separated header: {', '.join(COLUMNS)}")
-        missing = [c for c in COLUMNS if c not in header]
-        if missing:
-            raise InputError(str(path), f"misses the column(s) {', '.join(missing)}", line=1,
-                             hint=f"NegEx's annotation format has the columns {', '.join(COLUMNS)}")  # fmt: skip
-        rows = []
-        for line, values in enumerate(reader, 2):
-            if not values:
-                continue
-            if len(values) != len(header):
-                raise InputError(str(path), f"has {len(values)} fields, the header {len(header)}", line=line,
-                                 hint="fields are separated by one tab; a sentence holds no tab")  # fmt: skip
-            row = dict(zip(header, values, strict=True))
-            for column in ("Concept", "Sentence"):
-                if not row[column].strip():
-                    raise InputError(str(path), "is empty", line=line, field=column)
-            rows.append(row)
+    wide_fields()
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            lines = numbered(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE), str(path))
+            _, header = next(lines, (1, None))
+            if header is None:
+                raise InputError(str(path), "is empty", hint=f"expected a tab-separated header: {', '.join(COLUMNS)}")
+            missing = [c for c in COLUMNS if c not in header]
+            if missing:
+                raise InputError(str(path), f"misses the column(s) {', '.join(missing)}", line=1,
+                                 hint=f"NegEx's annotation format has the columns {', '.join(COLUMNS)}")  # fmt: skip
+            rows = []
+            for line, values in lines:
+                if not values:
+                    continue
+                if len(values) != len(header):
+                    raise InputError(str(path), f"has {len(values)} fields, the header {len(header)}", line=line,
+                                     hint="fields are separated by one tab; a sentence holds no tab")  # fmt: skip
+                row = dict(zip(header, values, strict=True))
+                for column in ("Concept", "Sentence"):
+                    if not row[column].strip():
+                        raise InputError(str(path), "is empty", line=line, field=column)
+                rows.append(row)
+    except UnicodeDecodeError:
+        raise InputError(str(path), "is not UTF-8 text", hint="save the annotation file as UTF-8") from None
     return header, rows
 
 

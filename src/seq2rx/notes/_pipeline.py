@@ -33,6 +33,7 @@ from pathlib import Path
 
 from seq2rx.core.data import data_path
 from seq2rx.core.errors import InputError
+from seq2rx.notes._text import numbered, wide_fields
 
 #: ConText category -> (axis, value); an axis with two categories keeps the later one of this order
 CATEGORIES = {
@@ -87,15 +88,16 @@ def load_context_terms(path: str | Path | None = None) -> dict[str, dict[str, li
     path = Path(path) if path else default_terms_path()
     termsets = {category: {key: [] for key in DIRECTIONS.values()} for category in CATEGORIES}
     seen: dict[tuple[str, str, str], int] = {}
+    wide_fields()
     try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-            header = next(reader, None)
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = numbered(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE), str(path))
+            _, header = next(reader, (1, None))
             missing = [c for c in TERM_COLUMNS if c not in (header or [])]
             if missing:
                 raise InputError(str(path), f"misses the column(s) {', '.join(missing)}", line=1,
                                  hint=f"a ConText term list has the columns {', '.join(TERM_COLUMNS)} (and note)")  # fmt: skip
-            for line, values in enumerate(reader, 2):
+            for line, values in reader:
                 if not values or (len(values) == 1 and not values[0].strip()):
                     continue
                 if len(values) > len(header) or len(values) < len(TERM_COLUMNS):
