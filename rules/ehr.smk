@@ -23,6 +23,8 @@ if config["clinical_notes"]["path"]:
             runtime=20,
         params:
             notes=config["clinical_notes"]["path"],
+            # a CDM's notes are linked to patients as the clinical table is
+            link=config["clinical_omop"]["link"],
             terms=config["clinical_notes"]["terms"],
             targets=config["clinical_notes"]["targets"],
         script:

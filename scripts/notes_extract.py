@@ -13,6 +13,9 @@ from seq2rx.core.io import write_json
 from seq2rx.notes import extract_notes, read_notes
 
 p = snakemake.params
-doc = extract_notes(read_notes(p.notes), targets=p.targets or None, terms=p.terms or None)
+notes = read_notes(p.notes, link=p.link)
+doc = extract_notes(notes, targets=p.targets or None, terms=p.terms or None)
+if notes.unlinked:
+    print(f"{notes.unlinked} note(s) of persons without a {p.link} were left out", file=sys.stderr)
 write_json(doc, snakemake.output.found)
 print(f"{len(doc['items'])} items from {doc['notes']} notes of {doc['patients']} patients", file=sys.stderr)

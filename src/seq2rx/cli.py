@@ -318,7 +318,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         from seq2rx.notes import check_notes_config, load_context_terms, load_targets, read_notes
 
         check_notes_config(cfg, args.configfile)
-        read_notes(notes["path"])
+        read_notes(notes["path"], link=cfg["clinical_omop"]["link"])
         load_context_terms(notes["terms"] or None)
         load_targets(notes["targets"] or None)
     check_cohort_names(cfg, args.configfile)
@@ -339,7 +339,7 @@ def _cmd_ehr_clinical(args: argparse.Namespace) -> int:
         from seq2rx.ehr import fill_from_notes
         from seq2rx.notes import extract_notes, read_notes
 
-        items = extract_notes(read_notes(args.notes))["items"]
+        items = extract_notes(read_notes(args.notes, link=args.link))["items"]
         table, report = fill_from_notes(table, report, items)
     write_clinical(table, args.tsv)
     if args.json:
