@@ -99,7 +99,11 @@ INVOCATIONS = {
     "ehr": [["ehr", "clinical", "--cdm", "{f}", "--tsv", "{o}/c.tsv"],
             ["ehr", "cohort", "--cdm", "{f}", "--definition", "{f}", "--json", "{o}/c.json"],
             ["ehr", "table1", "--cdm", "{f}", "--target", "{f}", "--comparator", "{f}", "--json", "{o}/t.json"],
-            ["ehr", "km", "--cdm", "{f}", "--definition", "{f}", "--outcome", "{f}", "--json", "{o}/k.json"]],
+            ["ehr", "km", "--cdm", "{f}", "--definition", "{f}", "--outcome", "{f}", "--json", "{o}/k.json"],
+            ["ehr", "clinical", "--cdm", "{f}", "--notes", "{f}", "--tsv", "{o}/c.tsv"]],
+    "notes": [["notes", "extract", "--notes", "{f}", "--json", "{o}/n.json"],
+              ["notes", "extract", "--notes", "{f}", "--terms", "{f}", "--targets", "{f}", "--json", "{o}/n.json"],
+              ["notes", "assert", "--in", "{f}", "--tsv", "{o}/a.tsv"]],
     "index": [["index", "--fasta", "{f}", "--prefix", "{o}/ix"],
               ["index", "--fasta", "{f}", "--aligner", "minimap2", "--prefix", "{o}/ix"]],
 }  # fmt: skip
@@ -117,7 +121,8 @@ def _suffix(args: list[str], i: int) -> str:
              "--gff3": "genes.gff3", "--regions": "r.bed", "--table": "t.tsv", "--db": "c.duckdb",
              "--configfile": "config.yaml", "--spec": "demo.yaml", "--sites": "positions.tsv",
              "--jwks": "jwks.json", "--index": "index.sqlite", "--cdm": "cdm.duckdb",
-             "--definition": "cohort.json"}  # fmt: skip
+             "--definition": "cohort.json", "--notes": "notes.tsv", "--in": "annotations.tsv",
+             "--terms": "terms.tsv", "--targets": "targets.tsv"}  # fmt: skip
     return names.get(opt, "input.tsv")
 
 
