@@ -31,7 +31,7 @@ ALLOWED = {
     "findings": ANALYSIS,
     "report": FOUNDATION | {"findings"},
     "fhir": FOUNDATION | {"findings"},
-    "sim": ANALYSIS,
+    "sim": ANALYSIS | {"ehr"},
     "ops": BASE,
     "cds": ANALYSIS | {"findings"},
     "notes": FOUNDATION,

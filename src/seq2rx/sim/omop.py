@@ -26,49 +26,19 @@ import numpy as np
 
 from seq2rx.core.data import data_path
 from seq2rx.core.io import atomic_output
+from seq2rx.ehr._cdm import CDM_COLUMNS
 from seq2rx.inputs.clinical import read_clinical
 
-#: the CDM v5.4 columns of each table the demo writes, in the CDM's order
+#: the note table, which seq2rx.ehr's cohort loading leaves out (seq2rx.notes reads it)
+NOTE_COLUMNS = ("note_id", "person_id", "note_date", "note_datetime", "note_type_concept_id", "note_class_concept_id",
+                "note_title", "note_text", "encoding_concept_id", "language_concept_id", "provider_id",
+                "visit_occurrence_id", "visit_detail_id", "note_source_value", "note_event_id",
+                "note_event_field_concept_id")  # fmt: skip
+#: the CDM v5.4 columns of each table the demo writes, in the CDM's order (seq2rx.ehr's lists)
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "person": ("person_id", "gender_concept_id", "year_of_birth", "month_of_birth", "day_of_birth",
-               "birth_datetime", "race_concept_id", "ethnicity_concept_id", "location_id", "provider_id",
-               "care_site_id", "person_source_value", "gender_source_value", "gender_source_concept_id",
-               "race_source_value", "race_source_concept_id", "ethnicity_source_value",
-               "ethnicity_source_concept_id"),
-    "observation_period": ("observation_period_id", "person_id", "observation_period_start_date",
-                           "observation_period_end_date", "period_type_concept_id"),
-    "death": ("person_id", "death_date", "death_datetime", "death_type_concept_id", "cause_concept_id",
-              "cause_source_value", "cause_source_concept_id"),
-    "condition_occurrence": ("condition_occurrence_id", "person_id", "condition_concept_id", "condition_start_date",
-                             "condition_start_datetime", "condition_end_date", "condition_end_datetime",
-                             "condition_type_concept_id", "condition_status_concept_id", "stop_reason", "provider_id",
-                             "visit_occurrence_id", "visit_detail_id", "condition_source_value",
-                             "condition_source_concept_id", "condition_status_source_value"),
-    "drug_exposure": ("drug_exposure_id", "person_id", "drug_concept_id", "drug_exposure_start_date",
-                      "drug_exposure_start_datetime", "drug_exposure_end_date", "drug_exposure_end_datetime",
-                      "verbatim_end_date", "drug_type_concept_id", "stop_reason", "refills", "quantity", "days_supply",
-                      "sig", "route_concept_id", "lot_number", "provider_id", "visit_occurrence_id", "visit_detail_id",
-                      "drug_source_value", "drug_source_concept_id", "route_source_value", "dose_unit_source_value"),
-    "measurement": ("measurement_id", "person_id", "measurement_concept_id", "measurement_date",
-                    "measurement_datetime", "measurement_time", "measurement_type_concept_id", "operator_concept_id",
-                    "value_as_number", "value_as_concept_id", "unit_concept_id", "range_low", "range_high",
-                    "provider_id", "visit_occurrence_id", "visit_detail_id", "measurement_source_value",
-                    "measurement_source_concept_id", "unit_source_value", "unit_source_concept_id",
-                    "value_source_value", "measurement_event_id", "meas_event_field_concept_id"),
-    "observation": ("observation_id", "person_id", "observation_concept_id", "observation_date",
-                    "observation_datetime", "observation_type_concept_id", "value_as_number", "value_as_string",
-                    "value_as_concept_id", "qualifier_concept_id", "unit_concept_id", "provider_id",
-                    "visit_occurrence_id", "visit_detail_id", "observation_source_value",
-                    "observation_source_concept_id", "unit_source_value", "qualifier_source_value",
-                    "value_source_value", "observation_event_id", "obs_event_field_concept_id"),
-    "note": ("note_id", "person_id", "note_date", "note_datetime", "note_type_concept_id", "note_class_concept_id",
-             "note_title", "note_text", "encoding_concept_id", "language_concept_id", "provider_id",
-             "visit_occurrence_id", "visit_detail_id", "note_source_value", "note_event_id",
-             "note_event_field_concept_id"),
-    "concept": ("concept_id", "concept_name", "domain_id", "vocabulary_id", "concept_class_id", "standard_concept",
-                "concept_code", "valid_start_date", "valid_end_date", "invalid_reason"),
-    "concept_ancestor": ("ancestor_concept_id", "descendant_concept_id", "min_levels_of_separation",
-                         "max_levels_of_separation"),
+    t: NOTE_COLUMNS if t == "note" else CDM_COLUMNS[t]
+    for t in ("person", "observation_period", "death", "condition_occurrence", "drug_exposure", "measurement",
+              "observation", "note", "concept", "concept_ancestor")
 }  # fmt: skip
 #: type concepts as Eunomia's rows carry them (observation period, drug, condition, measurement);
 #: the others (death, note type and class, encoding, language) are 0, "No matching concept"
