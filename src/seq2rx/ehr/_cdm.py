@@ -109,14 +109,20 @@ def open_cdm(path: str | Path) -> Cdm:
         for table in TABLES:
             file = found.get(f"{table}.csv")
             if file is not None:
+                name = f"raw_{table}"
                 try:
                     rel = con.read_csv(str(file), header=True, all_varchar=True)
+                    # the columns seq2rx reads, parsed once into memory (as text): the type checks
+                    # and the queries then scan the table, not the file again and again
+                    wanted = [c for c in rel.columns if c.lower() in TABLES[table]]
+                    if wanted:
+                        rel.select(*map(_quote, wanted)).create(name)
+                    else:  # no column of the CDM's (e.g. a header-only export): looked at as it is
+                        rel.create_view(name)
                 except duckdb.Error as exc:
                     con.close()
                     raise InputError(str(file), f"is not a readable CSV file ({_first_line(exc)})",
                                      hint="export the CDM table as comma-separated text with a header line") from None  # fmt: skip
-                name = f"raw_{table}"
-                rel.create_view(name)
                 raw[table] = _quote(name)
     elif path.is_file():
         try:
@@ -285,18 +291,20 @@ def load_cdm_folder(path: str | Path) -> duckdb.DuckDBPyConnection:
     missing = [t for t in REQUIRED if t not in found]
     if missing:
         raise InputError(str(path), f"the CDM folder has no {missing[0]}.csv", hint=_folder_hint())
-    con = duckdb.connect(":memory:", config={"threads": 1})
+    # DuckDB's own threads for the load; the definitions then run on one, as on a CDM file
+    con = duckdb.connect(":memory:")
     try:
         for table, file in found.items():
             if table in TEXT_TABLES or not _TABLE_NAME.fullmatch(table):
                 continue
+            raw = f"raw_{table}"
             try:
                 rel = con.read_csv(str(file), header=True, all_varchar=True)
+                # parsed once into memory (as text); the type checks and the typed copy scan that
+                rel.create(raw)
             except duckdb.Error as exc:
                 raise InputError(str(file), f"is not a readable CSV file ({_first_line(exc)})",
                                  hint="export the CDM table as comma-separated text with a header line") from None  # fmt: skip
-            raw = f"raw_{table}"
-            rel.create_view(raw)
             select = []
             for name in rel.columns:
                 kind = cdm_column_type(name)
@@ -310,7 +318,8 @@ def load_cdm_folder(path: str | Path) -> duckdb.DuckDBPyConnection:
                                          hint=f"the CDM's {table}.{name.lower()} holds {_KIND[kind]}s")  # fmt: skip
                 select.append(f"CAST({quoted} AS {kind}) AS {_quote(name.lower())}")
             con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM {raw}")  # noqa: S608 - table name matched _TABLE_NAME, columns quoted
-            con.execute(f"DROP VIEW {raw}")
+            con.execute(f"DROP TABLE {raw}")
+        con.execute("SET threads = 1")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except BaseException:
