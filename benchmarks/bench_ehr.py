@@ -17,13 +17,16 @@ Then, each step in its own child process so that its peak memory (max RSS) is it
    ``read_csv`` with DuckDB's type sniffing, into a new DuckDB file) and ``load_duckdb`` (the
    same tables copied from the 100k file into a new DuckDB file); baseline and build alternate
    for ``--repeats`` rounds (default 3) and each keeps its best round (the machine is shared);
-3. seq2rx's build from a CDM: what exists today is the clinical table derivation
-   (``open_cdm`` + ``derive_clinical`` + ``write_clinical``, i.e. ``seq2rx ehr clinical``) from
-   the CSV folder (``derive_csv``) and from the DuckDB file (``derive_duckdb``). The cohort
-   database is not yet built from OMOP (nothing loads the CDM into it), so that cannot be timed;
-4. ``cohort``: each standard cohort (``resources/cohorts/eunomia/*.json`` and ``*.sql``) through
+3. seq2rx from a CDM: the clinical table derivation alone (``open_cdm`` + ``derive_clinical`` +
+   ``write_clinical``, i.e. ``seq2rx ehr clinical``: ``derive_csv``, ``derive_duckdb``), and the
+   cohort database as the workflow builds it (``build_csv``, ``build_duckdb``: :func:`build`), for a
+   sample sheet of one germline sample per person linked by ``person_source_value``
+   (:func:`prepare`); both in the same alternating rounds as the baseline;
+4. ``cohort``: each OMOP cohort (``resources/cohorts/eunomia/*.json`` and ``*.sql``) through
    :func:`seq2rx.ehr.circe.run_cohort` on the 100k file, twice; the counts are checked against
-   Eunomia's own (copies x Eunomia's count + the partial copy's).
+   Eunomia's own (copies x Eunomia's count + the partial copy's);
+5. ``standard``: each standard cohort (``config/cohorts/*.sql``) on the cohort database built from
+   the DuckDB file, through :func:`seq2rx.cohort.cohorts.members` and :func:`seq2rx.cohort.run_cohort`.
 
 The derivation uses the shipped sex concepts and Eunomia's GI bleed (concept 192671) as the
 index diagnosis, as tests/unit/test_ehr.py does, with ``--index-date`` choosing the rule
@@ -272,6 +275,126 @@ def cohort(folder: Path, definition: Path) -> dict:
     }
 
 
+# ---------------------------------------------------------------- seq2rx: the cohort database from a CDM
+
+#: the OMOP cohort definitions the build runs (``cohorts.omop_definitions``): Eunomia's Circe JSON
+#: (its simplified SQL twins have the same names, and one folder holds one definition per name) and
+#: the demo's clopidogrel new users (``$omop_cohort`` of clopidogrel_omop_cyp2c19.sql)
+OMOP_DEFINITIONS = (
+    *sorted(COHORTS.glob("*.json")),
+    REPO / "config" / "cohorts" / "omop" / "clopidogrel_new_users.json",
+)
+#: the standard cohorts of the cohort database (config/cohorts/*.sql)
+STANDARD_COHORTS = REPO / "config" / "cohorts"
+#: CYP2C19 phenotypes of the simulated pgx_genes shard, by ``person_id`` modulo 20 (5 % poor,
+#: 25 % intermediate metabolizers, the rest normal: about the frequencies of European ancestry)
+PHENOTYPES = ("Poor Metabolizer", *["Intermediate Metabolizer"] * 5, *["Normal Metabolizer"] * 14)
+
+
+def prepare(folder: Path) -> dict:
+    """What the workflow has before its combine step, for every person of the 100k CDM: a
+    sample-sheet row (one germline sample, patient = ``person_source_value``, the link), the
+    per-sample shards as one Parquet file per table (``samples``, and ``pgx_genes`` with a CYP2C19
+    phenotype by :data:`PHENOTYPES`, so that the PGx cohorts have members; the other shard tables
+    are empty), and the folder of OMOP cohort definitions (:data:`OMOP_DEFINITIONS`). Setup, not timed."""
+    import duckdb
+
+    from seq2rx.cohort import TABLES
+    from seq2rx.cohort.build import sample_row, write_parquet
+
+    con = duckdb.connect(str(folder / "cdm.duckdb"), read_only=True)
+    persons = con.execute(
+        "SELECT person_id, person_source_value, gender_concept_id FROM person ORDER BY person_id"
+    ).fetchall()
+    con.close()
+    sex = {8507: "male", 8532: "female"}
+    rows = [{"sample": f"S{pid}", "patient": psv, "type": "germline", "sex": sex.get(g), "tumor_type": "NA",
+             "stage": "vcf"} for pid, psv, g in persons]  # fmt: skip
+    (folder / "sheet.json").write_text(json.dumps(rows))
+    shards = folder / "shards"
+    shards.mkdir(exist_ok=True)
+    write_parquet(TABLES["samples"], [sample_row(r) for r in rows], shards / "samples.parquet")
+    genes = [{"sample": f"S{pid}", "patient": psv, "gene": "CYP2C19", "status": "called",
+              "phenotype": PHENOTYPES[pid % len(PHENOTYPES)]} for pid, psv, _ in persons]  # fmt: skip
+    write_parquet(TABLES["pgx_genes"], genes, shards / "pgx_genes.parquet")
+    definitions = folder / "definitions"
+    definitions.mkdir(exist_ok=True)
+    for d in OMOP_DEFINITIONS:
+        shutil.copy(d, definitions / d.name)
+    return {"sheet_rows": len(rows), "definitions": [d.name for d in OMOP_DEFINITIONS]}
+
+
+def build(folder: Path, source: str, index_date: str) -> dict:
+    """The cohort database from the CDM, as the workflow builds it (``ehr_clinical`` then
+    ``cohort_database``): :func:`seq2rx.ehr.clinical_from_cdm` for the sheet's patients and
+    :func:`seq2rx.ehr.write_clinical`, :func:`seq2rx.ehr.linked_frames` (``linked_rows`` as data
+    frames, as scripts/cohort_database.py calls it) with the OMOP definitions, and
+    :func:`seq2rx.cohort.build_database` (2 threads, as rules/cohort.smk gives it) with the shards
+    of :func:`prepare`; each step timed."""
+    from seq2rx.cohort import build_database
+    from seq2rx.ehr import clinical_from_cdm, linked_frames, write_clinical
+
+    cdm_path = folder / ("csv" if source == "csv" else "cdm.duckdb")
+    rows = json.loads((folder / "sheet.json").read_text())
+    patients = {r["patient"] for r in rows}
+    shards = {name: [folder / "shards" / f"{name}.parquet"] for name in ("samples", "pgx_genes")}
+    concepts = concepts_file(folder)
+    out = folder / f"cohort_{source}.duckdb"
+    before = rss_mb()
+    steps = {}
+    t0 = time.perf_counter()
+    table, _ = clinical_from_cdm(cdm_path, index_date=index_date, concepts=concepts, patients=patients)
+    clinical = folder / f"cohort_clinical_{source}.tsv"
+    write_clinical(table, clinical)
+    steps["clinical_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    ehr = linked_frames(cdm_path, patients, definitions=folder / "definitions")
+    steps["linked_rows_s"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    counts = build_database(out, shards, rows, clinical=clinical, ehr=ehr,
+                            fingerprint_path=folder / f"tables_{source}.tsv", threads=2)  # fmt: skip
+    steps["build_database_s"] = time.perf_counter() - t2
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, **steps, "rows": {k: v for k, v in counts.items() if v},
+            "db_mb": round(out.stat().st_size / 1e6, 1), "rss_before_mb": round(before, 1)}  # fmt: skip
+
+
+def cohort_parameters() -> dict:
+    """The cohort parameters as the workflow binds them: config/config.yaml's
+    ``cohorts.parameters`` over the config schema's defaults."""
+    import yaml
+
+    from seq2rx.core.data import data_path
+
+    schema = yaml.safe_load(data_path("schemas", "config.schema.yaml").read_text(encoding="utf-8"))
+    known = schema["properties"]["cohorts"]["properties"]["parameters"]["properties"]
+    values = {name: spec["default"] for name, spec in known.items() if "default" in spec}
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text(encoding="utf-8"))
+    values.update((config.get("cohorts") or {}).get("parameters") or {})
+    return values
+
+
+def standard_cohort(folder: Path, sql: Path, source: str = "duckdb") -> dict:
+    """One standard cohort on the built database: :func:`seq2rx.cohort.cohorts.members` (the query)
+    and :func:`seq2rx.cohort.run_cohort` (members, shareable summary, Kaplan-Meier), each timed."""
+    from seq2rx.cohort import run_cohort
+    from seq2rx.cohort.cohorts import members
+
+    db = folder / f"cohort_{source}.duckdb"
+    params = cohort_parameters()
+    t0 = time.perf_counter()
+    _, rows = members(db, sql, params)
+    members_s = time.perf_counter() - t0
+    out = folder / "cohorts" / sql.stem
+    out.mkdir(parents=True, exist_ok=True)
+    names = {"members": "members.tsv", "summary": "summary.tsv", "km_svg": "km.svg", "km_tsv": "km.tsv"}
+    t1 = time.perf_counter()
+    result = run_cohort(db, sql, params, {k: out / v for k, v in names.items()})
+    run_s = time.perf_counter() - t1
+    return {"members": len(rows), "size": result["size"], "members_s": members_s, "run_cohort_s": run_s,
+            "test": result["test"]}  # fmt: skip
+
+
 # ---------------------------------------------------------------- driver
 
 
@@ -297,18 +420,23 @@ def run_phase(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         result = make(folder, args.persons)
         result["seconds"] = time.perf_counter() - t0
+        result["prepare"] = prepare(folder)
     elif args.phase == "load_csv":
         result = load_csv(folder)
     elif args.phase == "load_duckdb":
         result = load_duckdb(folder)
     elif args.phase in ("derive_csv", "derive_duckdb"):
         result = derive(folder, args.phase.split("_")[1], args.index_date)
+    elif args.phase in ("build_csv", "build_duckdb"):
+        result = build(folder, args.phase.split("_")[1], args.index_date)
+    elif args.phase == "standard":
+        result = standard_cohort(folder, Path(args.definition))
     else:
         result = cohort(folder, Path(args.definition))
     # Linux reports ru_maxrss in KiB
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     for key, value in result.items():
-        if key.endswith("_s") or key == "seconds":
+        if (key.endswith("_s") or key == "seconds") and isinstance(value, float):
             result[key] = round(value, 3)
     print(json.dumps(result))
 
@@ -317,10 +445,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--persons", type=int, default=100_000)
     ap.add_argument("--index-date", default="observation_start", choices=["observation_start", "first_diagnosis"])
-    ap.add_argument("--repeats", type=int, default=3, help="rounds of the four load/derive steps (best kept)")
+    ap.add_argument("--repeats", type=int, default=3, help="rounds of the six load/derive/build steps (best kept)")
     ap.add_argument("--json", metavar="FILE", help="write the report here (else to stdout)")
     ap.add_argument("--workdir", help="scratch folder (default: a new temporary one, removed at the end)")
-    ap.add_argument("--phase", choices=["make", "load_csv", "load_duckdb", "derive_csv", "derive_duckdb", "cohort"])
+    ap.add_argument(
+        "--phase",
+        choices=[
+            "make",
+            "load_csv",
+            "load_duckdb",
+            "derive_csv",
+            "derive_duckdb",
+            "build_csv",
+            "build_duckdb",
+            "cohort",
+            "standard",
+        ],
+    )
     ap.add_argument("--definition", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.phase:
@@ -341,7 +482,7 @@ def main() -> None:
         report["make"] = child(args, "make", folder)
         # baseline and build alternate, --repeats rounds, so that neither always runs on the warmer
         # page cache or in a quieter moment of the shared machine; each keeps its best round
-        phases = ("load_csv", "derive_csv", "load_duckdb", "derive_duckdb")
+        phases = ("load_csv", "derive_csv", "build_csv", "load_duckdb", "derive_duckdb", "build_duckdb")
         runs: dict[str, list[dict]] = {p: [] for p in phases}
         for _ in range(args.repeats):
             for phase in phases:
@@ -360,6 +501,19 @@ def main() -> None:
         report["ratio_csv_median"] = round(middle["derive_csv"] / middle["load_csv"], 2)
         report["ratio_duckdb_vs_csv_load_median"] = round(middle["derive_duckdb"] / middle["load_csv"], 2)
         report["ratio_duckdb_vs_copy_median"] = round(middle["derive_duckdb"] / middle["load_duckdb"], 2)
+        # the cohort database from the CDM against the same baselines
+        for name, (build_phase, load_phase) in {"build_csv": ("build_csv", "load_csv"),
+                                                "build_duckdb_vs_csv_load": ("build_duckdb", "load_csv"),
+                                                "build_duckdb_vs_copy": ("build_duckdb", "load_duckdb")}.items():  # fmt: skip
+            report[f"ratio_{name}"] = round(best[build_phase] / best[load_phase], 2)
+            report[f"ratio_{name}_median"] = round(middle[build_phase] / middle[load_phase], 2)
+        report["build_same_tables"] = (folder / "tables_csv.tsv").read_bytes() == (
+            folder / "tables_duckdb.tsv"
+        ).read_bytes()
+        report["standard_cohorts"] = {
+            d.name: child(args, "standard", folder, "--definition", str(d))
+            for d in sorted(STANDARD_COHORTS.glob("*.sql"))
+        }
         report["cohorts"] = {
             d.name: child(args, "cohort", folder, "--definition", str(d))
             for d in sorted(COHORTS.iterdir())

@@ -16,9 +16,10 @@ from seq2rx.cohort import build_database
 
 ehr = None
 if snakemake.params.cdm:
-    from seq2rx.ehr import linked_rows
+    # as data frames: a CDM of many persons gives millions of rows, kept out of Python objects
+    from seq2rx.ehr import linked_frames
 
-    ehr = linked_rows(
+    ehr = linked_frames(
         snakemake.params.cdm,
         {row["patient"] for row in snakemake.params.rows},
         link=snakemake.params.link,

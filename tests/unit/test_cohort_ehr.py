@@ -21,8 +21,8 @@ from seq2rx.cohort.build import connect
 from seq2rx.cohort.privacy import date_shift, pseudonym
 from seq2rx.core.data import data_path
 from seq2rx.core.errors import InputError
-from seq2rx.ehr import linked_rows, read_definitions
-from seq2rx.ehr.circe import cohort_rows, read_definition
+from seq2rx.ehr import linked_frames, linked_rows, read_definitions
+from seq2rx.ehr.circe import cohort_rows, cohorts_rows, read_definition
 
 REPO = Path(__file__).resolve().parents[2]
 COHORT_SQL = REPO / "config" / "cohorts"
@@ -221,6 +221,60 @@ def test_a_cdm_file_gives_the_same_rows_as_its_csv_folder(cdm, ehr, tmp_path):
     definition = read_definition(DEMO_DEFINITIONS / "clopidogrel_new_users.json")
     assert cohort_rows(cdm, definition) == cohort_rows(db, definition)
     assert [r[0] for r in cohort_rows(cdm, definition)] == [1, 2, 4, 5]
+
+
+def test_definitions_share_one_load_of_a_cdm_folder(cdm, tmp_path, monkeypatch):
+    """A CDM folder is loaded into memory once for all definitions, not once per definition, and each
+    definition gives the entries it gives alone."""
+    from seq2rx.ehr import circe
+
+    loads = []
+    real = circe.load_cdm_folder
+    monkeypatch.setattr(circe, "load_cdm_folder", lambda path: loads.append(path) or real(path))
+    definition = read_definition(DEMO_DEFINITIONS / "clopidogrel_new_users.json")
+    alone = cohort_rows(cdm, definition)
+    assert len(loads) == 1
+    observed = tmp_path / "observed.sql"
+    observed.write_text("SELECT person_id AS subject_id, observation_period_start_date AS cohort_start_date, "
+                        "observation_period_end_date AS cohort_end_date FROM observation_period")  # fmt: skip
+    # the same Circe definition twice on one connection: its working tables do not carry over
+    first, everyone, again = cohorts_rows(cdm, [definition, read_definition(observed), definition])
+    assert len(loads) == 2
+    assert first == again == alone
+    assert [r[0] for r in everyone] == [p[0] for p in PERSONS]
+    # linked_rows: three definitions, one load
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        (folder / f"{name}.json").write_text((DEMO_DEFINITIONS / "clopidogrel_new_users.json").read_text())
+    rows = linked_rows(cdm, set(GERMLINE) | set(LUNG), definitions=folder)
+    assert len(loads) == 3
+    assert sorted({r["cohort"] for r in rows["ehr_cohorts"]}) == ["a", "b", "c"]
+    assert [r for r in rows["ehr_cohorts"] if r["cohort"] == "a"] == [
+        {**r, "cohort": "a"}
+        for r in linked_rows(cdm, set(GERMLINE) | set(LUNG), definitions=DEMO_DEFINITIONS)["ehr_cohorts"]
+    ]
+
+
+def test_linked_frames_are_the_linked_rows_and_build_the_same_database(cdm, ehr, ehr_db, tmp_path):
+    import pandas as pd
+
+    frames = linked_frames(cdm, set(GERMLINE) | set(LUNG), definitions=DEMO_DEFINITIONS)
+    assert set(frames) == set(ehr)
+    for name, rows in ehr.items():
+        frame = frames[name]
+        assert list(frame.columns) == list(rows[0])
+        back = [
+            {k: (None if pd.isna(v) else v.date() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()}
+            for r in frame.to_dict("records")
+        ]
+        assert back == rows, name
+    build_with_ehr(tmp_path, frames)
+    # the same content, table by table, as the database built from the rows
+    assert (tmp_path / "tables.tsv").read_bytes() == (ehr_db.parent / "tables.tsv").read_bytes()
+    with pytest.raises(ValueError, match="not in the sample sheet"):
+        build_database(tmp_path / "x.duckdb", {}, [{"sample": "S1", "patient": "P1", "type": "germline"}],
+                       ehr={"ehr_conditions": frames["ehr_conditions"]})  # fmt: skip
 
 
 def test_linking_by_person_id_and_a_link_shared_by_two_persons(cdm, tmp_path):

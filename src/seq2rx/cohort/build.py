@@ -309,26 +309,41 @@ def patient_rows(sheet_rows: Sequence[Mapping[str, str]], clinical: Sequence[Map
     return [patients[p] for p in sorted(patients)], meds
 
 
-def _check_ehr_rows(ehr: Mapping[str, Sequence[Mapping]], patients: set[str]) -> dict[str, Sequence[Mapping]]:
+def _check_ehr_rows(ehr: Mapping[str, object], patients: set[str]) -> dict[str, object]:
     """``ehr`` checked: known table names, every row's patient a sheet patient (the EHR layer
-    keeps only linked persons, so anything else is a programming error)."""
+    keeps only linked persons, so anything else is a programming error). A table's rows are a
+    sequence of mappings or a pandas data frame with the table's columns."""
+    import pandas as pd
+
     unknown = sorted(set(ehr) - set(EHR_TABLES))
     if unknown:
         raise ValueError(f"ehr tables must be among {list(EHR_TABLES)}, got {unknown}")
     for name, rows in ehr.items():
-        strangers = sorted({str(r.get("patient")) for r in rows} - patients)
+        if isinstance(rows, pd.DataFrame):
+            absent = [c for c in TABLES[name].names if c not in rows.columns]
+            if absent:
+                raise ValueError(f"{name}: the data frame lacks column(s) {absent}")
+            seen = {str(p) for p in rows["patient"].unique()}
+        else:
+            seen = {str(r.get("patient")) for r in rows}
+        strangers = sorted(seen - patients)
         if strangers:
             raise ValueError(f"{name}: rows of patients not in the sample sheet: {strangers[:5]}")
-    return {name: ehr[name] for name in EHR_TABLES if ehr.get(name)}
+    return {name: ehr[name] for name in EHR_TABLES if name in ehr and len(ehr[name])}
 
 
-def _insert_rows(con, table: Table, rows: Sequence[Mapping]) -> None:
+def _insert_rows(con, table: Table, rows) -> None:
+    """Insert ``rows`` (mappings, or a data frame with the table's columns) sorted by the table's key."""
     import pandas as pd
 
-    frame = pd.DataFrame([[r.get(c) for c in table.names] for r in rows], columns=table.names, dtype=object)
+    if isinstance(rows, pd.DataFrame):
+        frame = rows[list(table.names)]
+    else:
+        frame = pd.DataFrame([[r.get(c) for c in table.names] for r in rows], columns=table.names, dtype=object)
     con.register("incoming", frame)
+    cols = ", ".join(f'"{c}"' for c in table.names)
     order = ", ".join(f'"{c}" NULLS FIRST' for c in table.order)
-    con.execute(f'INSERT INTO "{table.name}" SELECT * FROM incoming ORDER BY {order}')  # noqa: S608 - table and column names come from schema.py; values are bound
+    con.execute(f'INSERT INTO "{table.name}" SELECT {cols} FROM incoming ORDER BY {order}')  # noqa: S608 - table and column names come from schema.py; values are bound
     con.unregister("incoming")
 
 
@@ -352,7 +367,7 @@ def build_database(
     *,
     clinical: str | os.PathLike | None = None,
     predictions: str | os.PathLike | None = None,
-    ehr: Mapping[str, Sequence[Mapping]] | None = None,
+    ehr: Mapping[str, object] | None = None,
     fingerprint_path: str | os.PathLike | None = None,
     threads: int = 1,
 ) -> dict[str, int]:
@@ -361,8 +376,9 @@ def build_database(
     ``shards`` maps each name of :data:`SHARD_TABLES` to its Parquet files (any order: rows are
     sorted by each table's key). Without ``clinical`` the patients' clinical columns are NULL;
     without ``predictions`` (or when the file is absent) the predictions table is empty.
-    ``ehr`` maps names of :data:`EHR_TABLES` to their rows (dicts of the table's columns), as
-    :func:`seq2rx.ehr.linked_rows` derives them from an OMOP CDM; a table not given is empty, so
+    ``ehr`` maps names of :data:`EHR_TABLES` to their rows (dicts of the table's columns, or a pandas
+    data frame with those columns), as :func:`seq2rx.ehr.linked_rows` (or ``linked_frames``) derives
+    them from an OMOP CDM; a table not given is empty, so
     the database has the same tables with or without a CDM. Every EHR row's patient must be a
     patient of the sample sheet. The file appears at ``db_path`` only once complete.
     """

@@ -7,8 +7,8 @@ SELECT, run read-only on a CDM).
 docs/data-model.md, each value labelled with its source; :func:`merge_clinical` joins it with a
 clinical TSV (the TSV wins per field, differences reported); :func:`clinical_from_cdm` does both
 from paths (the command and the workflow's step); :func:`check_cdm` checks a configured CDM before
-any job without loading it; :func:`linked_rows` gives the cohort database the drug exposures,
-conditions and OMOP cohort entries of the persons linked to patients.
+any job without loading it; :func:`linked_rows` (or :func:`linked_frames`, as data frames) gives the
+cohort database the drug exposures, conditions and OMOP cohort entries of the persons linked to patients.
 """
 
 from seq2rx.ehr._cdm import LINK_COLUMNS, REQUIRED, TABLES, Cdm, check_cdm, open_cdm
@@ -25,7 +25,7 @@ from seq2rx.ehr._clinical import (
     write_clinical,
     write_sources,
 )
-from seq2rx.ehr._linked import definition_files, linked_rows, read_definitions
+from seq2rx.ehr._linked import definition_files, linked_frames, linked_rows, read_definitions
 
 __all__ = [
     "INDEX_RULES",
@@ -41,6 +41,7 @@ __all__ = [
     "derive_clinical",
     "fill_from_notes",
     "merge_clinical",
+    "linked_frames",
     "linked_rows",
     "open_cdm",
     "read_cells",

@@ -202,14 +202,20 @@ def open_cdm(path: str | Path) -> Cdm:
         for table in TABLES:
             file = found.get(table)
             if file is not None:
+                name = f"seq2rx raw {table}"  # a space: never the name of a CDM table
                 try:
                     rel = con.read_csv(str(file), header=True, all_varchar=True)
+                    # the columns seq2rx reads, parsed once into memory (as text): the type checks
+                    # and the queries then scan the table, not the file again and again
+                    wanted = [c for c in rel.columns if c.lower() in TABLES[table]]
+                    if wanted:
+                        rel.select(*map(_quote, wanted)).create(name)
+                    else:  # no column of the CDM's (e.g. a header-only export): looked at as it is
+                        rel.create_view(name)
                 except duckdb.Error as exc:
                     con.close()
                     raise InputError(str(file), f"is not a readable CSV file ({duckdb_text(exc, file)})",
                                      hint="export the CDM table as comma-separated text with a header line") from None  # fmt: skip
-                name = f"seq2rx raw {table}"  # a space: never the name of a CDM table
-                rel.create_view(name)
                 raw[table] = _quote(name)
     elif path.is_file():
         check_duckdb_file(path)
@@ -446,7 +452,8 @@ def load_cdm_folder(path: str | Path, *, notes: list[str] | None = None) -> duck
     missing = [t for t in REQUIRED if t not in found]
     if missing:
         raise InputError(str(path), f"the CDM folder has no {missing[0]}.csv", hint=_folder_hint())
-    con = duckdb.connect(":memory:", config={"threads": 1})
+    # DuckDB's own threads for the load; the definitions then run on one, as on a CDM file
+    con = duckdb.connect(":memory:")
     try:
         for table, file in found.items():
             if table not in TEXT_TABLES:
@@ -458,6 +465,7 @@ def load_cdm_folder(path: str | Path, *, notes: list[str] | None = None) -> duck
                 if notes is not None:
                     notes.append(f"{table}: absent, read as empty")
         check_periods(con, str(found["observation_period"]))
+        con.execute("SET threads = 1")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except BaseException:

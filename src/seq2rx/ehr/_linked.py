@@ -13,11 +13,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seq2rx.core.errors import InputError
-from seq2rx.ehr._cdm import LINK_COLUMNS, open_cdm
+from seq2rx.ehr._cdm import INGREDIENT_VOCABULARIES, LINK_COLUMNS, open_cdm
 from seq2rx.ehr._clinical import _drug_name
-from seq2rx.ehr.circe import Definition, cohort_rows, read_definition
+from seq2rx.ehr.circe import Definition, cohorts_rows, read_definition
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: the suffixes of cohort definition files in ``cohorts.omop_definitions`` (others, e.g. a README, are skipped)
 DEFINITION_SUFFIXES = (".json", ".sql")
@@ -35,13 +39,22 @@ WITH ingredient_of AS (  -- a drug concept's RxNorm ingredients: its ancestors, 
     UNION
     SELECT concept_id, concept_id FROM concept
 )
-SELECT DISTINCT l.patient, c.concept_name AS ingredient, d.drug_exposure_start_date AS start_date,
+SELECT DISTINCT l.patient, n.ingredient, d.drug_exposure_start_date AS start_date,
     coalesce(d.drug_exposure_end_date,
              d.drug_exposure_start_date + CAST(greatest(coalesce(d.days_supply, 1), 1) - 1 AS INTEGER)) AS end_date
 FROM drug_exposure d JOIN linked l USING (person_id)
 JOIN ingredient_of i ON i.drug_concept_id = d.drug_concept_id
-JOIN concept c ON c.concept_id = i.ingredient_id AND c.vocabulary_id = 'RxNorm' AND c.concept_class_id = 'Ingredient'
+JOIN concept c ON c.concept_id = i.ingredient_id AND c.vocabulary_id IN (SELECT unnest($vocabularies))
+    AND c.concept_class_id = 'Ingredient'
+JOIN ingredient_names n ON n.concept_name = c.concept_name
 WHERE d.drug_exposure_start_date IS NOT NULL
+ORDER BY patient, ingredient, start_date NULLS LAST, end_date NULLS LAST
+"""
+
+#: the RxNorm (and RxNorm Extension) ingredients' names in the CDM's concept table, to be spelled by _drug_name
+_INGREDIENTS = """
+SELECT DISTINCT concept_name FROM concept
+WHERE vocabulary_id IN (SELECT unnest($vocabularies)) AND concept_class_id = 'Ingredient' AND concept_name IS NOT NULL
 """
 
 _CONDITIONS = """
@@ -50,6 +63,7 @@ SELECT DISTINCT l.patient, o.condition_concept_id AS concept_id,
     o.condition_start_date AS start_date
 FROM condition_occurrence o JOIN linked l USING (person_id)
 WHERE o.condition_start_date IS NOT NULL AND o.condition_concept_id IS NOT NULL
+ORDER BY patient, start_date NULLS LAST, concept_id, concept_name NULLS LAST
 """
 
 
@@ -98,14 +112,35 @@ def linked_rows(
       RxNorm ingredient in the CDM's vocabulary is left out;
     - conditions: every ``condition_occurrence`` with its concept and the concept's name;
     - cohorts: the entries of each definition of ``definitions`` (:func:`definition_files`), run on
-      the CDM by :func:`seq2rx.ehr.circe.cohort_rows`, of the linked persons only.
+      the CDM by :func:`seq2rx.ehr.circe.cohorts_rows` (a CDM folder loaded once for all of them),
+      of the linked persons only.
 
     Rows are deduplicated and sorted. Two persons with one patient's link value are an
-    :class:`InputError` (the patient would get both persons' records).
+    :class:`InputError` (the patient would get both persons' records). :func:`linked_frames` gives
+    the same rows as data frames, without a Python object per row (for a large CDM).
     """
+    return _linked(cdm, patients, link=link, definitions=definitions, frames=False)
+
+
+def linked_frames(
+    cdm: str | os.PathLike,
+    patients: Iterable[str],
+    *,
+    link: str = "person_source_value",
+    definitions: str | os.PathLike | None = None,
+) -> dict[str, pd.DataFrame]:
+    """:func:`linked_rows` as one pandas data frame per table (columns ``patient`` and the table's
+    others, in the same order; dates as ``datetime64``, a missing one ``NaT``), fetched from DuckDB
+    column by column: what :func:`seq2rx.cohort.build_database` takes for a CDM of many persons."""
+    return _linked(cdm, patients, link=link, definitions=definitions, frames=True)
+
+
+def _linked(cdm, patients, *, link: str, definitions, frames: bool) -> dict:
     if link not in LINK_COLUMNS:
         raise InputError(str(cdm), f"{link!r} cannot link persons to patients", field="link",
                          hint=f"one of {', '.join(LINK_COLUMNS)}")  # fmt: skip
+    import pandas as pd
+
     wanted = sorted(set(patients))
     read = read_definitions(definitions) if definitions else []
     with open_cdm(cdm) as handle:
@@ -119,28 +154,35 @@ def linked_rows(
             raise InputError(str(cdm), f"{link} {twice[0]!r} belongs to {twice[1]} persons", field=link,
                              hint="each patient must be one person; link by a column that is unique per person")  # fmt: skip
         person_of = dict(con.execute("SELECT person_id, patient FROM linked").fetchall())
-        drugs = [
-            {"patient": p, "ingredient": _drug_name(name), "start_date": start, "end_date": end}
-            for p, name, start, end in con.execute(_DRUGS).fetchall()
-        ]
-        conditions = [
-            {"patient": p, "concept_id": cid, "concept_name": name, "start_date": start}
-            for p, cid, name, start in con.execute(_CONDITIONS).fetchall()
-        ]
+        # each ingredient's name spelled once, in Python, then joined in SQL
+        vocabularies = {"vocabularies": list(INGREDIENT_VOCABULARIES)}  # as the clinical table's medications
+        names = [r[0] for r in con.execute(_INGREDIENTS, vocabularies).fetchall()]
+        spelled = pd.DataFrame({"concept_name": names, "ingredient": [_drug_name(n) for n in names]}, dtype=object)
+        con.register("ingredient_names", spelled)
+        fetch = (
+            (lambda sql, *p: con.execute(sql, *p).df()) if frames else (lambda sql, *p: con.execute(sql, *p).fetchall())
+        )
+        drugs = fetch(_DRUGS, vocabularies)
+        conditions = fetch(_CONDITIONS)
     cohorts = []
-    for definition in read:
+    for definition, entries in zip(read, cohorts_rows(cdm, read), strict=True):
         name = Path(definition.path).stem
-        for subject, start, end in cohort_rows(cdm, definition):
-            if subject in person_of:
-                cohorts.append({"patient": person_of[subject], "cohort": name, "cohort_start_date": start,
-                                "cohort_end_date": end})  # fmt: skip
-    return {
-        "ehr_drug_exposures": _unique(drugs, ("patient", "ingredient", "start_date", "end_date")),
-        "ehr_conditions": _unique(conditions, ("patient", "start_date", "concept_id", "concept_name")),
-        "ehr_cohorts": _unique(cohorts, ("patient", "cohort", "cohort_start_date", "cohort_end_date")),
+        cohorts.extend((person_of[s], name, start, end) for s, start, end in entries if s in person_of)
+    cohorts = sorted(set(cohorts), key=lambda t: tuple((v is None, "" if v is None else v) for v in t))
+    columns = {
+        "ehr_drug_exposures": ("patient", "ingredient", "start_date", "end_date"),
+        "ehr_conditions": ("patient", "concept_id", "concept_name", "start_date"),
+        "ehr_cohorts": ("patient", "cohort", "cohort_start_date", "cohort_end_date"),
     }
-
-
-def _unique(rows: list[dict], key: tuple[str, ...]) -> list[dict]:
-    out = {tuple(r[k] for k in key): r for r in rows}
-    return [out[k] for k in sorted(out, key=lambda t: tuple((v is None, "" if v is None else v) for v in t))]
+    if frames:
+        cohort_frame = pd.DataFrame(cohorts, columns=list(columns["ehr_cohorts"]))
+        for col in ("cohort_start_date", "cohort_end_date"):
+            cohort_frame[col] = pd.to_datetime(cohort_frame[col])
+        return {
+            "ehr_drug_exposures": drugs[list(columns["ehr_drug_exposures"])],
+            "ehr_conditions": conditions[list(columns["ehr_conditions"])],
+            "ehr_cohorts": cohort_frame,
+        }
+    # the SQL selects each table's columns in this order, distinct (the drugs after spelling) and sorted
+    rows = {"ehr_drug_exposures": drugs, "ehr_conditions": conditions, "ehr_cohorts": cohorts}
+    return {name: [dict(zip(columns[name], r, strict=True)) for r in rows[name]] for name in columns}

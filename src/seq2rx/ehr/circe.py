@@ -200,8 +200,14 @@ def cohort_rows(
     An end date may be empty (a SQL definition over ``condition_occurrence``, whose end is often
     not recorded); a start date may not, nor may an end come before its start.
     """
-    import duckdb
+    return cohorts_rows(cdm, [definition], schema=schema, notes=notes)[0]
 
+
+def cohorts_rows(
+    cdm: str | os.PathLike, definitions: list[Definition], *, schema: str = "main", notes: list[str] | None = None
+) -> list[list[tuple]]:
+    """:func:`cohort_rows` of each of ``definitions``, in order, on one opening of ``cdm``: a CDM
+    folder is loaded into memory once for all of them (not once per definition)."""
     cdm = str(cdm)
     folder = Path(cdm).is_dir()
     if not folder and not Path(cdm).is_file():
@@ -209,7 +215,10 @@ def cohort_rows(
                          hint="give a .duckdb file holding the CDM tables, or a folder of CDM CSV files")  # fmt: skip
     if folder and schema != "main":
         raise InputError(cdm, f"a CDM folder has no schema {schema!r}", hint="leave --schema at main for a folder")
-    statements = circe_sql(definition, schema=schema) if definition.kind == "circe" else None
+    if not definitions:
+        return []
+    # every Circe definition's SQL is built before the CDM is opened (a broken one fails early)
+    statements = [circe_sql(d, schema=schema) if d.kind == "circe" else None for d in definitions]
     absent: list[str] = []
     if folder:
         con = load_cdm_folder(cdm, notes=absent)
@@ -219,38 +228,45 @@ def cohort_rows(
             con = connect(cdm, read_only=True, files=False)
         except InputError as exc:  # its hint is about the cohort database
             raise InputError(cdm, duckdb_text(Exception(exc.problem), cdm), hint=CDM_HINT) from None
-    if notes is not None:  # the tables read as empty that the definition's SQL names
-        text = "\n".join(statements) if statements else definition.text
+    if notes is not None:  # the tables read as empty that the definitions' SQL names
+        text = "\n".join("\n".join(st) if st else d.text for d, st in zip(definitions, statements, strict=True))
         notes.extend(n for n in absent if re.search(rf"\b{n.split(':')[0]}\b", text, flags=re.IGNORECASE))
     try:
         _check_cdm(con, cdm, schema, folder=folder)
-        if definition.kind == "sql":
-            if schema != "main":
-                con.execute("SET schema = $schema", {"schema": schema})
-            try:
-                cur = con.execute(definition.text)
-            except duckdb.Error as exc:
-                raise _failed(exc, definition, cdm, folder=folder, who="the SQL") from None
-            columns = tuple(d[0].lower() for d in cur.description)
-            if columns != COHORT_COLUMNS:
-                raise InputError(definition.path, f"selects {', '.join(columns)}",
-                                 hint=f"select exactly {', '.join(COHORT_COLUMNS)}, in this order")  # fmt: skip
-            rows = cur.fetchall()
-        else:
-            con.execute(  # the table named by _TARGET_TABLE
-                "CREATE TEMP TABLE seq2rx_cohort (cohort_definition_id BIGINT, subject_id BIGINT, "
-                "cohort_start_date DATE, cohort_end_date DATE)"
-            )
-            try:
-                for statement in statements:
-                    con.execute(statement)
-            except duckdb.Error as exc:
-                raise _failed(exc, definition, cdm, folder=folder, who="circepy's SQL") from None
-            rows = con.execute(
-                "SELECT subject_id, cohort_start_date, cohort_end_date FROM temp.seq2rx_cohort"
-            ).fetchall()
+        if schema != "main":
+            con.execute("SET schema = $schema", {"schema": schema})
+        return [_entries(con, cdm, d, st, folder=folder) for d, st in zip(definitions, statements, strict=True)]
     finally:
         con.close()
+
+
+def _entries(con, cdm: str, definition: Definition, statements: list[str] | None, *, folder: bool) -> list[tuple]:
+    """One definition's entries on the open CDM ``con``; Circe's cohort table is dropped after, so
+    the next definition on the same connection starts from none."""
+    import duckdb
+
+    if definition.kind == "sql":
+        try:
+            cur = con.execute(definition.text)
+        except duckdb.Error as exc:
+            raise _failed(exc, definition, cdm, folder=folder, who="the SQL") from None
+        columns = tuple(d[0].lower() for d in cur.description)
+        if columns != COHORT_COLUMNS:
+            raise InputError(definition.path, f"selects {', '.join(columns)}",
+                             hint=f"select exactly {', '.join(COHORT_COLUMNS)}, in this order")  # fmt: skip
+        rows = cur.fetchall()
+    else:
+        con.execute(  # the table named by _TARGET_TABLE
+            "CREATE TEMP TABLE seq2rx_cohort (cohort_definition_id BIGINT, subject_id BIGINT, "
+            "cohort_start_date DATE, cohort_end_date DATE)"
+        )
+        try:
+            for statement in statements:
+                con.execute(statement)
+        except duckdb.Error as exc:
+            raise _failed(exc, definition, cdm, folder=folder, who="circepy's SQL") from None
+        rows = con.execute("SELECT subject_id, cohort_start_date, cohort_end_date FROM temp.seq2rx_cohort").fetchall()
+        con.execute("DROP TABLE temp.seq2rx_cohort")
     for i, (subject, start, end) in enumerate(rows):
         if subject is None or start is None:
             raise InputError(definition.path, f"entry {i + 1} has no subject_id or no cohort_start_date")
