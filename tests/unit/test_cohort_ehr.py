@@ -230,7 +230,7 @@ def test_definitions_share_one_load_of_a_cdm_folder(cdm, tmp_path, monkeypatch):
 
     loads = []
     real = circe.load_cdm_folder
-    monkeypatch.setattr(circe, "load_cdm_folder", lambda path: loads.append(path) or real(path))
+    monkeypatch.setattr(circe, "load_cdm_folder", lambda path, **kw: loads.append(path) or real(path, **kw))
     definition = read_definition(DEMO_DEFINITIONS / "clopidogrel_new_users.json")
     alone = cohort_rows(cdm, definition)
     assert len(loads) == 1
@@ -460,3 +460,20 @@ def test_definition_folder_checks(tmp_path):
         read_definitions(folder)
     with pytest.raises(InputError, match="no such folder of OMOP cohort definitions"):
         read_definitions(tmp_path / "nowhere")
+
+
+def test_an_rxnorm_extension_ingredient_reaches_ehr_drug_exposures(tmp_path):
+    """As the clinical table's medications: a drug whose ingredient only RxNorm Extension has (a
+    non-US product) is kept as that ingredient, not dropped."""
+    cdm = write_cdm(tmp_path / "omop", exposures=[(3, 2000000102, "2019-02-01", "2019-02-28", 28)])
+    with open(cdm / "concept.csv", "a", newline="") as fh:
+        csv.writer(fh).writerows([
+            [2000000101, "Exampletide", "Drug", "RxNorm Extension", "Ingredient", "S", "OMOP1", "1970-01-01",
+             "2099-12-31", ""],
+            [2000000102, "exampletide 5 MG Oral Tablet", "Drug", "RxNorm Extension", "Clinical Drug", "S", "OMOP2",
+             "1970-01-01", "2099-12-31", ""],
+        ])  # fmt: skip
+    with open(cdm / "concept_ancestor.csv", "a", newline="") as fh:
+        csv.writer(fh).writerows([[2000000101, 2000000101, 0, 0], [2000000101, 2000000102, 1, 1]])
+    rows = linked_rows(cdm, {"CAROL-0003"})
+    assert [(r["patient"], r["ingredient"]) for r in rows["ehr_drug_exposures"]] == [("CAROL-0003", "exampletide")]
