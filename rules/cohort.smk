@@ -59,9 +59,9 @@ rule cohort_database:
         rows=[SAMPLES[s] for s in sorted(SAMPLES)],
         tables=SHARD_TABLES,
         # the CDM itself (the inputs may be its files, for the demo's)
-        cdm=config["clinical_omop"]["path"],
+        cdm=lambda wildcards: config["clinical_omop"]["path"],
         link=config["clinical_omop"]["link"],
-        omop_definitions=config["cohorts"]["omop_definitions"],
+        omop_definitions=lambda wildcards: config["cohorts"]["omop_definitions"],
     script:
         "../scripts/cohort_database.py"
 

@@ -22,7 +22,8 @@ if config["clinical_notes"]["path"]:
             mem_mb=2000,
             runtime=20,
         params:
-            notes=config["clinical_notes"]["path"],
+            # the path itself (the inputs may be the demo CDM's files): a CDM folder or a file
+            notes=lambda wildcards: config["clinical_notes"]["path"],
             # a CDM's notes are linked to patients as the clinical table is
             link=config["clinical_omop"]["link"],
             terms=config["clinical_notes"]["terms"],
