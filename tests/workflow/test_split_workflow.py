@@ -91,7 +91,14 @@ def _project(d: Path) -> None:
         f"S1\tP1\tgermline\t{d}/S1_R1.fq.gz\t{d}/S1_R2.fq.gz\t\t\tfemale\tNA\n"
     )
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    cfg.update(samples=str(d / "samples.tsv"), targets="", demo={"simulate": False}, clinical="")
+    cfg.update(
+        samples=str(d / "samples.tsv"),
+        targets="",
+        demo={"simulate": False},
+        clinical="",
+        clinical_omop={},
+        clinical_notes={},
+    )  # the demo's CDM and notes are the demo's
     cfg["reference"].update(fasta=str(d / "ref.fa"), gff3="")
     (d / "one.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     cfg["align"]["split_fastq"] = 1
