@@ -613,13 +613,19 @@ def test_the_workflow_refuses_what_validate_refuses(tmp_path, capsys, case):
         rows = [_row(tmp_path, "A.unsorted"), _row(tmp_path, "A", patient="P2")]
     config = _project(tmp_path, rows)
     message = _validate(capsys, tmp_path, config).strip().removeprefix("seq2rx: error: ")
+    out = _dry_run_refused(config)
+    assert f"seq2rx: configuration error: {message}" in out
+
+
+def _dry_run_refused(config: Path) -> str:
+    """What a dry run of the workflow on ``config`` says; it must stop, without a traceback."""
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(config)],
         cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
     )  # fmt: skip
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "Traceback" not in out
-    assert f"seq2rx: configuration error: {message}" in out
+    return out
 
 
 def _output_patterns() -> list[tuple[str, str | None, str]]:
@@ -1820,12 +1826,8 @@ def _omop_refused(tmp_path: Path, capsys, cdm: Path) -> tuple[str, str]:
     """`seq2rx validate` and a dry run of the workflow on a config naming ``cdm``: both messages."""
     config = _project(tmp_path, [_row(tmp_path)], clinical_omop__path=str(cdm))
     err = _validate(capsys, tmp_path, config)
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(config)],
-        cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
-    )  # fmt: skip
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and "Traceback" not in out and "seq2rx: configuration error: " in out
+    out = _dry_run_refused(config)
+    assert "seq2rx: configuration error: " in out
     return err, out
 
 
@@ -1849,12 +1851,7 @@ def test_E3_config_notes_path_that_does_not_exist(tmp_path, capsys):
     config = _project(tmp_path, [_row(tmp_path)], clinical_notes__path=str(notes))
     assert_clear(_validate(capsys, tmp_path, config), file=notes, where="field 'clinical_notes.path'",
                  what="no such file or folder", todo="give a notes TSV (patient, date, text)")  # fmt: skip
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(config)],
-        cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
-    )  # fmt: skip
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and "Traceback" not in out
+    out = _dry_run_refused(config)
     assert_clear(out, file=notes, where="field 'clinical_notes.path'", what="no such file or folder",
                  todo="give a notes TSV (patient, date, text)")  # fmt: skip
 
@@ -1867,13 +1864,7 @@ def test_E4_config_notes_without_a_clinical_table(tmp_path, capsys):
                     what="there is no clinical table for the notes to fill",
                     todo="set clinical (a clinical TSV) or clinical_omop.path (an OMOP CDM)")  # fmt: skip
     assert_clear(_validate(capsys, tmp_path, config), **expected)
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(config)],
-        cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
-    )  # fmt: skip
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and "Traceback" not in out
-    assert_clear(out, **expected)
+    assert_clear(_dry_run_refused(config), **expected)
 
 
 def test_E5_cdm_folder_with_two_files_for_one_table(tmp_path, capsys):
