@@ -13,6 +13,8 @@ from seq2rx.cli import main
 from seq2rx.core.errors import InputError
 from seq2rx.notes import (
     Note,
+    assert_rows,
+    build_pipeline,
     extract_notes,
     find_concept,
     load_context_terms,
@@ -574,3 +576,15 @@ def test_an_ecog_range_is_no_value(text, low, high):
     assert text[ecog["start"] : ecog["end"]].endswith(high)
     assert note_fields([ecog], {"P1": "2024-03-01"})["P1"]["ecog"] is None
     assert [i["value"] for i in items_of("ECOG 1. Grade 2-3 neuropathy.") if i["concept"] == "ecog"] == ["1"]
+
+
+def test_post_negations_of_presence_negate():
+    """ "Chest pain is not present." was affirmed (a new user's sentence): presence denied after the
+    finding is negated, and a termination term still ends the scope."""
+    rows = [{"Report No.": "1", "Concept": c, "Sentence": s} for c, s in [
+        ("chest pain", "Chest pain is not present."), ("pneumothorax", "Pneumothorax not seen."),
+        ("metastases", "Metastases were absent."), ("fever", "Fever is not present but cough is."),
+        ("cough", "Fever is not present but cough is."), ("rash", "Rash present."),
+    ]]  # fmt: skip
+    assert assert_rows(rows, build_pipeline(None)) == ["Negated", "Negated", "Negated", "Negated", "Affirmed",
+                                                       "Affirmed"]  # fmt: skip
