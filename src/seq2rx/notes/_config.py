@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from seq2rx.core.errors import InputError
 
@@ -25,9 +26,6 @@ def check_notes_config(cfg: Mapping, source: str, *, path_will_exist: bool = Fal
                          "clinical_notes.path empty")  # fmt: skip
     for key, example in (("terms", "context_terms.tsv"), ("targets", "targets.tsv")):
         named = notes.get(key)
-        if named:
-            from pathlib import Path
-
-            if not Path(named).is_file():
-                raise InputError(named, "no such file", field=f"clinical_notes.{key}",
-                                 hint=f"name a file like resources/kb/nlp/{example}, or leave it empty (the shipped one)")  # fmt: skip
+        if named and not Path(named).is_file():
+            raise InputError(named, "no such file", field=f"clinical_notes.{key}",
+                             hint=f"name a file like resources/kb/nlp/{example}, or leave it empty (the shipped one)")  # fmt: skip

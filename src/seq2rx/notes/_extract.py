@@ -225,6 +225,31 @@ def _csv_table(folder: Path, name: str) -> Path | None:
     return found[0] if found else None
 
 
+def _cdm_csv_rows(path: Path, columns: tuple[str, ...], *, missing_hint: str, width_hint: str):
+    """The rows of a CDM CSV file (UTF-8, a BOM allowed, header names in any case) as ``(line,
+    {column: value})`` for ``columns``; blank rows are skipped. A missing column, a row of another
+    width or text that is not UTF-8 stops with the file and the line."""
+    wide_fields()
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            lines = numbered(csv.reader(fh), str(path))
+            _, header = next(lines, (1, []))
+            header = [c.strip().lower() for c in header]
+            missing = [c for c in columns if c not in header]
+            if missing:
+                raise InputError(str(path), f"misses the column(s) {', '.join(missing)}", line=1, hint=missing_hint)
+            at = {c: header.index(c) for c in columns}
+            for line, values in lines:
+                if not values:
+                    continue
+                if len(values) != len(header):
+                    raise InputError(str(path), f"has {len(values)} fields, the header {len(header)}", line=line,
+                                     hint=width_hint)  # fmt: skip
+                yield line, {c: values[k] for c, k in at.items()}
+    except UnicodeDecodeError:
+        raise _not_utf8(path, "export the CDM as UTF-8") from None
+
+
 def _read_csv_folder_notes(folder: Path, link: str) -> Notes:
     note_csv = _csv_table(folder, "note")
     if note_csv is None:
@@ -232,38 +257,21 @@ def _read_csv_folder_notes(folder: Path, link: str) -> Notes:
                          hint="export the CDM's NOTE table as note.csv, or give the notes as a TSV "
                          "(patient, date, text)")  # fmt: skip
     links = _csv_person_links(folder) if link == "person_source_value" else None
-    wide_fields()
-    rows = []
-    try:
-        with open(note_csv, encoding="utf-8-sig", newline="") as fh:
-            lines = numbered(csv.reader(fh), str(note_csv))
-            _, header = next(lines, (1, []))
-            header = [c.strip().lower() for c in header]
-            missing = [c for c in OMOP_NOTE if c not in header]
-            if missing:
-                raise InputError(str(note_csv), f"misses the column(s) {', '.join(missing)}", line=1,
-                                 hint="see the OMOP CDM v5.4 NOTE table (a comma-separated file)")  # fmt: skip
-            at = {c: header.index(c) for c in OMOP_NOTE}
-            seen = set()
-            for line, values in lines:
-                if not values:
-                    continue
-                if len(values) != len(header):
-                    raise InputError(str(note_csv), f"has {len(values)} fields, the header {len(header)}",
-                                     line=line, hint="quote a note_text that holds commas or line breaks")  # fmt: skip
-                note_id, person_id = values[at["note_id"]].strip(), values[at["person_id"]].strip()
-                for field, value in (("note_id", note_id), ("person_id", person_id)):
-                    if not value.isdigit():
-                        raise InputError(str(note_csv), f"{shown(value)} is not a whole number", line=line,
-                                         field=field, hint="CDM ids are integers")  # fmt: skip
-                if note_id in seen:
-                    raise InputError(str(note_csv), f"note_id {shown(note_id)} is used twice", line=line,
-                                     field="note_id", hint="note_id is the NOTE table's primary key")  # fmt: skip
-                seen.add(note_id)
-                date = _check_date(note_csv, values[at["note_date"]], line, "note_date", leading=True)
-                rows.append((int(note_id), person_id, date, values[at["note_text"]]))
-    except UnicodeDecodeError:
-        raise _not_utf8(note_csv, "export the CDM as UTF-8") from None
+    rows, seen = [], set()
+    for line, row in _cdm_csv_rows(note_csv, OMOP_NOTE,
+                                   missing_hint="see the OMOP CDM v5.4 NOTE table (a comma-separated file)",
+                                   width_hint="quote a note_text that holds commas or line breaks"):  # fmt: skip
+        note_id, person_id = row["note_id"].strip(), row["person_id"].strip()
+        for field, value in (("note_id", note_id), ("person_id", person_id)):
+            if not value.isdigit():
+                raise InputError(str(note_csv), f"{shown(value)} is not a whole number", line=line, field=field,
+                                 hint="CDM ids are integers")  # fmt: skip
+        if note_id in seen:
+            raise InputError(str(note_csv), f"note_id {shown(note_id)} is used twice", line=line, field="note_id",
+                             hint="note_id is the NOTE table's primary key")  # fmt: skip
+        seen.add(note_id)
+        date = _check_date(note_csv, row["note_date"], line, "note_date", leading=True)
+        rows.append((int(note_id), person_id, date, row["note_text"]))
     return _linked([(str(n), p, d, t, links.get(p, "") if links is not None else p) for n, p, d, t in sorted(rows)])
 
 
@@ -274,29 +282,11 @@ def _csv_person_links(folder: Path) -> dict[str, str]:
         raise InputError(str(folder), "holds no person.csv to link notes by person_source_value",
                          hint="export the CDM's PERSON table as person.csv, or link by person_id "
                          "(clinical_omop.link, --link person_id)")  # fmt: skip
-    wide_fields()
-    try:
-        with open(person_csv, encoding="utf-8-sig", newline="") as fh:
-            lines = numbered(csv.reader(fh), str(person_csv))
-            _, header = next(lines, (1, []))
-            header = [c.strip().lower() for c in header]
-            missing = [c for c in ("person_id", "person_source_value") if c not in header]
-            if missing:
-                raise InputError(str(person_csv), f"misses the column(s) {', '.join(missing)}", line=1,
-                                 hint="notes are linked to patients by person_source_value; give the column, "
-                                 "or link by person_id (clinical_omop.link, --link person_id)")  # fmt: skip
-            pid, psv = header.index("person_id"), header.index("person_source_value")
-            links = {}
-            for line, values in lines:
-                if not values:
-                    continue
-                if len(values) != len(header):
-                    raise InputError(str(person_csv), f"has {len(values)} fields, the header {len(header)}",
-                                     line=line, hint="quote a value that holds commas")  # fmt: skip
-                links[values[pid].strip()] = values[psv].strip()
-            return links
-    except UnicodeDecodeError:
-        raise _not_utf8(person_csv, "export the CDM as UTF-8") from None
+    rows = _cdm_csv_rows(person_csv, ("person_id", "person_source_value"),
+                         missing_hint="notes are linked to patients by person_source_value; give the column, "
+                         "or link by person_id (clinical_omop.link, --link person_id)",
+                         width_hint="quote a value that holds commas")  # fmt: skip
+    return {row["person_id"].strip(): row["person_source_value"].strip() for _, row in rows}
 
 
 def _linked(rows: list[tuple[str, str, str, str, str | None]]) -> Notes:
